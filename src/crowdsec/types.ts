@@ -1,0 +1,44 @@
+// Shapes of the CrowdSec LAPI bouncer API and of what the decision store answers.
+
+/** One decision as /v1/decisions/stream sends it. */
+export interface LapiDecision {
+  id?: number;
+  origin?: string;
+  type?: string;
+  scope?: string;
+  value?: string;
+  duration?: string;
+  scenario?: string;
+  uuid?: string;
+}
+
+/** Body of /v1/decisions/stream: either array may be null. */
+export interface StreamResponse {
+  new: LapiDecision[] | null;
+  deleted: LapiDecision[] | null;
+}
+
+/** What a lookup returns: the decision that applies to a client. */
+export interface ActiveDecision {
+  /** Lower-case remediation type: ban, captcha, throttle or a custom word. */
+  readonly type: string;
+  readonly origin: string;
+  readonly scenario: string;
+  /** Canonical value the decision was stored under ("1.2.3.4" or "1.2.3.0/24"). */
+  readonly value: string;
+  /** Epoch milliseconds after which the entry no longer applies. */
+  readonly expiresAt: number;
+}
+
+export interface ApplyResult {
+  added: number;
+  deleted: number;
+  skipped: number;
+}
+
+/** The read side the restriction chain needs; no I/O behind it. */
+export interface DecisionLookup {
+  lookup(ip: string, nowMs: number): ActiveDecision | undefined;
+}
+
+export type BouncerState = 'stopped' | 'connecting' | 'synced' | 'degraded';

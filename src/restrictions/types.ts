@@ -1,0 +1,16 @@
+export type DenyReason =
+  | ''
+  | 'ip_restricted'
+  | 'country_restricted'
+  | 'geo_unavailable'
+  | 'crowdsec_unavailable'
+  | `crowdsec_${string}`;
+
+export interface Verdict {
+  allowed: boolean;
+  denyReason: DenyReason;
+  /** ISO code when a country lookup was made and answered. */
+  country: string | undefined;
+  /** Layer annotations for the access log (crowdsec_verdict, crowdsec_mode). */
+  metadata: Record<string, string> | undefined;
+}
