@@ -1,0 +1,81 @@
+// The restriction chain: CIDR, then country, then CrowdSec; the first denial wins.
+// Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
+import type { CrowdSecMode } from '../config/types';
+import type { ActiveDecision } from '../crowdsec/types';
+import type { DenyReason, Verdict } from './types';
+
+export interface IpMatcher {
+  contains(ip: string): boolean;
+}
+
+export interface CountryLookup {
+  /** ISO code, or undefined when the database has no answer for the address. */
+  country(ip: string): string | undefined;
+}
+
+export interface CrowdSecSource {
+  /** True once the initial sync has completed; stays true through later outages. */
+  readonly synced: boolean;
+  lookup(ip: string, nowMs: number): ActiveDecision | undefined;
+}
+
+/** One service's access rules, compiled once per config load. */
+export interface CompiledAccess {
+  cidrAllow: IpMatcher | undefined;
+  cidrDeny: IpMatcher | undefined;
+  countryAllow: ReadonlySet<string> | undefined;
+  countryDeny: ReadonlySet<string> | undefined;
+  crowdsec: CrowdSecMode;
+}
+
+export interface ChainContext {
+  /** Undefined when no country database could be loaded. */
+  geo: CountryLookup | undefined;
+  crowdsec: CrowdSecSource | undefined;
+}
+
+const ALLOWED: Verdict = Object.freeze({ allowed: true, denyReason: '', country: undefined, metadata: undefined });
+
+export function evaluate(access: CompiledAccess, ip: string, ctx: ChainContext, nowMs: number): Verdict {
+  if (access.cidrAllow !== undefined && !access.cidrAllow.contains(ip)) return deny('ip_restricted', undefined);
+  if (access.cidrDeny !== undefined && access.cidrDeny.contains(ip)) return deny('ip_restricted', undefined);
+
+  let country: string | undefined;
+  if (access.countryAllow !== undefined || access.countryDeny !== undefined) {
+    if (ctx.geo === undefined) return deny('geo_unavailable', undefined);
+    country = ctx.geo.country(ip);
+    if (access.countryAllow !== undefined && (country === undefined || !access.countryAllow.has(country))) {
+      return deny('country_restricted', country);
+    }
+    if (country !== undefined && access.countryDeny !== undefined && access.countryDeny.has(country)) {
+      return deny('country_restricted', country);
+    }
+  }
+
+  if (access.crowdsec === 'off') return country === undefined ? ALLOWED : allow(country, undefined);
+  const verdict = crowdsecVerdict(ctx.crowdsec, ip, nowMs);
+  if (verdict === undefined) return country === undefined ? ALLOWED : allow(country, undefined);
+  if (access.crowdsec === 'observe') {
+    return allow(country, { crowdsec_verdict: verdict, crowdsec_mode: 'observe' });
+  }
+  return {
+    allowed: false,
+    denyReason: `crowdsec_${verdict}`,
+    country,
+    metadata: { crowdsec_verdict: verdict, crowdsec_mode: 'enforce' },
+  };
+}
+
+/** The remediation that applies, "unavailable" before the first sync, or undefined when the client is clean. */
+function crowdsecVerdict(source: CrowdSecSource | undefined, ip: string, nowMs: number): string | undefined {
+  if (source === undefined || !source.synced) return 'unavailable';
+  return source.lookup(ip, nowMs)?.type;
+}
+
+function deny(reason: DenyReason, country: string | undefined): Verdict {
+  return { allowed: false, denyReason: reason, country, metadata: undefined };
+}
+
+function allow(country: string | undefined, metadata: Record<string, string> | undefined): Verdict {
+  return { allowed: true, denyReason: '', country, metadata };
+}

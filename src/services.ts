@@ -1,0 +1,26 @@
+// A service as the data path uses it: its config plus what is compiled from it once per load.
+import type { HttpServiceConfig, ServiceConfig, TcpServiceConfig } from './config/types';
+import type { UpstreamTarget } from './forward/http';
+import type { CompiledAccess } from './restrictions/chain';
+import { compileAccess } from './restrictions/compile';
+
+export interface HttpServiceRuntime {
+  readonly name: string;
+  readonly config: HttpServiceConfig;
+  readonly access: CompiledAccess;
+  readonly target: UpstreamTarget;
+}
+
+export interface TcpServiceRuntime {
+  readonly name: string;
+  readonly config: TcpServiceConfig;
+  readonly access: CompiledAccess;
+}
+
+export type ServiceRuntime = HttpServiceRuntime | TcpServiceRuntime;
+
+export function buildServiceRuntime(config: ServiceConfig): ServiceRuntime {
+  const access = compileAccess(config.access);
+  if (config.protocol === 'http') return { name: config.name, config, access, target: { service: config.name, url: config.target } };
+  return { name: config.name, config, access };
+}

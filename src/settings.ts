@@ -1,0 +1,206 @@
+// Process settings: every flag has an env var; precedence is flag > environment > env file > default.
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { parseHostPort } from './config/load';
+import type { HostPort } from './config/types';
+import { parseGoDuration } from './util/duration';
+
+export interface SettingSpec {
+  /** Key in the commander options object. */
+  key: SettingKey;
+  flag: string;
+  env: string;
+  description: string;
+  default?: string;
+  boolean?: boolean;
+}
+
+export type SettingKey =
+  | 'config'
+  | 'httpAddr'
+  | 'adminAddr'
+  | 'crowdsecApiUrl'
+  | 'crowdsecApiKey'
+  | 'crowdsecPollInterval'
+  | 'crowdsecCaCert'
+  | 'crowdsecCert'
+  | 'crowdsecKey'
+  | 'geoipDb'
+  | 'trustedProxies'
+  | 'proxyProtocol'
+  | 'upstreamTimeout'
+  | 'shutdownGrace'
+  | 'logLevel'
+  | 'accessLog';
+
+export const SETTINGS: ReadonlyArray<SettingSpec> = [
+  { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
+  { key: 'httpAddr', flag: '--http-addr <host:port>', env: 'NB_PROXY_HTTP_ADDR', default: '0.0.0.0:8080', description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack' },
+  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: /healthz /readyz /metrics /status /capabilities' },
+  { key: 'crowdsecApiUrl', flag: '--crowdsec-api-url <url>', env: 'NB_PROXY_CROWDSEC_API_URL', description: 'CrowdSec LAPI URL, e.g. http://crowdsec:8080' },
+  { key: 'crowdsecApiKey', flag: '--crowdsec-api-key <key>', env: 'NB_PROXY_CROWDSEC_API_KEY', description: 'CrowdSec bouncer API key (cscli bouncers add)' },
+  { key: 'crowdsecPollInterval', flag: '--crowdsec-poll-interval <duration>', env: 'NB_PROXY_CROWDSEC_POLL_INTERVAL', default: '10s', description: 'interval between decision stream pulls (Go duration: 500ms, 10s, 1m30s)' },
+  { key: 'crowdsecCaCert', flag: '--crowdsec-ca-cert <path>', env: 'NB_PROXY_CROWDSEC_CA_CERT', description: 'CA bundle that signed the LAPI certificate (https URLs)' },
+  { key: 'crowdsecCert', flag: '--crowdsec-cert <path>', env: 'NB_PROXY_CROWDSEC_CERT', description: 'client certificate for LAPI TLS authentication (the API key becomes optional)' },
+  { key: 'crowdsecKey', flag: '--crowdsec-key <path>', env: 'NB_PROXY_CROWDSEC_KEY', description: 'private key of --crowdsec-cert' },
+  { key: 'geoipDb', flag: '--geoip-db <path>', env: 'NB_PROXY_GEOIP_DB', default: '(bundled @ip-location-db/geo-whois-asn-country-mmdb)', description: 'country database in mmdb format (GeoLite2-Country, DB-IP, ip-location-db)' },
+  { key: 'trustedProxies', flag: '--trusted-proxies <cidr,...>', env: 'NB_PROXY_TRUSTED_PROXIES', default: '(none)', description: 'peers whose X-Forwarded-For and PROXY headers are believed' },
+  { key: 'proxyProtocol', flag: '--proxy-protocol', env: 'NB_PROXY_PROXY_PROTOCOL', default: 'false', boolean: true, description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only' },
+  { key: 'upstreamTimeout', flag: '--upstream-timeout <duration>', env: 'NB_PROXY_UPSTREAM_TIMEOUT', default: '60s', description: 'time to wait for an upstream response (504 after) or TCP connect' },
+  { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal' },
+  { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
+];
+
+export const ENV_FILE_FLAG = '--env-file <path>';
+export const DEFAULT_ENV_FILE = 'proxy.env';
+
+export interface CrowdSecSettings {
+  apiUrl: string;
+  apiKey: string | undefined;
+  pollIntervalMs: number;
+  caCertPath: string | undefined;
+  certPath: string | undefined;
+  keyPath: string | undefined;
+}
+
+export interface Settings {
+  configPath: string;
+  envFile: string | undefined;
+  httpAddr: HostPort;
+  adminAddr: HostPort;
+  /** Undefined when CrowdSec is not configured (no URL, or neither a key nor a client certificate). */
+  crowdsec: CrowdSecSettings | undefined;
+  geoipDb: string | undefined;
+  trustedProxies: string[];
+  proxyProtocol: boolean;
+  upstreamTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+  accessLog: string | undefined;
+}
+
+export class SettingsError extends Error {}
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+type RawValues = Partial<Record<SettingKey, string | boolean>>;
+
+/**
+ * Merges flags, environment and env file. `flags` holds only options given on the command line.
+ */
+export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFileFlag: string | undefined): Settings {
+  const envFile = envFileFlag ?? (existsSync(DEFAULT_ENV_FILE) ? DEFAULT_ENV_FILE : undefined);
+  let fileEnv: Record<string, string> = {};
+  if (envFile !== undefined) {
+    try {
+      fileEnv = parseDotenv(readFileSync(envFile));
+    } catch (err) {
+      throw new SettingsError(`--env-file ${envFile}: ${(err as Error).message}`);
+    }
+  }
+  const raw = (spec: SettingSpec): string | undefined => {
+    const flag = flags[spec.key];
+    if (flag !== undefined) return typeof flag === 'boolean' ? String(flag) : flag;
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    const fromFile = fileEnv[spec.env];
+    if (fromFile !== undefined && fromFile !== '') return fromFile;
+    return undefined;
+  };
+  const get = (key: SettingKey): string | undefined => raw(specOf(key));
+  const withDefault = (key: SettingKey): string => {
+    const spec = specOf(key);
+    const value = raw(spec);
+    if (value !== undefined) return value;
+    if (spec.default === undefined) throw new Error(`setting ${key} has no default`);
+    return spec.default;
+  };
+
+  const addr = (key: SettingKey): HostPort => {
+    const value = withDefault(key);
+    const hp = parseHostPort(value);
+    if (!hp) throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not host:port`);
+    return hp;
+  };
+  const duration = (key: SettingKey): number => {
+    const value = withDefault(key);
+    let ms: number;
+    try {
+      ms = parseGoDuration(value);
+    } catch {
+      throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not a duration such as 500ms, 10s or 1m30s`);
+    }
+    if (!(ms > 0)) throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" must be positive`);
+    return ms;
+  };
+
+  const logLevel = withDefault('logLevel').toLowerCase();
+  if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`--log-level / NB_PROXY_LOG_LEVEL: "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+
+  const proxyProtocolRaw = get('proxyProtocol');
+  const proxyProtocol = proxyProtocolRaw === undefined ? false : parseBool(proxyProtocolRaw, 'proxyProtocol');
+
+  const trustedRaw = get('trustedProxies');
+  const trustedProxies = trustedRaw === undefined ? [] : trustedRaw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+  const apiUrl = get('crowdsecApiUrl');
+  const apiKey = get('crowdsecApiKey');
+  const certPath = get('crowdsecCert');
+  const keyPath = get('crowdsecKey');
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new SettingsError('--crowdsec-cert and --crowdsec-key (NB_PROXY_CROWDSEC_CERT / NB_PROXY_CROWDSEC_KEY) go together');
+  }
+  let crowdsec: CrowdSecSettings | undefined;
+  if (apiUrl !== undefined && (apiKey !== undefined || certPath !== undefined)) {
+    let url: URL;
+    try {
+      url = new URL(apiUrl);
+    } catch {
+      throw new SettingsError(`--crowdsec-api-url / NB_PROXY_CROWDSEC_API_URL: "${apiUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new SettingsError(`--crowdsec-api-url / NB_PROXY_CROWDSEC_API_URL: "${apiUrl}" must be http:// or https://`);
+    }
+    crowdsec = {
+      apiUrl: apiUrl.replace(/\/+$/, ''),
+      apiKey,
+      pollIntervalMs: duration('crowdsecPollInterval'),
+      caCertPath: get('crowdsecCaCert'),
+      certPath,
+      keyPath,
+    };
+  }
+
+  return {
+    configPath: withDefault('config'),
+    envFile,
+    httpAddr: addr('httpAddr'),
+    adminAddr: addr('adminAddr'),
+    crowdsec,
+    geoipDb: get('geoipDb'),
+    trustedProxies,
+    proxyProtocol,
+    upstreamTimeoutMs: duration('upstreamTimeout'),
+    shutdownGraceMs: duration('shutdownGrace'),
+    logLevel,
+    accessLog: get('accessLog'),
+  };
+}
+
+function specOf(key: SettingKey): SettingSpec {
+  const spec = SETTINGS.find((s) => s.key === key);
+  if (!spec) throw new Error(`unknown setting ${key}`);
+  return spec;
+}
+
+function flagName(key: SettingKey): string {
+  return specOf(key).flag.split(' ')[0];
+}
+
+function parseBool(value: string, key: SettingKey): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
+  throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not true or false`);
+}
