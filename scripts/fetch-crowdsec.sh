@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$root/.cache/crowdsec"
 bins=("$dest/usr/bin/crowdsec" "$dest/usr/bin/cscli")
 
-# Prints the packages that provide shared libraries the binaries miss.
+# Prints the sonames the binaries need but the system lacks.
 missing_libs() {
   ldd "${bins[@]}" 2>/dev/null | awk '/not found/ {print $1}' | sort -u
 }
@@ -36,7 +36,8 @@ if [ -x "${bins[0]}" ] && [ -x "${bins[1]}" ]; then
 fi
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+stage="$dest.tmp.$$"
+trap 'rm -rf "$tmp" "$stage"' EXIT
 cd "$tmp"
 # apt-get download runs as the _apt user when it can; let it write here.
 chmod 777 "$tmp"
@@ -46,15 +47,11 @@ if ! apt-get download -q crowdsec >/dev/null 2>&1; then
 fi
 deb="$(ls crowdsec_*.deb)"
 # Extract beside dest and rename, so parallel test runs never see a half-extracted tree.
-stage="$dest.tmp.$$"
 mkdir -p "$stage"
 dpkg-deb -x "$deb" "$stage"
-if [ -x "${bins[0]}" ] && [ -x "${bins[1]}" ]; then
-  rm -rf "$stage" # another run won the race
-else
-  rm -rf "$dest"
-  mv "$stage" "$dest"
-fi
+# rename(2) refuses to replace a non-empty dir: then another run won the race (or dest is stale).
+{ [ -x "${bins[0]}" ] && [ -x "${bins[1]}" ]; } || rm -rf "$dest"
+mv -T "$stage" "$dest" 2>/dev/null || true
 for b in "${bins[@]}"; do [ -x "$b" ] || { echo "fetch-crowdsec: $b missing after extracting $deb" >&2; exit 1; }; done
 ensure_libs
 echo "fetch-crowdsec: extracted $deb into $dest"

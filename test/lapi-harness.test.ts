@@ -51,7 +51,7 @@ t.test('real LAPI: bouncer stream API', async (t) => {
   t.match(ip, { scope: 'Ip', type: 'ban', origin: 'cscli', scenario: 'x' });
   t.match(range, { scope: 'Range', type: 'ban' });
   t.match(ip?.duration, GO_DURATION, `Go duration: ${ip?.duration}`);
-  t.match(ip?.duration, /^4m5\d/, 'duration counts down from 5m');
+  t.match(ip?.duration, /^4m\d/, 'duration counts down from 5m');
   t.type(ip?.id, 'number');
 
   t.same(await pull(lapi), { new: null, deleted: null }, 'delta without changes: both null');

@@ -358,6 +358,15 @@ t.test('readProxyHeader + http.Server handoff', async (t) => {
     t.match(jsonBodies(raw), [{ status: 200, client: '2001:db8::42', method: 'POST', url: '/submit', body: 'hello world' }]);
   });
 
+  t.test('v1 header and a large POST in one write', async (t) => {
+    const big = 'y'.repeat(300 * 1024);
+    const req = `POST /big HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\nContent-Length: ${big.length}\r\n\r\n${big}`;
+    const raw = await exchange(h.port, ['PROXY TCP4 203.0.113.70 10.0.0.1 5 443\r\n' + req]);
+    const [res] = jsonBodies(raw);
+    t.match(res, { status: 200, client: '203.0.113.70', url: '/big' });
+    t.equal((res?.body as string).length, big.length);
+  });
+
   t.test('v2 header (IPv4, TLVs, mapped) split across chunks', async (t) => {
     const tlv = Buffer.concat([Buffer.from([0x02, 0x00, 0x0b]), Buffer.from('app.example')]);
     const hdr = v2(0x21, 0x11, Buffer.concat([ipv4Body([192, 0, 2, 10], [10, 0, 0, 1], 1000, 443), tlv]));
@@ -428,6 +437,22 @@ t.test('readProxyHeader + http.Server handoff', async (t) => {
     const r = await h.outcomes[before];
     t.ok(r instanceof ProxyHeaderError && r.code === 'closed', String(r));
   });
+});
+
+t.test('handoff to http.Server after an await (data buffered meanwhile)', async (t) => {
+  const { server, handoff } = httpBehind();
+  const h = await listen(2000, (sock, address) => {
+    setTimeout(() => handoff(sock, address), 100);
+  });
+  t.teardown(async () => {
+    server.closeAllConnections();
+    await h.close();
+  });
+  const raw = await exchange(h.port, ['PROXY TCP4 203.0.113.71 10.0.0.1 6 443\r\n' + GET('/a', false), GET('/b')], 20);
+  t.match(jsonBodies(raw), [
+    { status: 200, client: '203.0.113.71', url: '/a' },
+    { status: 200, client: '203.0.113.71', url: '/b' },
+  ]);
 });
 
 t.test('readProxyHeader timeout', async (t) => {
