@@ -106,6 +106,36 @@ t.test('real LAPI: sync, deltas, ranges, outage and restart', async (t) => {
   t.notOk(logs.text().includes(lapi.apiKey), 'the key never appears in the logs');
 });
 
+t.test('real LAPI: a hung LAPI (SIGSTOP) times out, then a full resync catches up', async (t) => {
+  const lapi = await startLapi();
+  t.teardown(() => lapi.close());
+  await lapi.addDecision({ ip: '192.0.2.30', duration: '1h' });
+  const logs = captureLog();
+  // poll 500 ms → delta timeout clamp(2 × 500 ms, 1 s, 10 s) = 1 s
+  const b = new StreamBouncer({ settings: settings({ apiUrl: lapi.url, apiKey: lapi.apiKey }), log: logs.log, retry: { degradedMaxMs: 1000 } });
+  t.teardown(() => b.stop());
+  b.start();
+  await until('synced', () => b.synced);
+  const pid = lapi.pid;
+  if (pid === undefined) throw new Error('LAPI not running');
+  process.kill(pid, 'SIGSTOP');
+  let resumed = false;
+  const resume = (): void => {
+    if (!resumed) process.kill(pid, 'SIGCONT');
+    resumed = true;
+  };
+  t.teardown(resume);
+  await until('degraded by timeout', () => b.state === 'degraded', 5000);
+  t.match(b.status().last_error, /timed out: no complete response within 1000 ms/);
+  t.ok(b.lookup('192.0.2.30', now()), 'cache answers while the LAPI hangs');
+  resume();
+  await until('recovered', () => b.state === 'synced', 5000);
+  t.match(logs.text(), /CrowdSec bouncer resynced all decisions/, 'the pull after a timeout is startup=true');
+  await lapi.addDecision({ ip: '192.0.2.31', duration: '1h' });
+  await until('delta after the hang', () => b.lookup('192.0.2.31', now()) !== undefined, 2 * POLL_MS + 1000);
+  t.ok(b.lookup('192.0.2.30', now()));
+});
+
 t.test('real LAPI: wrong API key is a clear 403 that never leaks the key', async (t) => {
   const lapi = await startLapi();
   t.teardown(() => lapi.close());

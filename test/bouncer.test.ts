@@ -1,7 +1,7 @@
 // The stream bouncer against the scripted fake LAPI: protocol, faults, backoff, logging.
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Backoff } from '../src/crowdsec/backoff';
 import { StreamBouncer, type StreamBouncerOptions } from '../src/crowdsec/bouncer';
@@ -11,7 +11,7 @@ import { USER_AGENT } from '../src/version';
 import { bigStartupBody, startFakeLapi, type FakeLapi, type FakeMode } from './helpers/fake-lapi';
 import { freePort } from './helpers/ports';
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0];
+type Test = Pick<typeof t, 'teardown'>;
 
 interface LogEntry {
   level: number;
@@ -111,7 +111,7 @@ t.test('request timeouts derive from the poll interval', async (t) => {
 
 t.test('parseStreamBody', async (t) => {
   const chunks = [Buffer.from('{"new":[{"value":"1.2.'), Buffer.from('3.4"}],"deleted":null}')];
-  const r = parseStreamBody(chunks, 43);
+  const r = parseStreamBody(chunks, chunks[0].length + chunks[1].length);
   t.same(r, { new: [{ value: '1.2.3.4' }], deleted: null });
   t.equal(chunks.length, 0, 'chunk list released');
   t.same(parseStreamBody([Buffer.from('{}')], 2), { new: null, deleted: null }, 'missing lists are null');
@@ -119,7 +119,7 @@ t.test('parseStreamBody', async (t) => {
   t.throws(() => parseStreamBody([], 0), { kind: 'malformed', message: /empty body/ });
   t.throws(() => parseStreamBody([Buffer.from('[]')], 2), { kind: 'malformed', message: /not a \{"new", "deleted"\} object but a list/ });
   t.throws(() => parseStreamBody([Buffer.from('{"new":"x"}')], 11), { kind: 'malformed', message: /"new" is a string/ });
-  t.throws(() => parseStreamBody([Buffer.from('{"new":[null]}')], 14), { kind: 'malformed', message: /"new"\[0\] is null/ });
+  t.same(parseStreamBody([Buffer.from('{"new":[null, 1]}')], 17), { new: [null, 1], deleted: null }, 'elements are left to the store');
 });
 
 t.test('protocol: headers, startup=true then deltas, scopes, null lists', async (t) => {
@@ -322,6 +322,22 @@ t.test('stop() aborts an in-flight request promptly', async (t) => {
   t.equal(fake.requests.length, n);
 });
 
+t.test('stop() then start() on the same bouncer: keeps the cache, resyncs', async (t) => {
+  const { fake, b } = await rig(t);
+  fake.addDecision({ value: '192.0.2.1' });
+  b.start();
+  await until('synced', () => b.synced);
+  await b.stop();
+  t.equal(b.state, 'stopped');
+  t.ok(b.lookup('192.0.2.1', Date.now()), 'stop keeps the store (the lifecycle clears it)');
+  const mark = fake.requests.length;
+  fake.addDecision({ value: '192.0.2.2' });
+  b.start();
+  t.equal(b.state, 'synced');
+  await until('pulled again', () => b.lookup('192.0.2.2', Date.now()) !== undefined);
+  t.equal(fake.requests[mark].query.get('startup'), 'true', 'a restart pulls the full list');
+});
+
 t.test('403: clear error, the API key never appears in logs or status', async (t) => {
   const secret = 'S3cr3t-key-that-must-not-leak-5f2a9c';
   const { fake, b, logs } = await rig(t, { apiKey: secret });
@@ -411,15 +427,45 @@ t.test('unknown host: unreachable', async (t) => {
 });
 
 t.test('https to a plain-TCP server: tls error, not a hang', async (t) => {
-  const srv = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  const conns = new Set<Socket>();
+  const srv = createServer((s) => {
+    conns.add(s);
+    s.on('error', () => undefined);
+    s.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+  t.teardown(() => {
+    for (const s of conns) s.destroy();
+    srv.close();
+  });
   const addr = srv.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const client = new LapiClient({ settings: settings(`https://127.0.0.1:${port}`, { apiKey: 'k' }) });
   t.teardown(() => client.close());
   const err = await failure(client.pull(true));
   t.match(err, { kind: 'tls', message: /^TLS error talking to CrowdSec LAPI/ });
+});
+
+t.test('decisions the store cannot use are skipped and counted, not fatal', async (t) => {
+  const { fake, b, logs } = await rig(t);
+  b.start();
+  await until('synced', () => b.synced);
+  fake.enqueue({
+    status: 200,
+    body: JSON.stringify({
+      new: [
+        { scope: 'Country', value: 'FR', type: 'ban', duration: '1h', origin: 'cscli', scenario: 'x' },
+        null,
+        { scope: 'Ip', value: '192.0.2.44', type: 'ban', duration: '1h', origin: 'cscli', scenario: 'x' },
+      ],
+      deleted: null,
+    }),
+  });
+  await until('applied', () => b.lookup('192.0.2.44', Date.now()) !== undefined);
+  t.equal(b.state, 'synced');
+  t.equal(b.skippedDecisions, 2);
+  t.equal(b.status().skipped_decisions, 2);
+  t.ok(logs.entries().some((e) => e.level === 40 && e.skipped === 2 && /CrowdSec bouncer skipped/.test(e.msg)));
 });
 
 t.test('decisions expire locally: swept on each pull', async (t) => {

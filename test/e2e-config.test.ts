@@ -26,7 +26,7 @@ t.test('--help lists every flag with its env var and default', async (t) => {
     t.match(stdout, env);
   }
   t.match(stdout, '--env-file');
-  t.match(stdout, 'default: 0.0.0.0:8080');
+  t.match(stdout.replace(/\s+/g, ' '), 'default: 0.0.0.0:8080');
 });
 
 t.test('a bad services.yaml at start: message on stderr naming file, service and field; exit 2', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import * as net from 'net';
 import * as http from 'http';
 import { once } from 'events';
-import { parseProxyHeader, formatIpv6, V1_MAX_LENGTH } from '../src/client-ip/proxy-protocol';
+import { parseProxyHeader, V1_MAX_LENGTH } from '../src/client-ip/proxy-protocol';
 import { readProxyHeader, ProxyHeaderError } from '../src/client-ip/read-proxy-header';
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -212,16 +212,22 @@ t.test('neither version', async (t) => {
   t.equal(parseProxyHeader(Buffer.from('SSH-2.0-OpenSSH')).kind, 'invalid');
 });
 
-t.test('formatIpv6', async (t) => {
-  t.equal(formatIpv6(v6('00000000000000000000000000000000')), '::');
-  t.equal(formatIpv6(v6('00000000000000000000000000000001')), '::1');
-  t.equal(formatIpv6(v6('20010db8000000000000000000000000')), '2001:db8::');
-  t.equal(formatIpv6(v6('20010db8000000010000000000000001')), '2001:db8:0:1::1');
-  // Single zero group is not compressed; first of equal-length runs wins.
-  t.equal(formatIpv6(v6('20010db8000000010001000100010001')), '2001:db8:0:1:1:1:1:1');
-  t.equal(formatIpv6(v6('20010000000000010000000000000001')), '2001:0:0:1::1');
-  t.equal(formatIpv6(v6('20010000000000010001000000000001')), '2001::1:1:0:0:1');
-  t.equal(formatIpv6(v6('fe80000000000000abcdef0123456789')), 'fe80::abcd:ef01:2345:6789');
+t.test('v2 IPv6 source text is RFC 5952', async (t) => {
+  const cases: [string, string][] = [
+    ['00000000000000000000000000000000', '::'],
+    ['00000000000000000000000000000001', '::1'],
+    ['20010db8000000000000000000000000', '2001:db8::'],
+    ['20010db8000000010000000000000001', '2001:db8:0:1::1'],
+    ['20010db8000000010001000100010001', '2001:db8:0:1:1:1:1:1'],
+    ['20010000000000010000000000000001', '2001:0:0:1::1'],
+    ['20010000000000010001000000000001', '2001::1:1:0:0:1'],
+    ['fe80000000000000abcdef0123456789', 'fe80::abcd:ef01:2345:6789'],
+    ['00000000000000000000ffff01020304', '::ffff:1.2.3.4'],
+  ];
+  for (const [hex, want] of cases) {
+    const r = parseProxyHeader(v2(0x21, 0x21, ipv6Body(v6(hex), v6('00000000000000000000000000000001'), 1, 2)));
+    t.equal(r.kind === 'ok' ? r.source?.address : r.kind, want, want);
+  }
 });
 
 // ---------------------------------------------------------------------------

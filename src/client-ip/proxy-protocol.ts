@@ -8,10 +8,11 @@
 //   - 'ok'         : a complete header of `headerLength` bytes; the rest is payload.
 //
 // Addresses are returned as written in the header (v1) or formatted from the
-// raw bytes (v2, IPv6 in RFC 5952 compressed form, IPv4-mapped as ::ffff:a.b.c.d).
+// raw bytes (v2: IPv6 in RFC 5952 compressed form, IPv4-mapped as ::ffff:a.b.c.d).
 // Normalising them (e.g. ::ffff:1.2.3.4 -> 1.2.3.4) is the caller's job.
 
 import * as net from 'net';
+import { formatIpv6, isV4Mapped } from '../net/ip';
 
 export type ProxyHeaderResult =
   | { kind: 'incomplete' }
@@ -180,7 +181,7 @@ function parseV2(buf: Buffer): ProxyHeaderResult {
     return { kind: 'ok', headerLength, source: { address, port }, local: false };
   }
   // AF_INET6
-  const address = formatIpv6(body.subarray(0, 16));
+  const address = formatIpv6Bytes(body.subarray(0, 16));
   const port = body.readUInt16BE(32);
   return { kind: 'ok', headerLength, source: { address, port }, local: false };
 }
@@ -189,32 +190,10 @@ function formatIpv4(b: Buffer, offset: number): string {
   return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
 }
 
-/** RFC 5952 text form of a 16-byte IPv6 address; IPv4-mapped addresses as ::ffff:a.b.c.d. */
-export function formatIpv6(b: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(i * 2));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIpv4(b, 12)}`;
-  }
-  // Longest run of zero groups (length >= 2), first one on ties.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+/** RFC 5952 text of a 16-byte IPv6 address; IPv4-mapped addresses as ::ffff:a.b.c.d. */
+function formatIpv6Bytes(b: Buffer): string {
+  const h = new Uint16Array(8);
+  for (let i = 0; i < 8; i++) h[i] = b.readUInt16BE(i * 2);
+  if (isV4Mapped(h)) return `::ffff:${formatIpv4(b, 12)}`;
+  return formatIpv6(h);
 }

@@ -4,7 +4,7 @@ import type { CrowdSecSettings } from '../settings';
 import { Backoff } from './backoff';
 import { LapiClient, LapiError, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
 import { DecisionStore } from './store';
-import type { ActiveDecision, BouncerState, DecisionLookup } from './types';
+import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup } from './types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -183,7 +183,7 @@ export class StreamBouncer implements DecisionLookup {
 
   status(): BouncerStatus {
     const now = this.now();
-    const stats = this.store.stats();
+    const stats = this.store.stats(now);
     return {
       state: this._state,
       decisions: {
@@ -239,7 +239,7 @@ export class StreamBouncer implements DecisionLookup {
     startup: boolean,
     durationMs: number,
     bytes: number,
-    applied: { added: number; deleted: number; skipped: number },
+    applied: ApplyResult,
     received: number,
     receivedDeleted: number,
   ): void {
@@ -264,7 +264,7 @@ export class StreamBouncer implements DecisionLookup {
     }
     const fields = {
       received_new: received, received_deleted: receivedDeleted, added: applied.added, deleted: applied.deleted,
-      skipped: applied.skipped, bytes, pull_ms: durationMs,
+      skipped: applied.skipped, expired: applied.expired ?? 0, bytes, pull_ms: durationMs,
     };
     if (!this._synced) {
       this._synced = true;
@@ -283,7 +283,9 @@ export class StreamBouncer implements DecisionLookup {
 
   /** Returns the delay before the next attempt. */
   private onFailure(err: unknown, startup: boolean): number {
-    const e = err instanceof LapiError ? err : new LapiError('malformed', `CrowdSec decisions could not be applied: ${(err as Error).message}`);
+    const e = err instanceof LapiError
+      ? err
+      : new LapiError('malformed', `CrowdSec decisions could not be applied: ${(err as Error).message}`, { maybeProcessed: true });
     const now = this.now();
     this._pullsFailed++;
     this.consecutiveFailures++;
@@ -310,7 +312,7 @@ export class StreamBouncer implements DecisionLookup {
     if (first || kindChanged || wasState !== this._state || this.consecutiveFailures % LOG_EVERY_NTH_FAILURE === 0) {
       const what = this._synced
         ? `CrowdSec LAPI pull failed, serving ${this.store.size} cached decisions`
-        : 'CrowdSec LAPI initial pull failed, services using CrowdSec stay closed until it succeeds';
+        : 'CrowdSec LAPI initial pull failed, no decisions yet, retrying';
       const level = e.kind === 'auth' || e.kind === 'config' ? 'error' : 'warn';
       this.log[level](fields, `${what}: ${e.message}`);
     } else {

@@ -34,11 +34,33 @@ export interface ApplyResult {
   added: number;
   deleted: number;
   skipped: number;
+  /** New decisions whose duration had already run out (neither stored nor counted as skipped). */
+  expired?: number;
 }
 
 /** The read side the restriction chain needs; no I/O behind it. */
 export interface DecisionLookup {
   lookup(ip: string, nowMs: number): ActiveDecision | undefined;
+}
+
+/** Decision counts for /status (DecisionStore.stats()). */
+export interface DecisionStoreStats {
+  /** (value, type) entries. */
+  total: number;
+  byType: Record<string, number>;
+  byOrigin: Record<string, number>;
+  /** Keys "ipv4" and "ipv6". */
+  byFamily: Record<string, number>;
+  /** Entries on ranges (not /32 or /128). */
+  ranges: number;
+}
+
+/** One (type, origin, family) count, for the Prometheus gauge (DecisionStore.breakdown()). */
+export interface DecisionBreakdownRow {
+  type: string;
+  origin: string;
+  family: 4 | 6;
+  count: number;
 }
 
 export type BouncerState = 'stopped' | 'connecting' | 'synced' | 'degraded';

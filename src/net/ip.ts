@@ -1,0 +1,345 @@
+// IP address primitives: validation, IPv4-mapped stripping, IPv4 as uint32, IPv6 as 8 hextets,
+// canonical text, and compact masked keys for prefix maps. The parsers are strict in the same way
+// as node:net isIP (no octal "010.8.8.8", no short "10.8", no leading/trailing junk) and the
+// lookup-path ones work on char codes without allocating.
+
+import { isIP } from 'node:net';
+
+/** Prefix lengths, for readability. */
+export const V4_BITS = 32;
+export const V6_BITS = 128;
+
+/**
+ * Masks for IPv4 prefix lengths 0..32 as signed int32 (`addr & MASK4[len]` yields the int32 key).
+ */
+export const MASK4: Int32Array = (() => {
+  const m = new Int32Array(33);
+  for (let len = 1; len <= 32; len++) m[len] = (0xffffffff << (32 - len)) | 0;
+  return m;
+})();
+
+/**
+ * Dotted-quad IPv4 (in s[start, end)) to an unsigned 32-bit number; -1 when it is not exactly four
+ * decimal octets 0..255 without leading zeros. No allocation.
+ */
+export function ipv4ToUint32(s: string, start = 0, end = s.length): number {
+  const n = end - start;
+  if (n < 7 || n > 15) return -1;
+  let acc = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      acc = acc * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9) return -1;
+      if (digits === 1 && part === 0) return -1; // leading zero: "01", "00"
+      part = part * 10 + d;
+      if (part > 255) return -1;
+      digits++;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return acc * 256 + part;
+}
+
+/** uint32 (or int32 key) to dotted quad. */
+export function uint32ToIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Parses IPv6 text (in s[start, end)) into 8 hextets written to `out`. Accepts "::" compression, an
+ * embedded dotted-quad tail ("::ffff:1.2.3.4") and a zone suffix ("%eth0", ignored). Returns false
+ * (and leaves `out` in an unspecified state) when the text is not a valid IPv6 address.
+ * No allocation.
+ */
+export function parseIpv6Into(s: string, out: Uint16Array, start = 0, end = s.length): boolean {
+  for (let i = start; i < end; i++) {
+    if (s.charCodeAt(i) === 37 /* % */) {
+      if (i === end - 1) return false;
+      end = i;
+      break;
+    }
+  }
+  if (end - start < 2) return false;
+  let n = 0;
+  let gap = -1;
+  let i = start;
+  if (s.charCodeAt(i) === 58) {
+    if (s.charCodeAt(i + 1) !== 58) return false;
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    if (n === 8) return false;
+    let v = 0;
+    let d = 0;
+    let j = i;
+    for (; j < end; j++) {
+      const h = hexVal(s.charCodeAt(j));
+      if (h < 0) break;
+      if (++d > 4) return false;
+      v = v * 16 + h;
+    }
+    if (d === 0) return false;
+    if (j < end && s.charCodeAt(j) === 46 /* . */) {
+      if (n > 6) return false;
+      const a = ipv4ToUint32(s, i, end);
+      if (a < 0) return false;
+      out[n++] = a >>> 16;
+      out[n++] = a & 0xffff;
+      i = end;
+      break;
+    }
+    out[n++] = v;
+    i = j;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i === end) return false; // single trailing colon
+    if (s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      i++;
+    }
+  }
+  if (gap >= 0) {
+    if (n === 8) return false;
+    const move = n - gap;
+    for (let k = 1; k <= move; k++) out[8 - k] = out[n - k];
+    for (let k = gap; k < 8 - move; k++) out[k] = 0;
+  } else if (n !== 8) {
+    return false;
+  }
+  return true;
+}
+
+/** True when the hextets are an IPv4-mapped address ::ffff:a.b.c.d. */
+export function isV4Mapped(h: ArrayLike<number>): boolean {
+  return h[0] === 0 && h[1] === 0 && h[2] === 0 && h[3] === 0 && h[4] === 0 && h[5] === 0xffff;
+}
+
+/** The IPv4 address (uint32) inside hextets 6 and 7. */
+export function mappedV4(h: ArrayLike<number>): number {
+  return h[6] * 65536 + h[7];
+}
+
+/** RFC 5952 text for 8 hextets: lower case, no leading zeros, the longest run of 2+ zero groups as "::". */
+export function formatIpv6(h: ArrayLike<number>): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (h[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && h[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += h[i].toString(16);
+  }
+  return out;
+}
+
+/** Zeroes the host bits of 8 hextets in place beyond `prefix` (0..128). */
+export function maskIpv6InPlace(h: Uint16Array, prefix: number): void {
+  for (let i = 0; i < 8; i++) {
+    const bits = prefix - i * 16;
+    if (bits >= 16) continue;
+    h[i] = bits <= 0 ? 0 : h[i] & ((0xffff << (16 - bits)) & 0xffff);
+  }
+}
+
+/** A masked copy of 8 hextets. */
+export function maskIpv6(h: ArrayLike<number>, prefix: number): Uint16Array {
+  const out = Uint16Array.from(h as ArrayLike<number>);
+  maskIpv6InPlace(out, prefix);
+  return out;
+}
+
+/**
+ * Compact map key for an IPv6 prefix: the first ceil(prefix/16) hextets, the last one masked, as
+ * UTF-16 code units (a /128 key is an 8-unit string, /64 is 4 units, /0 is ""). The prefix length
+ * itself is not encoded: keep one map per length.
+ */
+export function ipv6Key(h: ArrayLike<number>, prefix: number): string {
+  const n = (prefix + 15) >>> 4;
+  const rem = prefix & 15;
+  const m = rem === 0 ? 0xffff : (0xffff << (16 - rem)) & 0xffff;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return String.fromCharCode(h[0] & m);
+    case 2:
+      return String.fromCharCode(h[0], h[1] & m);
+    case 3:
+      return String.fromCharCode(h[0], h[1], h[2] & m);
+    case 4:
+      return String.fromCharCode(h[0], h[1], h[2], h[3] & m);
+    case 5:
+      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4] & m);
+    case 6:
+      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5] & m);
+    case 7:
+      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5], h[6] & m);
+    default:
+      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7] & m);
+  }
+}
+
+/** Inverse of ipv6Key: writes the (masked) 8 hextets of a key to `out`. */
+export function ipv6KeyToHextets(key: string, out: Uint16Array): Uint16Array {
+  for (let i = 0; i < 8; i++) out[i] = i < key.length ? key.charCodeAt(i) : 0;
+  return out;
+}
+
+const scratch = new Uint16Array(8);
+
+/**
+ * Validates and normalises a client address: IPv4 stays as it is, IPv4-mapped IPv6 ("::ffff:1.2.3.4",
+ * any case, also "::ffff:102:304") becomes the IPv4, other IPv6 becomes RFC 5952 text without zone.
+ * Undefined when it is not an address (node:net isIP rules: "010.8.8.8" and "10.8" are rejected).
+ */
+export function normalizeIp(s: string): string | undefined {
+  if (ipv4ToUint32(s) >= 0) return s;
+  if (isIP(s) !== 6 || !parseIpv6Into(s, scratch)) return undefined;
+  if (isV4Mapped(scratch)) return uint32ToIpv4(mappedV4(scratch));
+  return formatIpv6(scratch);
+}
+
+/** A parsed prefix in the form prefix maps key it. */
+export type PrefixKey =
+  | {
+      readonly family: 4;
+      readonly prefix: number;
+      /** Network address as int32 (`uint32 | 0`), host bits zero. */
+      readonly key: number;
+      /** The input had bits set beyond the prefix (they were zeroed). */
+      readonly hostBits: boolean;
+    }
+  | {
+      readonly family: 6;
+      readonly prefix: number;
+      /** ipv6Key() of the network address. */
+      readonly key: string;
+      readonly hostBits: boolean;
+    };
+
+export type ParsedCidr = PrefixKey & {
+  /** Network address text ("10.0.0.0", "2001:db8::"). */
+  readonly address: string;
+  /** "address/prefix", e.g. "10.0.0.0/8"; a bare address gets /32 or /128. */
+  readonly canonical: string;
+};
+
+export interface ParseCidrOptions {
+  /** "mask" (default, CrowdSec ranges such as 1.2.3.4/24 mean 1.2.3.0/24) or "reject". */
+  hostBits?: 'mask' | 'reject';
+}
+
+function parsePrefixLen(s: string, start: number, max: number): number {
+  const n = s.length - start;
+  if (n < 1 || n > 3) return -1;
+  let v = 0;
+  for (let i = start; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    if (i > start && v === 0) return -1; // leading zero
+    v = v * 10 + d;
+  }
+  return v > max ? -1 : v;
+}
+
+/**
+ * Parses "addr/len" or a bare address (/32, /128) to its map key, without building display strings.
+ * IPv4-mapped IPv6 becomes IPv4 (a /96+ mapped prefix becomes an IPv4 prefix of len-96). Zones and
+ * leading zeros in the length are rejected. Undefined when invalid, or when host bits are set and
+ * options.hostBits is "reject".
+ */
+export function parsePrefixKey(s: string, options?: ParseCidrOptions): PrefixKey | undefined {
+  const slash = s.indexOf('/');
+  const addrEnd = slash < 0 ? s.length : slash;
+  const reject = options?.hostBits === 'reject';
+  const a = ipv4ToUint32(s, 0, addrEnd);
+  if (a >= 0) {
+    const prefix = slash < 0 ? 32 : parsePrefixLen(s, slash + 1, 32);
+    if (prefix < 0) return undefined;
+    const key = a & MASK4[prefix];
+    const hostBits = key !== (a | 0);
+    if (hostBits && reject) return undefined;
+    return { family: 4, prefix, key, hostBits };
+  }
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  if (addr.indexOf('%') >= 0 || isIP(addr) !== 6) return undefined;
+  const h = new Uint16Array(8);
+  if (!parseIpv6Into(addr, h)) return undefined;
+  let prefix = slash < 0 ? 128 : parsePrefixLen(s, slash + 1, 128);
+  if (prefix < 0) return undefined;
+  if (prefix >= 96 && isV4Mapped(h)) {
+    prefix -= 96;
+    const v4 = mappedV4(h);
+    const key = v4 & MASK4[prefix];
+    const hostBits = key !== (v4 | 0);
+    if (hostBits && reject) return undefined;
+    return { family: 4, prefix, key, hostBits };
+  }
+  const key = ipv6Key(h, prefix);
+  let hostBits = false;
+  for (let i = 0; i < 8; i++) {
+    if (h[i] !== (i < key.length ? key.charCodeAt(i) : 0)) hostBits = true;
+  }
+  if (hostBits && reject) return undefined;
+  return { family: 6, prefix, key, hostBits };
+}
+
+/** Network address text of a prefix key. */
+export function prefixKeyAddress(family: 4 | 6, key: number | string): string {
+  if (family === 4) return uint32ToIpv4(key as number);
+  return formatIpv6(ipv6KeyToHextets(key as string, new Uint16Array(8)));
+}
+
+/**
+ * Display text of a prefix key: "addr/len", or just "addr" for a /32 or /128 when `bareHost`.
+ */
+export function formatPrefixKey(family: 4 | 6, prefix: number, key: number | string, bareHost = false): string {
+  const address = prefixKeyAddress(family, key);
+  if (bareHost && prefix === (family === 4 ? 32 : 128)) return address;
+  return `${address}/${prefix}`;
+}
+
+/** Strict CIDR parse with canonical text; see parsePrefixKey. */
+export function parseCidr(s: string, options?: ParseCidrOptions): ParsedCidr | undefined {
+  const k = parsePrefixKey(s, options);
+  if (k === undefined) return undefined;
+  const address = prefixKeyAddress(k.family, k.key);
+  return { ...k, address, canonical: `${address}/${k.prefix}` };
+}
