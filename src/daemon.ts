@@ -1,6 +1,5 @@
 // Wires the data path together and owns what changes over the process's life:
 // the loaded services, the listeners, the CrowdSec bouncer, reloads and shutdown.
-import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, formatHostPort, loadServicesConfig, serviceEquals } from './config/load';
@@ -76,7 +75,7 @@ class Daemon {
 
   async start(config: ServicesConfig): Promise<void> {
     this.log.info({ version: VERSION, config: this.settings.configPath }, 'netbird-proxy starting');
-    this.loadedText = await readFile(this.settings.configPath, 'utf8').catch(() => '');
+    this.loadedText = config.text;
     await this.apply(config);
     try {
       await this.http.listen(this.settings.httpAddr);
@@ -91,9 +90,13 @@ class Daemon {
       'netbird-proxy listening',
     );
     this.installSignals();
+    // Polling (one stat per interval) also sees atomic replaces and edits on bind mounts, which
+    // inotify on the file misses. The first comparison catches a change made before the watcher's
+    // first stat.
     watchFile(this.settings.configPath, { interval: CONFIG_POLL_MS, persistent: false }, (cur: Stats, prev: Stats) => {
       if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.scheduleReload('file changed');
     });
+    this.scheduleReload('file changed');
   }
 
   private openGeo(): GeoDatabase | undefined {
@@ -165,14 +168,6 @@ class Daemon {
   private async reload(why: string): Promise<void> {
     if (this.stopping) return;
     const file = this.settings.configPath;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      this.log.error({ file, err: (err as Error).message }, 'config reload failed: cannot read the file; keeping the running config');
-      return;
-    }
-    if (why === 'file changed' && text === this.loadedText) return;
     let config: ServicesConfig;
     try {
       config = await loadServicesConfig(file, { crowdsecAvailable: this.settings.crowdsec !== undefined });
@@ -181,8 +176,9 @@ class Daemon {
       this.log.error({ file, err: message }, 'config reload failed; keeping the running config');
       return;
     }
+    if (why === 'file changed' && config.text === this.loadedText) return;
     await this.apply(config);
-    this.loadedText = text;
+    this.loadedText = config.text;
     this.log.info({ file, reason: why, services: config.services.length }, 'config reloaded');
   }
 

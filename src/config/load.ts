@@ -367,7 +367,7 @@ export function parseServicesConfig(text: string, file: string, opts: LoadOption
 
   const seen: Seen = { names: new Map(), domains: new Map(), listens: [] };
   const services = rawServices.map((raw, i) => parseService(top, raw, i, seen, opts));
-  return { file, services };
+  return { file, text, services };
 }
 
 /** Reads and parses services.yaml. Throws ConfigError, also when the file cannot be read. */

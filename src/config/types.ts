@@ -39,5 +39,7 @@ export type ServiceConfig = HttpServiceConfig | TcpServiceConfig;
 export interface ServicesConfig {
   /** Path of the file it was read from, for messages. */
   file: string;
+  /** The text it was parsed from, so that a reload can tell a real change from a touch. */
+  text: string;
   services: ServiceConfig[];
 }
