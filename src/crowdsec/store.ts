@@ -2,24 +2,20 @@
 // this client IP". Pure and synchronous; the caller passes the clock.
 //
 // Layout (built for ~1M decisions in well under 300 MB):
-//   - one PrefixMap<slot> from value (exact address or range) to the first slot of its entries;
-//   - an entry is a (value, type) pair stored column-wise in typed arrays indexed by slot
-//     (expiry, interned type/origin/scenario ids, next slot for the same value), so the common
-//     one-type-per-value case costs one Map entry plus ~40 bytes of columns and no JS object;
-//   - a second type on the same value is chained through `nxt`; freed slots are recycled;
+//   - one PrefixIndex (typed-array hash table per prefix length) from value (exact address or
+//     range) to the first slot of its entries;
+//   - an entry is a (value, type) pair: a 48-byte record in one ArrayBuffer (expiry, next slot for
+//     the same value, interned type/origin/scenario ids, family, prefix length, key words), so the
+//     common one-type-per-value case costs ~48 bytes + ~16 bytes of index and no JS object, and a
+//     hit reads one record (one or two cache lines);
+//   - a second type on the same value is chained through `next`; freed slots are recycled;
 //   - strings (types, origins, scenarios) are interned with reference counts.
-// Lookups parse the address without allocating, do one Map.get per present prefix length (longest
-// first, stopping at the first value with an unexpired entry) and allocate only the result object.
+// Lookups parse the address without allocating, probe one table per present prefix length
+// (longest first, stopping at the first value with an unexpired entry) and allocate only the
+// result object.
 
-import {
-  formatPrefixKey,
-  ipv4ToUint32,
-  isV4Mapped,
-  mappedV4,
-  parseIpv6Into,
-  type PrefixKey,
-} from '../net/ip';
-import { PrefixMap } from '../net/prefix-map';
+import { formatPrefixKey, ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../net/ip';
+import { NONE, PrefixIndex } from '../net/prefix-map';
 import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './decisions';
 import { typeRank } from './precedence';
 import type {
@@ -32,8 +28,18 @@ import type {
 } from './types';
 
 const NIL = -1;
-const FREE = 0;
 const MIN_CAPACITY = 1024;
+
+// Slot record: 48 bytes = 12 int32 = 6 float64.
+const REC_I32 = 12;
+const REC_F64 = 6;
+const EXP = 0; // float64 index within the record (int32 0-1)
+const NEXT = 2;
+const TYPE = 3;
+const ORIGIN = 4;
+const SCENARIO = 5;
+const META = 6; // family (0 = free slot, 4, 6) | prefix length << 8
+const KEY = 7; // 4 words: IPv4 uses the first
 
 /** Reference-counted string interning: id ↔ string, ids recycled when unused. */
 class Interner {
@@ -74,25 +80,19 @@ class Interner {
 }
 
 const scratch6 = new Uint16Array(8);
+const words6 = new Int32Array(4);
 
 export class DecisionStore implements DecisionLookup {
-  private readonly map = new PrefixMap<number>();
+  private readonly index = new PrefixIndex();
 
-  // Slot columns.
+  // Slot records.
   private cap = 0;
   private hi = 0;
   private freeHead = NIL;
   private count = 0;
-  private exp = new Float64Array(0);
-  private typ = new Uint32Array(0);
-  private org = new Uint32Array(0);
-  private scn = new Uint32Array(0);
-  private nxt = new Int32Array(0);
-  /** 0 = free slot, else 4 or 6. */
-  private fam = new Uint8Array(0);
-  private pl = new Uint8Array(0);
-  private k4 = new Int32Array(0);
-  private k6: string[] = [];
+  private buf = new ArrayBuffer(0);
+  private f64 = new Float64Array(this.buf);
+  private i32 = new Int32Array(this.buf);
 
   private types = new Interner();
   private origins = new Interner();
@@ -121,12 +121,17 @@ export class DecisionStore implements DecisionLookup {
 
   /** Number of distinct values (addresses and ranges). */
   get valueCount(): number {
-    return this.map.size;
+    return this.index.size;
   }
 
   /** Decisions skipped as unusable since creation (or the last clear()). */
   get skippedTotal(): number {
     return this._skippedTotal;
+  }
+
+  /** Bytes held by slot records and index tables (strings excluded). */
+  get bytes(): number {
+    return this.buf.byteLength + this.index.bytes;
   }
 
   /** Applies one /v1/decisions/stream body: deletions first, then new decisions. */
@@ -182,39 +187,37 @@ export class DecisionStore implements DecisionLookup {
   lookup(ip: string, nowMs: number): ActiveDecision | undefined {
     if (this.count === 0) return undefined;
     this.now = nowMs;
-    let head: number | undefined;
+    let head: number;
     let plainV4 = false;
     const a = ipv4ToUint32(ip);
     if (a >= 0) {
       plainV4 = true;
-      head = this.map.matchV4(a, this.accept);
+      head = this.index.matchV4(a, this.accept);
     } else if (parseIpv6Into(ip, scratch6)) {
-      head = isV4Mapped(scratch6) ? this.map.matchV4(mappedV4(scratch6), this.accept) : this.map.matchV6(scratch6, this.accept);
+      head = isV4Mapped(scratch6) ? this.index.matchV4(mappedV4(scratch6), this.accept) : this.index.matchV6(scratch6, this.accept);
     } else {
       return undefined;
     }
-    if (head === undefined) return undefined;
+    if (head === NONE) return undefined;
     const s = this.found;
-    const fam = this.fam[s] as 4 | 6;
-    const plen = this.pl[s];
-    const value =
-      plainV4 && plen === 32 ? ip : formatPrefixKey(fam, plen, fam === 4 ? this.k4[s] : this.k6[s], true);
+    const i32 = this.i32;
+    const r = s * REC_I32;
+    const meta = i32[r + META];
+    const plen = meta >>> 8;
     return {
-      type: this.types.strs[this.typ[s]],
-      origin: this.origins.strs[this.org[s]],
-      scenario: this.scenarios.strs[this.scn[s]],
-      value,
-      expiresAt: this.exp[s],
+      type: this.types.strs[i32[r + TYPE]],
+      origin: this.origins.strs[i32[r + ORIGIN]],
+      scenario: this.scenarios.strs[i32[r + SCENARIO]],
+      value: plainV4 && plen === 32 ? ip : this.valueText(s),
+      expiresAt: this.f64[s * REC_F64 + EXP],
     };
   }
 
   /** Removes every entry expired at `nowMs`; returns how many. */
   sweep(nowMs: number): number {
     let removed = 0;
-    const exp = this.exp;
-    const fam = this.fam;
     for (let s = 0; s < this.hi; s++) {
-      if (fam[s] !== FREE && exp[s] <= nowMs) {
+      if ((this.i32[s * REC_I32 + META] & 0xff) !== 0 && this.f64[s * REC_F64 + EXP] <= nowMs) {
         this.removeSlot(s);
         removed++;
       }
@@ -224,20 +227,12 @@ export class DecisionStore implements DecisionLookup {
 
   /** Drops everything (the skipped counter too) and releases the memory. */
   clear(): void {
-    this.map.clear();
+    this.index.clear();
     this.cap = 0;
     this.hi = 0;
     this.freeHead = NIL;
     this.count = 0;
-    this.exp = new Float64Array(0);
-    this.typ = new Uint32Array(0);
-    this.org = new Uint32Array(0);
-    this.scn = new Uint32Array(0);
-    this.nxt = new Int32Array(0);
-    this.fam = new Uint8Array(0);
-    this.pl = new Uint8Array(0);
-    this.k4 = new Int32Array(0);
-    this.k6 = [];
+    this.setBuffer(new ArrayBuffer(0));
     this.types = new Interner();
     this.origins = new Interner();
     this.scenarios = new Interner();
@@ -258,15 +253,18 @@ export class DecisionStore implements DecisionLookup {
     let total = 0;
     const tc = new Float64Array(this.types.strs.length);
     const oc = new Float64Array(this.origins.strs.length);
+    const i32 = this.i32;
     for (let s = 0; s < this.hi; s++) {
-      const f = this.fam[s];
-      if (f === FREE || (nowMs !== undefined && this.exp[s] <= nowMs)) continue;
+      const r = s * REC_I32;
+      const meta = i32[r + META];
+      const f = meta & 0xff;
+      if (f === 0 || (nowMs !== undefined && this.f64[s * REC_F64 + EXP] <= nowMs)) continue;
       total++;
-      tc[this.typ[s]]++;
-      oc[this.org[s]]++;
+      tc[i32[r + TYPE]]++;
+      oc[i32[r + ORIGIN]]++;
       if (f === 4) v4++;
       else v6++;
-      if (this.pl[s] !== (f === 4 ? 32 : 128)) ranges++;
+      if (meta >>> 8 !== (f === 4 ? 32 : 128)) ranges++;
     }
     for (let i = 0; i < tc.length; i++) if (tc[i] > 0) byType[this.types.strs[i]] = tc[i];
     for (let i = 0; i < oc.length; i++) if (oc[i] > 0) byOrigin[this.origins.strs[i]] = oc[i];
@@ -277,10 +275,12 @@ export class DecisionStore implements DecisionLookup {
   breakdown(nowMs?: number): DecisionBreakdownRow[] {
     const counts = new Map<number, number>();
     const nOrig = this.origins.strs.length;
+    const i32 = this.i32;
     for (let s = 0; s < this.hi; s++) {
-      const f = this.fam[s];
-      if (f === FREE || (nowMs !== undefined && this.exp[s] <= nowMs)) continue;
-      const k = (this.typ[s] * nOrig + this.org[s]) * 2 + (f === 4 ? 0 : 1);
+      const r = s * REC_I32;
+      const f = i32[r + META] & 0xff;
+      if (f === 0 || (nowMs !== undefined && this.f64[s * REC_F64 + EXP] <= nowMs)) continue;
+      const k = (i32[r + TYPE] * nOrig + i32[r + ORIGIN]) * 2 + (f === 4 ? 0 : 1);
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
     const rows: DecisionBreakdownRow[] = [];
@@ -297,18 +297,29 @@ export class DecisionStore implements DecisionLookup {
   has(value: string, type: string): boolean {
     const t = parseDecisionTarget({ scope: value.indexOf('/') >= 0 ? 'range' : 'ip', value, type });
     if (typeof t === 'string') return false;
-    return this.findType(this.map.getKey(t.prefix), t.type) !== NIL;
+    return this.findType(this.index.getKey(t.prefix), t.type) !== NIL;
   }
 
   // ---- internals ----
 
+  private valueText(s: number): string {
+    const i32 = this.i32;
+    const r = s * REC_I32;
+    const meta = i32[r + META];
+    const fam = (meta & 0xff) as 4 | 6;
+    return formatPrefixKey(fam, meta >>> 8, fam === 4 ? i32[r + KEY] : i32.subarray(r + KEY, r + KEY + 4), true);
+  }
+
   private bestUnexpired(head: number, now: number): number {
-    const exp = this.exp;
-    const nxt = this.nxt;
-    if (nxt[head] === NIL) return exp[head] > now ? head : NIL; // the common single-type case
+    const f64 = this.f64;
+    const i32 = this.i32;
+    const next = i32[head * REC_I32 + NEXT];
+    if (next === NIL) return f64[head * REC_F64 + EXP] > now ? head : NIL; // the common single-type case
     let best = NIL;
-    for (let s = head; s !== NIL; s = nxt[s]) {
-      if (exp[s] > now && (best === NIL || this.outranks(this.typ[s], this.typ[best]))) best = s;
+    for (let s = head; s !== NIL; s = i32[s * REC_I32 + NEXT]) {
+      if (f64[s * REC_F64 + EXP] > now && (best === NIL || this.outranks(i32[s * REC_I32 + TYPE], i32[best * REC_I32 + TYPE]))) {
+        best = s;
+      }
     }
     return best;
   }
@@ -320,90 +331,100 @@ export class DecisionStore implements DecisionLookup {
     return ra === 3 && this.types.strs[a] < this.types.strs[b];
   }
 
-  private findType(head: number | undefined, type: string): number {
-    if (head === undefined) return NIL;
+  private findType(head: number, type: string): number {
+    if (head === NONE) return NIL;
     const id = this.types.idOf(type);
     if (id === undefined) return NIL;
-    for (let s = head; s !== NIL; s = this.nxt[s]) if (this.typ[s] === id) return s;
+    for (let s = head; s !== NIL; s = this.i32[s * REC_I32 + NEXT]) if (this.i32[s * REC_I32 + TYPE] === id) return s;
     return NIL;
   }
 
   private upsert(n: NormalizedDecision): void {
     const p = n.prefix;
-    const head = this.map.getKey(p);
+    const head = this.index.getKey(p);
     const existing = this.findType(head, n.type);
     if (existing !== NIL) {
-      if (n.expiresAt > this.exp[existing]) this.exp[existing] = n.expiresAt;
+      const e = existing * REC_F64 + EXP;
+      if (n.expiresAt > this.f64[e]) this.f64[e] = n.expiresAt;
+      const r = existing * REC_I32;
       const o = this.origins.acquire(n.origin);
-      this.origins.release(this.org[existing]);
-      this.org[existing] = o;
+      this.origins.release(this.i32[r + ORIGIN]);
+      this.i32[r + ORIGIN] = o;
       const sc = this.scenarios.acquire(n.scenario);
-      this.scenarios.release(this.scn[existing]);
-      this.scn[existing] = sc;
+      this.scenarios.release(this.i32[r + SCENARIO]);
+      this.i32[r + SCENARIO] = sc;
       return;
     }
     const s = this.alloc();
-    this.exp[s] = n.expiresAt;
-    this.typ[s] = this.types.acquire(n.type, this.onNewType);
-    this.org[s] = this.origins.acquire(n.origin);
-    this.scn[s] = this.scenarios.acquire(n.scenario);
-    this.fam[s] = p.family;
-    this.pl[s] = p.prefix;
+    const i32 = this.i32;
+    const r = s * REC_I32;
+    this.f64[s * REC_F64 + EXP] = n.expiresAt;
+    i32[r + TYPE] = this.types.acquire(n.type, this.onNewType);
+    i32[r + ORIGIN] = this.origins.acquire(n.origin);
+    i32[r + SCENARIO] = this.scenarios.acquire(n.scenario);
+    i32[r + META] = p.family | (p.prefix << 8);
     if (p.family === 4) {
-      this.k4[s] = p.key;
-      this.k6[s] = '';
+      i32[r + KEY] = p.key;
+      i32[r + KEY + 1] = 0;
+      i32[r + KEY + 2] = 0;
+      i32[r + KEY + 3] = 0;
     } else {
-      this.k4[s] = 0;
-      this.k6[s] = p.key;
+      i32.set(p.key, r + KEY);
     }
-    if (head === undefined) {
-      this.nxt[s] = NIL;
-      this.map.setKey(p, s);
+    if (head === NONE) {
+      i32[r + NEXT] = NIL;
+      this.index.setKey(p, s);
     } else {
-      this.nxt[s] = this.nxt[head];
-      this.nxt[head] = s;
+      i32[r + NEXT] = i32[head * REC_I32 + NEXT];
+      i32[head * REC_I32 + NEXT] = s;
     }
     this.count++;
   }
 
   private remove(p: PrefixKey, type: string): boolean {
-    const s = this.findType(this.map.getKey(p), type);
+    const s = this.findType(this.index.getKey(p), type);
     if (s === NIL) return false;
     this.removeSlot(s);
     return true;
   }
 
-  private headOf(s: number): number | undefined {
-    return this.fam[s] === 4 ? this.map.getV4(this.k4[s], this.pl[s]) : this.map.getV6(this.k6[s], this.pl[s]);
-  }
-
   private removeSlot(s: number): void {
-    const head = this.headOf(s);
-    if (head === undefined) throw new Error(`decision store corrupt: slot ${s} has no value entry`);
-    const next = this.nxt[s];
+    const i32 = this.i32;
+    const r = s * REC_I32;
+    const meta = i32[r + META];
+    const fam = meta & 0xff;
+    const plen = meta >>> 8;
+    if (fam === 6) {
+      words6[0] = i32[r + KEY];
+      words6[1] = i32[r + KEY + 1];
+      words6[2] = i32[r + KEY + 2];
+      words6[3] = i32[r + KEY + 3];
+    }
+    const head = fam === 4 ? this.index.getV4(i32[r + KEY], plen) : this.index.getV6(words6, plen);
+    if (head === NONE) throw new Error(`decision store corrupt: slot ${s} has no value entry`);
+    const next = i32[r + NEXT];
     if (head === s) {
       if (next === NIL) {
-        if (this.fam[s] === 4) this.map.deleteV4(this.k4[s], this.pl[s]);
-        else this.map.deleteV6(this.k6[s], this.pl[s]);
-      } else if (this.fam[s] === 4) {
-        this.map.setV4(this.k4[s], this.pl[s], next);
+        if (fam === 4) this.index.deleteV4(i32[r + KEY], plen);
+        else this.index.deleteV6(words6, plen);
+      } else if (fam === 4) {
+        this.index.setV4(i32[r + KEY], plen, next);
       } else {
-        this.map.setV6(this.k6[s], this.pl[s], next);
+        this.index.setV6(words6, plen, next);
       }
     } else {
       let prev = head;
-      while (this.nxt[prev] !== s) {
-        prev = this.nxt[prev];
+      while (i32[prev * REC_I32 + NEXT] !== s) {
+        prev = i32[prev * REC_I32 + NEXT];
         if (prev === NIL) throw new Error(`decision store corrupt: slot ${s} not in its chain`);
       }
-      this.nxt[prev] = next;
+      i32[prev * REC_I32 + NEXT] = next;
     }
-    this.types.release(this.typ[s]);
-    this.origins.release(this.org[s]);
-    this.scenarios.release(this.scn[s]);
-    this.fam[s] = FREE;
-    this.k6[s] = '';
-    this.nxt[s] = this.freeHead;
+    this.types.release(i32[r + TYPE]);
+    this.origins.release(i32[r + ORIGIN]);
+    this.scenarios.release(i32[r + SCENARIO]);
+    i32[r + META] = 0;
+    i32[r + NEXT] = this.freeHead;
     this.freeHead = s;
     this.count--;
   }
@@ -411,29 +432,24 @@ export class DecisionStore implements DecisionLookup {
   private alloc(): number {
     if (this.freeHead !== NIL) {
       const s = this.freeHead;
-      this.freeHead = this.nxt[s];
+      this.freeHead = this.i32[s * REC_I32 + NEXT];
       return s;
     }
     if (this.hi === this.cap) this.grow();
-    this.k6.push('');
     return this.hi++;
   }
 
   private grow(): void {
     const cap = Math.max(MIN_CAPACITY, this.cap * 2);
-    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const a = make(cap);
-      a.set(old as ArrayLike<number>);
-      return a;
-    };
-    this.exp = g(this.exp, (n) => new Float64Array(n));
-    this.typ = g(this.typ, (n) => new Uint32Array(n));
-    this.org = g(this.org, (n) => new Uint32Array(n));
-    this.scn = g(this.scn, (n) => new Uint32Array(n));
-    this.nxt = g(this.nxt, (n) => new Int32Array(n));
-    this.fam = g(this.fam, (n) => new Uint8Array(n));
-    this.pl = g(this.pl, (n) => new Uint8Array(n));
-    this.k4 = g(this.k4, (n) => new Int32Array(n));
+    const buf = new ArrayBuffer(cap * REC_I32 * 4);
+    new Uint8Array(buf).set(new Uint8Array(this.buf));
+    this.setBuffer(buf);
     this.cap = cap;
+  }
+
+  private setBuffer(buf: ArrayBuffer): void {
+    this.buf = buf;
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
   }
 }

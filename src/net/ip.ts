@@ -185,40 +185,29 @@ export function maskIpv6(h: ArrayLike<number>, prefix: number): Uint16Array {
   return out;
 }
 
-/**
- * Compact map key for an IPv6 prefix: the first ceil(prefix/16) hextets, the last one masked, as
- * UTF-16 code units (a /128 key is an 8-unit string, /64 is 4 units, /0 is ""). The prefix length
- * itself is not encoded: keep one map per length.
- */
-export function ipv6Key(h: ArrayLike<number>, prefix: number): string {
-  const n = (prefix + 15) >>> 4;
-  const rem = prefix & 15;
-  const m = rem === 0 ? 0xffff : (0xffff << (16 - rem)) & 0xffff;
-  switch (n) {
-    case 0:
-      return '';
-    case 1:
-      return String.fromCharCode(h[0] & m);
-    case 2:
-      return String.fromCharCode(h[0], h[1] & m);
-    case 3:
-      return String.fromCharCode(h[0], h[1], h[2] & m);
-    case 4:
-      return String.fromCharCode(h[0], h[1], h[2], h[3] & m);
-    case 5:
-      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4] & m);
-    case 6:
-      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5] & m);
-    case 7:
-      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5], h[6] & m);
-    default:
-      return String.fromCharCode(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7] & m);
-  }
+/** Mask for `bits` (clamped to 0..32) leading bits of a 32-bit word, as int32. */
+export function wordMask(bits: number): number {
+  return bits >= 32 ? -1 : bits <= 0 ? 0 : MASK4[bits];
 }
 
-/** Inverse of ipv6Key: writes the (masked) 8 hextets of a key to `out`. */
-export function ipv6KeyToHextets(key: string, out: Uint16Array): Uint16Array {
-  for (let i = 0; i < 8; i++) out[i] = i < key.length ? key.charCodeAt(i) : 0;
+/**
+ * An IPv6 prefix as four int32 words (hextets 0-1, 2-3, 4-5, 6-7), bits beyond `prefix` zeroed,
+ * written to `out`. This is the key prefix maps hash (no strings, no BigInt).
+ */
+export function ipv6Words(h: ArrayLike<number>, prefix: number, out: Int32Array): Int32Array {
+  out[0] = ((h[0] << 16) | h[1]) & wordMask(prefix);
+  out[1] = ((h[2] << 16) | h[3]) & wordMask(prefix - 32);
+  out[2] = ((h[4] << 16) | h[5]) & wordMask(prefix - 64);
+  out[3] = ((h[6] << 16) | h[7]) & wordMask(prefix - 96);
+  return out;
+}
+
+/** Inverse of ipv6Words: the 8 hextets of four words. */
+export function wordsToHextets(w: ArrayLike<number>, out: Uint16Array): Uint16Array {
+  for (let i = 0; i < 4; i++) {
+    out[2 * i] = w[i] >>> 16;
+    out[2 * i + 1] = w[i] & 0xffff;
+  }
   return out;
 }
 
@@ -249,8 +238,8 @@ export type PrefixKey =
   | {
       readonly family: 6;
       readonly prefix: number;
-      /** ipv6Key() of the network address. */
-      readonly key: string;
+      /** ipv6Words() of the network address (4 int32 words, host bits zero). */
+      readonly key: Int32Array;
       readonly hostBits: boolean;
     };
 
@@ -312,25 +301,26 @@ export function parsePrefixKey(s: string, options?: ParseCidrOptions): PrefixKey
     if (hostBits && reject) return undefined;
     return { family: 4, prefix, key, hostBits };
   }
-  const key = ipv6Key(h, prefix);
+  const key = ipv6Words(h, prefix, new Int32Array(4));
   let hostBits = false;
-  for (let i = 0; i < 8; i++) {
-    if (h[i] !== (i < key.length ? key.charCodeAt(i) : 0)) hostBits = true;
+  for (let i = 0; i < 4; i++) {
+    if (key[i] !== ((h[2 * i] << 16) | h[2 * i + 1])) hostBits = true;
   }
   if (hostBits && reject) return undefined;
   return { family: 6, prefix, key, hostBits };
 }
 
 /** Network address text of a prefix key. */
-export function prefixKeyAddress(family: 4 | 6, key: number | string): string {
-  if (family === 4) return uint32ToIpv4(key as number);
-  return formatIpv6(ipv6KeyToHextets(key as string, new Uint16Array(8)));
+export function prefixKeyAddress(family: 4 | 6, key: number | ArrayLike<number>): string {
+  if (typeof key === 'number') return uint32ToIpv4(key);
+  if (family === 4) return uint32ToIpv4(key[0]);
+  return formatIpv6(wordsToHextets(key, new Uint16Array(8)));
 }
 
 /**
  * Display text of a prefix key: "addr/len", or just "addr" for a /32 or /128 when `bareHost`.
  */
-export function formatPrefixKey(family: 4 | 6, prefix: number, key: number | string, bareHost = false): string {
+export function formatPrefixKey(family: 4 | 6, prefix: number, key: number | ArrayLike<number>, bareHost = false): string {
   const address = prefixKeyAddress(family, key);
   if (bareHost && prefix === (family === 4 ? 32 : 128)) return address;
   return `${address}/${prefix}`;
