@@ -208,6 +208,15 @@ class Daemon {
   }
 
   private installSignals(): void {
+    // A bug must not leave a half-working proxy behind: log it where operators look, then exit
+    // non-zero so the supervisor restarts the process.
+    const die = (err: unknown): void => {
+      this.log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'netbird-proxy crashed');
+      this.logs.flush();
+      process.exit(1);
+    };
+    process.on('uncaughtException', die);
+    process.on('unhandledRejection', die);
     process.on('SIGHUP', () => this.scheduleReload('SIGHUP'));
     process.on('SIGUSR2', () => {
       this.logs.reopen();

@@ -15,7 +15,7 @@ import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import { HostRouter } from './host-router';
 import { listenOn, closeServer } from './listen';
-import { peerOf, type PeerInfo } from './peer';
+import { peerOf } from './peer';
 import { acceptProxyHeader } from './proxy-header';
 
 export interface HttpEntrypointOptions {
@@ -88,12 +88,24 @@ export class HttpEntrypoint {
     this.forwarder.close();
   }
 
-  private admit(req: IncomingMessage, service: HttpServiceRuntime): { peer: PeerInfo; clientIp: string; verdict: Verdict } {
+  /** Route, resolve the client and run the restriction chain; counts the outcome. */
+  private admit(req: IncomingMessage): Admission {
+    const service = this.router.match(req.headers.host);
     const peer = peerOf(req.socket, this.opts.trusted);
+    if (service === undefined) {
+      this.opts.metrics.httpRequest('', 'not_found', '');
+      return { service, clientIp: peer.address, verdict: undefined };
+    }
     const xff = req.headers['x-forwarded-for'];
     const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, this.opts.trusted) : peer.address;
     const verdict = evaluate(service.access, clientIp, this.opts.chain, Date.now());
-    return { peer, clientIp, verdict };
+    if (verdict.allowed) {
+      this.opts.metrics.httpRequest(service.name, 'allowed', '');
+      setForwardedHeaders(req, peer.trusted, buildForwardedFor(xff, peer.address, peer.trusted));
+    } else {
+      this.opts.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
+    }
+    return { service, clientIp, verdict };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -101,94 +113,59 @@ export class HttpEntrypoint {
     const socket = req.socket;
     const readBefore = socket.bytesRead;
     const writtenBefore = socket.bytesWritten;
-    const service = this.router.match(req.headers.host);
-    let clientIp: string;
-    let verdict: Verdict | undefined;
-    if (service === undefined) {
-      clientIp = peerOf(socket, this.opts.trusted).address;
-      this.opts.metrics.httpRequest('', 'not_found', '');
-      respond(res, 404, NOT_FOUND);
-    } else {
-      const admitted = this.admit(req, service);
-      clientIp = admitted.clientIp;
-      verdict = admitted.verdict;
-      if (!verdict.allowed) {
-        this.opts.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
-        respond(res, 403, FORBIDDEN);
-      } else {
-        this.opts.metrics.httpRequest(service.name, 'allowed', '');
-        const peer = admitted.peer;
-        setForwardedHeaders(req, peer.trusted, buildForwardedFor(req.headers['x-forwarded-for'], peer.address, peer.trusted));
-        this.forwarder.web(req, res, service.target);
-      }
-    }
+    const admission = this.admit(req);
+    if (admission.service === undefined) respond(res, 404, NOT_FOUND);
+    else if (!admission.verdict.allowed) respond(res, 403, FORBIDDEN);
+    else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
-      writeAccess(this.opts.accessLog, {
-        service: service?.name ?? '',
-        protocol: 'http',
-        client_ip: clientIp,
-        country: verdict?.country,
-        method: req.method,
-        host: req.headers.host,
-        path: req.url,
-        status: res.statusCode,
-        bytes_in: socket.bytesRead - readBefore,
-        bytes_out: socket.bytesWritten - writtenBefore,
-        duration_ms: elapsedMs(startNs),
-        deny_reason: verdict?.denyReason ?? '',
-        metadata: metadataOrEmpty(verdict?.metadata),
-      });
+      this.logAccess(req, admission, res.statusCode, socket.bytesRead - readBefore, socket.bytesWritten - writtenBefore, startNs);
     });
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startNs = process.hrtime.bigint();
     socket.on('error', () => socket.destroy());
-    const service = this.router.match(req.headers.host);
-    const netSocket = req.socket;
-    let clientIp = peerOf(netSocket, this.opts.trusted).address;
-    let verdict: Verdict | undefined;
+    const admission = this.admit(req);
     let status = 101;
-    if (service === undefined) {
+    if (admission.service === undefined) {
       status = 404;
-      this.opts.metrics.httpRequest('', 'not_found', '');
-      rejectUpgrade(socket, 404, NOT_FOUND);
+      rejectUpgrade(socket, status, NOT_FOUND);
+    } else if (!admission.verdict.allowed) {
+      status = 403;
+      rejectUpgrade(socket, status, FORBIDDEN);
     } else {
-      const admitted = this.admit(req, service);
-      clientIp = admitted.clientIp;
-      verdict = admitted.verdict;
-      if (!verdict.allowed) {
-        status = 403;
-        this.opts.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
-        rejectUpgrade(socket, 403, FORBIDDEN);
-      } else {
-        this.opts.metrics.httpRequest(service.name, 'allowed', '');
-        const peer = admitted.peer;
-        setForwardedHeaders(req, peer.trusted, buildForwardedFor(req.headers['x-forwarded-for'], peer.address, peer.trusted));
-        this.upgraded.add(socket);
-        this.forwarder.ws(req, socket, head, service.target);
-      }
+      this.upgraded.add(socket);
+      this.forwarder.ws(req, socket, head, admission.service.target);
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      writeAccess(this.opts.accessLog, {
-        service: service?.name ?? '',
-        protocol: 'http',
-        client_ip: clientIp,
-        country: verdict?.country,
-        method: req.method,
-        host: req.headers.host,
-        path: req.url,
-        status,
-        bytes_in: netSocket.bytesRead,
-        bytes_out: netSocket.bytesWritten,
-        duration_ms: elapsedMs(startNs),
-        deny_reason: verdict?.denyReason ?? '',
-        metadata: metadataOrEmpty(verdict?.metadata),
-      });
+      this.logAccess(req, admission, status, req.socket.bytesRead, req.socket.bytesWritten, startNs);
+    });
+  }
+
+  private logAccess(req: IncomingMessage, admission: Admission, status: number, bytesIn: number, bytesOut: number, startNs: bigint): void {
+    const verdict = admission.verdict;
+    writeAccess(this.opts.accessLog, {
+      service: admission.service?.name ?? '',
+      protocol: 'http',
+      client_ip: admission.clientIp,
+      country: verdict?.country,
+      method: req.method,
+      host: req.headers.host,
+      path: req.url,
+      status,
+      bytes_in: bytesIn,
+      bytes_out: bytesOut,
+      duration_ms: elapsedMs(startNs),
+      deny_reason: verdict?.denyReason ?? '',
+      metadata: metadataOrEmpty(verdict?.metadata),
     });
   }
 }
+
+type Admission =
+  | { service: undefined; clientIp: string; verdict: undefined }
+  | { service: HttpServiceRuntime; clientIp: string; verdict: Verdict };
 
 function respond(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });

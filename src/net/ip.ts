@@ -55,67 +55,81 @@ export function uint32ToIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
+/** Hex digit values by char code, -1 for non-hex. */
+const HEX = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let c = 48; c <= 57; c++) t[c] = c - 48;
+  for (let c = 97; c <= 102; c++) t[c] = c - 87;
+  for (let c = 65; c <= 70; c++) t[c] = c - 55;
+  return t;
+})();
 
 /**
  * Parses IPv6 text (in s[start, end)) into 8 hextets written to `out`. Accepts "::" compression, an
  * embedded dotted-quad tail ("::ffff:1.2.3.4") and a zone suffix ("%eth0", ignored). Returns false
  * (and leaves `out` in an unspecified state) when the text is not a valid IPv6 address.
- * No allocation.
+ * One pass over the characters, no allocation.
  */
 export function parseIpv6Into(s: string, out: Uint16Array, start = 0, end = s.length): boolean {
-  for (let i = start; i < end; i++) {
-    if (s.charCodeAt(i) === 37 /* % */) {
-      if (i === end - 1) return false;
-      end = i;
-      break;
-    }
-  }
   if (end - start < 2) return false;
   let n = 0;
   let gap = -1;
   let i = start;
-  if (s.charCodeAt(i) === 58) {
+  let c = s.charCodeAt(i);
+  if (c === 58) {
     if (s.charCodeAt(i + 1) !== 58) return false;
     gap = 0;
     i += 2;
+    if (i < end) {
+      c = s.charCodeAt(i);
+      if (c === 37) {
+        if (i === end - 1) return false;
+        end = i;
+      }
+    }
   }
   while (i < end) {
-    if (n === 8) return false;
+    const gs = i;
     let v = 0;
-    let d = 0;
-    let j = i;
-    for (; j < end; j++) {
-      const h = hexVal(s.charCodeAt(j));
-      if (h < 0) break;
-      if (++d > 4) return false;
-      v = v * 16 + h;
+    while (i < end) {
+      c = s.charCodeAt(i);
+      const x = c < 128 ? HEX[c] : -1;
+      if (x < 0) break;
+      v = v * 16 + x;
+      i++;
     }
+    const d = i - gs;
     if (d === 0) return false;
-    if (j < end && s.charCodeAt(j) === 46 /* . */) {
+    if (i < end && c === 46 /* . */) {
       if (n > 6) return false;
-      const a = ipv4ToUint32(s, i, end);
+      let v4end = i;
+      while (v4end < end && s.charCodeAt(v4end) !== 37) v4end++;
+      if (v4end === end - 1) return false;
+      const a = ipv4ToUint32(s, gs, v4end);
       if (a < 0) return false;
       out[n++] = a >>> 16;
       out[n++] = a & 0xffff;
-      i = end;
       break;
     }
+    if (d > 4 || n === 8) return false;
     out[n++] = v;
-    i = j;
     if (i === end) break;
-    if (s.charCodeAt(i) !== 58) return false;
+    if (c === 37 /* % */) {
+      if (i === end - 1) return false;
+      break;
+    }
+    if (c !== 58) return false;
     i++;
     if (i === end) return false; // single trailing colon
-    if (s.charCodeAt(i) === 58) {
+    c = s.charCodeAt(i);
+    if (c === 58) {
       if (gap >= 0) return false;
       gap = n;
       i++;
+      if (i < end && s.charCodeAt(i) === 37) {
+        if (i === end - 1) return false;
+        break;
+      }
     }
   }
   if (gap >= 0) {

@@ -1,0 +1,182 @@
+// nginx and HAProxy instances with private configs in a temp dir (never the system services):
+// the HTTP upstream (`return 200`), nginx as HTTP reverse proxy and `stream` TCP proxy, HAProxy.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { sleep, spawnPinned, stopChild } from './tools';
+
+export interface Server {
+  readonly name: string;
+  readonly pid: number;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', () => res(false));
+  });
+}
+
+async function waitPorts(name: string, child: ChildProcess, ports: number[], logFile: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const port of ports) {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before listening: ${tail(logFile)}`);
+      }
+      if (await tcpOpen(port)) break;
+      if (Date.now() > deadline) throw new Error(`${name} not listening on ${port} after 10 s: ${tail(logFile)}`);
+      await sleep(50);
+    }
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-10).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function launch(name: string, dir: string, cpu: string | undefined, cmd: string, args: string[], ports: number[]): Promise<Server> {
+  const logFile = join(dir, 'console.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawnPinned(cpu, cmd, args, { stdio: ['ignore', fd, fd], cwd: dir });
+  closeSync(fd);
+  try {
+    await waitPorts(name, child, ports, logFile);
+  } catch (err) {
+    await stopChild(child, 1000, 'SIGKILL');
+    throw err;
+  }
+  return {
+    name,
+    pid: child.pid as number,
+    dir,
+    // nginx: SIGTERM is a fast shutdown; SIGQUIT would wait for keep-alive clients.
+    stop: () => stopChild(child, 3000, 'SIGTERM'),
+  };
+}
+
+const NGINX_COMMON = (dir: string): string => `
+worker_processes 1;
+worker_rlimit_nofile 65536;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 16384; multi_accept on; }
+`;
+
+/** nginx answering every request with 200 "ok\n", one worker, no access log. */
+export async function startNginxUpstream(o: { nginx: string; dir: string; port: number; cpu: string | undefined }): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  const conf = join(o.dir, 'nginx.conf');
+  writeFileSync(conf, `${NGINX_COMMON(o.dir)}
+http {
+  access_log off;
+  default_type text/plain;
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:${o.port} reuseport backlog=4096;
+    location / { return 200 "ok\\n"; }
+  }
+}
+`);
+  return launch('nginx-upstream', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
+}
+
+export interface NginxProxyPorts {
+  /** HTTP reverse proxy → httpUpstream. */
+  http: number;
+  /** stream server → each target port, by name. */
+  stream: Record<string, { listen: number; target: number }>;
+}
+
+/**
+ * nginx as the thing under test: an HTTP reverse proxy with upstream keep-alive and an access log
+ * (netbird-proxy writes one too), and `stream` proxies with a per-session access log.
+ */
+export async function startNginxProxy(o: {
+  nginx: string;
+  streamModule: string;
+  dir: string;
+  cpu: string | undefined;
+  httpUpstream: number;
+  ports: NginxProxyPorts;
+}): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  const conf = join(o.dir, 'nginx.conf');
+  const streams = Object.entries(o.ports.stream)
+    .map(([, p]) => `  server { listen 127.0.0.1:${p.listen} backlog=4096; proxy_pass 127.0.0.1:${p.target}; }`)
+    .join('\n');
+  writeFileSync(conf, `load_module ${o.streamModule};
+${NGINX_COMMON(o.dir)}
+http {
+  access_log ${o.dir}/access.log;
+  default_type text/plain;
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  upstream backend {
+    server 127.0.0.1:${o.httpUpstream};
+    keepalive 128;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:${o.ports.http} backlog=4096;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+stream {
+  log_format session '$remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received $session_time';
+  access_log ${o.dir}/stream-access.log session;
+${streams}
+}
+`);
+  const ports = [o.ports.http, ...Object.values(o.ports.stream).map((p) => p.listen)];
+  return launch('nginx-proxy', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], ports);
+}
+
+/** HAProxy in HTTP mode, one thread, server-side keep-alive (http-reuse always), log to stdout (a file). */
+export async function startHaproxy(o: { haproxy: string; dir: string; cpu: string | undefined; port: number; upstream: number }): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  const conf = join(o.dir, 'haproxy.cfg');
+  writeFileSync(conf, `global
+  nbthread 1
+  maxconn 20000
+  log stdout format raw local0 info
+
+defaults
+  mode http
+  log global
+  option httplog
+  option forwardfor
+  option http-keep-alive
+  http-reuse always
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 75s
+
+frontend fe
+  bind 127.0.0.1:${o.port}
+  default_backend be
+
+backend be
+  server s1 127.0.0.1:${o.upstream}
+`);
+  return launch('haproxy', o.dir, o.cpu, o.haproxy, ['-f', conf, '-db'], [o.port]);
+}
