@@ -285,9 +285,9 @@ async function runDemo(): Promise<void> {
 
   // 4. Upstream
   step(4, 'Starting the demo upstream (the app behind the proxy)');
-  const upstream: HttpUpstream = await startHttpUpstream((req, res) => {
+  const upstream: HttpUpstream = await startHttpUpstream((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end("hello from the demo upstream\n");
+    res.end('hello from the demo upstream\n');
   });
   resources.push({
     name: 'the demo upstream',

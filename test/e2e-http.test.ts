@@ -162,3 +162,27 @@ t.test('WebSocket upgrades are proxied, and denied before reaching the upstream'
   const entry = await daemon.waitFor((l) => l.msg === 'access' && l.client_ip === '127.0.0.2');
   t.match(entry, { service: 'ws', status: 403, deny_reason: 'ip_restricted' });
 });
+
+t.test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
+  const slow = await startHttpUpstream((_req, res) => {
+    setTimeout(() => res.end('finished'), 700).unref();
+  });
+  const daemon = await startDaemon({
+    config: `services:
+  - name: slow
+    protocol: http
+    domains: [slow.example.com]
+    target: ${slow.url}
+`,
+  });
+  t.teardown(() => slow.close());
+  const inflight = httpGet(`${daemon.httpUrl}/`, { host: 'slow.example.com' });
+  await sleep(200);
+  daemon.signal('SIGTERM');
+  const res = await inflight;
+  t.equal(res.status, 200);
+  t.equal(res.body, 'finished', 'the request in flight completed');
+  t.equal(await daemon.stop(), 0);
+  await t.rejects(httpGet(`${daemon.httpUrl}/`, { host: 'slow.example.com' }), 'no longer accepting');
+  t.ok(daemon.lines.some((l) => l.msg === 'netbird-proxy stopped'), 'logs were flushed before exit');
+});
