@@ -52,6 +52,7 @@ const block = (text: string, prefix = '   │ '): void => {
 
 let currentStep = { n: 0, title: 'preflight' };
 function step(n: number, title: string): void {
+  if (interrupted) throw new StepError(`interrupted by ${interrupted}`);
   currentStep = { n, title };
   out();
   out(bold(`[${n}/${TOTAL_STEPS}] ${title}`));
@@ -101,27 +102,44 @@ interface Resource {
   stop: () => Promise<string>;
 }
 const resources: Resource[] = [];
+let interrupted: NodeJS.Signals | undefined;
 let cleanupPromise: Promise<boolean> | undefined;
+/** The demo's own flow, so an interrupted run can wait for the step in flight to settle. */
+let runPromise: Promise<void> | undefined;
 
-/** Stops everything started so far, once; resolves true when every stop succeeded. */
+async function drain(): Promise<boolean> {
+  let allOk = true;
+  while (resources.length > 0) {
+    const r = resources.pop() as Resource;
+    try {
+      ok(await r.stop());
+    } catch (err) {
+      allOk = false;
+      out(`   ${red('✗')} could not stop ${r.name}: ${(err as Error).message}`);
+    }
+  }
+  return allOk;
+}
+
+/**
+ * Stops everything started so far, once; resolves true when every stop succeeded. After a signal
+ * it also waits (up to 20 s) for the step in flight, which may still be starting something.
+ */
 function cleanup(): Promise<boolean> {
   cleanupPromise ??= (async () => {
-    let allOk = true;
-    while (resources.length > 0) {
-      const r = resources.pop() as Resource;
-      try {
-        ok(await r.stop());
-      } catch (err) {
-        allOk = false;
-        out(`   ${red('✗')} could not stop ${r.name}: ${(err as Error).message}`);
-      }
+    if (resources.length === 0 && !interrupted) info(dim('(nothing was started)'));
+    let allOk = await drain();
+    if (interrupted && runPromise) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([runPromise.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 20_000)))]);
+      clearTimeout(timer);
+      allOk = (await drain()) && allOk;
     }
     return allOk;
   })();
   return cleanupPromise;
 }
 
-let interrupted: NodeJS.Signals | undefined;
 function onSignal(sig: NodeJS.Signals): void {
   if (interrupted) {
     out(red(`\n${sig} again: exiting now (children get SIGKILL)`));
@@ -129,8 +147,9 @@ function onSignal(sig: NodeJS.Signals): void {
   }
   interrupted = sig;
   out(yellow(`\n${sig} received: stopping everything the demo started (press Ctrl-C again to force)`));
-  void cleanup().then(() => {
-    out(yellow('Demo interrupted; everything it started is stopped.'));
+  void cleanup().then((allOk) => {
+    out(allOk ? yellow('Demo interrupted; everything it started is stopped.')
+      : red('Demo interrupted; some of what it started could not be stopped (see above).'));
     process.exit(sig === 'SIGINT' ? 130 : 143);
   });
 }
@@ -180,6 +199,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs:
     } catch (err) {
       last = ` (last error: ${(err as Error).message})`;
     }
+    if (interrupted) throw new StepError(`interrupted by ${interrupted}`);
     if (Date.now() - t0 > timeoutMs) throw new StepError(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
     await sleep(50);
   }
@@ -436,7 +456,8 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   let failure: unknown;
   try {
-    await runDemo();
+    runPromise = runDemo();
+    await runPromise;
   } catch (err) {
     failure = err;
   } finally {

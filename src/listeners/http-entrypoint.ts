@@ -1,7 +1,7 @@
 // The one HTTP entrypoint: accept → (PROXY header) → client IP → host route → restriction chain
 // → forward → access log.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { elapsedMs, metadataOrEmpty, writeAccess } from '../access-log';
@@ -110,15 +110,21 @@ export class HttpEntrypoint {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
-    const socket = req.socket;
-    const readBefore = socket.bytesRead;
-    const writtenBefore = socket.bytesWritten;
     const admission = this.admit(req);
     if (admission.service === undefined) respond(res, 404, NOT_FOUND);
     else if (!admission.verdict.allowed) respond(res, 403, FORBIDDEN);
     else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
-      this.logAccess(req, admission, res.statusCode, socket.bytesRead - readBefore, socket.bytesWritten - writtenBefore, startNs);
+      // Bytes on the connection since the previous request on it ended: request line, headers
+      // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
+      const socket = req.socket as AccountedSocket;
+      const seen = socket[kAccounted] ?? { read: 0, written: 0 };
+      const bytesIn = socket.bytesRead - seen.read;
+      const bytesOut = socket.bytesWritten - seen.written;
+      seen.read = socket.bytesRead;
+      seen.written = socket.bytesWritten;
+      socket[kAccounted] = seen;
+      this.logAccess(req, admission, res.statusCode, bytesIn, bytesOut, startNs);
     });
   }
 
@@ -162,6 +168,9 @@ export class HttpEntrypoint {
     });
   }
 }
+
+const kAccounted = Symbol('netbird-proxy.accounted');
+type AccountedSocket = Socket & { [kAccounted]?: { read: number; written: number } };
 
 type Admission =
   | { service: undefined; clientIp: string; verdict: undefined }

@@ -3,10 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePort } from './ports';
+import { REPO_ROOT } from './repo-root';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+export { REPO_ROOT };
 export const BIN = join(REPO_ROOT, 'bin', 'netbird-proxy');
 
 export type LogLine = Record<string, unknown> & { msg?: string };

@@ -41,12 +41,13 @@ import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { request as httpRequest, IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { freePort } from './ports';
+import { REPO_ROOT } from './repo-root';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+export { REPO_ROOT };
 export const CROWDSEC_ROOT = join(REPO_ROOT, '.cache', 'crowdsec');
 export const CROWDSEC_BIN = join(CROWDSEC_ROOT, 'usr', 'bin', 'crowdsec');
 export const CSCLI_BIN = join(CROWDSEC_ROOT, 'usr', 'bin', 'cscli');
