@@ -25,6 +25,7 @@ t.test('normalizeIp', async (t) => {
   t.equal(normalizeIp('::1'), '::1');
   t.equal(normalizeIp('::'), '::');
   t.equal(normalizeIp('::1.2.3.4'), '::102:304', 'IPv4-compatible is not mapped');
+  t.equal(normalizeIp('::1%a b'), undefined, 'zone text checked by isIP');
   for (const bad of ['010.8.8.8', '10.8', '1.2.3.04', ' 1.2.3.4', '1.2.3.4 ', '256.1.1.1', '1.2.3.4.5', '', 'x', '1::2::3', '::ffff:1.2.3', '1.2.3.4/32']) {
     t.equal(normalizeIp(bad), undefined, `rejects ${JSON.stringify(bad)}`);
   }
@@ -88,6 +89,10 @@ t.test('parsers agree with node:net isIP (fuzz)', async (t) => {
     samples.push(s);
     samples.push(`${rnd(300)}.${rnd(260)}.${rnd(3) === 0 ? '0' : ''}${rnd(256)}.${rnd(256)}`);
   }
+  // Hand-picked edge cases (zones, compression at either end, embedded IPv4).
+  samples.push('fe80::1%eth0', '::%eth0', '::ffff:1.2.3.4%eth0', 'fe80::%', '1:2:3:4:5:6:7:8%x', '%eth0', '::1%', '1::%1');
+  samples.push('1:2:3:4:5:6:7::%z', '::ffff:1.2.3.4%', '1.2.3.4%x', '12345::1', '::12345', ':1::2', '1::2:', '1:2:3:4:5:6:7::8');
+  samples.push('::ffff:01.2.3.4', '::ffff:1.2.3.4.5', '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '::1.2.3.4', '1::1.2.3.4', ':::');
   let mismatches = 0;
   const seen = [0, 0, 0, 0, 0, 0, 0];
   const h = new Uint16Array(8);

@@ -126,3 +126,79 @@ t.test('CidrSet', async (t) => {
   t.same(new CidrSet(['0.0.0.0/0']).contains('8.8.8.8'), true);
   t.throws(() => new CidrSet(['10.0.0.0/8', 'bogus']), /"bogus"/);
 });
+
+// Reference: one JS Map per (family, length) keyed by the canonical network text; longest match by
+// trying every length. Obviously correct, slow.
+function refLongest(ref: Map<string, number>, ip: string): number | undefined {
+  const fam = ip.includes(':') ? 6 : 4;
+  for (let len = fam === 4 ? 32 : 128; len >= 0; len--) {
+    const c = new PrefixMap<number>(); // only to canonicalise text
+    c.set(`${ip}/${len}`, 0);
+    const [cidr] = c.entries()[0];
+    const v = ref.get(cidr);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+t.test('randomised: hash tables, filters and deletions agree with a reference', async (t) => {
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const v4 = (): string => `${10 + rnd(3)}.${rnd(16)}.${rnd(256)}.${rnd(256)}`; // dense: collisions and shared /16s
+  const v6 = (): string => `2001:db8:${rnd(3).toString(16)}:${rnd(16).toString(16)}::${rnd(65536).toString(16)}:${rnd(65536).toString(16)}`;
+  const lens4 = [8, 12, 16, 20, 23, 24, 28, 31, 32];
+  const lens6 = [32, 44, 48, 56, 64, 100, 127, 128, 128, 128];
+  const m = new PrefixMap<number>();
+  const ref = new Map<string, number>();
+  const live: string[] = [];
+  // > 16384 entries per family so the summaries and occupancy bitmaps are in play.
+  for (let i = 0; i < 90000; i++) {
+    const six = i % 2 === 1;
+    const len = six ? lens6[rnd(lens6.length)] : lens4[rnd(lens4.length)];
+    m.set(`${six ? v6() : v4()}/${len}`, i);
+  }
+  for (const [cidr, v] of m.entries()) {
+    ref.set(cidr, v);
+    live.push(cidr);
+  }
+  t.equal(m.size, ref.size);
+  const n6 = live.filter((c) => c.includes(':')).length;
+  t.ok(n6 > 16384 && live.length - n6 > 16384, `both families past the occupancy-bitmap threshold (${live.length - n6} IPv4, ${n6} IPv6)`);
+  // Delete 60% (more deletions than entries left: filters get rebuilt), re-add some with new values.
+  let deleted = 0;
+  for (let i = 0; i < live.length; i++) {
+    if (rnd(10) < 6) {
+      if (!m.delete(live[i])) t.fail(`delete ${live[i]}`);
+      ref.delete(live[i]);
+      deleted++;
+    } else if (rnd(10) === 0) {
+      m.set(live[i], -i);
+      ref.set(live[i], -i);
+    }
+  }
+  t.ok(deleted > live.length / 2, `deleted ${deleted} of ${live.length}`);
+  t.equal(m.size, ref.size, 'size after deletions');
+  let wrongGet = 0;
+  for (const cidr of live) if (m.get(cidr) !== ref.get(cidr)) wrongGet++;
+  t.equal(wrongGet, 0, 'get() of every key ever inserted');
+  let wrongMatch = 0;
+  let hits = 0;
+  for (let i = 0; i < 4000; i++) {
+    let ip = i % 2 === 0 ? v4() : v6();
+    if (i % 4 >= 2) ip = ip.replace(/^1/, '9').replace(/^2001:db8/, '2001:db9'); // outside everything
+    const want = refLongest(ref, ip);
+    if (want !== undefined) hits++;
+    if (m.longestMatch(ip) !== want) wrongMatch++;
+  }
+  t.equal(wrongMatch, 0, 'longestMatch agrees');
+  t.ok(hits > 500 && hits < 3500, `queries hit and miss (${hits} hits of 4000)`);
+  // Drain completely: every table and filter emptied.
+  for (const cidr of [...ref.keys()]) m.delete(cidr);
+  t.equal(m.size, 0);
+  t.same(m.lengths(4), []);
+  t.same(m.lengths(6), []);
+  t.equal(m.longestMatch('10.0.0.1'), undefined);
+});

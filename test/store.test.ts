@@ -247,3 +247,111 @@ t.test('many entries with churn stay consistent', async (t) => {
   s.apply(resp(adds), NOW + 1);
   t.equal(s.size, 7500, 'freed slots reused without duplicates');
 });
+
+t.test('randomised against a reference model (node:net BlockList for containment)', async (t) => {
+  const { BlockList } = await import('node:net');
+  let seed = 99;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  // A small pool of canonical values so that types stack up, ranges nest and deletions hit.
+  const values: string[] = [];
+  for (let a = 0; a < 4; a++) {
+    values.push(`10.${a}.0.0/16`);
+    for (let b = 0; b < 4; b++) {
+      values.push(`10.${a}.${b}.0/24`);
+      for (let c = 1; c <= 4; c++) values.push(`10.${a}.${b}.${c}`);
+    }
+    values.push(`2001:db8:${a + 1}::/48`); // canonical text: no zero hextet outside the "::"
+    for (let b = 1; b <= 3; b++) {
+      values.push(`2001:db8:${a + 1}:${b}::/64`);
+      for (let c = 1; c <= 3; c++) values.push(`2001:db8:${a + 1}:${b}::${c}`);
+    }
+  }
+  const types = ['ban', 'captcha', 'throttle', 'mfa', 'alert'];
+  interface RefEntry {
+    value: string;
+    type: string;
+    expiresAt: number;
+    origin: string;
+    scenario: string;
+  }
+  const ref = new Map<string, RefEntry>();
+  const lists = new Map<string, InstanceType<typeof BlockList>>();
+  const contains = (value: string, ip: string): boolean => {
+    let bl = lists.get(value);
+    if (bl === undefined) {
+      bl = new BlockList();
+      const [net, len] = value.split('/');
+      const fam = net.includes(':') ? 'ipv6' : 'ipv4';
+      bl.addSubnet(net, len === undefined ? (fam === 'ipv4' ? 32 : 128) : Number(len), fam);
+      lists.set(value, bl);
+    }
+    const fam = ip.includes(':') ? 'ipv6' : 'ipv4';
+    return (value.includes(':') ? 'ipv6' : 'ipv4') === fam && bl.check(ip, fam);
+  };
+  const prefixOf = (v: string): number => (v.includes('/') ? Number(v.split('/')[1]) : v.includes(':') ? 128 : 32);
+  const refLookup = (ip: string, now: number): RefEntry | undefined => {
+    let best: RefEntry | undefined;
+    for (const e of ref.values()) {
+      if (e.expiresAt <= now || !contains(e.value, ip)) continue;
+      if (best === undefined || prefixOf(e.value) > prefixOf(best.value) || (e.value === best.value && compareTypes(e.type, best.type) < 0)) best = e;
+    }
+    return best;
+  };
+
+  const s = new DecisionStore();
+  let now = NOW;
+  let checks = 0;
+  let wrong = 0;
+  let refHits = 0;
+  let exactHits = 0;
+  for (let round = 0; round < 300; round++) {
+    const add: LapiDecision[] = [];
+    const del: LapiDecision[] = [];
+    for (let i = rnd(8); i > 0; i--) {
+      const value = values[rnd(values.length)];
+      const type = types[rnd(types.length)];
+      const secs = 1 + rnd(60);
+      add.push(d(value, { type, duration: `${secs}s`, origin: `o${rnd(3)}`, scenario: `s${rnd(5)}` }));
+    }
+    for (let i = rnd(4); i > 0; i--) del.push(d(values[rnd(values.length)], { type: types[rnd(types.length)] }));
+    s.apply(resp(add, del), now);
+    for (const x of del) ref.delete(`${x.value}|${x.type}`);
+    for (const x of add) {
+      const k = `${x.value}|${x.type}`;
+      const exp = now + Number((x.duration as string).slice(0, -1)) * 1000;
+      const old = ref.get(k);
+      ref.set(k, { value: x.value as string, type: x.type as string, expiresAt: Math.max(exp, old?.expiresAt ?? 0), origin: x.origin as string, scenario: x.scenario as string });
+    }
+    now += rnd(4000);
+    if (round % 7 === 0) {
+      s.sweep(now);
+      for (const [k, e] of ref) if (e.expiresAt <= now) ref.delete(k);
+      if (s.size !== ref.size) t.fail(`size ${s.size} vs reference ${ref.size} after sweep`);
+    }
+    for (let q = 0; q < 20; q++) {
+      const v = values[rnd(values.length)].split('/')[0];
+      const ip = v.includes(':') ? v.replace(/::(\d*)$/, (_m, x: string) => `::${x === '' ? rnd(5) : Number(x) + rnd(2)}`) : v.replace(/\.(\d+)$/, (_m, x: string) => `.${Number(x) + rnd(3)}`);
+      const got = s.lookup(ip, now);
+      const want = refLookup(ip, now);
+      checks++;
+      if (want !== undefined) refHits++;
+      if (want !== undefined && !want.value.includes('/')) exactHits++;
+      const same =
+        got === undefined
+          ? want === undefined
+          : want !== undefined && got.type === want.type && got.value === want.value && got.expiresAt === want.expiresAt && got.origin === want.origin && got.scenario === want.scenario;
+      if (!same) {
+        wrong++;
+        if (wrong <= 5) t.fail(`${ip} at +${now - NOW}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`);
+      }
+    }
+  }
+  t.equal(wrong, 0, `${checks} lookups agree with the reference`);
+  t.ok(refHits > checks / 4 && refHits < (checks * 3) / 4, `hits and misses both exercised (${refHits} hits, ${exactHits} exact)`);
+  t.ok(exactHits > 200 && refHits - exactHits > 200, 'exact and range hits both exercised');
+  const hits = [...ref.values()].length;
+  t.ok(hits > 10, `reference holds entries at the end (${hits})`);
+});

@@ -13,6 +13,9 @@ const NS_PER_UNIT: Record<string, number> = {
   h: 3600e9,
 };
 
+/** Largest time.Duration, in nanoseconds (2^63 - 1). */
+const MAX_NS = 9223372036854775807;
+
 function unitNs(s: string, start: number, end: number): number {
   const n = end - start;
   const c0 = s.charCodeAt(start);
@@ -89,7 +92,7 @@ export function tryParseGoDuration(s: string): number {
     if (u < 0) return NaN;
     totalNs += whole * u + (u >= scale ? frac * (u / scale) : (frac * u) / scale);
   }
-  if (!Number.isFinite(totalNs)) return NaN;
+  if (!(totalNs <= MAX_NS)) return NaN; // Go: time.Duration overflows past ~292 years
   const ms = totalNs / 1e6;
   return neg && ms !== 0 ? -ms : ms;
 }
