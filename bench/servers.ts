@@ -156,7 +156,7 @@ export async function startHaproxy(o: { haproxy: string; dir: string; cpu: strin
   const conf = join(o.dir, 'haproxy.cfg');
   writeFileSync(conf, `global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
   log stdout format raw local0 info
 
 defaults
@@ -179,4 +179,10 @@ backend be
   server s1 127.0.0.1:${o.upstream}
 `);
   return launch('haproxy', o.dir, o.cpu, o.haproxy, ['-f', conf, '-db'], [o.port]);
+}
+
+/** bench/bare-proxy.ts: a Node reverse proxy with nothing but forwarding (a reference). */
+export async function startBareProxy(o: { mode: 'http-proxy' | 'request'; dir: string; cpu: string | undefined; port: number; upstream: number }): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  return launch(`bare-proxy-${o.mode}`, o.dir, o.cpu, process.execPath, [join(__dirname, 'bare-proxy.js'), o.mode, String(o.port), String(o.upstream)], [o.port]);
 }

@@ -1,13 +1,14 @@
 // TCP load tools, run as their own processes (pinned with the load generators):
 //
-//   node .build/bench/tcp.js serve                      → prints {"echo":P,"sink":Q} once listening
+//   node .build/bench/tcp.js serve                      → prints {"echo":P,"source":Q} once listening
 //     echo: answers the first chunk it reads with the same bytes and closes (server-side close, so
 //           TIME_WAIT stays off the client's ephemeral ports);
-//     sink: reads an 8-byte big-endian length, swallows that many bytes, answers "done\n", closes.
+//     source: reads an 8-byte big-endian length N, writes N bytes (1 MiB writes), closes.
 //   node .build/bench/tcp.js connrate --port P --count N --concurrency C --max-ms T [--payload B]
 //     N short connections (C at a time): connect, send B bytes, read the echo, see the close.
-//   node .build/bench/tcp.js bulk --port P --bytes N [--chunk B] [--max-ms T]
-//     one connection streaming N bytes to the sink; MiB/s from first byte to "done".
+//   node .build/bench/tcp.js bulk --port P --bytes N [--max-ms T]
+//     one connection downloading N bytes from the source into a reused 1 MiB buffer (net onread,
+//     no allocation per read); MiB/s from the request to the last byte.
 // Each client prints one JSON line with its result. Every loop is bounded by count and time.
 import type { ChildProcess } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -45,24 +46,32 @@ async function serve(): Promise<void> {
     s.on('error', () => s.destroy());
     s.once('data', (d: Buffer) => s.end(d));
   });
-  const sink = createServer((s: Socket) => {
+  const source = createServer((s: Socket) => {
     s.on('error', () => s.destroy());
-    let header: Buffer | undefined = Buffer.alloc(0);
-    let left = -1;
-    s.on('data', (d: Buffer) => {
-      if (left < 0) {
-        header = Buffer.concat([header as Buffer, d]);
-        if (header.length < 8) return;
-        left = Number(header.readBigUInt64BE(0));
-        d = header.subarray(8);
-        header = undefined;
-      }
-      left -= d.length;
-      if (left <= 0) s.end('done\n');
-    });
+    let header = Buffer.alloc(0);
+    const chunk = Buffer.alloc(1 << 20, 0x62);
+    const onData = (d: Buffer): void => {
+      header = Buffer.concat([header, d]);
+      if (header.length < 8) return;
+      s.off('data', onData);
+      let left = Number(header.readBigUInt64BE(0));
+      const pump = (): void => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+            s.once('drain', pump);
+            return;
+          }
+        }
+        s.end();
+      };
+      pump();
+    };
+    s.on('data', onData);
   });
-  const [e, k] = await Promise.all([listen(echo), listen(sink)]);
-  process.stdout.write(`${JSON.stringify({ echo: e, sink: k })}\n`);
+  const [e, k] = await Promise.all([listen(echo), listen(source)]);
+  process.stdout.write(`${JSON.stringify({ echo: e, source: k })}\n`);
   process.on('SIGTERM', () => process.exit(0));
 }
 
@@ -124,48 +133,43 @@ export function connRate(o: { port: number; count: number; concurrency: number; 
   });
 }
 
-export function bulk(o: { port: number; bytes: number; chunk: number; maxMs: number }): Promise<BulkResult> {
+export function bulk(o: { port: number; bytes: number; maxMs: number }): Promise<BulkResult> {
   return new Promise((resolve, reject) => {
-    const chunk = Buffer.alloc(o.chunk, 0x62);
-    const s = connect({ host: '127.0.0.1', port: o.port });
-    const timer = setTimeout(() => s.destroy(new Error(`bulk: not done within ${o.maxMs} ms`)), o.maxMs);
+    let got = 0;
     let t0 = 0n;
-    let reply = '';
-    s.once('error', (e) => {
+    let settled = false;
+    const done = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      reject(e);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      s.destroy();
+      if (err) return reject(err);
+      if (got !== o.bytes) return reject(new Error(`bulk: got ${got} of ${o.bytes} bytes`));
+      resolve({ bytes: o.bytes, seconds: +seconds.toFixed(3), mib_per_sec: Math.round(o.bytes / 2 ** 20 / seconds) });
+    };
+    const s = connect({
+      host: '127.0.0.1',
+      port: o.port,
+      onread: {
+        buffer: Buffer.alloc(1 << 20),
+        callback: (n: number): boolean => {
+          got += n;
+          if (got >= o.bytes) done();
+          return true;
+        },
+      },
     });
+    const timer = setTimeout(() => done(new Error(`bulk: not done within ${o.maxMs} ms (${got} bytes)`)), o.maxMs);
+    s.once('error', (e) => done(e));
     s.once('connect', () => {
       t0 = process.hrtime.bigint();
       const header = Buffer.alloc(8);
       header.writeBigUInt64BE(BigInt(o.bytes));
       s.write(header);
-      let left = o.bytes;
-      const pump = (): void => {
-        while (left > 0) {
-          const n = Math.min(left, chunk.length);
-          left -= n;
-          if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-            s.once('drain', pump);
-            return;
-          }
-        }
-      };
-      pump();
     });
-    s.setEncoding('utf8').on('data', (d: string) => {
-      reply += d;
-      if (reply.includes('done\n')) {
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        clearTimeout(timer);
-        s.destroy();
-        resolve({ bytes: o.bytes, seconds: +seconds.toFixed(3), mib_per_sec: Math.round(o.bytes / 2 ** 20 / seconds) });
-      }
-    });
-    s.once('close', () => {
-      clearTimeout(timer);
-      if (!reply.includes('done\n')) reject(new Error('bulk: connection closed before "done"'));
-    });
+    s.once('end', () => done());
+    s.once('close', () => done());
   });
 }
 
@@ -173,7 +177,7 @@ export function bulk(o: { port: number; bytes: number; chunk: number; maxMs: num
 
 export interface TcpServer {
   echo: number;
-  sink: number;
+  source: number;
   pid: number;
   stop(): Promise<void>;
 }
@@ -193,7 +197,7 @@ export function startTcpServer(cpu: string | undefined): Promise<TcpServer> {
       const nl = out.indexOf('\n');
       if (nl < 0) return;
       clearTimeout(t);
-      const ports = JSON.parse(out.slice(0, nl)) as { echo: number; sink: number };
+      const ports = JSON.parse(out.slice(0, nl)) as { echo: number; source: number };
       resolve({ ...ports, pid: child.pid as number, stop: () => stopChild(child, 2000) });
     });
   });
@@ -247,7 +251,6 @@ async function main(): Promise<void> {
     const r = await bulk({
       port: argNum(args, '--port'),
       bytes: argNum(args, '--bytes'),
-      chunk: argNum(args, '--chunk', 1 << 20),
       maxMs: argNum(args, '--max-ms', 60_000),
     });
     process.stdout.write(`${JSON.stringify(r)}\n`);

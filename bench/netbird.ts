@@ -1,0 +1,125 @@
+// netbird-proxy daemons for the benchmark: bin/netbird-proxy in its own process (pinned to the
+// server CPU), a private services.yaml, access log to a file, operational log to a file.
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { httpGet, REPO_ROOT, spawnPinned, stopChild, waitUntil } from './tools';
+
+export const NETBIRD_BIN = join(REPO_ROOT, 'bin', 'netbird-proxy');
+
+export interface NetbirdStatus {
+  crowdsec?: {
+    state?: string;
+    decisions?: { total?: number };
+    initial_sync_ms?: number | null;
+  };
+}
+
+export interface Netbird {
+  readonly name: string;
+  readonly pid: number;
+  readonly httpPort: number;
+  readonly adminPort: number;
+  readonly dir: string;
+  readonly child: ChildProcess;
+  status(): Promise<NetbirdStatus>;
+  stop(): Promise<void>;
+}
+
+export interface NetbirdOptions {
+  name: string;
+  dir: string;
+  cpu: string | undefined;
+  services: string;
+  httpPort: number;
+  adminPort: number;
+  crowdsec?: { url: string; key: string; pollInterval?: string };
+  nodeFlags?: string[];
+  /** How long /readyz may take (initial sync of a big decision set included). */
+  readyTimeoutMs?: number;
+}
+
+function tail(file: string, n = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
+  mkdirSync(o.dir, { recursive: true });
+  const config = join(o.dir, 'services.yaml');
+  writeFileSync(config, o.services);
+  const logFile = join(o.dir, 'daemon.log');
+  const args = [
+    ...(o.nodeFlags ?? []),
+    NETBIRD_BIN,
+    '--config', config,
+    '--http-addr', `127.0.0.1:${o.httpPort}`,
+    '--admin-addr', `127.0.0.1:${o.adminPort}`,
+    '--env-file', '/dev/null',
+    '--access-log', join(o.dir, 'access.log'),
+    '--log-level', 'info',
+    '--shutdown-grace', '1s',
+    ...(o.crowdsec
+      ? ['--crowdsec-api-url', o.crowdsec.url, '--crowdsec-api-key', o.crowdsec.key, '--crowdsec-poll-interval', o.crowdsec.pollInterval ?? '10s']
+      : []),
+  ];
+  const fd = openSync(logFile, 'a');
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const child = spawnPinned(o.cpu, process.execPath, args, { stdio: ['ignore', fd, fd], cwd: o.dir, env });
+  closeSync(fd);
+  const adminUrl = `http://127.0.0.1:${o.adminPort}`;
+  const stop = (): Promise<void> => stopChild(child, 5000);
+  try {
+    await waitUntil(`${o.name} /readyz`, o.readyTimeoutMs ?? 15_000, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw Object.assign(new Error(`${o.name} exited (${child.signalCode ?? child.exitCode}): ${tail(logFile)}`), { fatal: true });
+      }
+      const r = await httpGet(`${adminUrl}/readyz`, { timeoutMs: 2000 }).catch(() => undefined);
+      return r?.status === 200 ? true : undefined;
+    }, 100);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- ${o.name} log:\n${tail(logFile)}`);
+  }
+  return {
+    name: o.name,
+    pid: child.pid as number,
+    httpPort: o.httpPort,
+    adminPort: o.adminPort,
+    dir: o.dir,
+    child,
+    async status() {
+      const r = await httpGet(`${adminUrl}/status`, { timeoutMs: 5000 });
+      return JSON.parse(r.body) as NetbirdStatus;
+    },
+    stop,
+  };
+}
+
+/** services.yaml: one http service on Host bench.local, and tcp services by name. */
+export function servicesYaml(o: {
+  httpUpstream: number;
+  crowdsec: 'off' | 'enforce';
+  tcp?: Record<string, { listen: number; target: number }>;
+}): string {
+  const lines = [
+    'services:',
+    '  - name: web',
+    '    protocol: http',
+    '    domains: [bench.local]',
+    `    target: http://127.0.0.1:${o.httpUpstream}`,
+    `    access: { crowdsec: ${o.crowdsec} }`,
+  ];
+  for (const [name, t] of Object.entries(o.tcp ?? {})) {
+    lines.push(
+      `  - name: ${name}`,
+      '    protocol: tcp',
+      `    listen: 127.0.0.1:${t.listen}`,
+      `    target: 127.0.0.1:${t.target}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
