@@ -99,10 +99,18 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   };
 }
 
-/** services.yaml: one http service on Host bench.local, and tcp services by name. */
+/** Host of the extra CrowdSec-off http service that servicesYaml({ offTwin: true }) adds. */
+export const OFF_TWIN_HOST = 'off.bench.local';
+
+/**
+ * services.yaml: http service "web" on Host bench.local; with offTwin, a second http service
+ * "web-off" (Host off.bench.local, CrowdSec off, same upstream) in the same process, so enforce
+ * and off can be compared without process-to-process variation; tcp services by name.
+ */
 export function servicesYaml(o: {
   httpUpstream: number;
   crowdsec: 'off' | 'enforce';
+  offTwin?: boolean;
   tcp?: Record<string, { listen: number; target: number }>;
 }): string {
   const lines = [
@@ -113,6 +121,15 @@ export function servicesYaml(o: {
     `    target: http://127.0.0.1:${o.httpUpstream}`,
     `    access: { crowdsec: ${o.crowdsec} }`,
   ];
+  if (o.offTwin) {
+    lines.push(
+      '  - name: web-off',
+      '    protocol: http',
+      `    domains: [${OFF_TWIN_HOST}]`,
+      `    target: http://127.0.0.1:${o.httpUpstream}`,
+      '    access: { crowdsec: off }',
+    );
+  }
   for (const [name, t] of Object.entries(o.tcp ?? {})) {
     lines.push(
       `  - name: ${name}`,
