@@ -4,7 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, writeAccess } from '../access-log';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../access-log';
 import { buildForwardedFor } from '../client-ip/forwarded-for';
 import { resolveHttpClientIp } from '../client-ip/resolve';
 import type { HostPort } from '../config/types';
@@ -24,7 +24,7 @@ export interface HttpEntrypointOptions {
   proxyProtocol: boolean;
   upstreamTimeoutMs: number;
   log: Logger;
-  accessLog: Logger;
+  accessLog: AccessLog;
   metrics: Metrics;
 }
 
@@ -151,7 +151,7 @@ export class HttpEntrypoint {
 
   private logAccess(req: IncomingMessage, admission: Admission, status: number, bytesIn: number, bytesOut: number, startNs: bigint): void {
     const verdict = admission.verdict;
-    writeAccess(this.opts.accessLog, {
+    this.opts.accessLog.write({
       service: admission.service?.name ?? '',
       protocol: 'http',
       client_ip: admission.clientIp,

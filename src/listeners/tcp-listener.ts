@@ -1,7 +1,7 @@
 // One listener per tcp service: accept → (PROXY header) → client IP → restriction chain → dial → access log.
 import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, writeAccess } from '../access-log';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../access-log';
 import type { HostPort } from '../config/types';
 import { forwardTcp } from '../forward/tcp';
 import type { Metrics } from '../metrics';
@@ -17,7 +17,7 @@ export interface TcpListenerOptions {
   proxyProtocol: boolean;
   connectTimeoutMs: number;
   log: Logger;
-  accessLog: Logger;
+  accessLog: AccessLog;
   metrics: Metrics;
 }
 
@@ -74,7 +74,7 @@ export class TcpListener {
     const clientIp = peerOf(socket, this.opts.trusted).address;
     const verdict = evaluate(service.access, clientIp, this.opts.chain, Date.now());
     socket.once('close', () => {
-      writeAccess(this.opts.accessLog, {
+      this.opts.accessLog.write({
         service: service.name,
         protocol: 'tcp',
         client_ip: clientIp,
