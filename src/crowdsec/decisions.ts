@@ -93,12 +93,9 @@ export function parseDecisionTarget(d: LapiDecision): DecisionTarget | SkipReaso
  * "expired" for a non-positive duration.
  */
 export function normalizeDecision(d: LapiDecision, receivedAt: number): NormalizedDecision | SkipReason {
-  const scope = normalizeScope(d.scope);
-  if (scope === undefined) return 'scope';
-  const prefix = parseDecisionValue(scope, d.value);
-  if (prefix === undefined) return 'value';
-  const type = sanitizeType(d.type);
-  if (type === undefined) return 'type';
+  const target = parseDecisionTarget(d);
+  if (typeof target === 'string') return target;
+  const { prefix, type } = target;
   const durationMs = typeof d.duration === 'string' ? tryParseGoDuration(d.duration) : NaN;
   if (Number.isNaN(durationMs)) return 'duration';
   if (durationMs <= 0) return 'expired';
