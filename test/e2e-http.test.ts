@@ -186,3 +186,39 @@ t.test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
   await t.rejects(httpGet(`${daemon.httpUrl}/`, { host: 'slow.example.com' }), 'no longer accepting');
   t.ok(daemon.lines.some((l) => l.msg === 'netbird-proxy stopped'), 'logs were flushed before exit');
 });
+
+t.test('WebSocket: the access entry records what the client got when the upgrade fails', async (t) => {
+  const refusing = await startHttpUpstream((_req, res) => {
+    res.writeHead(400, { 'content-type': 'text/plain' });
+    res.end('no upgrade here');
+  });
+  const downPort = await freePort();
+  const daemon = await startDaemon({
+    config: `services:
+  - name: refusing
+    protocol: http
+    domains: [refusing.example.com]
+    target: ${refusing.url}
+  - name: down
+    protocol: http
+    domains: [down.example.com]
+    target: http://127.0.0.1:${downPort}
+`,
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await refusing.close();
+  });
+  const upgrade = (host: string, path: string): Promise<number> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${daemon.httpPort}${path}`, { headers: { host } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => resolve(-1));
+    });
+  t.equal(await upgrade('refusing.example.com', '/r'), 400, 'the upstream refusal reaches the client');
+  t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/r'), { service: 'refusing', status: 400 });
+  t.equal(await upgrade('down.example.com', '/d'), 502, 'an unreachable upstream gives 502');
+  t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/d'), { service: 'down', status: 502 });
+  t.equal(daemon.child.exitCode, null);
+});

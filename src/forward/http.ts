@@ -20,7 +20,13 @@ export interface HttpForwarderOptions {
 
 const kTarget = Symbol('netbird-proxy.target');
 const kTimedOut = Symbol('netbird-proxy.timedOut');
-type TrackedRequest = IncomingMessage & { [kTarget]?: UpstreamTarget; [kTimedOut]?: boolean };
+const kUpgradeStatus = Symbol('netbird-proxy.upgradeStatus');
+type TrackedRequest = IncomingMessage & { [kTarget]?: UpstreamTarget; [kTimedOut]?: boolean; [kUpgradeStatus]?: number };
+
+/** What the client got for a proxied upgrade: 101, the upstream's refusal status, or 502/504. */
+export function upgradeStatus(req: IncomingMessage): number | undefined {
+  return (req as TrackedRequest)[kUpgradeStatus];
+}
 
 // Idle upstream sockets are dropped after 4 s: below the 5 s keep-alive of Node servers and
 // far below nginx's 75 s, so the proxy never reuses a socket the upstream is about to close.
@@ -37,7 +43,12 @@ export class HttpForwarder {
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
     this.proxy.on('proxyReq', (proxyReq, req) => this.armTimeout(proxyReq, req as TrackedRequest));
-    this.proxy.on('proxyReqWs', (proxyReq, req) => this.armTimeout(proxyReq, req as TrackedRequest));
+    this.proxy.on('proxyReqWs', (proxyReq, req) => {
+      const tracked = req as TrackedRequest;
+      this.armTimeout(proxyReq, tracked);
+      proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
+      proxyReq.once('response', (res) => (tracked[kUpgradeStatus] = res.statusCode));
+    });
   }
 
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {
@@ -85,7 +96,15 @@ export class HttpForwarder {
         res.destroy();
       }
     } else {
-      res.destroy();
+      // An upgrade that failed before the upstream answered: tell the client, then close.
+      if (req[kUpgradeStatus] === undefined && res.writable) {
+        const status = kind === 'timeout' ? 504 : 502;
+        req[kUpgradeStatus] = status;
+        res.once('finish', () => res.destroy());
+        res.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      } else {
+        res.destroy();
+      }
     }
   }
 }

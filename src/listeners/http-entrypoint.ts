@@ -8,7 +8,7 @@ import { elapsedMs, metadataOrEmpty, type AccessLog } from '../access-log';
 import { buildForwardedFor } from '../client-ip/forwarded-for';
 import { resolveHttpClientIp } from '../client-ip/resolve';
 import type { HostPort } from '../config/types';
-import { HttpForwarder, setForwardedHeaders } from '../forward/http';
+import { HttpForwarder, setForwardedHeaders, upgradeStatus } from '../forward/http';
 import type { Metrics } from '../metrics';
 import { evaluate, type ChainContext, type IpMatcher } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
@@ -132,7 +132,7 @@ export class HttpEntrypoint {
     const startNs = process.hrtime.bigint();
     socket.on('error', () => socket.destroy());
     const admission = this.admit(req);
-    let status = 101;
+    let status: number | undefined;
     if (admission.service === undefined) {
       status = 404;
       rejectUpgrade(socket, status, NOT_FOUND);
@@ -145,7 +145,7 @@ export class HttpEntrypoint {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status, req.socket.bytesRead, req.socket.bytesWritten, startNs);
+      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs);
     });
   }
 
