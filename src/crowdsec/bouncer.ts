@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { CrowdSecSettings } from '../settings';
 import { Backoff } from './backoff';
-import { LapiClient, LapiError, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
+import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
 import { DecisionStore } from './store';
 import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup } from './types';
 
@@ -220,10 +220,28 @@ export class StreamBouncer implements DecisionLookup {
     this.abort = abort;
     let delay: number;
     try {
-      const result = await this.client.pull(startup, abort.signal);
+      // Decisions are applied batch by batch while the body streams in (deletions before new ones), so
+      // neither the whole body nor all its decisions as objects are ever held at once. `synced` only turns
+      // true in onSuccess(), once the whole response is in: lookups meanwhile see a partial store, but the
+      // bouncer still reports not synced. A pull that fails halfway leaves its applied batches in place.
+      const applied: ApplyResult = { added: 0, deleted: 0, skipped: 0, expired: 0 };
+      const add = (r: ApplyResult): void => {
+        applied.added += r.added;
+        applied.deleted += r.deleted;
+        applied.skipped += r.skipped;
+        applied.expired = (applied.expired ?? 0) + (r.expired ?? 0);
+      };
+      const sink: DecisionSink = {
+        onDeleted: (batch) => {
+          if (gen === this.generation) add(this.store.applyDeleted(batch, this.now()));
+        },
+        onNew: (batch) => {
+          if (gen === this.generation) add(this.store.applyNew(batch, this.now()));
+        },
+      };
+      const result = await this.client.pull(startup, abort.signal, sink);
       if (gen !== this.generation) return;
-      const applied = this.store.apply(result.response, this.now());
-      this.onSuccess(startup, result.durationMs, result.bytes, applied, result.response.new?.length ?? 0, result.response.deleted?.length ?? 0);
+      this.onSuccess(startup, result.durationMs, result.bytes, applied, result.received.new, result.received.deleted);
       delay = this.settings.pollIntervalMs;
     } catch (err) {
       if (gen !== this.generation) return;

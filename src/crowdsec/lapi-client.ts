@@ -4,7 +4,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { CrowdSecSettings } from '../settings';
 import { USER_AGENT } from '../version';
-import type { LapiDecision, StreamResponse } from './types';
+import { collectStream, StreamBodyParser, StreamParseError, type DecisionSink } from './stream-parser';
+import type { StreamResponse } from './types';
+
+export type { DecisionSink } from './stream-parser';
 
 /** What went wrong with a pull, in categories the bouncer logs and counts. */
 export type LapiErrorKind =
@@ -40,7 +43,10 @@ export class LapiError extends Error {
 }
 
 export interface PullResult {
-  response: StreamResponse;
+  /** The parsed lists; undefined when a sink was given to pull() (the decisions went there instead). */
+  response: StreamResponse | undefined;
+  /** Elements received in "new" and "deleted". */
+  received: { new: number; deleted: number };
   /** Size of the body in bytes. */
   bytes: number;
   /** From sending the request to the parsed body. */
@@ -88,49 +94,24 @@ function isTlsError(code: string | undefined, message: string): boolean {
   return /\bSSL\b|\bTLS\b|certificate|handshake/i.test(message);
 }
 
-/** Decodes the body once: Buffer chunks → one Buffer → one string → JSON.parse, releasing each step. */
-export function parseStreamBody(chunks: Buffer[], bytes: number): StreamResponse {
-  let text: string;
-  try {
-    let buf: Buffer | undefined = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes);
-    chunks.length = 0; // drop the chunk list before the string exists, so the body is never held three times
-    text = buf.toString('utf8');
-    buf = undefined;
-  } catch (err) {
-    // Bodies past V8's string limit (~512 MiB) land here.
-    throw new LapiError('malformed', `CrowdSec LAPI response of ${bytes} bytes could not be decoded: ${(err as Error).message}`, { maybeProcessed: true });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    const what = bytes === 0 ? 'an empty body' : `malformed JSON (${bytes} bytes: ${(err as Error).message})`;
-    throw new LapiError('malformed', `CrowdSec LAPI sent ${what}`, { maybeProcessed: true });
-  }
-  return checkShape(parsed);
-}
+/** Decisions applied between two yields to the event loop when a pull hands back held-back batches. */
+export const YIELD_EVERY_DECISIONS = 20_000;
 
-function checkShape(parsed: unknown): StreamResponse {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LapiError('malformed', `CrowdSec LAPI response is not a {"new", "deleted"} object but ${describe(parsed)}`, { maybeProcessed: true });
+/**
+ * Parses a whole body given as chunks (the chunk list is emptied as it is consumed), with the same
+ * incremental parser and the same errors as pull(); for callers that hold the body already. `_bytes` (the
+ * body size) is no longer needed: the parser counts.
+ */
+export function parseStreamBody(chunks: Buffer[], _bytes?: number): StreamResponse {
+  const c = collectStream();
+  const parser = new StreamBodyParser(c.sink);
+  try {
+    for (let i = 0; i < chunks.length; i++) parser.push(chunks[i]);
+    chunks.length = 0;
+    return c.result(parser.end());
+  } catch (err) {
+    throw bodyError(err);
   }
-  const obj = parsed as Record<string, unknown>;
-  const list = (field: 'new' | 'deleted'): LapiDecision[] | null => {
-    const v = obj[field];
-    if (v === undefined || v === null) return null;
-    if (!Array.isArray(v)) {
-      throw new LapiError('malformed', `CrowdSec LAPI response field "${field}" is ${describe(v)}, expected a list or null`, { maybeProcessed: true });
-    }
-    // Elements are checked one by one by the store, which skips (and counts) the unusable ones.
-    return v as LapiDecision[];
-  };
-  return { new: list('new'), deleted: list('deleted') };
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return `a ${typeof v}`;
 }
 
 function isJsonContentType(ct: string | undefined): boolean {
@@ -157,14 +138,21 @@ export class LapiClient {
     this.timeouts = { ...defaultTimeouts(opts.settings.pollIntervalMs), ...opts.timeouts };
   }
 
-  /** GET /v1/decisions/stream (startup=true for the full list). Rejects with LapiError only. */
-  async pull(startup: boolean, signal?: AbortSignal): Promise<PullResult> {
+  /**
+   * GET /v1/decisions/stream (startup=true for the full list). Rejects with LapiError only.
+   *
+   * The body is parsed as it arrives. With a `sink`, the decisions are handed to it in batches while the body
+   * streams in ("deleted" ones before "new" ones) and the result carries no `response`; a pull that fails
+   * after some batches went to the sink leaves them applied (they are real decisions; the caller resyncs).
+   * Without one, the lists are collected into `response`.
+   */
+  async pull(startup: boolean, signal?: AbortSignal, sink?: DecisionSink): Promise<PullResult> {
     try {
-      return await this.attempt(startup, signal, false);
+      return await this.attempt(startup, signal, false, sink);
     } catch (err) {
       // A keep-alive socket the server closed while idle fails on reuse before the server sees anything;
       // retry once on a fresh connection.
-      if (err instanceof RetryOnFreshSocket) return this.attempt(startup, signal, true);
+      if (err instanceof RetryOnFreshSocket) return this.attempt(startup, signal, true, sink);
       throw err;
     }
   }
@@ -206,7 +194,7 @@ export class LapiClient {
     return key !== undefined && key.length >= 8 ? message.split(key).join('[redacted]') : message;
   }
 
-  private attempt(startup: boolean, signal: AbortSignal | undefined, fresh: boolean): Promise<PullResult> {
+  private attempt(startup: boolean, signal: AbortSignal | undefined, fresh: boolean, sink: DecisionSink | undefined): Promise<PullResult> {
     return new Promise<PullResult>((resolve, reject) => {
       if (signal?.aborted) {
         reject(new LapiError('aborted', 'CrowdSec LAPI pull aborted'));
@@ -304,12 +292,18 @@ export class LapiClient {
           return;
         }
         if (startup) arm(timeoutMs, 'body stalled');
-        const chunks: Buffer[] = [];
+        const collector = sink === undefined ? collectStream() : undefined;
+        const parser = new StreamBodyParser(sink ?? (collector as ReturnType<typeof collectStream>).sink);
         let bytes = 0;
         res.on('data', (c: Buffer) => {
-          chunks.push(c);
+          if (settled) return;
           bytes += c.length;
           if (startup) arm(timeoutMs, `body stalled after ${bytes} bytes`);
+          try {
+            parser.push(c);
+          } catch (err) {
+            fail(bodyError(err));
+          }
         });
         res.on('error', (err: NodeJS.ErrnoException) => {
           fail(new LapiError('truncated', `${where} closed the connection after ${bytes} bytes of the body (${err.message})`, { code: err.code, maybeProcessed: true }));
@@ -323,16 +317,38 @@ export class LapiClient {
             fail(new LapiError('truncated', `${where} closed the connection after ${bytes} bytes of the body`, { maybeProcessed: true }));
             return;
           }
-          cleanup();
-          let response: StreamResponse;
-          try {
-            response = parseStreamBody(chunks, bytes);
-          } catch (err) {
-            fail(err as Error);
-            return;
-          }
-          settled = true;
-          resolve({ response, bytes, durationMs: Date.now() - started });
+          if (timer) clearTimeout(timer);
+          timer = undefined;
+          void (async () => {
+            let response: StreamResponse | undefined;
+            let received: { new: number; deleted: number };
+            try {
+              const summary = parser.end();
+              received = { new: summary.newCount, deleted: summary.deletedCount };
+              if (collector !== undefined) {
+                response = collector.result(summary);
+              } else if (sink !== undefined) {
+                // "new" came before "deleted" in the body: its batches were held back until now.
+                let since = 0;
+                for (const batch of summary.deferredNew) {
+                  if (settled) return;
+                  sink.onNew(batch);
+                  since += batch.length;
+                  if (since >= YIELD_EVERY_DECISIONS) {
+                    since = 0;
+                    await new Promise<void>((r) => setImmediate(r));
+                  }
+                }
+              }
+            } catch (err) {
+              fail(bodyError(err));
+              return;
+            }
+            if (settled) return;
+            settled = true;
+            cleanup();
+            resolve({ response, received, bytes, durationMs: Date.now() - started });
+          })();
         });
       });
 
@@ -362,6 +378,13 @@ export class LapiClient {
       maybeProcessed: true,
     });
   }
+}
+
+/** A body the parser or the sink refused, as a LapiError. */
+function bodyError(err: unknown): LapiError {
+  if (err instanceof LapiError) return err;
+  if (err instanceof StreamParseError) return new LapiError('malformed', err.message, { maybeProcessed: true });
+  return new LapiError('malformed', `CrowdSec decisions could not be applied: ${(err as Error).message}`, { maybeProcessed: true });
 }
 
 /** Internal signal: the reused keep-alive socket was dead; retry on a new connection. */

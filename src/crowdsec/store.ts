@@ -25,6 +25,7 @@ import type {
   DecisionBreakdownRow,
   DecisionLookup,
   DecisionStoreStats,
+  LapiDecision,
   StreamResponse,
 } from './types';
 
@@ -202,46 +203,59 @@ export class DecisionStore implements DecisionLookup {
 
   /** Applies one /v1/decisions/stream body: deletions first, then new decisions. */
   apply(resp: StreamResponse, nowMs: number): ApplyResult {
-    let added = 0;
+    const del = resp?.deleted;
+    const add = resp?.new;
+    const a = this.applyDeleted(Array.isArray(del) ? del : [], nowMs);
+    const b = this.applyNew(Array.isArray(add) ? add : [], nowMs);
+    return { added: b.added, deleted: a.deleted, skipped: a.skipped + b.skipped, expired: b.expired };
+  }
+
+  /**
+   * Applies a batch of a stream response's "deleted" list (for a response applied as it is parsed:
+   * all its deleted batches must come before its new ones). Unusable elements are skipped and counted.
+   */
+  applyDeleted(batch: readonly LapiDecision[], nowMs: number): ApplyResult {
     let deleted = 0;
     let skipped = 0;
-    let expired = 0;
-    const del = resp?.deleted;
-    if (Array.isArray(del)) {
-      for (let i = 0; i < del.length; i++) {
-        const d = del[i];
-        if (d === null || typeof d !== 'object') {
-          skipped++;
-          continue;
-        }
-        const t = parseDecisionTarget(d);
-        if (typeof t === 'string') {
-          skipped++;
-          continue;
-        }
-        if (this.remove(t.prefix, t.type)) deleted++;
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i] as LapiDecision | null;
+      if (d === null || typeof d !== 'object') {
+        skipped++;
+        continue;
       }
-    }
-    const add = resp?.new;
-    if (Array.isArray(add)) {
-      for (let i = 0; i < add.length; i++) {
-        const d = add[i];
-        if (d === null || typeof d !== 'object') {
-          skipped++;
-          continue;
-        }
-        const n = normalizeDecision(d, nowMs);
-        if (typeof n === 'string') {
-          if (n === 'expired') expired++;
-          else skipped++;
-          continue;
-        }
-        this.upsert(n);
-        added++;
+      const t = parseDecisionTarget(d);
+      if (typeof t === 'string') {
+        skipped++;
+        continue;
       }
+      if (this.remove(t.prefix, t.type)) deleted++;
     }
     this._skippedTotal += skipped;
-    return { added, deleted, skipped, expired };
+    return { added: 0, deleted, skipped, expired: 0 };
+  }
+
+  /** Applies a batch of a stream response's "new" list (see applyDeleted()). */
+  applyNew(batch: readonly LapiDecision[], nowMs: number): ApplyResult {
+    let added = 0;
+    let skipped = 0;
+    let expired = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i] as LapiDecision | null;
+      if (d === null || typeof d !== 'object') {
+        skipped++;
+        continue;
+      }
+      const n = normalizeDecision(d, nowMs);
+      if (typeof n === 'string') {
+        if (n === 'expired') expired++;
+        else skipped++;
+        continue;
+      }
+      this.upsert(n);
+      added++;
+    }
+    this._skippedTotal += skipped;
+    return { added, deleted: 0, skipped, expired };
   }
 
   /**
