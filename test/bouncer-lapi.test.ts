@@ -10,20 +10,9 @@ import { StreamBouncer } from '../src/crowdsec/bouncer';
 import type { CrowdSecSettings } from '../src/settings';
 import { startLapi } from './helpers/lapi';
 import { makeTestPki } from './helpers/pki';
+import { sleep, until } from './helpers/clients';
 
 const POLL_MS = 500;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the milliseconds it took. */
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<number> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(10);
-  }
-  return Date.now() - t0;
-}
 
 function captureLog(): { log: Logger; text: () => string } {
   const raw: string[] = [];

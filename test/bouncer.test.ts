@@ -10,6 +10,7 @@ import type { CrowdSecSettings } from '../src/settings';
 import { USER_AGENT } from '../src/version';
 import { bigStartupBody, startFakeLapi, type FakeLapi, type FakeMode } from './helpers/fake-lapi';
 import { freePort } from './helpers/ports';
+import { sleep, until } from './helpers/clients';
 
 type Test = Pick<typeof t, 'teardown'>;
 
@@ -37,16 +38,6 @@ function captureLog(): Captured {
   const log = pino({ level: 'trace', base: undefined }, stream);
   const entries = (): LogEntry[] => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEntry);
   return { log, raw, entries, msgs: () => entries().map((e) => e.msg) };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
 }
 
 function settings(url: string, over: Partial<CrowdSecSettings> = {}): CrowdSecSettings {

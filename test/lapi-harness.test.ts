@@ -5,18 +5,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lapiGet, startLapi, Lapi } from './helpers/lapi';
-import { bigStartupBody, startFakeLapi } from './helpers/fake-lapi';
+import { bigStartupBody, startFakeLapi, type FakeDecision } from './helpers/fake-lapi';
 import { issueClientCert, makeTestPki } from './helpers/pki';
 
-interface Decision {
-  id: number;
-  duration: string;
-  origin: string;
-  scenario: string;
-  scope: string;
-  type: string;
-  value: string;
-}
+/** The LAPI's decision shape, which the fake mirrors. */
+type Decision = FakeDecision;
 interface Stream {
   new: Decision[] | null;
   deleted: Decision[] | null;

@@ -4,16 +4,7 @@ import pino from 'pino';
 import { StreamBouncer } from '../src/crowdsec/bouncer';
 import { BouncerLifecycle } from '../src/crowdsec/lifecycle';
 import { startFakeLapi, type FakeLapi } from './helpers/fake-lapi';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
-}
+import { sleep, until } from './helpers/clients';
 
 const startups = (fake: FakeLapi): number => fake.requests.filter((r) => r.query.get('startup') === 'true').length;
 

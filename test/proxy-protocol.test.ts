@@ -4,6 +4,7 @@ import * as http from 'http';
 import { once } from 'events';
 import { parseProxyHeader, V1_MAX_LENGTH } from '../src/client-ip/proxy-protocol';
 import { readProxyHeader, ProxyHeaderError } from '../src/client-ip/read-proxy-header';
+import { sleep } from './helpers/clients';
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -234,7 +235,6 @@ t.test('v2 IPv6 source text is RFC 5952', async (t) => {
 // Socket level: readProxyHeader on real sockets.
 
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Harness {
   port: number;

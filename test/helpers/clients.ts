@@ -72,3 +72,13 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   }
   return check();
 }
+
+/** Waits until `pred` holds (checked every 10 ms); resolves with the milliseconds it took, throws after timeoutMs. */
+export async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<number> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(10);
+  }
+  return Date.now() - t0;
+}
