@@ -3,7 +3,7 @@
 // values distinct, none covering 127.0.0.0/8 or ::1 (the benchmark client's own address), plus
 // probe decisions on 127.0.0.2 (so a request from there must be refused: enforcement is live).
 //
-// test/helpers/fake-lapi.ts bigStartupBody() only makes IPv4 addresses and IPv4 /24s, so the
+// test/harness/fake-lapi.ts bigStartupBody() only makes IPv4 addresses and IPv4 /24s, so the
 // 1M startup response for the fake LAPI is rendered here and replayed via setStartupStream().
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';

@@ -11,9 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeLapi, type FakeLapi } from '../test/helpers/fake-lapi';
-import { startLapi, type Lapi } from '../test/helpers/lapi';
-import { freePort } from '../test/helpers/ports';
+import { startFakeLapi, type FakeLapi } from '../test/harness/fake-lapi';
+import { startLapi, type Lapi } from '../test/harness/lapi';
+import { freePort } from '../test/harness/ports';
 import { PROBE_BLOCKED_IP, renderStartupBody, writeImportFiles, type Mix } from './decisions';
 import { OFF_TWIN_HOST, servicesYaml, startNetbird, type Netbird } from './netbird';
 import { summariseCpuProfile, type ProfileSummary } from './profile';
@@ -425,7 +425,7 @@ async function runAll(opts: Options, tools: Tools, pin: Pinning, dir: string, re
     const s = await waitSynced(nb, opts.decisions, 30_000);
     const mem = memoryOf(nb.pid);
     results.crowdsec_sync.enforce_fake = {
-      source: 'fake LAPI (test/helpers/fake-lapi.ts) replaying a pre-rendered startup response', decisions_expected: opts.decisions, mix: body.mix,
+      source: 'fake LAPI (test/harness/fake-lapi.ts) replaying a pre-rendered startup response', decisions_expected: opts.decisions, mix: body.mix,
       decisions_total: s.total, state: s.state, initial_sync_ms: s.initial_sync_ms, spawn_to_ready_ms: spawnToReady,
       body_mb: +(body.bytes / 1e6).toFixed(1), rss_mb_after_sync: mem?.rss_mb, peak_rss_mb: mem?.peak_rss_mb,
     };

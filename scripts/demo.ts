@@ -6,7 +6,7 @@
  * 127.0.0.2 with cscli, shows the blocked and the observed request side by side with their access
  * entries, unbans it, and stops everything it started: on success, on a failed step, on Ctrl-C.
  *
- * Reuses the test helpers (test/helpers/*); compiled with them into .build/ by
+ * Reuses the test helpers (test/harness/*); compiled with them into .build/ by
  * `npm run build:scripts`. Runs the daemon from dist/, building it first when dist/ is missing
  * or older than src/. Exit status: 0 on success, 1 when a step fails, 130/143 on SIGINT/SIGTERM.
  */
@@ -14,10 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CROWDSEC_BIN, CSCLI_BIN, REPO_ROOT as LAPI_HELPER_ROOT, ensureCrowdsec, startLapi, type Lapi } from '../test/helpers/lapi';
-import { BIN, REPO_ROOT, startDaemon, type Daemon, type LogLine } from '../test/helpers/daemon';
-import { startHttpUpstream, type HttpUpstream } from '../test/helpers/upstreams';
-import { httpGet, sleep, type HttpResult } from '../test/helpers/clients';
+import { CROWDSEC_BIN, CSCLI_BIN, REPO_ROOT as LAPI_HELPER_ROOT, ensureCrowdsec, startLapi, type Lapi } from '../test/harness/lapi';
+import { BIN, REPO_ROOT, startDaemon, type Daemon, type LogLine } from '../test/harness/daemon';
+import { startHttpUpstream, type HttpUpstream } from '../test/harness/upstreams';
+import { httpGet, sleep, type HttpResult } from '../test/harness/clients';
 
 const BANNED_IP = '127.0.0.2';
 const CLEAN_IP = '127.0.0.1';
@@ -249,7 +249,7 @@ async function runDemo(): Promise<void> {
   // Preflight: the helpers find the repository from their own location.
   if (!existsSync(join(REPO_ROOT, 'package.json')) || !existsSync(join(LAPI_HELPER_ROOT, 'package.json'))) {
     throw new StepError(`the test helpers resolved the repository root to ${REPO_ROOT}, which has no package.json`,
-      'test/helpers/daemon.ts and lapi.ts must find the repository root when compiled into .build/ as well');
+      'test/harness/daemon.ts and lapi.ts must find the repository root when compiled into .build/ as well');
   }
   const stale = staleDistFile();
   if (stale !== undefined) {

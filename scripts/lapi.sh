@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts a throwaway CrowdSec LAPI set up like the tests' (test/helpers/lapi.ts) and keeps it in
+# Starts a throwaway CrowdSec LAPI set up like the tests' (test/harness/lapi.ts) and keeps it in
 # the foreground; Ctrl-C stops it and removes its temp dir.
 # Usage: scripts/lapi.sh [--tls] [--port N] [--key KEY]
 set -euo pipefail
@@ -15,8 +15,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 exec node_modules/.bin/ts-node-transpile-only -e '
-const { startLapi } = require("./test/helpers/lapi");
-const { makeTestPki } = require("./test/helpers/pki");
+const { startLapi } = require("./test/harness/lapi");
+const { makeTestPki } = require("./test/harness/pki");
 const { mkdtempSync, rmSync } = require("node:fs");
 const { join } = require("node:path");
 const { tmpdir } = require("node:os");

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey } from './settings';
 import { ConfigError } from './config/load';
-import { runDaemon } from './daemon';
+import { runDaemon } from './daemon/daemon';
 import { VERSION } from './version';
 
 export async function main(argv: string[] = process.argv): Promise<void> {

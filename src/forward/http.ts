@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
-import type { UpstreamErrorKind } from '../metrics';
+import type { UpstreamErrorKind } from '../telemetry/metrics';
 import { classifySocketError } from './tcp';
 
 export interface UpstreamTarget {

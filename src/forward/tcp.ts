@@ -1,7 +1,7 @@
 // TCP forwarding: dial the upstream only after the client was admitted, then splice both ways.
 import net, { type Socket } from 'node:net';
 import type { HostPort } from '../config/types';
-import type { UpstreamErrorKind } from '../metrics';
+import type { UpstreamErrorKind } from '../telemetry/metrics';
 
 // Like nginx stream's proxy_timeout default: a connection idle in both directions this long is cut.
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;

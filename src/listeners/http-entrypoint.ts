@@ -4,18 +4,18 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../access-log';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import { buildForwardedFor } from '../client-ip/forwarded-for';
 import { resolveHttpClientIp } from '../client-ip/resolve';
 import type { HostPort } from '../config/types';
 import { HttpForwarder, setForwardedHeaders, upgradeStatus } from '../forward/http';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../telemetry/metrics';
 import { evaluate, type ChainContext, type IpMatcher } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import { HostRouter } from './host-router';
 import { listenOn, closeServer } from './listen';
-import { peerOf } from './peer';
+import { peerOf } from '../client-ip/peer';
 import { acceptProxyHeader } from './proxy-header';
 
 export interface HttpEntrypointOptions {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { readProxyHeader } from '../client-ip/read-proxy-header';
 import { normalizeIp } from '../net/ip';
 import type { IpMatcher } from '../restrictions/chain';
-import { setPeer, socketPeerAddress } from './peer';
+import { setPeer, socketPeerAddress } from '../client-ip/peer';
 
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 

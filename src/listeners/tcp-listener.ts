@@ -1,14 +1,14 @@
 // One listener per tcp service: accept → (PROXY header) → client IP → restriction chain → dial → access log.
 import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../access-log';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { HostPort } from '../config/types';
 import { forwardTcp } from '../forward/tcp';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../telemetry/metrics';
 import { evaluate, type ChainContext, type IpMatcher } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
 import { closeServer, listenOn } from './listen';
-import { peerOf } from './peer';
+import { peerOf } from '../client-ip/peer';
 import { acceptProxyHeader } from './proxy-header';
 
 export interface TcpListenerOptions {

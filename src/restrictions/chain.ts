@@ -1,7 +1,7 @@
 // The restriction chain: CIDR, then country, then CrowdSec; the first denial wins.
 // Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
 import type { CrowdSecMode } from '../config/types';
-import type { ActiveDecision } from '../crowdsec/types';
+import type { ActiveDecision } from '../crowdsec/core/types';
 import type { DenyReason, Verdict } from './types';
 
 export interface IpMatcher {

@@ -1,0 +1,66 @@
+// Admin listener: health, readiness, Prometheus metrics, bouncer status, capabilities.
+import http, { type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { HostPort } from '../config/types';
+import type { Metrics } from '../telemetry/metrics';
+import { closeServer, listenOn } from '../listeners/listen';
+
+export interface AdminState {
+  /** Empty when ready; otherwise why not (for the /readyz body). */
+  notReadyReasons(): string[];
+  status(): unknown;
+  supportsCrowdSec: boolean;
+}
+
+export class AdminServer {
+  private readonly server: http.Server;
+
+  constructor(state: AdminState, metrics: Metrics, log: Logger) {
+    this.server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n');
+      switch (path) {
+        case '/healthz':
+          return send(res, 200, 'text/plain', 'ok\n');
+        case '/readyz': {
+          const reasons = state.notReadyReasons();
+          return reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`);
+        }
+        case '/capabilities':
+          return sendJson(res, { supports_crowdsec: state.supportsCrowdSec });
+        case '/status':
+          return sendJson(res, state.status());
+        case '/metrics':
+          metrics.registry.metrics().then(
+            (text) => send(res, 200, metrics.registry.contentType, text),
+            (err: Error) => {
+              log.error({ err: err.message }, 'metrics collection failed');
+              send(res, 500, 'text/plain', 'metrics collection failed\n');
+            },
+          );
+          return;
+        default:
+          return send(res, 404, 'text/plain', 'Not Found\n');
+      }
+    });
+  }
+
+  listen(addr: HostPort): Promise<void> {
+    return listenOn(this.server, addr);
+  }
+
+  close(): Promise<void> {
+    const closing = closeServer(this.server);
+    this.server.closeAllConnections();
+    return closing;
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, value: unknown): void {
+  send(res, 200, 'application/json', `${JSON.stringify(value)}\n`);
+}

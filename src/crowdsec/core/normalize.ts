@@ -1,0 +1,132 @@
+// Turns one LAPI decision into the normalised form the store keeps, or says why it cannot be used.
+//   scope:  "Ip" or "Range", any case (Country, AS, Username... are skipped)
+//   value:  strict address / CIDR; IPv4-mapped IPv6 becomes IPv4; range host bits are zeroed;
+//           a /32 or /128 range is the same entry as the exact address
+//   type:   lower-cased, every character outside [a-z0-9_] replaced by "_", at most 64 characters
+//           (it ends up in "crowdsec_<type>" deny reasons and metric labels)
+//   duration: Go duration, expiresAt = receivedAt + duration
+
+import { formatPrefixKey, parsePrefixKey, type PrefixKey } from '../../net/ip';
+import { tryParseGoDuration } from '../../util/duration';
+import type { LapiDecision } from './types';
+
+export type SkipReason = 'scope' | 'value' | 'type' | 'duration' | 'expired';
+
+/** What identifies a stored entry: (value, type). */
+export interface DecisionTarget {
+  readonly prefix: PrefixKey;
+  /** Sanitised, lower-case type. */
+  readonly type: string;
+}
+
+export interface NormalizedDecision extends DecisionTarget {
+  readonly origin: string;
+  readonly scenario: string;
+  readonly durationMs: number;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+export const MAX_TYPE_LENGTH = 64;
+
+/** Case-insensitive ASCII comparison of `s` with a lower-case word, without allocating. */
+function eqLower(s: string, lower: string): boolean {
+  if (s.length !== lower.length) return false;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Scope "Ip" → "ip", "Range" → "range" (any case); undefined for every other scope. */
+export function normalizeScope(scope: string | undefined): 'ip' | 'range' | undefined {
+  if (typeof scope !== 'string') return undefined;
+  if (eqLower(scope, 'ip')) return 'ip';
+  if (eqLower(scope, 'range')) return 'range';
+  return undefined;
+}
+
+/**
+ * Lower-cases a type and replaces characters outside [a-z0-9_] with "_" (truncated to 64);
+ * undefined when empty or not a string. Returns the input itself when it is already clean.
+ */
+export function sanitizeType(type: string | undefined): string | undefined {
+  if (typeof type !== 'string' || type.length === 0) return undefined;
+  if (type === 'ban' || type === 'captcha' || type === 'throttle') return type;
+  let clean = type.length <= MAX_TYPE_LENGTH;
+  for (let i = 0; clean && i < type.length; i++) {
+    const c = type.charCodeAt(i);
+    clean = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
+  }
+  if (clean) return type;
+  let out = '';
+  const s = type.slice(0, MAX_TYPE_LENGTH).toLowerCase();
+  for (let i = 0; i < s.length && out.length < MAX_TYPE_LENGTH; i++) {
+    const c = s.charCodeAt(i);
+    out += (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 ? s[i] : '_';
+  }
+  return out;
+}
+
+/** Parses a decision value under its scope; undefined when not usable. */
+export function parseDecisionValue(scope: 'ip' | 'range', value: string | undefined): PrefixKey | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (scope === 'ip' && value.indexOf('/') >= 0) return undefined;
+  return parsePrefixKey(value);
+}
+
+/** (value, type) of a decision — enough for a deletion. A SkipReason when unusable. */
+export function parseDecisionTarget(d: LapiDecision): DecisionTarget | SkipReason {
+  const scope = normalizeScope(d.scope);
+  if (scope === undefined) return 'scope';
+  const prefix = parseDecisionValue(scope, d.value);
+  if (prefix === undefined) return 'value';
+  const type = sanitizeType(d.type);
+  if (type === undefined) return 'type';
+  return { prefix, type };
+}
+
+/**
+ * A decision from the "new" list, normalised; a SkipReason when it cannot be applied, including
+ * "expired" for a non-positive duration.
+ */
+export function normalizeDecision(d: LapiDecision, receivedAt: number): NormalizedDecision | SkipReason {
+  const target = parseDecisionTarget(d);
+  if (typeof target === 'string') return target;
+  const { prefix, type } = target;
+  const durationMs = typeof d.duration === 'string' ? tryParseGoDuration(d.duration) : NaN;
+  if (Number.isNaN(durationMs)) return 'duration';
+  if (durationMs <= 0) return 'expired';
+  return {
+    prefix,
+    type,
+    origin: typeof d.origin === 'string' ? d.origin : '',
+    scenario: typeof d.scenario === 'string' ? d.scenario : '',
+    durationMs,
+    expiresAt: receivedAt + durationMs,
+  };
+}
+
+/** Canonical text of a decision value: "1.2.3.4", "2001:db8::1", "1.2.3.0/24". */
+export function decisionValueText(prefix: PrefixKey): string {
+  return formatPrefixKey(prefix.family, prefix.prefix, prefix.key, true);
+}
+
+/** A one-line description of why a decision was skipped, for logs. */
+export function describeSkip(d: LapiDecision, reason: SkipReason): string {
+  const what = `${String(d.scope)}:${JSON.stringify(d.value)} type ${JSON.stringify(d.type)}`;
+  switch (reason) {
+    case 'scope':
+      return `${what}: scope is not Ip or Range`;
+    case 'value':
+      return `${what}: value is not a valid IP address or range`;
+    case 'type':
+      return `${what}: missing type`;
+    case 'duration':
+      return `${what}: duration ${JSON.stringify(d.duration)} is not a Go duration`;
+    case 'expired':
+      return `${what}: duration ${JSON.stringify(d.duration)} already elapsed`;
+  }
+}

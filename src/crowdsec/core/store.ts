@@ -1,0 +1,585 @@
+// In-memory CrowdSec decision cache: apply stream responses, answer "which decision applies to
+// this client IP". Pure and synchronous; the caller passes the clock.
+//
+// Layout (built for ~1M decisions in well under 300 MB, lookups without allocation but the result):
+//   - values (exact addresses and ranges) live in a PrefixIndex: one open-addressing hash table per
+//     (family, prefix length), in Int32Arrays;
+//   - an entry is a (value, type) pair. The first entry of a value is stored inside its hash
+//     bucket (type, expiry as float64, origin, scenario: 24 bytes next to the key), so the common
+//     one-type-per-value case costs one 32-byte (IPv4) or 40-byte (IPv6 /128) bucket at load ≤ 1/2,
+//     no JS object, and a hit reads a single cache line;
+//   - further types on the same value go to 32-byte overflow records chained from the bucket's
+//     head word (0 = none, else slot + 1); freed records are recycled;
+//   - strings (types, origins, scenarios) are interned with reference counts.
+// A lookup parses the address without allocating, probes the tables of the present prefix
+// lengths longest first (summary filters skip most), stops at the first value with an unexpired
+// entry, and allocates only the result object (whose `value` text is formatted on demand).
+
+import { formatPrefixKey, ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
+import { NONE, PrefixIndex, type BucketTable } from '../../net/prefix-map';
+import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './normalize';
+import { typeRank } from './precedence';
+import type {
+  ActiveDecision,
+  ApplyResult,
+  DecisionBreakdownRow,
+  DecisionLookup,
+  DecisionStoreStats,
+  LapiDecision,
+  StreamResponse,
+} from './types';
+
+const NIL = -1;
+/** `found` value for "the entry inside the bucket". */
+const INLINE = -2;
+
+// Bucket payload (PrefixIndex extra = 5): [head, type, exp lo, exp hi, origin, scenario, key...].
+const EXTRA = 5;
+const B_TYPE = 1;
+const B_EXP = 2; // float64 at int offset 2 (buckets have an even stride and even offsets)
+const B_ORIGIN = 4;
+const B_SCENARIO = 5;
+
+// Overflow record: 8 int32 = 4 float64 = 32 bytes: [exp lo, exp hi, type, origin, scenario, next, -, -].
+const O_I32 = 8;
+const O_F64 = 4;
+const O_TYPE = 2;
+const O_ORIGIN = 3;
+const O_SCENARIO = 4;
+const O_NEXT = 5;
+const O_MIN_CAP = 64;
+
+/** Reference-counted string interning: id ↔ string, ids recycled when unused. */
+class Interner {
+  private readonly ids = new Map<string, number>();
+  readonly strs: string[] = [];
+  private readonly refs: number[] = [];
+  private readonly free: number[] = [];
+
+  idOf(s: string): number | undefined {
+    return this.ids.get(s);
+  }
+
+  /** Id of `s`, taking one reference; `onNew` is called when `s` gets a fresh id. */
+  acquire(s: string, onNew?: (id: number, s: string) => void): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.free.length > 0 ? (this.free.pop() as number) : this.strs.length;
+      this.strs[id] = s;
+      this.refs[id] = 0;
+      this.ids.set(s, id);
+      if (onNew !== undefined) onNew(id, s);
+    }
+    this.refs[id]++;
+    return id;
+  }
+
+  release(id: number): void {
+    if (--this.refs[id] === 0) {
+      this.ids.delete(this.strs[id]);
+      this.strs[id] = '';
+      this.free.push(id);
+    }
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+const scratch6 = new Uint16Array(8);
+
+/**
+ * A lookup result. `value` is formatted on first access (most callers only read `type`), from a
+ * copy of the key taken at lookup time; toJSON() gives a plain object for logs.
+ */
+class Hit implements ActiveDecision {
+  private text: string | undefined;
+  constructor(
+    readonly type: string,
+    readonly origin: string,
+    readonly scenario: string,
+    readonly expiresAt: number,
+    text: string | undefined,
+    private readonly meta: number,
+    private readonly k0: number,
+    private readonly k1: number,
+    private readonly k2: number,
+    private readonly k3: number,
+  ) {
+    this.text = text;
+  }
+
+  get value(): string {
+    if (this.text === undefined) {
+      const fam = (this.meta & 0xff) as 4 | 6;
+      this.text = formatPrefixKey(fam, this.meta >>> 8, fam === 4 ? this.k0 : [this.k0, this.k1, this.k2, this.k3], true);
+    }
+    return this.text;
+  }
+
+  toJSON(): ActiveDecision {
+    return { type: this.type, origin: this.origin, scenario: this.scenario, value: this.value, expiresAt: this.expiresAt };
+  }
+}
+
+export class DecisionStore implements DecisionLookup {
+  private readonly index = new PrefixIndex(EXTRA);
+
+  // Overflow records.
+  private oCap = 0;
+  private oHi = 0;
+  private oFree = NIL;
+  private oBuf = new ArrayBuffer(0);
+  private oF64 = new Float64Array(this.oBuf);
+  private oI32 = new Int32Array(this.oBuf);
+
+  private count = 0;
+  private types = new Interner();
+  private origins = new Interner();
+  private scenarios = new Interner();
+  /** typeRank() per type id; custom types tie at 3 and are then ordered by name. */
+  private ranks: number[] = [];
+  private readonly onNewType = (id: number, s: string): void => {
+    this.ranks[id] = typeRank(s);
+  };
+
+  private _skippedTotal = 0;
+
+  // Lookup state shared with the pre-bound match filter (lookups are synchronous).
+  private now = 0;
+  private found = NIL;
+  private readonly accept = (t: BucketTable, off: number): boolean => {
+    const buf = t.buf;
+    const head = buf[off];
+    const now = this.now;
+    if (head === 0) {
+      // the common single-type case
+      if (t.f64[(off + B_EXP) >> 1] > now) {
+        this.found = INLINE;
+        return true;
+      }
+      return false;
+    }
+    let best = NIL;
+    let bestType = 0;
+    if (t.f64[(off + B_EXP) >> 1] > now) {
+      best = INLINE;
+      bestType = buf[off + B_TYPE];
+    }
+    const oI32 = this.oI32;
+    for (let r = head - 1; r !== NIL; r = oI32[r * O_I32 + O_NEXT]) {
+      if (this.oF64[r * O_F64] > now) {
+        const ty = oI32[r * O_I32 + O_TYPE];
+        if (best === NIL || this.outranks(ty, bestType)) {
+          best = r;
+          bestType = ty;
+        }
+      }
+    }
+    this.found = best;
+    return best !== NIL;
+  };
+
+  /** Number of (value, type) entries held, expired-but-not-swept included. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Number of distinct values (addresses and ranges). */
+  get valueCount(): number {
+    return this.index.size;
+  }
+
+  /** Decisions skipped as unusable since creation (or the last clear()). */
+  get skippedTotal(): number {
+    return this._skippedTotal;
+  }
+
+  /** Bytes held by the index and overflow records (interned strings excluded). */
+  get bytes(): number {
+    return this.index.bytes + this.oBuf.byteLength;
+  }
+
+  /** Applies one /v1/decisions/stream body: deletions first, then new decisions. */
+  apply(resp: StreamResponse, nowMs: number): ApplyResult {
+    const del = resp?.deleted;
+    const add = resp?.new;
+    const a = this.applyDeleted(Array.isArray(del) ? del : [], nowMs);
+    const b = this.applyNew(Array.isArray(add) ? add : [], nowMs);
+    return { added: b.added, deleted: a.deleted, skipped: a.skipped + b.skipped, expired: b.expired };
+  }
+
+  /**
+   * Applies a batch of a stream response's "deleted" list (for a response applied as it is parsed:
+   * all its deleted batches must come before its new ones). Unusable elements are skipped and counted.
+   */
+  applyDeleted(batch: readonly LapiDecision[], nowMs: number): ApplyResult {
+    let deleted = 0;
+    let skipped = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i] as LapiDecision | null;
+      if (d === null || typeof d !== 'object') {
+        skipped++;
+        continue;
+      }
+      const t = parseDecisionTarget(d);
+      if (typeof t === 'string') {
+        skipped++;
+        continue;
+      }
+      if (this.remove(t.prefix, t.type)) deleted++;
+    }
+    this._skippedTotal += skipped;
+    return { added: 0, deleted, skipped, expired: 0 };
+  }
+
+  /** Applies a batch of a stream response's "new" list (see applyDeleted()). */
+  applyNew(batch: readonly LapiDecision[], nowMs: number): ApplyResult {
+    let added = 0;
+    let skipped = 0;
+    let expired = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const d = batch[i] as LapiDecision | null;
+      if (d === null || typeof d !== 'object') {
+        skipped++;
+        continue;
+      }
+      const n = normalizeDecision(d, nowMs);
+      if (typeof n === 'string') {
+        if (n === 'expired') expired++;
+        else skipped++;
+        continue;
+      }
+      this.upsert(n);
+      added++;
+    }
+    this._skippedTotal += skipped;
+    return { added, deleted: 0, skipped, expired };
+  }
+
+  /**
+   * The decision applying to `ip` at `nowMs`: the most specific value (exact address, then the
+   * longest range) holding at least one unexpired entry, and of its unexpired types the one with
+   * the highest precedence (ban > captcha > throttle > others by name). `ip` should be normalised
+   * already; "::ffff:a.b.c.d" is accepted too. Undefined for no decision or an invalid address.
+   */
+  lookup(ip: string, nowMs: number): ActiveDecision | undefined {
+    if (this.count === 0) return undefined;
+    this.now = nowMs;
+    let off: number;
+    let plainV4 = false;
+    const a = ipv4ToUint32(ip);
+    if (a >= 0) {
+      plainV4 = true;
+      off = this.index.matchV4(a, this.accept);
+    } else if (parseIpv6Into(ip, scratch6)) {
+      off = isV4Mapped(scratch6) ? this.index.matchV4(mappedV4(scratch6), this.accept) : this.index.matchV6(scratch6, this.accept);
+    } else {
+      return undefined;
+    }
+    if (off === NONE) return undefined;
+    const t = this.index.matched as BucketTable;
+    const buf = t.buf;
+    const k = off + t.keyOff;
+    const tag = t.tag;
+    const words = t.words;
+    const text = plainV4 && tag >>> 8 === 32 ? ip : undefined;
+    const k0 = buf[k];
+    const k1 = words > 1 ? buf[k + 1] : 0;
+    const k2 = words > 2 ? buf[k + 2] : 0;
+    const k3 = words > 3 ? buf[k + 3] : 0;
+    const r = this.found;
+    if (r === INLINE) {
+      return new Hit(
+        this.types.strs[buf[off + B_TYPE]],
+        this.origins.strs[buf[off + B_ORIGIN]],
+        this.scenarios.strs[buf[off + B_SCENARIO]],
+        t.f64[(off + B_EXP) >> 1],
+        text, tag, k0, k1, k2, k3,
+      );
+    }
+    const o = r * O_I32;
+    return new Hit(
+      this.types.strs[this.oI32[o + O_TYPE]],
+      this.origins.strs[this.oI32[o + O_ORIGIN]],
+      this.scenarios.strs[this.oI32[o + O_SCENARIO]],
+      this.oF64[r * O_F64],
+      text, tag, k0, k1, k2, k3,
+    );
+  }
+
+  /** Removes every entry expired at `nowMs`; returns how many. */
+  sweep(nowMs: number): number {
+    let removed = 0;
+    const doomed: { family: 4 | 6; prefix: number; key: Int32Array }[] = [];
+    this.index.forEachTable((t, family, prefix) => {
+      const buf = t.buf;
+      for (let off = 0; off < buf.length; off += t.stride) {
+        if (buf[off] === NONE) continue;
+        // overflow chain
+        let prev = NIL;
+        for (let r = buf[off] - 1; r !== NIL; ) {
+          const next = this.oI32[r * O_I32 + O_NEXT];
+          if (this.oF64[r * O_F64] <= nowMs) {
+            if (prev === NIL) buf[off] = next + 1;
+            else this.oI32[prev * O_I32 + O_NEXT] = next;
+            this.freeOverflow(r);
+            removed++;
+          } else {
+            prev = r;
+          }
+          r = next;
+        }
+        // the entry in the bucket
+        if (t.f64[(off + B_EXP) >> 1] <= nowMs) {
+          removed++;
+          this.releaseBucketIds(buf, off);
+          if (buf[off] === 0) {
+            doomed.push({ family, prefix, key: Int32Array.of(t.keyWord(off, 0), t.keyWord(off, 1), t.keyWord(off, 2), t.keyWord(off, 3)) });
+          } else {
+            this.promote(t, off);
+          }
+        }
+      }
+    });
+    for (const d of doomed) {
+      if (d.family === 4) this.index.removeV4(d.key[0], d.prefix);
+      else this.index.removeV6(d.key, d.prefix);
+    }
+    this.count -= removed;
+    return removed;
+  }
+
+  /** Drops everything (the skipped counter too) and releases the memory. */
+  clear(): void {
+    this.index.clear();
+    this.oCap = 0;
+    this.oHi = 0;
+    this.oFree = NIL;
+    this.setOverflowBuffer(new ArrayBuffer(0));
+    this.count = 0;
+    this.types = new Interner();
+    this.origins = new Interner();
+    this.scenarios = new Interner();
+    this.ranks = [];
+    this._skippedTotal = 0;
+  }
+
+  /** Calls fn(typeId, originId, family, isRange) for every entry unexpired at nowMs (all when undefined). */
+  private forEachEntry(nowMs: number | undefined, fn: (type: number, origin: number, family: 4 | 6, range: boolean) => void): void {
+    const limit = nowMs ?? -Infinity;
+    this.index.forEachTable((t, family, prefix) => {
+      const buf = t.buf;
+      const range = prefix !== (family === 4 ? 32 : 128);
+      for (let off = 0; off < buf.length; off += t.stride) {
+        if (buf[off] === NONE) continue;
+        if (t.f64[(off + B_EXP) >> 1] > limit) fn(buf[off + B_TYPE], buf[off + B_ORIGIN], family, range);
+        for (let r = buf[off] - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) {
+          if (this.oF64[r * O_F64] > limit) fn(this.oI32[r * O_I32 + O_TYPE], this.oI32[r * O_I32 + O_ORIGIN], family, range);
+        }
+      }
+    });
+  }
+
+  /**
+   * Counts by type, origin and family (keys "ipv4"/"ipv6"), computed on demand. With `nowMs`,
+   * entries expired at that time are left out.
+   */
+  stats(nowMs?: number): DecisionStoreStats {
+    const tc = new Float64Array(this.types.strs.length);
+    const oc = new Float64Array(this.origins.strs.length);
+    let v4 = 0;
+    let v6 = 0;
+    let ranges = 0;
+    this.forEachEntry(nowMs, (type, origin, family, range) => {
+      tc[type]++;
+      oc[origin]++;
+      if (family === 4) v4++;
+      else v6++;
+      if (range) ranges++;
+    });
+    const byType: Record<string, number> = {};
+    const byOrigin: Record<string, number> = {};
+    for (let i = 0; i < tc.length; i++) if (tc[i] > 0) byType[this.types.strs[i]] = tc[i];
+    for (let i = 0; i < oc.length; i++) if (oc[i] > 0) byOrigin[this.origins.strs[i]] = oc[i];
+    return { total: v4 + v6, byType, byOrigin, byFamily: { ipv4: v4, ipv6: v6 }, ranges };
+  }
+
+  /** One row per (type, origin, family) with its count, e.g. for a Prometheus gauge. */
+  breakdown(nowMs?: number): DecisionBreakdownRow[] {
+    const counts = new Map<number, number>();
+    const nOrig = Math.max(1, this.origins.strs.length);
+    this.forEachEntry(nowMs, (type, origin, family) => {
+      const k = (type * nOrig + origin) * 2 + (family === 4 ? 0 : 1);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    });
+    const rows: DecisionBreakdownRow[] = [];
+    for (const [k, count] of counts) {
+      const family: 4 | 6 = k % 2 === 0 ? 4 : 6;
+      const to = Math.floor(k / 2);
+      rows.push({ type: this.types.strs[Math.floor(to / nOrig)], origin: this.origins.strs[to % nOrig], family, count });
+    }
+    rows.sort((x, y) => (x.type < y.type ? -1 : x.type > y.type ? 1 : x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : x.family - y.family));
+    return rows;
+  }
+
+  /** Whether an entry for (value, type) is held (expired or not); value as "1.2.3.4" or a CIDR. */
+  has(value: string, type: string): boolean {
+    const t = parseDecisionTarget({ scope: value.indexOf('/') >= 0 ? 'range' : 'ip', value, type });
+    if (typeof t === 'string') return false;
+    const table = this.index.tableOf(t.prefix);
+    const off = this.index.find(t.prefix);
+    const id = this.types.idOf(t.type);
+    if (table === undefined || off === NONE || id === undefined) return false;
+    return table.buf[off + B_TYPE] === id || this.findOverflow(table.buf[off], id) !== NIL;
+  }
+
+  // ---- internals ----
+
+  private outranks(a: number, b: number): boolean {
+    const ra = this.ranks[a];
+    const rb = this.ranks[b];
+    if (ra !== rb) return ra < rb;
+    return ra === 3 && this.types.strs[a] < this.types.strs[b];
+  }
+
+  /** Overflow slot of type `id` in the chain starting at head word `head`, or NIL. */
+  private findOverflow(head: number, id: number): number {
+    for (let r = head - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) if (this.oI32[r * O_I32 + O_TYPE] === id) return r;
+    return NIL;
+  }
+
+  private upsert(n: NormalizedDecision): void {
+    const p = n.prefix;
+    let t = this.index.tableOf(p);
+    let off = t === undefined ? NONE : this.index.find(p);
+    if (off === NONE) {
+      off = this.index.insert(p, 0);
+      t = this.index.tableOf(p) as BucketTable;
+      t.buf[off + B_TYPE] = this.types.acquire(n.type, this.onNewType);
+      t.f64[(off + B_EXP) >> 1] = n.expiresAt;
+      t.buf[off + B_ORIGIN] = this.origins.acquire(n.origin);
+      t.buf[off + B_SCENARIO] = this.scenarios.acquire(n.scenario);
+      this.count++;
+      return;
+    }
+    const buf = (t as BucketTable).buf;
+    const f64 = (t as BucketTable).f64;
+    const id = this.types.idOf(n.type);
+    if (id !== undefined) {
+      if (buf[off + B_TYPE] === id) {
+        // same (value, type) as the bucket entry: later expiry, latest origin/scenario
+        const e = (off + B_EXP) >> 1;
+        if (n.expiresAt > f64[e]) f64[e] = n.expiresAt;
+        buf[off + B_ORIGIN] = this.swap(this.origins, buf[off + B_ORIGIN], n.origin);
+        buf[off + B_SCENARIO] = this.swap(this.scenarios, buf[off + B_SCENARIO], n.scenario);
+        return;
+      }
+      const r = this.findOverflow(buf[off], id);
+      if (r !== NIL) {
+        if (n.expiresAt > this.oF64[r * O_F64]) this.oF64[r * O_F64] = n.expiresAt;
+        const o = r * O_I32;
+        this.oI32[o + O_ORIGIN] = this.swap(this.origins, this.oI32[o + O_ORIGIN], n.origin);
+        this.oI32[o + O_SCENARIO] = this.swap(this.scenarios, this.oI32[o + O_SCENARIO], n.scenario);
+        return;
+      }
+    }
+    const r = this.allocOverflow();
+    const o = r * O_I32;
+    this.oF64[r * O_F64] = n.expiresAt;
+    this.oI32[o + O_TYPE] = this.types.acquire(n.type, this.onNewType);
+    this.oI32[o + O_ORIGIN] = this.origins.acquire(n.origin);
+    this.oI32[o + O_SCENARIO] = this.scenarios.acquire(n.scenario);
+    this.oI32[o + O_NEXT] = buf[off] - 1;
+    buf[off] = r + 1;
+    this.count++;
+  }
+
+  private swap(interner: Interner, oldId: number, s: string): number {
+    const id = interner.acquire(s);
+    interner.release(oldId);
+    return id;
+  }
+
+  private remove(p: PrefixKey, type: string): boolean {
+    const t = this.index.tableOf(p);
+    if (t === undefined) return false;
+    const off = this.index.find(p);
+    const id = this.types.idOf(type);
+    if (off === NONE || id === undefined) return false;
+    const buf = t.buf;
+    if (buf[off + B_TYPE] === id) {
+      this.releaseBucketIds(buf, off);
+      if (buf[off] === 0) this.index.remove(p);
+      else this.promote(t, off);
+      this.count--;
+      return true;
+    }
+    let prev = NIL;
+    for (let r = buf[off] - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) {
+      if (this.oI32[r * O_I32 + O_TYPE] === id) {
+        const next = this.oI32[r * O_I32 + O_NEXT];
+        if (prev === NIL) buf[off] = next + 1;
+        else this.oI32[prev * O_I32 + O_NEXT] = next;
+        this.freeOverflow(r);
+        this.count--;
+        return true;
+      }
+      prev = r;
+    }
+    return false;
+  }
+
+  private releaseBucketIds(buf: Int32Array, off: number): void {
+    this.types.release(buf[off + B_TYPE]);
+    this.origins.release(buf[off + B_ORIGIN]);
+    this.scenarios.release(buf[off + B_SCENARIO]);
+  }
+
+  /** Moves the first overflow record into the bucket (whose own entry is gone). */
+  private promote(t: BucketTable, off: number): void {
+    const buf = t.buf;
+    const r = buf[off] - 1;
+    const o = r * O_I32;
+    buf[off + B_TYPE] = this.oI32[o + O_TYPE];
+    buf[off + B_ORIGIN] = this.oI32[o + O_ORIGIN];
+    buf[off + B_SCENARIO] = this.oI32[o + O_SCENARIO];
+    t.f64[(off + B_EXP) >> 1] = this.oF64[r * O_F64];
+    buf[off] = this.oI32[o + O_NEXT] + 1;
+    // the ids moved with the entry: free the record without releasing them
+    this.oI32[o + O_NEXT] = this.oFree;
+    this.oFree = r;
+  }
+
+  private freeOverflow(r: number): void {
+    const o = r * O_I32;
+    this.types.release(this.oI32[o + O_TYPE]);
+    this.origins.release(this.oI32[o + O_ORIGIN]);
+    this.scenarios.release(this.oI32[o + O_SCENARIO]);
+    this.oI32[o + O_NEXT] = this.oFree;
+    this.oFree = r;
+  }
+
+  private allocOverflow(): number {
+    if (this.oFree !== NIL) {
+      const r = this.oFree;
+      this.oFree = this.oI32[r * O_I32 + O_NEXT];
+      return r;
+    }
+    if (this.oHi === this.oCap) {
+      const cap = Math.max(O_MIN_CAP, this.oCap * 2);
+      const buf = new ArrayBuffer(cap * O_I32 * 4);
+      new Uint8Array(buf).set(new Uint8Array(this.oBuf));
+      this.setOverflowBuffer(buf);
+      this.oCap = cap;
+    }
+    return this.oHi++;
+  }
+
+  private setOverflowBuffer(buf: ArrayBuffer): void {
+    this.oBuf = buf;
+    this.oF64 = new Float64Array(buf);
+    this.oI32 = new Int32Array(buf);
+  }
+}

@@ -1,0 +1,56 @@
+// One JSON line per HTTP request and per TCP connection, with "msg":"access", in pino's line
+// format (level, time, fields, msg). The schema is fixed, so the line is built directly: this is
+// written once per request and pino's generic serialisation cost more than the rest of our code.
+import type { DenyReason } from '../restrictions/types';
+
+export interface AccessEntry {
+  service: string;
+  protocol: 'http' | 'tcp';
+  client_ip: string;
+  country?: string;
+  method?: string;
+  host?: string;
+  path?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  deny_reason: DenyReason;
+  metadata: Record<string, string>;
+}
+
+/** Where lines go: the shared stdout destination or the --access-log file. */
+export interface LineSink {
+  write(line: string): boolean;
+}
+
+const NO_METADATA: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const quote = JSON.stringify;
+
+export function metadataOrEmpty(metadata: Record<string, string> | undefined): Record<string, string> {
+  return metadata ?? NO_METADATA;
+}
+
+export class AccessLog {
+  constructor(private readonly sink: LineSink) {}
+
+  write(entry: AccessEntry): void {
+    this.sink.write(formatAccessLine(entry, Date.now()));
+  }
+}
+
+export function formatAccessLine(e: AccessEntry, time: number): string {
+  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}","client_ip":${quote(e.client_ip)}`;
+  if (e.country !== undefined) line += `,"country":${quote(e.country)}`;
+  if (e.method !== undefined) line += `,"method":${quote(e.method)}`;
+  if (e.host !== undefined) line += `,"host":${quote(e.host)}`;
+  if (e.path !== undefined) line += `,"path":${quote(e.path)}`;
+  if (e.status !== undefined) line += `,"status":${e.status}`;
+  const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
+  return `${line},"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${e.duration_ms},"deny_reason":${quote(e.deny_reason)},"metadata":${metadata},"msg":"access"}\n`;
+}
+
+/** Milliseconds since `startNs` (from process.hrtime.bigint()), rounded to microseconds. */
+export function elapsedMs(startNs: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - startNs) / 1000) / 1000;
+}

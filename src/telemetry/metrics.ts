@@ -1,0 +1,129 @@
+// Prometheus metrics. Hot-path counters are pre-bound per service and outcome, so a request
+// increments a cached child and builds no label strings.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamBouncer } from '../crowdsec/stream/bouncer';
+
+export type Outcome = 'allowed' | 'denied' | 'not_found';
+export type UpstreamErrorKind = 'refused' | 'timeout' | 'reset' | 'unreachable' | 'tls' | 'other';
+
+interface Incrementable {
+  inc(): void;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: OutcomeCounter;
+  private readonly connections: OutcomeCounter;
+  private readonly upstreamErrors: Counter<'service' | 'kind'>;
+  private readonly requestCounters = new Map<string, ServiceCounters>();
+  private readonly connectionCounters = new Map<string, ServiceCounters>();
+
+  constructor(bouncer: () => StreamBouncer | undefined) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'netbird_proxy_' });
+    this.requests = new Counter({
+      name: 'netbird_proxy_http_requests_total',
+      help: 'HTTP requests by service, outcome (allowed, denied, not_found) and deny_reason',
+      labelNames: ['service', 'outcome', 'deny_reason'],
+      registers: [this.registry],
+    });
+    this.connections = new Counter({
+      name: 'netbird_proxy_tcp_connections_total',
+      help: 'TCP connections by service, outcome (allowed, denied) and deny_reason',
+      labelNames: ['service', 'outcome', 'deny_reason'],
+      registers: [this.registry],
+    });
+    this.upstreamErrors = new Counter({
+      name: 'netbird_proxy_upstream_errors_total',
+      help: 'Upstream failures by service and kind (refused, timeout, reset, unreachable, tls, other)',
+      labelNames: ['service', 'kind'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'netbird_proxy_crowdsec_decisions',
+      help: 'CrowdSec decisions held in the cache, by type, origin and IP family',
+      labelNames: ['type', 'origin', 'family'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const b = bouncer();
+        if (b === undefined) return;
+        for (const row of b.store.breakdown()) this.set({ type: row.type, origin: row.origin, family: `ipv${row.family}` }, row.count);
+      },
+    });
+    new Counter({
+      name: 'netbird_proxy_crowdsec_pulls_total',
+      help: 'Pulls of /v1/decisions/stream by result (success, failure) since the bouncer started',
+      labelNames: ['result'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const b = bouncer();
+        this.inc({ result: 'success' }, b?.pullsOk ?? 0);
+        this.inc({ result: 'failure' }, b?.pullsFailed ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'netbird_proxy_crowdsec_seconds_since_last_pull',
+      help: 'Seconds since the last successful decision pull (absent before the first one)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const at = bouncer()?.lastSuccessAt;
+        if (at !== undefined) this.set((Date.now() - at) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'netbird_proxy_crowdsec_initial_sync_seconds',
+      help: 'Duration of the initial decision sync (startup=true pull applied)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const ms = bouncer()?.initialSyncMs;
+        if (ms !== undefined) this.set(ms / 1000);
+      },
+    });
+  }
+
+  httpRequest(service: string, outcome: Outcome, denyReason: string): void {
+    this.countersFor(this.requests, this.requestCounters, service).inc(outcome, denyReason);
+  }
+
+  tcpConnection(service: string, outcome: Outcome, denyReason: string): void {
+    this.countersFor(this.connections, this.connectionCounters, service).inc(outcome, denyReason);
+  }
+
+  upstreamError(service: string, kind: UpstreamErrorKind): void {
+    this.upstreamErrors.inc({ service, kind });
+  }
+
+  private countersFor(counter: OutcomeCounter, cache: Map<string, ServiceCounters>, service: string): ServiceCounters {
+    let counters = cache.get(service);
+    if (counters === undefined) {
+      counters = new ServiceCounters(counter, service);
+      cache.set(service, counters);
+    }
+    return counters;
+  }
+}
+
+type OutcomeCounter = Counter<'service' | 'outcome' | 'deny_reason'>;
+
+/** One service's outcome counters, keyed by deny reason when denied and by outcome otherwise. */
+class ServiceCounters {
+  private readonly children = new Map<string, Incrementable>();
+
+  constructor(
+    private readonly counter: OutcomeCounter,
+    private readonly service: string,
+  ) {}
+
+  inc(outcome: Outcome, denyReason: string): void {
+    const key = outcome === 'denied' ? denyReason : outcome;
+    let child = this.children.get(key);
+    if (child === undefined) {
+      child = this.counter.labels(this.service, outcome, denyReason);
+      this.children.set(key, child);
+    }
+    child.inc();
+  }
+}

@@ -1,0 +1,390 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  ConfigError,
+  loadServicesConfig,
+  parseHostPort,
+  parseServicesConfig,
+  serviceEquals,
+  type LoadOptions,
+} from '../../../src/config/load';
+import type { HttpServiceConfig, ServiceConfig, TcpServiceConfig } from '../../../src/config/types';
+
+const F = 'services.yaml';
+const CS: LoadOptions = { crowdsecAvailable: true };
+const NO_CS: LoadOptions = { crowdsecAvailable: false };
+
+function parse(text: string, opts: LoadOptions = CS) {
+  return parseServicesConfig(text, F, opts);
+}
+
+function errorOf(text: string, opts: LoadOptions = CS): ConfigError {
+  try {
+    parse(text, opts);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, but the config was accepted');
+}
+
+/** One http service "web" with the given extra/override lines (2-space indented under the item). */
+function http(extra = '', base = { domains: '[app.example.com]', target: 'http://127.0.0.1:3000' }): string {
+  return `services:\n  - name: web\n    protocol: http\n    domains: ${base.domains}\n    target: ${base.target}\n${extra}`;
+}
+function tcp(extra = '', listen = '0.0.0.0:2222', target = '127.0.0.1:22'): string {
+  return `services:\n  - name: ssh\n    protocol: tcp\n    listen: ${listen}\n    target: ${target}\n${extra}`;
+}
+function access(body: string): string {
+  return `    access:\n${body
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n')}\n`;
+}
+
+const FULL = `services:
+  - name: web                       # unique, [a-z0-9-]+
+    protocol: http                  # http | tcp
+    domains: [app.example.com, "*.example.org"]
+    target: http://127.0.0.1:3000
+    access:
+      cidr:      { allow: [10.0.0.0/8], deny: [10.6.6.0/24] }
+      countries: { allow: [DE, FR], deny: [] }
+      crowdsec: off
+  - name: ssh
+    protocol: tcp
+    listen: 0.0.0.0:2222
+    target: 127.0.0.1:22
+    access: { crowdsec: observe }
+`;
+
+t.test('the example from the spec parses into the exact typed objects', async (t) => {
+  const cfg = parse(FULL);
+  t.equal(cfg.file, F);
+  t.equal(cfg.services.length, 2);
+  const [web, ssh] = cfg.services as [HttpServiceConfig, TcpServiceConfig];
+  t.ok(web.target instanceof URL);
+  t.equal(web.target.href, 'http://127.0.0.1:3000/');
+  const { target: _t, ...webRest } = web;
+  t.strictSame(webRest, {
+    name: 'web',
+    protocol: 'http',
+    domains: ['app.example.com', '*.example.org'],
+    access: {
+      cidr: { allow: ['10.0.0.0/8'], deny: ['10.6.6.0/24'] },
+      countries: { allow: ['DE', 'FR'], deny: [] },
+      crowdsec: 'off',
+    },
+  });
+  t.strictSame(ssh, {
+    name: 'ssh',
+    protocol: 'tcp',
+    listen: { host: '0.0.0.0', port: 2222 },
+    target: { host: '127.0.0.1', port: 22 },
+    access: { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'observe' },
+  });
+});
+
+t.test('config/services.yaml (the documented example) validates', async (t) => {
+  const file = resolve(__dirname, '..', '..', '..', 'config', 'services.yaml');
+  const cfg = await loadServicesConfig(file, CS);
+  t.equal(cfg.file, file);
+  t.strictSame(
+    cfg.services.map((s) => s.name),
+    ['web', 'ssh', 'docs'],
+  );
+  const web = cfg.services[0] as HttpServiceConfig;
+  t.strictSame(web.access.cidr.allow, ['10.0.0.0/8', '2001:db8::/32', '192.168.1.20/32']);
+  t.strictSame(web.access.countries.allow, ['DE', 'FR', 'NO'], 'NO (Norway) stays a string');
+  t.equal(web.access.crowdsec, 'off', 'ships with CrowdSec off so that it runs without a LAPI');
+  const plain = await loadServicesConfig(file, NO_CS);
+  t.equal(plain.services.length, 3, 'and therefore loads without CrowdSec configured');
+});
+
+t.test('defaults and empty', async (t) => {
+  t.strictSame(parse('services: []\n').services, [], 'empty list is valid');
+  const cfg = parse(http());
+  t.strictSame(cfg.services[0]?.access, {
+    cidr: { allow: [], deny: [] },
+    countries: { allow: [], deny: [] },
+    crowdsec: 'off',
+  });
+  const nulls = parse(http('    access:\n      cidr:\n      countries: { allow: }\n      crowdsec:\n'), NO_CS);
+  t.strictSame(nulls.services[0]?.access, {
+    cidr: { allow: [], deny: [] },
+    countries: { allow: [], deny: [] },
+    crowdsec: 'off',
+  }, 'empty values mean the default');
+  t.equal(parse(http('    access: { crowdsec: false }\n'), NO_CS).services[0]?.access.crowdsec, 'off', 'false is off');
+  t.equal(parse(http('    access: { crowdsec: off }\n'), NO_CS).services[0]?.access.crowdsec, 'off', 'bare off is "off"');
+  t.equal(parse(http('    access: { crowdsec: enforce }\n'), CS).services[0]?.access.crowdsec, 'enforce');
+});
+
+t.test('canonical CIDRs', async (t) => {
+  const cases: [string, string][] = [
+    ['10.0.0.0/8', '10.0.0.0/8'],
+    ['1.2.3.4', '1.2.3.4/32'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['2001:DB8:0:0::/32', '2001:db8::/32'],
+    ['2001:db8:0000:0000:0000:0000:0000:0001', '2001:db8::1/128'],
+    ['::/0', '::/0'],
+    ['::1', '::1/128'],
+    ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
+    ['::ffff:1.2.3.4', '1.2.3.4/32'],
+    ['fe80::/10', 'fe80::/10'],
+  ];
+  for (const [input, want] of cases) {
+    const cfg = parse(http(access(`cidr: { allow: ["${input}"] }`)));
+    t.strictSame(cfg.services[0]?.access.cidr.allow, [want], `${input} → ${want}`);
+  }
+});
+
+t.test('domains: lower-cased, wildcards, IPv4 literal', async (t) => {
+  const cfg = parse(http('', { domains: '[App.Example.COM, "*.Example.org", 192.168.1.10, localhost]', target: 'http://x:1' }));
+  t.strictSame((cfg.services[0] as HttpServiceConfig).domains, ['app.example.com', '*.example.org', '192.168.1.10', 'localhost']);
+  const two = parse(
+    'services:\n' +
+      '  - { name: a, protocol: http, domains: ["*.example.org"], target: "http://a:1" }\n' +
+      '  - { name: b, protocol: http, domains: [a.example.org, example.org], target: "http://b:1" }\n',
+  );
+  t.equal(two.services.length, 2, 'a wildcard and the names it matches may belong to different services');
+});
+
+t.test('targets', async (t) => {
+  const href = (target: string) => (parse(http('', { domains: '[a.example.com]', target })).services[0] as HttpServiceConfig).target.href;
+  t.equal(href('http://127.0.0.1:3000'), 'http://127.0.0.1:3000/');
+  t.equal(href('http://127.0.0.1:3000/'), 'http://127.0.0.1:3000/');
+  t.equal(href('HTTPS://Backend.Internal'), 'https://backend.internal/');
+  t.equal(href('http://[::1]:8080'), 'http://[::1]:8080/');
+  t.equal(href('http://my_service:80'), 'http://my_service/', 'underscores (compose names) and the default port');
+  const tcpTarget = (parse(tcp('', '"[::]:2222"', '"[2001:DB8::5]:22"')).services[0] as TcpServiceConfig);
+  t.strictSame(tcpTarget.listen, { host: '::', port: 2222 });
+  t.strictSame(tcpTarget.target, { host: '2001:db8::5', port: 22 });
+  t.strictSame((parse(tcp('', 'LocalHost:2222', 'Backend:22')).services[0] as TcpServiceConfig).target, { host: 'backend', port: 22 });
+});
+
+t.test('tcp listen addresses that do not conflict', async (t) => {
+  const cfg = parse(
+    'services:\n' +
+      '  - { name: a, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n' +
+      '  - { name: b, protocol: tcp, listen: "[::1]:2222", target: "127.0.0.1:22" }\n' +
+      '  - { name: c, protocol: tcp, listen: "0.0.0.0:2223", target: "127.0.0.1:22" }\n',
+  );
+  t.equal(cfg.services.length, 3);
+});
+
+t.test('every error names the file, the service and the field', async (t) => {
+  const two = (a: string, b: string) => `services:\n${a}${b}`;
+  // [what, yaml, expected message, options]
+  const cases: [string, string, string, LoadOptions?][] = [
+    // --- YAML and top level
+    ['YAML syntax error', 'services:\n  - name: web\n   protocol: http\n', `${F}: line 3, column 1: invalid YAML: Sequence item without - indicator`],
+    ['duplicate YAML key', 'services: []\nservices: []\n', `${F}: line 2, column 1: invalid YAML: Map keys must be unique`],
+    ['two YAML documents', 'services: []\n---\nservices: []\n', `${F}: line 2, column 1: invalid YAML: the file contains more than one document ("---"); expected one`],
+    ['non-string key', 'services: []\n? [a]\n: b\n', `${F}: line 2, column 3: invalid YAML: With stringKeys, all keys must be strings`],
+    ['empty file', '# nothing\n', `${F}: the file is empty; expected a mapping with a "services" list (use "services: []" for none)`],
+    ['top level is a list', '- a\n- b\n', `${F}: the top level must be a mapping with a "services" list; got a list`],
+    ['top level is a scalar', 'hello\n', `${F}: the top level must be a mapping with a "services" list; got "hello"`],
+    ['missing services', 'other: 1\n', `${F}: field "other": unknown key "other"; allowed keys: services`],
+    ['services absent', '{}\n', `${F}: field "services": is required (use "services: []" for none)`],
+    ['services null', 'services:\n', `${F}: field "services": must be a list (use "services: []" for none); got nothing`],
+    ['services a set', 'services: !!set { a }\n', `${F}: field "services": must be a list (use "services: []" for none); got a Set`],
+    ['services a mapping', 'services: { web: {} }\n', `${F}: field "services": must be a list (use "services: []" for none); got a mapping`],
+    ['unknown top-level key', 'services: []\nservice: []\n', `${F}: field "service": unknown key "service" (did you mean "services"?); allowed keys: services`],
+    ['service not a mapping', 'services:\n  - web\n', `${F}: services[0]: must be a mapping with name, protocol, target, ...; got "web"`],
+    // --- name
+    ['name missing', 'services:\n  - { protocol: http }\n', `${F}: services[0]: field "name": is required`],
+    ['name not a string', 'services:\n  - { name: 12 }\n', `${F}: services[0]: field "name": must be a string, got 12`],
+    ['name upper-case', 'services:\n  - { name: Web }\n', `${F}: services[0]: field "name": "Web" must match ^[a-z0-9-]+$ (lower-case letters, digits and "-")`],
+    ['name with underscore', 'services:\n  - { name: my_svc }\n', `${F}: services[0]: field "name": "my_svc" must match ^[a-z0-9-]+$ (lower-case letters, digits and "-")`],
+    ['bad name in a later service', 'services:\n  - { name: ok, protocol: http, domains: [a.example.com], target: "http://a:1" }\n  - { name: "" }\n', `${F}: services[1]: field "name": "" must match ^[a-z0-9-]+$ (lower-case letters, digits and "-")`],
+    ['duplicate names', two('  - { name: web, protocol: http, domains: [a.example.com], target: "http://a:1" }\n', '  - { name: web, protocol: http, domains: [b.example.com], target: "http://b:1" }\n'), `${F}: service "web": field "name": duplicate service name "web" (also services[0])`],
+    // --- unknown keys at every level
+    ['unknown service key', http('    domain: x\n'), `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access`],
+    ['unknown access key', http(access('cidrs: {}')), `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec`],
+    ['unknown cidr key', http(access('cidr: { allowed: [] }')), `${F}: service "web": field "access.cidr.allowed": unknown key "allowed" (did you mean "allow"?); allowed keys: allow, deny`],
+    ['unknown countries key', http(access('countries: { block: [] }')), `${F}: service "web": field "access.countries.block": unknown key "block"; allowed keys: allow, deny`],
+    // --- protocol
+    ['protocol missing', 'services:\n  - { name: web }\n', `${F}: service "web": field "protocol": is required (http or tcp)`],
+    ['protocol unknown', 'services:\n  - { name: web, protocol: udp }\n', `${F}: service "web": field "protocol": "udp" is not one of http, tcp`],
+    ['protocol upper-case', 'services:\n  - { name: web, protocol: HTTP }\n', `${F}: service "web": field "protocol": "HTTP" is not one of http, tcp`],
+    // --- http: domains, listen
+    ['domains missing', 'services:\n  - { name: web, protocol: http, target: "http://a:1" }\n', `${F}: service "web": field "domains": is required (a list, e.g. [app.example.com])`],
+    ['domains empty', http('', { domains: '[]', target: 'http://a:1' }), `${F}: service "web": field "domains": must not be empty: an http service needs at least one domain`],
+    ['domains a string', http('', { domains: 'app.example.com', target: 'http://a:1' }), `${F}: service "web": field "domains": must be a list, e.g. [app.example.com]; got "app.example.com"`],
+    ['domain not a string', http('', { domains: '[a.example.com, 5]', target: 'http://a:1' }), `${F}: service "web": field "domains[1]": must be a string, got 5`],
+    ['domain with port', http('', { domains: '["app.example.com:8443"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "app.example.com:8443" must not include a port; domains are matched against the Host header without its port`],
+    ['domain is a URL', http('', { domains: '["https://app.example.com"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "https://app.example.com" is a URL; write only the host name`],
+    ['wildcard not first', http('', { domains: '["app.*.example.com"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "app.*.example.com": "*" is only allowed as the whole first label, as in "*.example.com"`],
+    ['partial wildcard label', http('', { domains: '["*app.example.com"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "*app.example.com": "*" is only allowed as the whole first label, as in "*.example.com"`],
+    ['catch-all', http('', { domains: '["*"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "*": a catch-all domain is not supported; use a wildcard such as "*.example.com"`],
+    ['bad host name', http('', { domains: '["-bad.example.com"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "-bad.example.com" is not a valid host name`],
+    ['underscore in domain', http('', { domains: '["my_app.example.com"]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "my_app.example.com" is not a valid host name`],
+    ['trailing dot', http('', { domains: '["example.com."]', target: 'http://a:1' }), `${F}: service "web": field "domains[0]": "example.com." must not end with a dot`],
+    ['duplicate domain in one service', http('', { domains: '[a.example.com, A.Example.com]', target: 'http://a:1' }), `${F}: service "web": field "domains[1]": "A.Example.com" (a.example.com) is listed twice (also domains[0])`],
+    ['duplicate domain across services', two('  - { name: a, protocol: http, domains: ["*.example.org"], target: "http://a:1" }\n', '  - { name: b, protocol: http, domains: [x.example.org, "*.EXAMPLE.org"], target: "http://b:1" }\n'), `${F}: service "b": field "domains[1]": "*.EXAMPLE.org" (*.example.org) is already used by service "a"`],
+    ['listen on http', http('    listen: 0.0.0.0:80\n'), `${F}: service "web": field "listen": is not allowed for protocol http: http services share the --http-addr listener and are selected by domains`],
+    // --- http target
+    ['http target missing', 'services:\n  - { name: web, protocol: http, domains: [a.example.com] }\n', `${F}: service "web": field "target": is required (an http:// or https:// URL, e.g. "http://127.0.0.1:3000")`],
+    ['http target host:port', http('', { domains: '[a.example.com]', target: '127.0.0.1:3000' }), `${F}: service "web": field "target": "127.0.0.1:3000" must be an http:// or https:// URL, e.g. "http://127.0.0.1:3000"`],
+    ['http target ftp', http('', { domains: '[a.example.com]', target: 'ftp://a' }), `${F}: service "web": field "target": "ftp://a" must be an http:// or https:// URL, e.g. "http://127.0.0.1:3000"`],
+    ['http target with path', http('', { domains: '[a.example.com]', target: 'http://a:1/api' }), `${F}: service "web": field "target": "http://a:1/api" must not have a path: requests are forwarded with their own path unchanged`],
+    ['http target with query', http('', { domains: '[a.example.com]', target: 'http://a:1/?x=1' }), `${F}: service "web": field "target": "http://a:1/?x=1" must not have a query string`],
+    ['http target with credentials', http('', { domains: '[a.example.com]', target: 'http://u:p@a:1' }), `${F}: service "web": field "target": "http://u:p@a:1" must not contain credentials`],
+    ['http target no host', http('', { domains: '[a.example.com]', target: 'http://:80' }), `${F}: service "web": field "target": "http://:80": the host is missing`],
+    ['http target bad port', http('', { domains: '[a.example.com]', target: 'http://a:70000' }), `${F}: service "web": field "target": "http://a:70000": port 70000 is out of range 1-65535`],
+    ['http target octal IPv4', http('', { domains: '[a.example.com]', target: 'http://010.8.8.8' }), `${F}: service "web": field "target": "http://010.8.8.8": "010.8.8.8" is not a valid IPv4 address (write all four decimal octets, without leading zeros)`],
+    ['http target unspecified', http('', { domains: '[a.example.com]', target: 'http://0.0.0.0:80' }), `${F}: service "web": field "target": "http://0.0.0.0:80": cannot connect to the unspecified address 0.0.0.0`],
+    // --- tcp
+    ['tcp listen missing', 'services:\n  - { name: ssh, protocol: tcp, target: "127.0.0.1:22" }\n', `${F}: service "ssh": field "listen": is required (host:port, e.g. "0.0.0.0:2222")`],
+    ['tcp listen bare port', tcp('', '2222'), `${F}: service "ssh": field "listen": must be host:port, e.g. "0.0.0.0:2222"; got the bare number 2222`],
+    ['tcp listen no host', tcp('', '":2222"'), `${F}: service "ssh": field "listen": ":2222" is not a valid host:port: the host is missing`],
+    ['tcp listen port 0', tcp('', '0.0.0.0:0'), `${F}: service "ssh": field "listen": "0.0.0.0:0" is not a valid host:port: port 0 is out of range 1-65535`],
+    ['tcp listen port too big', tcp('', '0.0.0.0:65536'), `${F}: service "ssh": field "listen": "0.0.0.0:65536" is not a valid host:port: port 65536 is out of range 1-65535`],
+    ['tcp listen unbracketed IPv6', tcp('', '"::1:2222"'), `${F}: service "ssh": field "listen": "::1:2222" is not a valid host:port: IPv6 addresses must be written in brackets, as in "[::1]:8080"`],
+    ['tcp with domains', tcp('    domains: [a.example.com]\n'), `${F}: service "ssh": field "domains": is not allowed for protocol tcp: a tcp service has its own listener (listen) and no Host header`],
+    ['tcp target missing', 'services:\n  - { name: ssh, protocol: tcp, listen: "0.0.0.0:2222" }\n', `${F}: service "ssh": field "target": is required (host:port, e.g. "127.0.0.1:22")`],
+    ['tcp target URL', tcp('', '0.0.0.0:2222', 'http://127.0.0.1:22'), `${F}: service "ssh": field "target": "http://127.0.0.1:22" is not a valid host:port: expected host:port, not a URL`],
+    ['tcp target no port', tcp('', '0.0.0.0:2222', 'backend'), `${F}: service "ssh": field "target": "backend" is not a valid host:port: expected host:port, as in "127.0.0.1:8080"`],
+    ['tcp target short IPv4', tcp('', '0.0.0.0:2222', '10.8:22'), `${F}: service "ssh": field "target": "10.8:22" is not a valid host:port: "10.8" is not a valid IPv4 address (write all four decimal octets, without leading zeros)`],
+    ['tcp target unspecified', tcp('', '0.0.0.0:2222', '"[::]:22"'), `${F}: service "ssh": field "target": cannot connect to the unspecified address [::]:22`],
+    ['duplicate listen', two('  - { name: a, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n', '  - { name: b, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n'), `${F}: service "b": field "listen": 127.0.0.1:2222 is already the listen address of service "a"`],
+    ['duplicate IPv6 listen, different spelling', two('  - { name: a, protocol: tcp, listen: "[::1]:2222", target: "127.0.0.1:22" }\n', '  - { name: b, protocol: tcp, listen: "[0:0::0:1]:2222", target: "127.0.0.1:22" }\n'), `${F}: service "b": field "listen": [::1]:2222 is already the listen address of service "a"`],
+    ['wildcard listen conflicts', two('  - { name: a, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n', '  - { name: b, protocol: tcp, listen: "[::]:2222", target: "127.0.0.1:22" }\n'), `${F}: service "b": field "listen": [::]:2222 conflicts with 127.0.0.1:2222 of service "a" (an all-addresses listener takes the port on every address)`],
+    ['listen conflicts with earlier wildcard', two('  - { name: a, protocol: tcp, listen: "0.0.0.0:2222", target: "127.0.0.1:22" }\n', '  - { name: b, protocol: tcp, listen: "10.0.0.1:2222", target: "127.0.0.1:22" }\n'), `${F}: service "b": field "listen": 10.0.0.1:2222 conflicts with 0.0.0.0:2222 of service "a" (an all-addresses listener takes the port on every address)`],
+    // --- access
+    ['access not a mapping', http('    access: [cidr]\n'), `${F}: service "web": field "access": must be a mapping (cidr, countries, crowdsec); got a list`],
+    ['cidr not a mapping', http(access('cidr: [10.0.0.0/8]')), `${F}: service "web": field "access.cidr": must be a mapping with "allow" and/or "deny" lists; got a list`],
+    ['cidr allow a string', http(access('cidr: { allow: 10.0.0.0/8 }')), `${F}: service "web": field "access.cidr.allow": must be a list, e.g. [10.0.0.0/8]; got "10.0.0.0/8"`],
+    ['cidr prefix too long', http(access('cidr: { allow: [10.0.0.0/8, 10.0.0.0/33] }')), `${F}: service "web": field "access.cidr.allow[1]": "10.0.0.0/33" is not a valid CIDR: prefix length 33 is out of range 0-32 for IPv4`],
+    ['IPv6 prefix too long', http(access('cidr: { deny: ["2001:db8::/129"] }')), `${F}: service "web": field "access.cidr.deny[0]": "2001:db8::/129" is not a valid CIDR: prefix length 129 is out of range 0-128 for IPv6`],
+    ['octal IPv4', http(access('cidr: { allow: [010.8.8.8] }')), `${F}: service "web": field "access.cidr.allow[0]": "010.8.8.8" is not a valid CIDR: "010.8.8.8" is not an IPv4 or IPv6 address (IPv4 needs four decimal octets, without leading zeros)`],
+    ['short IPv4', http(access('cidr: { allow: ["10.8/16"] }')), `${F}: service "web": field "access.cidr.allow[0]": "10.8/16" is not a valid CIDR: "10.8" is not an IPv4 or IPv6 address (IPv4 needs four decimal octets, without leading zeros)`],
+    ['garbage CIDR', http(access('cidr: { allow: [office] }')), `${F}: service "web": field "access.cidr.allow[0]": "office" is not a valid CIDR: "office" is not an IPv4 or IPv6 address (IPv4 needs four decimal octets, without leading zeros)`],
+    ['bad prefix text', http(access('cidr: { allow: ["10.0.0.0/08"] }')), `${F}: service "web": field "access.cidr.allow[0]": "10.0.0.0/08" is not a valid CIDR: prefix length "08" is not a number`],
+    ['host bits set', http(access('cidr: { allow: [10.1.2.3/8] }')), `${F}: service "web": field "access.cidr.allow[0]": "10.1.2.3/8" is not a valid CIDR: it has host bits set; did you mean "10.0.0.0/8"?`],
+    ['IPv6 host bits set', http(access('cidr: { allow: ["2001:db8::1/32"] }')), `${F}: service "web": field "access.cidr.allow[0]": "2001:db8::1/32" is not a valid CIDR: it has host bits set; did you mean "2001:db8::/32"?`],
+    ['zone index', http(access('cidr: { allow: ["fe80::1%eth0"] }')), `${F}: service "web": field "access.cidr.allow[0]": "fe80::1%eth0" is not a valid CIDR: zone indexes ("%eth0") are not allowed`],
+    ['CIDR not a string', http(access('cidr: { allow: [10] }')), `${F}: service "web": field "access.cidr.allow[0]": must be a string, got 10`],
+    ['CIDR listed twice', http(access('cidr: { deny: [1.2.3.4, 1.2.3.4/32] }')), `${F}: service "web": field "access.cidr.deny[1]": "1.2.3.4/32" is listed twice (also at access.cidr.deny[0])`],
+    ['CIDR in allow and deny', http(access('cidr: { allow: [10.0.0.0/8], deny: [10.0.0.0/8] }')), `${F}: service "web": field "access.cidr.deny[0]": "10.0.0.0/8" is in both allow and deny (access.cidr.allow[0])`],
+    ['country not two letters', http(access('countries: { allow: [DEU] }')), `${F}: service "web": field "access.countries.allow[0]": "DEU" is not a two-letter ISO 3166-1 alpha-2 country code`],
+    ['country XX', http(access('countries: { deny: [XX] }')), `${F}: service "web": field "access.countries.deny[0]": "XX" is not an assigned ISO 3166-1 alpha-2 country code`],
+    ['country ZZ', http(access('countries: { deny: [zz] }')), `${F}: service "web": field "access.countries.deny[0]": "zz" is not an assigned ISO 3166-1 alpha-2 country code`],
+    ['country UK', http(access('countries: { allow: [UK] }')), `${F}: service "web": field "access.countries.allow[0]": "UK" is not an assigned ISO 3166-1 alpha-2 country code (use "GB" for the United Kingdom)`],
+    ['country number', http(access('countries: { allow: [49] }')), `${F}: service "web": field "access.countries.allow[0]": must be a string, got 49`],
+    ['country as YAML 1.1 boolean', '%YAML 1.1\n---\n' + http(access('countries: { allow: [NO] }')), `${F}: service "web": field "access.countries.allow[0]": must be a two-letter country code, got false (YAML 1.1 reads NO/ON/YES as booleans: quote the code, e.g. "NO")`],
+    ['country twice (case)', http(access('countries: { allow: [de, DE] }')), `${F}: service "web": field "access.countries.allow[1]": "DE" is listed twice (also at access.countries.allow[0])`],
+    ['country in allow and deny', http(access('countries: { allow: [DE], deny: [de] }')), `${F}: service "web": field "access.countries.deny[0]": "de" (DE) is in both allow and deny (access.countries.allow[0])`],
+    ['crowdsec unknown', http(access('crowdsec: block')), `${F}: service "web": field "access.crowdsec": "block" is not one of off, enforce, observe`],
+    ['crowdsec true', http(access('crowdsec: true')), `${F}: service "web": field "access.crowdsec": true is ambiguous; use one of off, enforce, observe`],
+    ['crowdsec a number', http(access('crowdsec: 1')), `${F}: service "web": field "access.crowdsec": must be a string, got 1`],
+    ['crowdsec enforce unavailable', http(access('crowdsec: enforce')), `${F}: service "web": field "access.crowdsec": "enforce" needs CrowdSec, which is not configured: set --crowdsec-api-url and --crowdsec-api-key (or NB_PROXY_CROWDSEC_API_URL and NB_PROXY_CROWDSEC_API_KEY), or use "off"`, NO_CS],
+    ['crowdsec observe unavailable', tcp(access('crowdsec: observe')), `${F}: service "ssh": field "access.crowdsec": "observe" needs CrowdSec, which is not configured: set --crowdsec-api-url and --crowdsec-api-key (or NB_PROXY_CROWDSEC_API_URL and NB_PROXY_CROWDSEC_API_KEY), or use "off"`, NO_CS],
+  ];
+  for (const [what, yaml, message, opts] of cases) {
+    t.equal(errorOf(yaml, opts).message, message, what);
+  }
+});
+
+t.test('ConfigError carries file, service, field and line', async (t) => {
+  const e = errorOf(http(access('cidr: { allow: [10.0.0.0/8, 10.0.0.0/33] }')));
+  t.ok(e instanceof Error);
+  t.equal(e.name, 'ConfigError');
+  t.equal(e.file, F);
+  t.equal(e.service, 'web');
+  t.equal(e.field, 'access.cidr.allow[1]');
+  t.equal(e.reason, '"10.0.0.0/33" is not a valid CIDR: prefix length 33 is out of range 0-32 for IPv4');
+  t.equal(e.line, undefined);
+  const bad = errorOf('services:\n  - { name: Bad }\n');
+  t.equal(bad.service, 'services[0]');
+  t.equal(bad.field, 'name');
+  const syntax = errorOf('services: [\n');
+  t.equal(syntax.line, 2);
+  t.equal(syntax.service, undefined);
+  t.match(syntax.message, /^services\.yaml: line 2, column \d+: invalid YAML: /);
+});
+
+t.test('loadServicesConfig: file errors use the path as given', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-config-'));
+  const missing = join(dir, 'nope.yaml');
+  await t.rejects(loadServicesConfig(missing, CS), {
+    name: 'ConfigError',
+    file: missing,
+    message: new RegExp(`^${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the file \\(ENOENT\\): `),
+  });
+  await t.rejects(loadServicesConfig(dir, CS), { message: new RegExp(': cannot read the file \\(EISDIR\\)') });
+  const good = join(dir, 'services.yaml');
+  writeFileSync(good, FULL);
+  const cfg = await loadServicesConfig(good, CS);
+  t.equal(cfg.services.length, 2);
+  writeFileSync(good, http(access('crowdsec: enforce')));
+  await t.rejects(loadServicesConfig(good, NO_CS), { message: new RegExp(`^.*services\\.yaml: service "web": field "access\\.crowdsec": `) });
+});
+
+t.test('serviceEquals', async (t) => {
+  const base = parse(FULL).services;
+  const again = parse(FULL).services;
+  const [web, ssh] = base as [HttpServiceConfig, TcpServiceConfig];
+  const [web2, ssh2] = again as [HttpServiceConfig, TcpServiceConfig];
+  t.ok(serviceEquals(web, web2), 'equal http services');
+  t.ok(serviceEquals(ssh, ssh2), 'equal tcp services');
+  t.notOk(serviceEquals(web, ssh), 'different protocols');
+
+  const webVariants: [string, HttpServiceConfig][] = [
+    ['name', { ...web, name: 'web2' }],
+    ['domains (added)', { ...web, domains: [...web.domains, 'x.example.com'] }],
+    ['domains (changed)', { ...web, domains: ['app.example.com', '*.example.net'] }],
+    ['target host', { ...web, target: new URL('http://127.0.0.2:3000') }],
+    ['target port', { ...web, target: new URL('http://127.0.0.1:3001') }],
+    ['target scheme', { ...web, target: new URL('https://127.0.0.1:3000') }],
+    ['cidr.allow', { ...web, access: { ...web.access, cidr: { ...web.access.cidr, allow: ['10.0.0.0/9'] } } }],
+    ['cidr.deny', { ...web, access: { ...web.access, cidr: { ...web.access.cidr, deny: [] } } }],
+    ['countries.allow', { ...web, access: { ...web.access, countries: { ...web.access.countries, allow: ['DE'] } } }],
+    ['countries.deny', { ...web, access: { ...web.access, countries: { ...web.access.countries, deny: ['RU'] } } }],
+    ['crowdsec', { ...web, access: { ...web.access, crowdsec: 'enforce' } }],
+  ];
+  for (const [what, v] of webVariants) t.notOk(serviceEquals(web, v), `http: ${what} changed`);
+
+  const sshVariants: [string, TcpServiceConfig][] = [
+    ['name', { ...ssh, name: 'ssh2' }],
+    ['listen host', { ...ssh, listen: { host: '127.0.0.1', port: 2222 } }],
+    ['listen port', { ...ssh, listen: { host: '0.0.0.0', port: 2223 } }],
+    ['target host', { ...ssh, target: { host: '127.0.0.2', port: 22 } }],
+    ['target port', { ...ssh, target: { host: '127.0.0.1', port: 23 } }],
+    ['crowdsec', { ...ssh, access: { ...ssh.access, crowdsec: 'off' } }],
+  ];
+  for (const [what, v] of sshVariants) t.notOk(serviceEquals(ssh, v), `tcp: ${what} changed`);
+
+  const reordered: ServiceConfig = {
+    ...web,
+    domains: [...web.domains].reverse(),
+    target: new URL('http://127.0.0.1:3000/'),
+    access: { ...web.access, countries: { allow: ['FR', 'DE'], deny: [] } },
+  };
+  t.ok(serviceEquals(web, reordered), 'list order does not matter; URL compared by href');
+});
+
+t.test('parseHostPort', async (t) => {
+  const good: [string, { host: string; port: number }][] = [
+    ['0.0.0.0:2222', { host: '0.0.0.0', port: 2222 }],
+    ['127.0.0.1:1', { host: '127.0.0.1', port: 1 }],
+    ['[::]:8080', { host: '::', port: 8080 }],
+    ['[::1]:65535', { host: '::1', port: 65535 }],
+    ['[2001:DB8:0:0::1]:443', { host: '2001:db8::1', port: 443 }],
+    ['[::ffff:1.2.3.4]:80', { host: '::ffff:1.2.3.4', port: 80 }],
+    ['[fe80::1%eth0]:80', { host: 'fe80::1%eth0', port: 80 }],
+    ['localhost:80', { host: 'localhost', port: 80 }],
+    ['Proxy.Example.COM:8443', { host: 'proxy.example.com', port: 8443 }],
+    ['my_backend:9000', { host: 'my_backend', port: 9000 }],
+  ];
+  for (const [s, want] of good) t.strictSame(parseHostPort(s), want, s);
+  const bad = [
+    '', '8080', ':8080', 'localhost', 'localhost:', 'localhost:0', 'localhost:65536', 'localhost:08080',
+    'localhost:+80', 'localhost:80x', '::1:8080', '[::1]', '[::1]8080', '[::1:8080', '[1.2.3.4]:80',
+    '010.0.0.1:80', '10.1:80', '1.2.3.4.5:80', 'bad host:80', '-x:80', 'x..y:80', 'http://x:80',
+  ];
+  for (const s of bad) t.equal(parseHostPort(s), undefined, JSON.stringify(s));
+});

@@ -1,0 +1,38 @@
+import t from 'tap';
+import { AccessLog, formatAccessLine, metadataOrEmpty, type AccessEntry } from '../../../src/telemetry/access-log';
+
+const http: AccessEntry = {
+  service: 'web',
+  protocol: 'http',
+  client_ip: '127.0.0.2',
+  country: 'DE',
+  method: 'GET',
+  host: 'app.example.com',
+  path: '/a"b\\c\n\u0001?q=<script>é',
+  status: 403,
+  bytes_in: 78,
+  bytes_out: 142,
+  duration_ms: 0.213,
+  deny_reason: 'crowdsec_ban',
+  metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' },
+};
+
+t.test('one JSON line in pino\'s format, fields intact whatever the client sent', async (t) => {
+  const line = formatAccessLine(http, 1795609645772);
+  t.ok(line.endsWith('}\n'));
+  t.equal(line.indexOf('\n'), line.length - 1, 'a hostile path cannot break the line');
+  t.same(JSON.parse(line), { level: 30, time: 1795609645772, ...http, msg: 'access' });
+});
+
+t.test('TCP entries carry no HTTP fields; no metadata is {}', async (t) => {
+  const entry: AccessEntry = { service: 'ssh', protocol: 'tcp', client_ip: '::1', bytes_in: 4, bytes_out: 9, duration_ms: 1.5, deny_reason: '', metadata: metadataOrEmpty(undefined) };
+  const parsed = JSON.parse(formatAccessLine(entry, 1)) as Record<string, unknown>;
+  t.same(parsed, { level: 30, time: 1, service: 'ssh', protocol: 'tcp', client_ip: '::1', bytes_in: 4, bytes_out: 9, duration_ms: 1.5, deny_reason: '', metadata: {}, msg: 'access' });
+});
+
+t.test('AccessLog writes whole lines to its sink', async (t) => {
+  const lines: string[] = [];
+  new AccessLog({ write: (l) => lines.push(l) > 0 }).write(http);
+  t.equal(lines.length, 1);
+  t.match(JSON.parse(lines[0]) as object, { msg: 'access', service: 'web' });
+});
