@@ -29,6 +29,8 @@ export type SettingKey =
   | 'trustedProxies'
   | 'proxyProtocol'
   | 'upstreamTimeout'
+  | 'headerTimeout'
+  | 'maxHeaderSize'
   | 'shutdownGrace'
   | 'logLevel'
   | 'accessLog';
@@ -47,6 +49,8 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'trustedProxies', flag: '--trusted-proxies <cidr,...>', env: 'NB_PROXY_TRUSTED_PROXIES', default: '(none)', description: 'peers whose X-Forwarded-For and PROXY headers are believed' },
   { key: 'proxyProtocol', flag: '--proxy-protocol', env: 'NB_PROXY_PROXY_PROTOCOL', default: 'false', boolean: true, description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only' },
   { key: 'upstreamTimeout', flag: '--upstream-timeout <duration>', env: 'NB_PROXY_UPSTREAM_TIMEOUT', default: '60s', description: 'time to wait for an upstream response (504 after) or TCP connect' },
+  { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'NB_PROXY_HEADER_TIMEOUT', default: '30s', description: 'time a client has to send a complete request head (408 after)' },
+  { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'NB_PROXY_MAX_HEADER_SIZE', default: '16384', description: 'largest request head accepted, in bytes (431 above)' },
   { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal' },
   { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
@@ -75,6 +79,8 @@ export interface Settings {
   trustedProxies: string[];
   proxyProtocol: boolean;
   upstreamTimeoutMs: number;
+  headerTimeoutMs: number;
+  maxHeaderSize: number;
   shutdownGraceMs: number;
   logLevel: string;
   accessLog: string | undefined;
@@ -135,6 +141,12 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     return ms;
   };
 
+  const byteCount = (key: SettingKey): number => {
+    const value = withDefault(key);
+    if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not a number of bytes such as 16384`);
+    return Number(value);
+  };
+
   const logLevel = withDefault('logLevel').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`--log-level / NB_PROXY_LOG_LEVEL: "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
@@ -182,6 +194,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     trustedProxies,
     proxyProtocol,
     upstreamTimeoutMs: duration('upstreamTimeout'),
+    headerTimeoutMs: duration('headerTimeout'),
+    maxHeaderSize: byteCount('maxHeaderSize'),
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
     accessLog: get('accessLog'),

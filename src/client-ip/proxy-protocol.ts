@@ -13,6 +13,7 @@
 
 import * as net from 'net';
 import { formatIpv6, isV4Mapped } from '../net/ip';
+import { parsePort } from '../net/port';
 
 export type ProxyHeaderResult =
   | { kind: 'incomplete' }
@@ -103,9 +104,9 @@ function parseV1(buf: Buffer): ProxyHeaderResult {
   const family = proto === 'TCP4' ? 4 : 6;
   if (!isV1Address(src, family)) return invalid(`PROXY v1 bad source address "${src}"`);
   if (!isV1Address(dst, family)) return invalid(`PROXY v1 bad destination address "${dst}"`);
-  const sp = parseV1Port(sport);
-  if (sp === undefined) return invalid(`PROXY v1 bad source port "${sport}"`);
-  if (parseV1Port(dport) === undefined) return invalid(`PROXY v1 bad destination port "${dport}"`);
+  const sp = parsePort(sport);
+  if (sp < 0) return invalid(`PROXY v1 bad source port "${sport}"`);
+  if (parsePort(dport) < 0) return invalid(`PROXY v1 bad destination port "${dport}"`);
   return { kind: 'ok', headerLength, source: { address: src, port: sp }, local: false };
 }
 
@@ -115,12 +116,6 @@ function isV1Address(s: string, family: 4 | 6): boolean {
   return net.isIP(s) === family;
 }
 
-/** Decimal 0..65535, no sign, no leading zeros (except "0" itself). */
-function parseV1Port(s: string): number | undefined {
-  if (!/^(0|[1-9][0-9]{0,4})$/.test(s)) return undefined;
-  const n = Number(s);
-  return n <= 65535 ? n : undefined;
-}
 
 // ---------------------------------------------------------------------------
 // v2: 12-byte signature, ver_cmd, fam, len (big endian), address block, TLVs.

@@ -3,6 +3,7 @@
 
 import { isIP, isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { parsePort } from '../net/port';
 import type { CanonicalCidr, HostPort } from './types';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -63,8 +64,8 @@ export function checkPort(raw: string): Checked<number> {
   if (!/^[0-9]+$/.test(raw) || (raw.length > 1 && raw.startsWith('0'))) {
     return bad(`port "${raw}" is not a decimal number`);
   }
-  const n = Number(raw);
-  if (n < 1 || n > 65535) return bad(`port ${raw} is out of range 1-65535`);
+  const n = parsePort(raw);
+  if (n < 1) return bad(`port ${raw} is out of range 1-65535`);
   return ok(n);
 }
 

@@ -12,7 +12,7 @@ import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { TcpListener } from '../listeners/tcp-listener';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
-import { CidrSet } from '../net/prefix-map';
+import { CidrSet } from '../net/cidr-set';
 import type { ChainContext } from '../restrictions/chain';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
@@ -61,7 +61,12 @@ class Daemon {
     this.lifecycle = new BouncerLifecycle(() => (crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log })));
     this.metrics = new Metrics(() => this.lifecycle.current);
     const common = { chain: this.chain, trusted, proxyProtocol: settings.proxyProtocol, log: this.log, accessLog: logs.access, metrics: this.metrics };
-    this.http = new HttpEntrypoint({ ...common, upstreamTimeoutMs: settings.upstreamTimeoutMs });
+    this.http = new HttpEntrypoint({
+      ...common,
+      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      headerTimeoutMs: settings.headerTimeoutMs,
+      maxHeaderSize: settings.maxHeaderSize,
+    });
     this.admin = new AdminServer(
       {
         supportsCrowdSec: crowdsec !== undefined,

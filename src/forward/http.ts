@@ -4,8 +4,8 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
-import type { UpstreamErrorKind } from '../telemetry/metrics';
-import { classifySocketError } from './tcp';
+import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
+import { rejectUpgrade, respond } from './responses';
 
 export interface UpstreamTarget {
   service: string;
@@ -21,11 +21,22 @@ export interface HttpForwarderOptions {
 const kTarget = Symbol('netbird-proxy.target');
 const kTimedOut = Symbol('netbird-proxy.timedOut');
 const kUpgradeStatus = Symbol('netbird-proxy.upgradeStatus');
-type TrackedRequest = IncomingMessage & { [kTarget]?: UpstreamTarget; [kTimedOut]?: boolean; [kUpgradeStatus]?: number };
+const kUpstreamError = Symbol('netbird-proxy.upstreamError');
+type TrackedRequest = IncomingMessage & {
+  [kTarget]?: UpstreamTarget;
+  [kTimedOut]?: boolean;
+  [kUpgradeStatus]?: number;
+  [kUpstreamError]?: UpstreamErrorKind;
+};
 
 /** What the client got for a proxied upgrade: 101, the upstream's refusal status, or 502/504. */
 export function upgradeStatus(req: IncomingMessage): number | undefined {
   return (req as TrackedRequest)[kUpgradeStatus];
+}
+
+/** The upstream failure this request met, if any (for the access log). */
+export function upstreamErrorOf(req: IncomingMessage): UpstreamErrorKind | undefined {
+  return (req as TrackedRequest)[kUpstreamError];
 }
 
 // Idle upstream sockets are dropped after 4 s: below the 5 s keep-alive of Node servers and
@@ -43,6 +54,7 @@ export class HttpForwarder {
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
     this.proxy.on('proxyReq', (proxyReq, req) => this.armTimeout(proxyReq, req as TrackedRequest));
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.watchBody(proxyRes, req as TrackedRequest, res));
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
       const tracked = req as TrackedRequest;
       this.armTimeout(proxyReq, tracked);
@@ -77,55 +89,45 @@ export class HttpForwarder {
     });
   }
 
-  private onProxyError(err: Error, req: TrackedRequest, res: ServerResponse | Duplex | undefined): void {
+  /**
+   * An upstream that dies mid-body: http-proxy pipes the body and would leave the client waiting
+   * for the rest forever. Cut the client connection so it sees a truncated response.
+   */
+  private watchBody(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): void {
+    proxyRes.once('close', () => {
+      if (proxyRes.complete || res.destroyed) return;
+      this.record(req, 'aborted', new Error('upstream closed the connection before the response was complete'));
+      res.destroy();
+    });
+  }
+
+  private record(req: TrackedRequest, kind: UpstreamErrorKind, err: Error): void {
+    req[kUpstreamError] = kind;
     const target = req[kTarget];
-    const kind: UpstreamErrorKind = req[kTimedOut] === true ? 'timeout' : classify(err);
-    const clientGone = req.socket.destroyed;
-    if (target !== undefined && !(clientGone && kind === 'reset')) {
-      this.opts.onUpstreamError(target.service, kind);
-      this.opts.log.warn({ service: target.service, upstream: target.url.origin, kind, err: err.message }, 'upstream error');
-    }
+    if (target === undefined) return;
+    this.opts.onUpstreamError(target.service, kind);
+    this.opts.log.warn({ service: target.service, upstream: target.url.origin, kind, err: err.message }, 'upstream error');
+  }
+
+  private onProxyError(err: Error, req: TrackedRequest, res: ServerResponse | Duplex | undefined): void {
+    const kind: UpstreamErrorKind = req[kTimedOut] === true ? 'timeout' : classifyHttpError(err);
+    // A reset caused by the client leaving is the client's doing, not the upstream's.
+    if (!(req.socket.destroyed && kind === 'reset')) this.record(req, kind, err);
     if (res === undefined) return;
     if (isServerResponse(res)) {
-      if (!res.headersSent && !res.destroyed) {
-        const status = kind === 'timeout' ? 504 : 502;
-        const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-        res.end(body);
-      } else {
-        res.destroy();
-      }
-    } else {
+      if (!res.headersSent && !res.destroyed) respond(res, statusForUpstreamError(kind), true);
+      else res.destroy();
+    } else if (req[kUpgradeStatus] === undefined && res.writable) {
       // An upgrade that failed before the upstream answered: tell the client, then close.
-      if (req[kUpgradeStatus] === undefined && res.writable) {
-        const status = kind === 'timeout' ? 504 : 502;
-        req[kUpgradeStatus] = status;
-        res.once('finish', () => res.destroy());
-        res.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-      } else {
-        res.destroy();
-      }
+      const status = statusForUpstreamError(kind);
+      req[kUpgradeStatus] = status;
+      rejectUpgrade(res, status);
+    } else {
+      res.destroy();
     }
   }
 }
 
 function isServerResponse(res: ServerResponse | Duplex): res is ServerResponse {
   return 'writeHead' in res;
-}
-
-function classify(err: Error): UpstreamErrorKind {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code !== undefined && (code.startsWith('ERR_TLS') || code.includes('CERT'))) return 'tls';
-  return classifySocketError(err);
-}
-
-/** X-Forwarded-* as the upstream should see them: a trusted peer's values are kept and extended. */
-export function setForwardedHeaders(req: IncomingMessage, peerTrusted: boolean, forwardedFor: string): void {
-  const headers = req.headers;
-  headers['x-forwarded-for'] = forwardedFor;
-  if (!peerTrusted || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'http';
-  if (!peerTrusted || headers['x-forwarded-host'] === undefined) {
-    if (headers.host !== undefined) headers['x-forwarded-host'] = headers.host;
-    else delete headers['x-forwarded-host'];
-  }
 }

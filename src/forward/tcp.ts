@@ -1,7 +1,7 @@
 // TCP forwarding: dial the upstream only after the client was admitted, then splice both ways.
 import net, { type Socket } from 'node:net';
 import type { HostPort } from '../config/types';
-import type { UpstreamErrorKind } from '../telemetry/metrics';
+import { classifySocketError, type UpstreamErrorKind } from './errors';
 
 // Like nginx stream's proxy_timeout default: a connection idle in both directions this long is cut.
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -48,23 +48,4 @@ function closeAfterFlush(socket: Socket): void {
   }
   socket.once('finish', () => socket.destroy());
   socket.end();
-}
-
-export function classifySocketError(err: NodeJS.ErrnoException): UpstreamErrorKind {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'refused';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'reset';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'unreachable';
-    default:
-      return 'other';
-  }
 }

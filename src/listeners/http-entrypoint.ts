@@ -1,41 +1,51 @@
-// The one HTTP entrypoint: accept → (PROXY header) → client IP → host route → restriction chain
-// → forward → access log.
+// The one HTTP entrypoint: accept (peer, PROXY header) → client IP → host route → restriction
+// chain → forward → access log.
+//
+// Every connection takes the same path, with or without the PROXY protocol: a plain net.Server
+// accepts it, the peer is settled (src/client-ip/accept.ts), then the socket is handed to an
+// http.Server that is never bound itself. That server is told it is listening once, so that
+// Node's connection tracking runs for it: header and request timeouts, idle closing and the
+// shutdown grace apply to every connection.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
-import { buildForwardedFor } from '../client-ip/forwarded-for';
-import { resolveHttpClientIp } from '../client-ip/resolve';
+import { acceptConnection } from '../client-ip/accept';
+import { resolveForwardedFor } from '../client-ip/forwarded-for';
+import { peerOf, type ClientAddress, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
-import { HttpForwarder, setForwardedHeaders, upgradeStatus } from '../forward/http';
-import type { Metrics } from '../telemetry/metrics';
-import { evaluate, type ChainContext, type IpMatcher } from '../restrictions/chain';
+import { setForwardingHeaders } from '../forward/headers';
+import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
+import { rejectUpgrade, respond } from '../forward/responses';
+import type { IpSet } from '../net/ip-set';
+import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import type { Metrics } from '../telemetry/metrics';
 import { HostRouter } from './host-router';
-import { listenOn, closeServer } from './listen';
-import { peerOf } from '../client-ip/peer';
-import { acceptProxyHeader } from './proxy-header';
+import { closeServer, listenOn } from './listen';
 
 export interface HttpEntrypointOptions {
   chain: ChainContext;
-  trusted: IpMatcher;
+  trusted: IpSet;
   proxyProtocol: boolean;
   upstreamTimeoutMs: number;
+  headerTimeoutMs: number;
+  maxHeaderSize: number;
   log: Logger;
   accessLog: AccessLog;
   metrics: Metrics;
 }
 
-const FORBIDDEN = 'Forbidden';
-const NOT_FOUND = 'Not Found\n';
+/** nginx's status for a client that closed the connection before the response was sent. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 export class HttpEntrypoint {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
   private readonly server: http.Server;
-  private readonly acceptor: net.Server | undefined;
+  private readonly acceptor: net.Server;
   private readonly forwarder: HttpForwarder;
   private readonly upgraded = new Set<Duplex>();
   private bound = false;
@@ -46,25 +56,29 @@ export class HttpEntrypoint {
       log: opts.log,
       onUpstreamError: (service, kind) => opts.metrics.upstreamError(service, kind),
     });
-    this.server = http.createServer((req, res) => this.onRequest(req, res));
+    this.server = http.createServer(
+      {
+        headersTimeout: opts.headerTimeoutMs,
+        // The whole request may take as long as the upstream may: a long upload is not an attack.
+        requestTimeout: 0,
+        maxHeaderSize: opts.maxHeaderSize,
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
+      },
+      (req, res) => this.onRequest(req, res),
+    );
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      socket.destroy();
-    });
-    // With the PROXY protocol, a plain net.Server takes the connection, reads the header from
-    // trusted peers, then hands the socket to the HTTP server.
-    this.acceptor = opts.proxyProtocol
-      ? net.createServer({ pauseOnConnect: true }, (socket) => {
-          acceptProxyHeader(socket, opts.trusted, opts.log).then(
-            () => {
-              this.server.emit('connection', socket);
-              socket.resume();
-            },
-            () => socket.destroy(),
-          );
-        })
-      : undefined;
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket as Socket));
+    this.server.emit('listening');
+    this.acceptor = net.createServer({ pauseOnConnect: true }, (socket) =>
+      acceptConnection(
+        socket,
+        { trusted: opts.trusted, proxyProtocol: opts.proxyProtocol, log: opts.log, onDrop: (reason) => opts.metrics.connectionDropped('http', reason) },
+        (accepted) => {
+          this.server.emit('connection', accepted);
+          accepted.resume();
+        },
+      ),
+    );
   }
 
   get listening(): boolean {
@@ -72,7 +86,7 @@ export class HttpEntrypoint {
   }
 
   async listen(addr: HostPort): Promise<void> {
-    await listenOn(this.acceptor ?? this.server, addr);
+    await listenOn(this.acceptor, addr);
     this.bound = true;
   }
 
@@ -80,39 +94,46 @@ export class HttpEntrypoint {
   async close(graceMs: number): Promise<void> {
     this.bound = false;
     for (const socket of this.upgraded) socket.destroy();
-    const closing = Promise.all([closeServer(this.server), this.acceptor ? closeServer(this.acceptor) : Promise.resolve()]);
-    this.server.closeIdleConnections();
+    // The acceptor's close completes once every connection it accepted has ended.
+    const closing = closeServer(this.acceptor);
+    // Stops Node's connection tracking and closes idle keep-alive connections.
+    this.server.close(() => undefined);
     const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closing;
     clearTimeout(timer);
     this.forwarder.close();
   }
 
+  /** Open upgraded connections, for the live re-judgement. */
+  get upgradedSockets(): ReadonlySet<Duplex> {
+    return this.upgraded;
+  }
+
   /** Route, resolve the client and run the restriction chain; counts the outcome. */
   private admit(req: IncomingMessage): Admission {
+    // Every socket reaches the HTTP server through acceptConnection, which attached its peer.
+    const peer = peerOf(req.socket) as Peer;
+    const forwardedFor = resolveForwardedFor(peer, req.headers['x-forwarded-for'], this.opts.trusted);
     const service = this.router.match(req.headers.host);
-    const peer = peerOf(req.socket, this.opts.trusted);
     if (service === undefined) {
       this.opts.metrics.httpRequest('', 'not_found', '');
-      return { service, clientIp: peer.address, verdict: undefined };
+      return { service, clientIp: forwardedFor.clientIp, verdict: undefined };
     }
-    const xff = req.headers['x-forwarded-for'];
-    const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, this.opts.trusted) : peer.address;
-    const verdict = evaluate(service.access, clientIp, this.opts.chain, Date.now());
+    const verdict = evaluate(service.access, forwardedFor.clientIp, this.opts.chain, Date.now());
     if (verdict.allowed) {
       this.opts.metrics.httpRequest(service.name, 'allowed', '');
-      setForwardedHeaders(req, peer.trusted, buildForwardedFor(xff, peer.address, peer.trusted));
+      setForwardingHeaders(req.headers, { peer, forwardedFor, scheme: 'http', port: req.socket.localPort ?? 0 });
     } else {
       this.opts.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
     }
-    return { service, clientIp, verdict };
+    return { service, clientIp: forwardedFor.clientIp, verdict };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
     const admission = this.admit(req);
-    if (admission.service === undefined) respond(res, 404, NOT_FOUND);
-    else if (!admission.verdict.allowed) respond(res, 403, FORBIDDEN);
+    if (admission.service === undefined) respond(res, 404);
+    else if (!admission.verdict.allowed) respond(res, 403);
     else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
       // Bytes on the connection since the previous request on it ended: request line, headers
@@ -124,7 +145,9 @@ export class HttpEntrypoint {
       seen.read = socket.bytesRead;
       seen.written = socket.bytesWritten;
       socket[kAccounted] = seen;
-      this.logAccess(req, admission, res.statusCode, bytesIn, bytesOut, startNs);
+      const upstreamError = upstreamErrorOf(req);
+      const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
+      this.logAccess(req, admission, status, bytesIn, bytesOut, startNs, upstreamError);
     });
   }
 
@@ -135,21 +158,56 @@ export class HttpEntrypoint {
     let status: number | undefined;
     if (admission.service === undefined) {
       status = 404;
-      rejectUpgrade(socket, status, NOT_FOUND);
+      rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
       status = 403;
-      rejectUpgrade(socket, status, FORBIDDEN);
+      rejectUpgrade(socket, status);
     } else {
       this.upgraded.add(socket);
       this.forwarder.ws(req, socket, head, admission.service.target);
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs);
+      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs, upstreamErrorOf(req));
     });
   }
 
-  private logAccess(req: IncomingMessage, admission: Admission, status: number, bytesIn: number, bytesOut: number, startNs: bigint): void {
+  /**
+   * A request Node's parser refused or timed out: answer it as nginx would and log it with the
+   * client's address, so that CrowdSec's scenarios see bad requests.
+   */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const status = clientErrorStatus(err);
+    if (status !== undefined && socket.writable && !socket.destroyed) {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+    if (status === undefined) return;
+    const peer = peerOf(socket);
+    if (peer === undefined) return;
+    this.opts.metrics.httpRequest('', 'bad_request', '');
+    this.opts.accessLog.write({
+      service: '',
+      protocol: 'http',
+      client_ip: peer.address,
+      status,
+      bytes_in: socket.bytesRead,
+      bytes_out: socket.bytesWritten,
+      duration_ms: 0,
+      deny_reason: '',
+      metadata: metadataOrEmpty(undefined),
+    });
+  }
+
+  private logAccess(
+    req: IncomingMessage,
+    admission: Admission,
+    status: number,
+    bytesIn: number,
+    bytesOut: number,
+    startNs: bigint,
+    upstreamError: string | undefined,
+  ): void {
     const verdict = admission.verdict;
     this.opts.accessLog.write({
       service: admission.service?.name ?? '',
@@ -164,8 +222,25 @@ export class HttpEntrypoint {
       bytes_out: bytesOut,
       duration_ms: elapsedMs(startNs),
       deny_reason: verdict?.denyReason ?? '',
+      upstream_error: upstreamError,
       metadata: metadataOrEmpty(verdict?.metadata),
     });
+  }
+}
+
+/** 431 for oversized heads, 408 for slow ones, 400 for the rest; undefined: the client left. */
+function clientErrorStatus(err: NodeJS.ErrnoException): number | undefined {
+  switch (err.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return undefined;
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'HPE_HEADERS_TIMEOUT':
+      return 408;
+    default:
+      return 400;
   }
 }
 
@@ -173,15 +248,5 @@ const kAccounted = Symbol('netbird-proxy.accounted');
 type AccountedSocket = Socket & { [kAccounted]?: { read: number; written: number } };
 
 type Admission =
-  | { service: undefined; clientIp: string; verdict: undefined }
-  | { service: HttpServiceRuntime; clientIp: string; verdict: Verdict };
-
-function respond(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, body: string): void {
-  const reason = http.STATUS_CODES[status] ?? '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
+  | { service: undefined; clientIp: ClientAddress; verdict: undefined }
+  | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict };

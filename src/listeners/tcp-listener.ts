@@ -1,19 +1,20 @@
-// One listener per tcp service: accept → (PROXY header) → client IP → restriction chain → dial → access log.
+// One listener per tcp service: accept (peer, PROXY header) → restriction chain → dial → access log.
 import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import { acceptConnection } from '../client-ip/accept';
+import type { Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
 import { forwardTcp } from '../forward/tcp';
-import type { Metrics } from '../telemetry/metrics';
-import { evaluate, type ChainContext, type IpMatcher } from '../restrictions/chain';
+import type { IpSet } from '../net/ip-set';
+import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
+import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import type { Metrics } from '../telemetry/metrics';
 import { closeServer, listenOn } from './listen';
-import { peerOf } from '../client-ip/peer';
-import { acceptProxyHeader } from './proxy-header';
 
 export interface TcpListenerOptions {
   chain: ChainContext;
-  trusted: IpMatcher;
+  trusted: IpSet;
   proxyProtocol: boolean;
   connectTimeoutMs: number;
   log: Logger;
@@ -59,25 +60,20 @@ export class TcpListener {
     const startNs = process.hrtime.bigint();
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    if (this.opts.proxyProtocol) {
-      acceptProxyHeader(socket, this.opts.trusted, this.opts.log).then(
-        () => this.admit(socket, startNs),
-        () => socket.destroy(),
-      );
-    } else {
-      this.admit(socket, startNs);
-    }
+    const { trusted, proxyProtocol, log, metrics } = this.opts;
+    acceptConnection(socket, { trusted, proxyProtocol, log, onDrop: (reason) => metrics.connectionDropped('tcp', reason) }, (accepted, peer) =>
+      this.admit(accepted, peer, startNs),
+    );
   }
 
-  private admit(socket: Socket, startNs: bigint): void {
+  private admit(socket: Socket, peer: Peer, startNs: bigint): void {
     const service = this.service;
-    const clientIp = peerOf(socket, this.opts.trusted).address;
-    const verdict = evaluate(service.access, clientIp, this.opts.chain, Date.now());
+    const verdict = evaluate(service.access, peer.address, this.opts.chain, Date.now());
     socket.once('close', () => {
       this.opts.accessLog.write({
         service: service.name,
         protocol: 'tcp',
-        client_ip: clientIp,
+        client_ip: peer.address,
         country: verdict.country,
         bytes_in: socket.bytesRead,
         bytes_out: socket.bytesWritten,

@@ -5,10 +5,6 @@
 
 import { isIP } from 'node:net';
 
-/** Prefix lengths, for readability. */
-export const V4_BITS = 32;
-export const V6_BITS = 128;
-
 /**
  * Masks for IPv4 prefix lengths 0..32 as signed int32 (`addr & MASK4[len]` yields the int32 key).
  */
@@ -183,22 +179,6 @@ export function formatIpv6(h: ArrayLike<number>): string {
   return out;
 }
 
-/** Zeroes the host bits of 8 hextets in place beyond `prefix` (0..128). */
-export function maskIpv6InPlace(h: Uint16Array, prefix: number): void {
-  for (let i = 0; i < 8; i++) {
-    const bits = prefix - i * 16;
-    if (bits >= 16) continue;
-    h[i] = bits <= 0 ? 0 : h[i] & ((0xffff << (16 - bits)) & 0xffff);
-  }
-}
-
-/** A masked copy of 8 hextets. */
-export function maskIpv6(h: ArrayLike<number>, prefix: number): Uint16Array {
-  const out = Uint16Array.from(h as ArrayLike<number>);
-  maskIpv6InPlace(out, prefix);
-  return out;
-}
-
 /** Mask for `bits` (clamped to 0..32) leading bits of a 32-bit word, as int32. */
 export function wordMask(bits: number): number {
   return bits >= 32 ? -1 : bits <= 0 ? 0 : MASK4[bits];
@@ -256,13 +236,6 @@ export type PrefixKey =
       readonly key: Int32Array;
       readonly hostBits: boolean;
     };
-
-export type ParsedCidr = PrefixKey & {
-  /** Network address text ("10.0.0.0", "2001:db8::"). */
-  readonly address: string;
-  /** "address/prefix", e.g. "10.0.0.0/8"; a bare address gets /32 or /128. */
-  readonly canonical: string;
-};
 
 export interface ParseCidrOptions {
   /** "mask" (default, CrowdSec ranges such as 1.2.3.4/24 mean 1.2.3.0/24) or "reject". */
@@ -338,12 +311,4 @@ export function formatPrefixKey(family: 4 | 6, prefix: number, key: number | Arr
   const address = prefixKeyAddress(family, key);
   if (bareHost && prefix === (family === 4 ? 32 : 128)) return address;
   return `${address}/${prefix}`;
-}
-
-/** Strict CIDR parse with canonical text; see parsePrefixKey. */
-export function parseCidr(s: string, options?: ParseCidrOptions): ParsedCidr | undefined {
-  const k = parsePrefixKey(s, options);
-  if (k === undefined) return undefined;
-  const address = prefixKeyAddress(k.family, k.key);
-  return { ...k, address, canonical: `${address}/${k.prefix}` };
 }

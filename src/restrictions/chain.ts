@@ -1,28 +1,23 @@
 // The restriction chain: CIDR, then country, then CrowdSec; the first denial wins.
 // Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
+import type { ClientAddress } from '../client-ip/peer';
 import type { CrowdSecMode } from '../config/types';
-import type { ActiveDecision } from '../crowdsec/core/types';
+import type { DecisionLookup } from '../crowdsec/core/types';
+import type { IpSet } from '../net/ip-set';
 import type { DenyReason, Verdict } from './types';
-
-export interface IpMatcher {
-  contains(ip: string): boolean;
-}
 
 export interface CountryLookup {
   /** ISO code, or undefined when the database has no answer for the address. */
   country(ip: string): string | undefined;
 }
 
-export interface CrowdSecSource {
-  /** True once the initial sync has completed; stays true through later outages. */
-  readonly synced: boolean;
-  lookup(ip: string, nowMs: number): ActiveDecision | undefined;
-}
+/** The decision cache as the chain sees it; `synced` turns true once the initial sync completed and stays so through later outages. */
+export type CrowdSecSource = DecisionLookup & { readonly synced: boolean };
 
 /** One service's access rules, compiled once per config load. */
 export interface CompiledAccess {
-  cidrAllow: IpMatcher | undefined;
-  cidrDeny: IpMatcher | undefined;
+  cidrAllow: IpSet | undefined;
+  cidrDeny: IpSet | undefined;
   countryAllow: ReadonlySet<string> | undefined;
   countryDeny: ReadonlySet<string> | undefined;
   crowdsec: CrowdSecMode;
@@ -36,7 +31,7 @@ export interface ChainContext {
 
 const ALLOWED: Verdict = Object.freeze({ allowed: true, denyReason: '', country: undefined, metadata: undefined });
 
-export function evaluate(access: CompiledAccess, ip: string, ctx: ChainContext, nowMs: number): Verdict {
+export function evaluate(access: CompiledAccess, ip: ClientAddress, ctx: ChainContext, nowMs: number): Verdict {
   if (access.cidrAllow !== undefined && !access.cidrAllow.contains(ip)) return deny('ip_restricted', undefined);
   if (access.cidrDeny !== undefined && access.cidrDeny.contains(ip)) return deny('ip_restricted', undefined);
 
@@ -67,7 +62,7 @@ export function evaluate(access: CompiledAccess, ip: string, ctx: ChainContext, 
 }
 
 /** The remediation that applies, "unavailable" before the first sync, or undefined when the client is clean. */
-function crowdsecVerdict(source: CrowdSecSource | undefined, ip: string, nowMs: number): string | undefined {
+function crowdsecVerdict(source: CrowdSecSource | undefined, ip: ClientAddress, nowMs: number): string | undefined {
   if (source === undefined || !source.synced) return 'unavailable';
   return source.lookup(ip, nowMs)?.type;
 }

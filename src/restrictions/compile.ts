@@ -1,5 +1,5 @@
 import type { AccessConfig } from '../config/types';
-import { CidrSet } from '../net/prefix-map';
+import { CidrSet } from '../net/cidr-set';
 import type { CompiledAccess } from './chain';
 
 export function compileAccess(access: AccessConfig): CompiledAccess {

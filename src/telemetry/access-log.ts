@@ -16,6 +16,8 @@ export interface AccessEntry {
   bytes_out: number;
   duration_ms: number;
   deny_reason: DenyReason;
+  /** The upstream failure the request met (refused, timeout, reset, aborted, ...), absent when none. */
+  upstream_error?: string;
   metadata: Record<string, string>;
 }
 
@@ -47,7 +49,9 @@ export function formatAccessLine(e: AccessEntry, time: number): string {
   if (e.path !== undefined) line += `,"path":${quote(e.path)}`;
   if (e.status !== undefined) line += `,"status":${e.status}`;
   const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
-  return `${line},"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${e.duration_ms},"deny_reason":${quote(e.deny_reason)},"metadata":${metadata},"msg":"access"}\n`;
+  line += `,"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${e.duration_ms},"deny_reason":${quote(e.deny_reason)}`;
+  if (e.upstream_error !== undefined) line += `,"upstream_error":${quote(e.upstream_error)}`;
+  return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 
 /** Milliseconds since `startNs` (from process.hrtime.bigint()), rounded to microseconds. */

@@ -1,10 +1,11 @@
 // Prometheus metrics. Hot-path counters are pre-bound per service and outcome, so a request
 // increments a cached child and builds no label strings.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DropReason } from '../client-ip/accept';
+import type { UpstreamErrorKind } from '../forward/errors';
 import type { StreamBouncer } from '../crowdsec/stream/bouncer';
 
-export type Outcome = 'allowed' | 'denied' | 'not_found';
-export type UpstreamErrorKind = 'refused' | 'timeout' | 'reset' | 'unreachable' | 'tls' | 'other';
+export type Outcome = 'allowed' | 'denied' | 'not_found' | 'bad_request';
 
 interface Incrementable {
   inc(): void;
@@ -15,6 +16,7 @@ export class Metrics {
   private readonly requests: OutcomeCounter;
   private readonly connections: OutcomeCounter;
   private readonly upstreamErrors: Counter<'service' | 'kind'>;
+  private readonly dropped: Counter<'listener' | 'reason'>;
   private readonly requestCounters = new Map<string, ServiceCounters>();
   private readonly connectionCounters = new Map<string, ServiceCounters>();
 
@@ -22,7 +24,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'netbird_proxy_' });
     this.requests = new Counter({
       name: 'netbird_proxy_http_requests_total',
-      help: 'HTTP requests by service, outcome (allowed, denied, not_found) and deny_reason',
+      help: 'HTTP requests by service, outcome (allowed, denied, not_found, bad_request) and deny_reason',
       labelNames: ['service', 'outcome', 'deny_reason'],
       registers: [this.registry],
     });
@@ -34,8 +36,14 @@ export class Metrics {
     });
     this.upstreamErrors = new Counter({
       name: 'netbird_proxy_upstream_errors_total',
-      help: 'Upstream failures by service and kind (refused, timeout, reset, unreachable, tls, other)',
+      help: 'Upstream failures by service and kind (refused, timeout, reset, unreachable, tls, aborted, other)',
       labelNames: ['service', 'kind'],
+      registers: [this.registry],
+    });
+    this.dropped = new Counter({
+      name: 'netbird_proxy_connections_dropped_total',
+      help: 'Connections closed before they could be judged, by listener (http, tcp) and reason (unknown_peer: the address could not be read; proxy_header: a missing or invalid PROXY header)',
+      labelNames: ['listener', 'reason'],
       registers: [this.registry],
     });
     new Gauge({
@@ -90,6 +98,10 @@ export class Metrics {
 
   tcpConnection(service: string, outcome: Outcome, denyReason: string): void {
     this.countersFor(this.connections, this.connectionCounters, service).inc(outcome, denyReason);
+  }
+
+  connectionDropped(listener: 'http' | 'tcp', reason: DropReason): void {
+    this.dropped.inc({ listener, reason });
   }
 
   upstreamError(service: string, kind: UpstreamErrorKind): void {

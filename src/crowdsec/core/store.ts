@@ -16,7 +16,8 @@
 // entry, and allocates only the result object (whose `value` text is formatted on demand).
 
 import { formatPrefixKey, ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
-import { NONE, PrefixIndex, type BucketTable } from '../../net/prefix-map';
+import { NONE, type BucketTable } from '../../net/bucket-table';
+import { PrefixIndex } from '../../net/prefix-index';
 import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './normalize';
 import { typeRank } from './precedence';
 import type {

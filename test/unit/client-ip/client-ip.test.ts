@@ -1,14 +1,10 @@
 import t from 'tap';
 import * as net from 'net';
-import { clientIpFromPeer, resolveHttpClientIp, type TrustedSet } from '../../../src/client-ip/resolve';
-import {
-  buildForwardedFor,
-  forwardedForEntries,
-  parseForwardedForEntry,
-  walkForwardedFor,
-} from '../../../src/client-ip/forwarded-for';
+import { forwardedForEntries, parseForwardedForEntry, resolveForwardedFor } from '../../../src/client-ip/forwarded-for';
+import { peerAt, toClientAddress, type ClientAddress } from '../../../src/client-ip/peer';
+import type { IpSet } from '../../../src/net/ip-set';
 
-function trustedSet(cidrs: string[]): TrustedSet & { asked: string[] } {
+function trustedSet(cidrs: string[]): IpSet & { asked: string[] } {
   const bl = new net.BlockList();
   for (const c of cidrs) {
     const [addr, len] = c.split('/') as [string, string];
@@ -30,15 +26,31 @@ function trustedSet(cidrs: string[]): TrustedSet & { asked: string[] } {
 const trusted = trustedSet(['10.0.0.0/8', '127.0.0.1/32', '2001:db8:ffff::/48']);
 const none = trustedSet([]);
 
-t.test('clientIpFromPeer', async (t) => {
-  t.equal(clientIpFromPeer('203.0.113.7'), '203.0.113.7');
-  t.equal(clientIpFromPeer('::ffff:203.0.113.7'), '203.0.113.7', 'mapped IPv4 normalised');
-  t.equal(clientIpFromPeer('::FFFF:203.0.113.7'), '203.0.113.7', 'mapped IPv4, upper case');
-  t.equal(clientIpFromPeer('2001:db8::1'), '2001:db8::1');
-  t.equal(clientIpFromPeer('::1'), '::1');
-  t.equal(clientIpFromPeer(undefined), '');
-  t.equal(clientIpFromPeer(''), '');
-  t.equal(clientIpFromPeer('not-an-ip'), '');
+function address(raw: string): ClientAddress {
+  const a = toClientAddress(raw);
+  if (a === undefined) throw new Error(`not an address: ${raw}`);
+  return a;
+}
+
+/** The client of a request from socket peer `peer` carrying X-Forwarded-For `xff`. */
+function resolveHttpClientIp(peer: string, xff: string | string[] | undefined, set: IpSet): string {
+  return resolveForwardedFor(peerAt(address(peer), set), xff, set).clientIp;
+}
+
+/** The X-Forwarded-For value sent upstream for that request. */
+function forwardedForHeader(xff: string | string[] | undefined, peer: string, set: IpSet): string {
+  return resolveForwardedFor(peerAt(address(peer), set), xff, set).header;
+}
+
+t.test('toClientAddress', async (t) => {
+  t.equal(toClientAddress('203.0.113.7'), '203.0.113.7');
+  t.equal(toClientAddress('::ffff:203.0.113.7'), '203.0.113.7', 'mapped IPv4 normalised');
+  t.equal(toClientAddress('::FFFF:203.0.113.7'), '203.0.113.7', 'mapped IPv4, upper case');
+  t.equal(toClientAddress('2001:db8::1'), '2001:db8::1');
+  t.equal(toClientAddress('::1'), '::1');
+  t.equal(toClientAddress(undefined), undefined, 'unknown peer (socket already reset): no address');
+  t.equal(toClientAddress(''), undefined);
+  t.equal(toClientAddress('not-an-ip'), undefined);
 });
 
 t.test('untrusted peer: X-Forwarded-For is ignored', async (t) => {
@@ -47,7 +59,6 @@ t.test('untrusted peer: X-Forwarded-For is ignored', async (t) => {
   t.equal(resolveHttpClientIp('::ffff:203.0.113.7', '1.1.1.1', trusted), '203.0.113.7', 'mapped peer');
   t.equal(resolveHttpClientIp('2001:db8::99', '1.1.1.1', trusted), '2001:db8::99', 'IPv6 peer');
   t.equal(resolveHttpClientIp('10.0.0.1', '1.1.1.1', none), '10.0.0.1', 'empty trusted set');
-  t.equal(resolveHttpClientIp('', '1.1.1.1', trusted), '', 'unknown peer');
 });
 
 t.test('trusted peer, single hop', async (t) => {
@@ -149,29 +160,27 @@ t.test('parseForwardedForEntry', async (t) => {
   for (const input of bad) t.equal(parseForwardedForEntry(input), undefined, JSON.stringify(input));
 });
 
-t.test('forwardedForEntries / walkForwardedFor', async (t) => {
-  t.same(forwardedForEntries(undefined), []);
+t.test('forwardedForEntries', async (t) => {
   t.same(forwardedForEntries(''), []);
   t.same(forwardedForEntries(['a, b', ' c ', '']), ['a', 'b', 'c']);
-  t.equal(walkForwardedFor('10.0.0.1', [], trusted), '10.0.0.1');
+  t.equal(resolveHttpClientIp('10.0.0.1', [], trusted), '10.0.0.1');
 });
 
-t.test('buildForwardedFor', async (t) => {
-  t.equal(buildForwardedFor(undefined, '203.0.113.7', false), '203.0.113.7');
-  t.equal(buildForwardedFor('1.1.1.1, 2.2.2.2', '203.0.113.7', false), '203.0.113.7', 'untrusted: replaced');
-  t.equal(buildForwardedFor(['1.1.1.1'], '203.0.113.7', false), '203.0.113.7');
-  t.equal(buildForwardedFor(undefined, '10.0.0.1', true), '10.0.0.1');
-  t.equal(buildForwardedFor('198.51.100.1', '10.0.0.1', true), '198.51.100.1, 10.0.0.1', 'trusted: appended');
+t.test('outgoing X-Forwarded-For', async (t) => {
+  t.equal(forwardedForHeader(undefined, '203.0.113.7', none), '203.0.113.7');
+  t.equal(forwardedForHeader('1.1.1.1, 2.2.2.2', '203.0.113.7', none), '203.0.113.7', 'untrusted: replaced');
+  t.equal(forwardedForHeader(['1.1.1.1'], '203.0.113.7', none), '203.0.113.7');
+  t.equal(forwardedForHeader(undefined, '10.0.0.1', trusted), '10.0.0.1');
+  t.equal(forwardedForHeader('198.51.100.1', '10.0.0.1', trusted), '198.51.100.1, 10.0.0.1', 'trusted: appended');
   t.equal(
-    buildForwardedFor(['198.51.100.1', ' 10.0.0.3 ,10.0.0.2'], '10.0.0.1', true),
+    forwardedForHeader(['198.51.100.1', ' 10.0.0.3 ,10.0.0.2'], '10.0.0.1', trusted),
     '198.51.100.1, 10.0.0.3, 10.0.0.2, 10.0.0.1',
     'repeated headers merged',
   );
-  t.equal(buildForwardedFor(',198.51.100.1,,', '10.0.0.1', true), '198.51.100.1, 10.0.0.1', 'empty entries dropped');
-  t.equal(buildForwardedFor('1.1.1.1', '::ffff:203.0.113.7', false), '203.0.113.7', 'mapped peer normalised');
-  t.equal(buildForwardedFor('1.1.1.1', '2001:db8::1', false), '2001:db8::1');
-  t.equal(buildForwardedFor('1.1.1.1', '', false), '', 'unknown untrusted peer');
+  t.equal(forwardedForHeader(',198.51.100.1,,', '10.0.0.1', trusted), '198.51.100.1, 10.0.0.1', 'empty entries dropped');
+  t.equal(forwardedForHeader('1.1.1.1', '::ffff:203.0.113.7', none), '203.0.113.7', 'mapped peer normalised');
+  t.equal(forwardedForHeader('1.1.1.1', '2001:db8::1', none), '2001:db8::1');
   // Round trip: what we send resolves to the same client at the next hop that trusts us.
-  const sent = buildForwardedFor('1.1.1.1', '198.51.100.1', false);
+  const sent = forwardedForHeader('1.1.1.1', '198.51.100.1', none);
   t.equal(resolveHttpClientIp('10.0.0.1', sent, trusted), '198.51.100.1');
 });

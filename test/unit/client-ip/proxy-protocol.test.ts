@@ -3,7 +3,7 @@ import * as net from 'net';
 import * as http from 'http';
 import { once } from 'events';
 import { parseProxyHeader, V1_MAX_LENGTH } from '../../../src/client-ip/proxy-protocol';
-import { readProxyHeader, ProxyHeaderError } from '../../../src/client-ip/read-proxy-header';
+import { readProxyHeader, ProxyHeaderError } from '../../../src/client-ip/proxy-header';
 import { sleep } from '../../harness/clients';
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { CidrSet, PrefixMap } from '../../../src/net/prefix-map';
+import { CidrSet } from '../../../src/net/cidr-set';
+import { PrefixMap } from './prefix-map';
 import { formatIpv6, uint32ToIpv4 } from '../../../src/net/ip';
 
 t.test('IPv4 longest match across every length /0../32', async (t) => {

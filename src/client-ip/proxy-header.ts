@@ -1,9 +1,7 @@
-// Read a PROXY protocol header (v1 or v2) off a freshly accepted socket, before any
-// other consumer sees its bytes.
-//
-// Only call this for a peer inside --trusted-proxies. For an untrusted peer the
-// connection is treated as plain: its bytes are payload, so a forged header just
-// reaches the upstream (TCP) or fails as a bad HTTP request (HTTP).
+// PROXY protocol on accept: a trusted peer's header (v1 or v2) is read off the freshly accepted
+// socket before any other consumer sees its bytes. For an untrusted peer the header is never read:
+// its bytes are payload, so a forged header just reaches the upstream (TCP) or fails as a bad HTTP
+// request (HTTP).
 //
 // The socket is read in paused mode (a 'readable' listener + read()), and the bytes
 // after the header are put back with unshift(), so the next consumer — socket.pipe()
@@ -17,8 +15,21 @@
 // the socket.
 
 import type * as net from 'net';
+import type { IpSet } from '../net/ip-set';
+import { peerAt, toClientAddress, type ClientAddress, type Peer } from './peer';
 import { parseProxyHeader } from './proxy-protocol';
-import { clientIpFromPeer } from './resolve';
+
+/**
+ * The peer of a connection from a trusted balancer, as its PROXY header says. A header without a
+ * source (v1 UNKNOWN, v2 LOCAL or UNSPEC/UNIX) makes the balancer itself the client, and its
+ * forwarded headers are not believed for this connection: an L4 balancer never writes
+ * X-Forwarded-For, so one arriving inside such a connection comes from the client. Rejects (the
+ * caller closes the connection) on timeout, an invalid header, or the connection going first.
+ */
+export async function peerFromProxyHeader(socket: net.Socket, balancer: Peer, trusted: IpSet, timeoutMs: number): Promise<Peer> {
+  const { address } = await readProxyHeader(socket, timeoutMs);
+  return address === undefined ? { address: balancer.address, trusted: false } : peerAt(address, trusted);
+}
 
 export type ProxyHeaderErrorCode = 'timeout' | 'invalid' | 'closed' | 'socket_error';
 
@@ -34,9 +45,9 @@ export class ProxyHeaderError extends Error {
 /**
  * Resolves with the header's source address, normalised (::ffff:1.2.3.4 -> 1.2.3.4), or
  * `undefined` when the header carries none (v1 UNKNOWN, v2 LOCAL, v2 UNSPEC/UNIX): the
- * caller then keeps the socket peer as the client.
+ * caller then makes the balancer itself the client (see peerFromProxyHeader).
  */
-export function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ address: string | undefined }> {
+export function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ address: ClientAddress | undefined }> {
   return new Promise((resolve, reject) => {
     if (socket.destroyed || socket.readableEnded) {
       reject(new ProxyHeaderError('closed', 'connection closed before the PROXY header'));
@@ -82,7 +93,7 @@ export function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<
         const rest = buf.subarray(r.headerLength);
         // Put the payload back in front of anything still buffered, for the next consumer.
         if (rest.length > 0) socket.unshift(rest);
-        resolve({ address: r.source ? clientIpFromPeer(r.source.address) || undefined : undefined });
+        resolve({ address: r.source ? toClientAddress(r.source.address) : undefined });
         return;
       }
     };
