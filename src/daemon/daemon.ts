@@ -1,26 +1,28 @@
-// Wires the data path together and owns what changes over the process's life:
-// the loaded services, the listeners, the CrowdSec bouncer, reloads and shutdown.
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+// Wires the data path together and owns what changes over the process's life: the loaded
+// services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
-import { ConfigError, formatHostPort, loadServicesConfig, serviceEquals } from '../config/load';
+import { formatHostPort } from '../config/addr';
+import { loadServicesConfig, serviceEquals } from '../config/load';
 import type { ServicesConfig } from '../config/types';
-import { StreamBouncer } from '../crowdsec/stream/bouncer';
+import { StreamBouncer, type DecisionChange } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { AdminServer } from '../admin/server';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
-import { TcpListener } from '../listeners/tcp-listener';
-import { createLogs, type Logs } from '../telemetry/logger';
-import { Metrics } from '../telemetry/metrics';
+import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
 import { CidrSet } from '../net/cidr-set';
 import type { ChainContext } from '../restrictions/chain';
-import { openGeoDatabase, type GeoDatabase } from './geo-database';
+import type { Verdict } from '../restrictions/types';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
 import { SettingsError, type Settings } from '../settings';
+import { createLogs, type Logs } from '../telemetry/logger';
+import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';
-
-const CONFIG_POLL_MS = 500;
-const CONFIG_DEBOUNCE_MS = 200;
+import { ConfigReloader } from './config-reload';
+import { openGeoDatabase, type GeoDatabase } from './geo-database';
+import { affectedBy, rejudge } from './rejudge';
+import { installSignalHandlers } from './signals';
+import { TcpListeners } from './tcp-listeners';
 
 export async function runDaemon(settings: Settings): Promise<void> {
   let trusted: CidrSet;
@@ -40,33 +42,42 @@ class Daemon {
   private readonly chain: ChainContext;
   private readonly lifecycle: BouncerLifecycle;
   private readonly metrics: Metrics;
+  private readonly open = new OpenConnections();
   private readonly http: HttpEntrypoint;
+  private readonly tcp: TcpListeners;
   private readonly admin: AdminServer;
-  private readonly tcpListeners = new Map<string, TcpListener>();
-  private readonly failedListeners = new Set<string>();
+  private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
-  private loadedText = '';
-  private reloading: Promise<void> = Promise.resolve();
-  private reloadTimer: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(
     private readonly settings: Settings,
     private readonly logs: Logs,
-    private readonly trusted: CidrSet,
+    trusted: CidrSet,
   ) {
     this.log = logs.log;
     this.chain = { geo: this.openGeo(), crowdsec: undefined };
     const crowdsec = settings.crowdsec;
-    this.lifecycle = new BouncerLifecycle(() => (crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log })));
+    this.lifecycle = new BouncerLifecycle(() =>
+      crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
+    );
     this.metrics = new Metrics(() => this.lifecycle.current);
-    const common = { chain: this.chain, trusted, proxyProtocol: settings.proxyProtocol, log: this.log, accessLog: logs.access, metrics: this.metrics };
+    const common = {
+      chain: this.chain,
+      trusted,
+      proxyProtocol: settings.proxyProtocol,
+      log: this.log,
+      accessLog: logs.access,
+      metrics: this.metrics,
+      open: this.open,
+    };
     this.http = new HttpEntrypoint({
       ...common,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
     });
+    this.tcp = new TcpListeners({ ...common, connectTimeoutMs: settings.upstreamTimeoutMs }, this.log);
     this.admin = new AdminServer(
       {
         supportsCrowdSec: crowdsec !== undefined,
@@ -80,7 +91,6 @@ class Daemon {
 
   async start(config: ServicesConfig): Promise<void> {
     this.log.info({ version: VERSION, config: this.settings.configPath }, 'netbird-proxy starting');
-    this.loadedText = config.text;
     await this.apply(config);
     try {
       await this.http.listen(this.settings.httpAddr);
@@ -94,14 +104,23 @@ class Daemon {
       { http_addr: formatHostPort(this.settings.httpAddr), admin_addr: formatHostPort(this.settings.adminAddr), services: config.services.length },
       'netbird-proxy listening',
     );
-    this.installSignals();
-    // Polling (one stat per interval) also sees atomic replaces and edits on bind mounts, which
-    // inotify on the file misses. The first comparison catches a change made before the watcher's
-    // first stat.
-    watchFile(this.settings.configPath, { interval: CONFIG_POLL_MS, persistent: false }, (cur: Stats, prev: Stats) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) this.scheduleReload('file changed');
+    this.reloader = new ConfigReloader(
+      this.settings.configPath,
+      { crowdsecAvailable: this.settings.crowdsec !== undefined },
+      config,
+      (next) => this.apply(next),
+      this.log,
+    );
+    installSignalHandlers(this.log, {
+      reload: () => this.reloader?.schedule('SIGHUP'),
+      reopenLogs: () => this.logs.reopen(),
+      stop: (signal) => {
+        this.log.info({ signal }, 'shutting down');
+        void this.shutdown(0);
+      },
+      flushLogs: () => this.logs.flush(),
     });
-    this.scheduleReload('file changed');
+    this.reloader.watch();
   }
 
   private openGeo(): GeoDatabase | undefined {
@@ -123,10 +142,10 @@ class Daemon {
       next.set(svc.name, previous !== undefined && serviceEquals(previous.config, svc) ? previous : buildServiceRuntime(svc));
     }
     const httpServices: HttpServiceRuntime[] = [];
-    const tcpByAddr = new Map<string, TcpServiceRuntime>();
+    const tcpServices: TcpServiceRuntime[] = [];
     for (const runtime of next.values()) {
       if (runtime.config.protocol === 'http') httpServices.push(runtime as HttpServiceRuntime);
-      else tcpByAddr.set(formatHostPort(runtime.config.listen), runtime as TcpServiceRuntime);
+      else tcpServices.push(runtime as TcpServiceRuntime);
     }
 
     // CrowdSec first, so that a newly enforcing service never sees a bouncer that is about to go.
@@ -134,63 +153,36 @@ class Daemon {
     this.chain.crowdsec = this.lifecycle.current;
 
     this.http.router = new HostRouter(httpServices);
-    for (const [addr, listener] of this.tcpListeners) {
-      const runtime = tcpByAddr.get(addr);
-      if (runtime === undefined) {
-        void listener.close(false);
-        this.tcpListeners.delete(addr);
-      } else {
-        listener.service = runtime;
-      }
-    }
-    this.failedListeners.clear();
-    for (const [addr, runtime] of tcpByAddr) {
-      if (this.tcpListeners.has(addr)) continue;
-      const listener = new TcpListener(runtime, { ...this.commonListenerOptions(), connectTimeoutMs: this.settings.upstreamTimeoutMs });
-      try {
-        await listener.listen();
-        this.tcpListeners.set(addr, listener);
-      } catch (err) {
-        this.failedListeners.add(addr);
-        this.log.error({ service: runtime.name, listen: addr, err: (err as Error).message }, 'cannot bind tcp listener');
-      }
-    }
+    await this.tcp.reconcile(tcpServices);
+    const first = this.services.size === 0;
     this.services = next;
+    if (!first && this.open.size > 0) this.rejudgeOpen(this.open.all(), false, 'reload');
   }
 
-  private commonListenerOptions() {
-    return { chain: this.chain, trusted: this.trusted, proxyProtocol: this.settings.proxyProtocol, log: this.log, accessLog: this.logs.access, metrics: this.metrics };
+  private onDecisionChange(change: DecisionChange): void {
+    if (this.open.size > 0) this.rejudgeOpen(affectedBy(change, this.open), true, 'decisions');
   }
 
-  private scheduleReload(why: string): void {
-    if (this.stopping) return;
-    clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => {
-      this.reloading = this.reloading.then(() => this.reload(why));
-    }, CONFIG_DEBOUNCE_MS);
-  }
-
-  private async reload(why: string): Promise<void> {
-    if (this.stopping) return;
-    const file = this.settings.configPath;
-    let config: ServicesConfig;
-    try {
-      config = await loadServicesConfig(file, { crowdsecAvailable: this.settings.crowdsec !== undefined });
-    } catch (err) {
-      const message = err instanceof ConfigError ? err.message : (err as Error).message;
-      this.log.error({ file, err: message }, 'config reload failed; keeping the running config');
-      return;
+  private rejudgeOpen(conns: Iterable<OpenConnection>, crowdsecOnly: boolean, why: string): void {
+    const startNs = process.hrtime.bigint();
+    const cut = rejudge(conns, { services: this.services, chain: this.chain, nowMs: Date.now(), onCut: (conn, verdict) => this.onCut(conn, verdict) }, crowdsecOnly);
+    if (cut > 0 || why === 'reload') {
+      this.log.debug({ why, open: this.open.size, cut, ms: Number(process.hrtime.bigint() - startNs) / 1e6 }, 'open connections judged again');
     }
-    if (why === 'file changed' && config.text === this.loadedText) return;
-    await this.apply(config);
-    this.loadedText = config.text;
-    this.log.info({ file, reason: why, services: config.services.length }, 'config reloaded');
+  }
+
+  private onCut(conn: OpenConnection, verdict: Verdict): void {
+    this.metrics.connectionTerminated(conn.serviceName, verdict.denyReason);
+    this.log.info(
+      { service: conn.serviceName, protocol: conn.protocol, client_ip: conn.clientIp, deny_reason: verdict.denyReason },
+      'open connection closed: the rules now deny it',
+    );
   }
 
   private notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.http.listening) reasons.push(`http listener ${formatHostPort(this.settings.httpAddr)} not bound`);
-    for (const addr of this.failedListeners) reasons.push(`tcp listener ${addr} not bound`);
+    for (const addr of this.tcp.unbound) reasons.push(`tcp listener ${addr} not bound`);
     const enforcing = [...this.services.values()].filter((s) => s.access.crowdsec === 'enforce').map((s) => s.name);
     const bouncer = this.lifecycle.current;
     if (enforcing.length > 0 && (bouncer === undefined || !bouncer.synced)) {
@@ -204,6 +196,7 @@ class Daemon {
     const crowdsecServices = [...this.services.values()].filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
     return {
       version: VERSION,
+      open_connections: this.open.size,
       crowdsec: {
         configured: this.settings.crowdsec !== undefined,
         services: crowdsecServices,
@@ -212,43 +205,13 @@ class Daemon {
     };
   }
 
-  private installSignals(): void {
-    // A bug must not leave a half-working proxy behind: log it where operators look, then exit
-    // non-zero so the supervisor restarts the process.
-    const die = (err: unknown): void => {
-      this.log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'netbird-proxy crashed');
-      this.logs.flush();
-      process.exit(1);
-    };
-    process.on('uncaughtException', die);
-    process.on('unhandledRejection', die);
-    process.on('SIGHUP', () => this.scheduleReload('SIGHUP'));
-    process.on('SIGUSR2', () => {
-      this.logs.reopen();
-      this.log.info('access log reopened');
-    });
-    const onStop = (signal: string): void => {
-      this.log.info({ signal }, 'shutting down');
-      void this.shutdown(0);
-    };
-    process.once('SIGTERM', () => onStop('SIGTERM'));
-    process.once('SIGINT', () => onStop('SIGINT'));
-  }
-
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.reloadTimer);
-    unwatchFile(this.settings.configPath);
-    await Promise.all([
-      this.http.close(this.settings.shutdownGraceMs),
-      ...[...this.tcpListeners.values()].map((l) => l.close(true)),
-      this.admin.close(),
-      this.lifecycle.update(0),
-    ]);
+    this.reloader?.stop();
+    await Promise.all([this.http.close(this.settings.shutdownGraceMs), this.tcp.closeAll(), this.admin.close(), this.lifecycle.update(0)]);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);
   }
 }
-

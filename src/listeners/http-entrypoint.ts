@@ -25,6 +25,7 @@ import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-
 import type { Metrics } from '../telemetry/metrics';
 import { HostRouter } from './host-router';
 import { closeServer, listenOn } from './listen';
+import { OpenConnection, type OpenConnections } from './open-connections';
 
 export interface HttpEntrypointOptions {
   chain: ChainContext;
@@ -36,6 +37,7 @@ export interface HttpEntrypointOptions {
   log: Logger;
   accessLog: AccessLog;
   metrics: Metrics;
+  open: OpenConnections;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -104,11 +106,6 @@ export class HttpEntrypoint {
     this.forwarder.close();
   }
 
-  /** Open upgraded connections, for the live re-judgement. */
-  get upgradedSockets(): ReadonlySet<Duplex> {
-    return this.upgraded;
-  }
-
   /** Route, resolve the client and run the restriction chain; counts the outcome. */
   private admit(req: IncomingMessage): Admission {
     // Every socket reaches the HTTP server through acceptConnection, which attached its peer.
@@ -164,7 +161,10 @@ export class HttpEntrypoint {
       rejectUpgrade(socket, status);
     } else {
       this.upgraded.add(socket);
+      const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
+      this.opts.open.track(conn, socket);
       this.forwarder.ws(req, socket, head, admission.service.target);
+      socket.once('close', () => (admission.verdict = conn.verdict));
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);

@@ -11,6 +11,7 @@ import type { TcpServiceRuntime } from '../services';
 import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import { closeServer, listenOn } from './listen';
+import { OpenConnection, type OpenConnections } from './open-connections';
 
 export interface TcpListenerOptions {
   chain: ChainContext;
@@ -20,6 +21,7 @@ export interface TcpListenerOptions {
   log: Logger;
   accessLog: AccessLog;
   metrics: Metrics;
+  open: OpenConnections;
 }
 
 export class TcpListener {
@@ -68,8 +70,10 @@ export class TcpListener {
 
   private admit(socket: Socket, peer: Peer, startNs: bigint): void {
     const service = this.service;
-    const verdict = evaluate(service.access, peer.address, this.opts.chain, Date.now());
+    const admitted = evaluate(service.access, peer.address, this.opts.chain, Date.now());
+    const conn = new OpenConnection('tcp', service.name, peer.address, admitted, socket);
     socket.once('close', () => {
+      const verdict = conn.verdict;
       this.opts.accessLog.write({
         service: service.name,
         protocol: 'tcp',
@@ -82,13 +86,14 @@ export class TcpListener {
         metadata: metadataOrEmpty(verdict.metadata),
       });
     });
-    if (!verdict.allowed) {
-      this.opts.metrics.tcpConnection(service.name, 'denied', verdict.denyReason);
+    if (!admitted.allowed) {
+      this.opts.metrics.tcpConnection(service.name, 'denied', admitted.denyReason);
       socket.on('error', () => socket.destroy());
       socket.destroy();
       return;
     }
     this.opts.metrics.tcpConnection(service.name, 'allowed', '');
+    this.opts.open.track(conn, socket);
     forwardTcp(socket, service.config.target, this.opts.connectTimeoutMs, {
       onUpstreamError: (kind, err) => {
         this.opts.metrics.upstreamError(service.name, kind);

@@ -4,6 +4,8 @@ export type DenyReason =
   | 'country_restricted'
   | 'geo_unavailable'
   | 'crowdsec_unavailable'
+  /** An open connection whose service was removed by a reload. */
+  | 'service_removed'
   | `crowdsec_${string}`;
 
 export interface Verdict {

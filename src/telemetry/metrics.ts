@@ -17,6 +17,7 @@ export class Metrics {
   private readonly connections: OutcomeCounter;
   private readonly upstreamErrors: Counter<'service' | 'kind'>;
   private readonly dropped: Counter<'listener' | 'reason'>;
+  private readonly terminated: Counter<'service' | 'deny_reason'>;
   private readonly requestCounters = new Map<string, ServiceCounters>();
   private readonly connectionCounters = new Map<string, ServiceCounters>();
 
@@ -44,6 +45,12 @@ export class Metrics {
       name: 'netbird_proxy_connections_dropped_total',
       help: 'Connections closed before they could be judged, by listener (http, tcp) and reason (unknown_peer: the address could not be read; proxy_header: a missing or invalid PROXY header)',
       labelNames: ['listener', 'reason'],
+      registers: [this.registry],
+    });
+    this.terminated = new Counter({
+      name: 'netbird_proxy_connections_terminated_total',
+      help: 'Open TCP and WebSocket connections closed because a rule change (decisions, reload) now denies them, by service and deny_reason',
+      labelNames: ['service', 'deny_reason'],
       registers: [this.registry],
     });
     new Gauge({
@@ -102,6 +109,10 @@ export class Metrics {
 
   connectionDropped(listener: 'http' | 'tcp', reason: DropReason): void {
     this.dropped.inc({ listener, reason });
+  }
+
+  connectionTerminated(service: string, denyReason: string): void {
+    this.terminated.inc({ service, deny_reason: denyReason });
   }
 
   upstreamError(service: string, kind: UpstreamErrorKind): void {

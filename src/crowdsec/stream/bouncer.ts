@@ -4,7 +4,7 @@ import type { CrowdSecSettings } from '../../settings';
 import { Backoff } from './backoff';
 import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup } from '../core/types';
+import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup, LapiDecision } from '../core/types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -27,7 +27,18 @@ export interface StreamBouncerOptions {
   /** Request timeouts; defaults derive from the poll interval (see defaultTimeouts). */
   timeouts?: Partial<LapiTimeouts>;
   retry?: RetryOptions;
+  /** Called after each successful pull that added decisions: what may now deny an open connection. */
+  onChange?: (change: DecisionChange) => void;
 }
+
+/**
+ * New decisions since the last pull: a delta lists its single addresses (and whether it held
+ * ranges); a full pull (startup, resync) or a very large delta says `full`.
+ */
+export type DecisionChange = { readonly full: true } | { readonly full: false; readonly ips: readonly string[]; readonly ranges: boolean };
+
+/** Past this many new addresses in one delta, listing them costs more than judging every open connection. */
+const MAX_LISTED_CHANGES = 10_000;
 
 export interface BouncerStatus {
   state: BouncerState;
@@ -58,6 +69,7 @@ export class StreamBouncer implements DecisionLookup {
   private readonly client: LapiClient;
   private readonly connectingBackoff: Backoff;
   private readonly degradedBackoff: Backoff;
+  private readonly onChange: ((change: DecisionChange) => void) | undefined;
 
   private _state: BouncerState = 'stopped';
   private _synced = false;
@@ -86,6 +98,7 @@ export class StreamBouncer implements DecisionLookup {
     this.log = opts.log;
     this.store = opts.store ?? new DecisionStore();
     this.now = opts.now ?? Date.now;
+    this.onChange = opts.onChange;
     this.client = new LapiClient({ settings: opts.settings, timeouts: opts.timeouts });
     this.url = this.client.url;
     const poll = opts.settings.pollIntervalMs;
@@ -231,17 +244,21 @@ export class StreamBouncer implements DecisionLookup {
         applied.skipped += r.skipped;
         applied.expired = (applied.expired ?? 0) + (r.expired ?? 0);
       };
+      const change = new ChangeCollector(startup);
       const sink: DecisionSink = {
         onDeleted: (batch) => {
           if (gen === this.generation) add(this.store.applyDeleted(batch, this.now()));
         },
         onNew: (batch) => {
-          if (gen === this.generation) add(this.store.applyNew(batch, this.now()));
+          if (gen !== this.generation) return;
+          add(this.store.applyNew(batch, this.now()));
+          change.collect(batch);
         },
       };
       const result = await this.client.pull(startup, abort.signal, sink);
       if (gen !== this.generation) return;
       this.onSuccess(startup, result.durationMs, result.bytes, applied, result.received.new, result.received.deleted);
+      if (applied.added > 0 && this.onChange !== undefined) this.onChange(change.result());
       delay = this.settings.pollIntervalMs;
     } catch (err) {
       if (gen !== this.generation) return;
@@ -337,5 +354,30 @@ export class StreamBouncer implements DecisionLookup {
       this.log.debug(fields, `CrowdSec LAPI pull failed: ${e.message}`);
     }
     return delay;
+  }
+}
+
+/** Gathers the addresses a pull's new decisions name, for the live re-judgement. */
+class ChangeCollector {
+  private ips: string[] | undefined;
+  private ranges = false;
+
+  constructor(full: boolean) {
+    this.ips = full ? undefined : [];
+  }
+
+  collect(batch: readonly LapiDecision[]): void {
+    const ips = this.ips;
+    if (ips === undefined) return;
+    for (const d of batch) {
+      const scope = d.scope?.toLowerCase();
+      if (scope === 'ip' && typeof d.value === 'string') ips.push(d.value);
+      else if (scope === 'range') this.ranges = true;
+    }
+    if (ips.length > MAX_LISTED_CHANGES) this.ips = undefined;
+  }
+
+  result(): DecisionChange {
+    return this.ips === undefined ? { full: true } : { full: false, ips: this.ips, ranges: this.ranges };
   }
 }
