@@ -74,3 +74,37 @@ export function startTcpEcho(): Promise<TcpUpstream> {
     });
   });
 }
+
+/** Echo server that answers every chunk as it arrives and counts the bytes it received. */
+export function startLiveEcho(): Promise<TcpUpstream & { bytes: number }> {
+  const sockets = new Set<net.Socket>();
+  const state = { connections: 0, bytes: 0 };
+  const server = net.createServer((socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', (c: Buffer) => {
+      state.bytes += c.length;
+      socket.write(c);
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        get connections() {
+          return state.connections;
+        },
+        get bytes() {
+          return state.bytes;
+        },
+        close: () =>
+          new Promise((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
