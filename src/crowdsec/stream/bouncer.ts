@@ -1,6 +1,6 @@
 // The CrowdSec stream bouncer: one puller per process keeps the decision store in sync with the LAPI.
 import type { Logger } from 'pino';
-import type { CrowdSecSettings } from '../../settings';
+import type { CrowdSecSettings } from './settings';
 import { Backoff } from './backoff';
 import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
 import { DecisionStore } from '../core/store';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { CrowdSecSettings } from '../../settings';
+import type { CrowdSecSettings } from './settings';
 import { USER_AGENT } from '../../version';
 import { collectStream, StreamBodyParser, StreamParseError, type DecisionSink } from './stream-parser';
 import type { StreamResponse } from '../core/types';
@@ -99,10 +99,9 @@ export const YIELD_EVERY_DECISIONS = 20_000;
 
 /**
  * Parses a whole body given as chunks (the chunk list is emptied as it is consumed), with the same
- * incremental parser and the same errors as pull(); for callers that hold the body already. `_bytes` (the
- * body size) is no longer needed: the parser counts.
+ * incremental parser and the same errors as pull(); for callers that hold the body already.
  */
-export function parseStreamBody(chunks: Buffer[], _bytes?: number): StreamResponse {
+export function parseStreamBody(chunks: Buffer[]): StreamResponse {
   const c = collectStream();
   const parser = new StreamBodyParser(c.sink);
   try {
