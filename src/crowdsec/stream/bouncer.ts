@@ -4,7 +4,7 @@ import type { CrowdSecSettings } from './settings';
 import { Backoff } from './backoff';
 import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup } from '../core/types';
+import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup } from '../core/types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -49,7 +49,7 @@ export interface BouncerStatus {
 /** While failing, a failure is logged when it is the first, when its kind changes, and every Nth after. */
 export const LOG_EVERY_NTH_FAILURE = 10;
 
-export class StreamBouncer implements DecisionLookup {
+export class StreamBouncer implements DecisionLookup, BouncerStats {
   readonly store: DecisionStore;
   readonly url: string;
   private readonly settings: CrowdSecSettings;
@@ -138,6 +138,10 @@ export class StreamBouncer implements DecisionLookup {
 
   get lastError(): string | null {
     return this._lastError;
+  }
+
+  breakdown(): DecisionBreakdownRow[] {
+    return this.store.breakdown();
   }
 
   /** Answers from the in-memory store; never does I/O. */
