@@ -2,7 +2,8 @@
 import type { Logger } from 'pino';
 import type { CrowdSecSettings } from './settings';
 import { Backoff } from './backoff';
-import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
+import { LapiClient, type DecisionSink, type LapiTimeouts } from './lapi-client';
+import { LapiError, type LapiErrorKind } from './lapi-errors';
 import { DecisionStore } from '../core/store';
 import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup } from '../core/types';
 
