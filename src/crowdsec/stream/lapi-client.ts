@@ -8,7 +8,8 @@ import type { StreamResponse } from '../core/types';
 import { bodyError, LapiError, RetryOnFreshSocket } from './lapi-errors';
 import { PullAttempt, type PullResult } from './pull-attempt';
 import type { CrowdSecSettings } from './settings';
-import { collectStream, StreamBodyParser, type DecisionSink } from './stream-parser';
+import { collectStream } from './collect-stream';
+import { StreamBodyParser, type DecisionSink } from './stream-parser';
 
 export type { DecisionSink } from './stream-parser';
 export type { PullResult } from './pull-attempt';

@@ -5,7 +5,8 @@ import https from 'node:https';
 import { USER_AGENT } from '../../version';
 import type { LapiDecision, StreamResponse } from '../core/types';
 import { bodyError, LapiError, redactKey, requestError, RetryOnFreshSocket, statusError } from './lapi-errors';
-import { collectStream, StreamBodyParser, type DecisionSink } from './stream-parser';
+import { collectStream } from './collect-stream';
+import { StreamBodyParser, type DecisionSink } from './stream-parser';
 
 export interface PullResult {
   /** The parsed lists; undefined when a sink was given to pull() (the decisions went there instead). */
