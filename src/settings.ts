@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
+import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { parseGoDuration } from './util/duration';
 
 export interface SettingSpec {
@@ -58,15 +59,6 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
 
 export const ENV_FILE_FLAG = '--env-file <path>';
 export const DEFAULT_ENV_FILE = 'proxy.env';
-
-export interface CrowdSecSettings {
-  apiUrl: string;
-  apiKey: string | undefined;
-  pollIntervalMs: number;
-  caCertPath: string | undefined;
-  certPath: string | undefined;
-  keyPath: string | undefined;
-}
 
 export interface Settings {
   configPath: string;

@@ -2,8 +2,8 @@
 // increments a cached child and builds no label strings.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DropReason } from '../client-ip/accept';
+import type { BouncerStats } from '../crowdsec/core/types';
 import type { UpstreamErrorKind } from '../forward/errors';
-import type { StreamBouncer } from '../crowdsec/stream/bouncer';
 
 export type Outcome = 'allowed' | 'denied' | 'not_found' | 'bad_request';
 
@@ -21,7 +21,8 @@ export class Metrics {
   private readonly requestCounters = new Map<string, ServiceCounters>();
   private readonly connectionCounters = new Map<string, ServiceCounters>();
 
-  constructor(bouncer: () => StreamBouncer | undefined) {
+  /** `bouncer` gives the running CrowdSec bouncer's stats, undefined when none runs; `now` is for tests. */
+  constructor(bouncer: () => BouncerStats | undefined, now: () => number = Date.now) {
     collectDefaultMetrics({ register: this.registry, prefix: 'netbird_proxy_' });
     this.requests = new Counter({
       name: 'netbird_proxy_http_requests_total',
@@ -62,7 +63,7 @@ export class Metrics {
         this.reset();
         const b = bouncer();
         if (b === undefined) return;
-        for (const row of b.store.breakdown()) this.set({ type: row.type, origin: row.origin, family: `ipv${row.family}` }, row.count);
+        for (const row of b.breakdown()) this.set({ type: row.type, origin: row.origin, family: `ipv${row.family}` }, row.count);
       },
     });
     new Counter({
@@ -82,19 +83,19 @@ export class Metrics {
       help: 'Seconds since the last successful decision pull (absent before the first one)',
       registers: [this.registry],
       collect() {
-        this.reset();
         const at = bouncer()?.lastSuccessAt;
-        if (at !== undefined) this.set((Date.now() - at) / 1000);
+        if (at !== undefined) this.set((now() - at) / 1000);
+        else this.remove({}); // reset() would leave an unlabelled gauge at 0, which reads as "just pulled"
       },
     });
     new Gauge({
       name: 'netbird_proxy_crowdsec_initial_sync_seconds',
-      help: 'Duration of the initial decision sync (startup=true pull applied)',
+      help: 'Duration of the initial decision sync (startup=true pull applied; absent until then)',
       registers: [this.registry],
       collect() {
-        this.reset();
         const ms = bouncer()?.initialSyncMs;
         if (ms !== undefined) this.set(ms / 1000);
+        else this.remove({});
       },
     });
   }

@@ -2,17 +2,6 @@
 // digits with an optional fraction ("1.5", ".5", "1."), unit one of h m s ms us µs μs ns; "0" alone
 // needs no unit. CrowdSec sends remaining durations such as "3h59m58.123456789s" or "-24.57ms".
 
-const NS_PER_UNIT: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  '\u00b5s': 1e3, // µs MICRO SIGN
-  '\u03bcs': 1e3, // μs GREEK SMALL LETTER MU
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /** Largest time.Duration, in nanoseconds (2^63 - 1). */
 const MAX_NS = 9223372036854775807;
 
@@ -108,6 +97,3 @@ export function parseGoDuration(s: string): number {
   }
   return ms;
 }
-
-/** The units parseGoDuration understands, with their length in nanoseconds. */
-export const GO_DURATION_UNITS: Readonly<Record<string, number>> = NS_PER_UNIT;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { StreamBouncer } from '../../src/crowdsec/stream/bouncer';
-import type { CrowdSecSettings } from '../../src/settings';
+import type { CrowdSecSettings } from '../../src/crowdsec/stream/settings';
 import { startLapi } from '../harness/lapi';
 import { makeTestPki } from '../harness/pki';
 import { sleep, until } from '../harness/clients';

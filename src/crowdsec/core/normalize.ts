@@ -6,7 +6,7 @@
 //           (it ends up in "crowdsec_<type>" deny reasons and metric labels)
 //   duration: Go duration, expiresAt = receivedAt + duration
 
-import { formatPrefixKey, parsePrefixKey, type PrefixKey } from '../../net/ip';
+import { parsePrefixKey, type PrefixKey } from '../../net/ip';
 import { tryParseGoDuration } from '../../util/duration';
 import type { LapiDecision } from './types';
 
@@ -107,26 +107,4 @@ export function normalizeDecision(d: LapiDecision, receivedAt: number): Normaliz
     durationMs,
     expiresAt: receivedAt + durationMs,
   };
-}
-
-/** Canonical text of a decision value: "1.2.3.4", "2001:db8::1", "1.2.3.0/24". */
-export function decisionValueText(prefix: PrefixKey): string {
-  return formatPrefixKey(prefix.family, prefix.prefix, prefix.key, true);
-}
-
-/** A one-line description of why a decision was skipped, for logs. */
-export function describeSkip(d: LapiDecision, reason: SkipReason): string {
-  const what = `${String(d.scope)}:${JSON.stringify(d.value)} type ${JSON.stringify(d.type)}`;
-  switch (reason) {
-    case 'scope':
-      return `${what}: scope is not Ip or Range`;
-    case 'value':
-      return `${what}: value is not a valid IP address or range`;
-    case 'type':
-      return `${what}: missing type`;
-    case 'duration':
-      return `${what}: duration ${JSON.stringify(d.duration)} is not a Go duration`;
-    case 'expired':
-      return `${what}: duration ${JSON.stringify(d.duration)} already elapsed`;
-  }
 }

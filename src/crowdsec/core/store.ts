@@ -1,24 +1,30 @@
 // In-memory CrowdSec decision cache: apply stream responses, answer "which decision applies to
 // this client IP". Pure and synchronous; the caller passes the clock.
+// (~440 lines: every method reads or writes the same entry layout, bucket payload plus overflow
+// chain, described below; the interner, overflow records, Hit and counts live in their own files.)
 //
 // Layout (built for ~1M decisions in well under 300 MB, lookups without allocation but the result):
 //   - values (exact addresses and ranges) live in a PrefixIndex: one open-addressing hash table per
 //     (family, prefix length), in Int32Arrays;
 //   - an entry is a (value, type) pair. The first entry of a value is stored inside its hash
 //     bucket (type, expiry as float64, origin, scenario: 24 bytes next to the key), so the common
-//     one-type-per-value case costs one 32-byte (IPv4) or 40-byte (IPv6 /128) bucket at load ≤ 1/2,
+//     one-type-per-value case costs one 32-byte (IPv4) or 40-byte (IPv6 /128) bucket at load ≤ 3/4,
 //     no JS object, and a hit reads a single cache line;
-//   - further types on the same value go to 32-byte overflow records chained from the bucket's
-//     head word (0 = none, else slot + 1); freed records are recycled;
-//   - strings (types, origins, scenarios) are interned with reference counts.
+//   - further types on the same value go to 32-byte overflow records (overflow.ts) chained from the
+//     bucket's head word (0 = none, else slot + 1); freed records are recycled;
+//   - strings (types, origins, scenarios) are interned with reference counts (interner.ts).
 // A lookup parses the address without allocating, probes the tables of the present prefix
 // lengths longest first (summary filters skip most), stops at the first value with an unexpired
-// entry, and allocates only the result object (whose `value` text is formatted on demand).
+// entry, and allocates only the result object (a Hit, hit.ts; its `value` text is formatted on demand).
 
-import { formatPrefixKey, ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
+import { ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
 import { NONE, type BucketTable } from '../../net/bucket-table';
 import { PrefixIndex } from '../../net/prefix-index';
+import { Hit } from './hit';
+import { Interner } from './interner';
 import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './normalize';
+import { NIL, OverflowRecords } from './overflow';
+import { breakdownEntries, countEntries, type EntryFn } from './stats';
 import { typeRank } from './precedence';
 import type {
   ActiveDecision,
@@ -30,7 +36,6 @@ import type {
   StreamResponse,
 } from './types';
 
-const NIL = -1;
 /** `found` value for "the entry inside the bucket". */
 const INLINE = -2;
 
@@ -41,99 +46,12 @@ const B_EXP = 2; // float64 at int offset 2 (buckets have an even stride and eve
 const B_ORIGIN = 4;
 const B_SCENARIO = 5;
 
-// Overflow record: 8 int32 = 4 float64 = 32 bytes: [exp lo, exp hi, type, origin, scenario, next, -, -].
-const O_I32 = 8;
-const O_F64 = 4;
-const O_TYPE = 2;
-const O_ORIGIN = 3;
-const O_SCENARIO = 4;
-const O_NEXT = 5;
-const O_MIN_CAP = 64;
-
-/** Reference-counted string interning: id ↔ string, ids recycled when unused. */
-class Interner {
-  private readonly ids = new Map<string, number>();
-  readonly strs: string[] = [];
-  private readonly refs: number[] = [];
-  private readonly free: number[] = [];
-
-  idOf(s: string): number | undefined {
-    return this.ids.get(s);
-  }
-
-  /** Id of `s`, taking one reference; `onNew` is called when `s` gets a fresh id. */
-  acquire(s: string, onNew?: (id: number, s: string) => void): number {
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.free.length > 0 ? (this.free.pop() as number) : this.strs.length;
-      this.strs[id] = s;
-      this.refs[id] = 0;
-      this.ids.set(s, id);
-      if (onNew !== undefined) onNew(id, s);
-    }
-    this.refs[id]++;
-    return id;
-  }
-
-  release(id: number): void {
-    if (--this.refs[id] === 0) {
-      this.ids.delete(this.strs[id]);
-      this.strs[id] = '';
-      this.free.push(id);
-    }
-  }
-
-  get size(): number {
-    return this.ids.size;
-  }
-}
-
 const scratch6 = new Uint16Array(8);
-
-/**
- * A lookup result. `value` is formatted on first access (most callers only read `type`), from a
- * copy of the key taken at lookup time; toJSON() gives a plain object for logs.
- */
-class Hit implements ActiveDecision {
-  private text: string | undefined;
-  constructor(
-    readonly type: string,
-    readonly origin: string,
-    readonly scenario: string,
-    readonly expiresAt: number,
-    text: string | undefined,
-    private readonly meta: number,
-    private readonly k0: number,
-    private readonly k1: number,
-    private readonly k2: number,
-    private readonly k3: number,
-  ) {
-    this.text = text;
-  }
-
-  get value(): string {
-    if (this.text === undefined) {
-      const fam = (this.meta & 0xff) as 4 | 6;
-      this.text = formatPrefixKey(fam, this.meta >>> 8, fam === 4 ? this.k0 : [this.k0, this.k1, this.k2, this.k3], true);
-    }
-    return this.text;
-  }
-
-  toJSON(): ActiveDecision {
-    return { type: this.type, origin: this.origin, scenario: this.scenario, value: this.value, expiresAt: this.expiresAt };
-  }
-}
 
 export class DecisionStore implements DecisionLookup {
   private readonly index = new PrefixIndex(EXTRA);
 
-  // Overflow records.
-  private oCap = 0;
-  private oHi = 0;
-  private oFree = NIL;
-  private oBuf = new ArrayBuffer(0);
-  private oF64 = new Float64Array(this.oBuf);
-  private oI32 = new Int32Array(this.oBuf);
+  private readonly overflow = new OverflowRecords();
 
   private count = 0;
   private types = new Interner();
@@ -168,10 +86,10 @@ export class DecisionStore implements DecisionLookup {
       best = INLINE;
       bestType = buf[off + B_TYPE];
     }
-    const oI32 = this.oI32;
-    for (let r = head - 1; r !== NIL; r = oI32[r * O_I32 + O_NEXT]) {
-      if (this.oF64[r * O_F64] > now) {
-        const ty = oI32[r * O_I32 + O_TYPE];
+    const ov = this.overflow;
+    for (let r = head - 1; r !== NIL; r = ov.next(r)) {
+      if (ov.expiresAt(r) > now) {
+        const ty = ov.type(r);
         if (best === NIL || this.outranks(ty, bestType)) {
           best = r;
           bestType = ty;
@@ -199,7 +117,7 @@ export class DecisionStore implements DecisionLookup {
 
   /** Bytes held by the index and overflow records (interned strings excluded). */
   get bytes(): number {
-    return this.index.bytes + this.oBuf.byteLength;
+    return this.index.bytes + this.overflow.bytes;
   }
 
   /** Applies one /v1/decisions/stream body: deletions first, then new decisions. */
@@ -300,12 +218,12 @@ export class DecisionStore implements DecisionLookup {
         text, tag, k0, k1, k2, k3,
       );
     }
-    const o = r * O_I32;
+    const ov = this.overflow;
     return new Hit(
-      this.types.strs[this.oI32[o + O_TYPE]],
-      this.origins.strs[this.oI32[o + O_ORIGIN]],
-      this.scenarios.strs[this.oI32[o + O_SCENARIO]],
-      this.oF64[r * O_F64],
+      this.types.strs[ov.type(r)],
+      this.origins.strs[ov.origin(r)],
+      this.scenarios.strs[ov.scenario(r)],
+      ov.expiresAt(r),
       text, tag, k0, k1, k2, k3,
     );
   }
@@ -321,10 +239,10 @@ export class DecisionStore implements DecisionLookup {
         // overflow chain
         let prev = NIL;
         for (let r = buf[off] - 1; r !== NIL; ) {
-          const next = this.oI32[r * O_I32 + O_NEXT];
-          if (this.oF64[r * O_F64] <= nowMs) {
+          const next = this.overflow.next(r);
+          if (this.overflow.expiresAt(r) <= nowMs) {
             if (prev === NIL) buf[off] = next + 1;
-            else this.oI32[prev * O_I32 + O_NEXT] = next;
+            else this.overflow.setNext(prev, next);
             this.freeOverflow(r);
             removed++;
           } else {
@@ -355,10 +273,7 @@ export class DecisionStore implements DecisionLookup {
   /** Drops everything (the skipped counter too) and releases the memory. */
   clear(): void {
     this.index.clear();
-    this.oCap = 0;
-    this.oHi = 0;
-    this.oFree = NIL;
-    this.setOverflowBuffer(new ArrayBuffer(0));
+    this.overflow.clear();
     this.count = 0;
     this.types = new Interner();
     this.origins = new Interner();
@@ -368,16 +283,17 @@ export class DecisionStore implements DecisionLookup {
   }
 
   /** Calls fn(typeId, originId, family, isRange) for every entry unexpired at nowMs (all when undefined). */
-  private forEachEntry(nowMs: number | undefined, fn: (type: number, origin: number, family: 4 | 6, range: boolean) => void): void {
+  private forEachEntry(nowMs: number | undefined, fn: EntryFn): void {
     const limit = nowMs ?? -Infinity;
+    const ov = this.overflow;
     this.index.forEachTable((t, family, prefix) => {
       const buf = t.buf;
       const range = prefix !== (family === 4 ? 32 : 128);
       for (let off = 0; off < buf.length; off += t.stride) {
         if (buf[off] === NONE) continue;
         if (t.f64[(off + B_EXP) >> 1] > limit) fn(buf[off + B_TYPE], buf[off + B_ORIGIN], family, range);
-        for (let r = buf[off] - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) {
-          if (this.oF64[r * O_F64] > limit) fn(this.oI32[r * O_I32 + O_TYPE], this.oI32[r * O_I32 + O_ORIGIN], family, range);
+        for (let r = buf[off] - 1; r !== NIL; r = ov.next(r)) {
+          if (ov.expiresAt(r) > limit) fn(ov.type(r), ov.origin(r), family, range);
         }
       }
     });
@@ -388,41 +304,12 @@ export class DecisionStore implements DecisionLookup {
    * entries expired at that time are left out.
    */
   stats(nowMs?: number): DecisionStoreStats {
-    const tc = new Float64Array(this.types.strs.length);
-    const oc = new Float64Array(this.origins.strs.length);
-    let v4 = 0;
-    let v6 = 0;
-    let ranges = 0;
-    this.forEachEntry(nowMs, (type, origin, family, range) => {
-      tc[type]++;
-      oc[origin]++;
-      if (family === 4) v4++;
-      else v6++;
-      if (range) ranges++;
-    });
-    const byType: Record<string, number> = {};
-    const byOrigin: Record<string, number> = {};
-    for (let i = 0; i < tc.length; i++) if (tc[i] > 0) byType[this.types.strs[i]] = tc[i];
-    for (let i = 0; i < oc.length; i++) if (oc[i] > 0) byOrigin[this.origins.strs[i]] = oc[i];
-    return { total: v4 + v6, byType, byOrigin, byFamily: { ipv4: v4, ipv6: v6 }, ranges };
+    return countEntries((fn) => this.forEachEntry(nowMs, fn), this.types.strs, this.origins.strs);
   }
 
   /** One row per (type, origin, family) with its count, e.g. for a Prometheus gauge. */
   breakdown(nowMs?: number): DecisionBreakdownRow[] {
-    const counts = new Map<number, number>();
-    const nOrig = Math.max(1, this.origins.strs.length);
-    this.forEachEntry(nowMs, (type, origin, family) => {
-      const k = (type * nOrig + origin) * 2 + (family === 4 ? 0 : 1);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-    });
-    const rows: DecisionBreakdownRow[] = [];
-    for (const [k, count] of counts) {
-      const family: 4 | 6 = k % 2 === 0 ? 4 : 6;
-      const to = Math.floor(k / 2);
-      rows.push({ type: this.types.strs[Math.floor(to / nOrig)], origin: this.origins.strs[to % nOrig], family, count });
-    }
-    rows.sort((x, y) => (x.type < y.type ? -1 : x.type > y.type ? 1 : x.origin < y.origin ? -1 : x.origin > y.origin ? 1 : x.family - y.family));
-    return rows;
+    return breakdownEntries((fn) => this.forEachEntry(nowMs, fn), this.types.strs, this.origins.strs);
   }
 
   /** Whether an entry for (value, type) is held (expired or not); value as "1.2.3.4" or a CIDR. */
@@ -447,7 +334,7 @@ export class DecisionStore implements DecisionLookup {
 
   /** Overflow slot of type `id` in the chain starting at head word `head`, or NIL. */
   private findOverflow(head: number, id: number): number {
-    for (let r = head - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) if (this.oI32[r * O_I32 + O_TYPE] === id) return r;
+    for (let r = head - 1; r !== NIL; r = this.overflow.next(r)) if (this.overflow.type(r) === id) return r;
     return NIL;
   }
 
@@ -473,34 +360,28 @@ export class DecisionStore implements DecisionLookup {
         // same (value, type) as the bucket entry: later expiry, latest origin/scenario
         const e = (off + B_EXP) >> 1;
         if (n.expiresAt > f64[e]) f64[e] = n.expiresAt;
-        buf[off + B_ORIGIN] = this.swap(this.origins, buf[off + B_ORIGIN], n.origin);
-        buf[off + B_SCENARIO] = this.swap(this.scenarios, buf[off + B_SCENARIO], n.scenario);
+        buf[off + B_ORIGIN] = this.origins.swap(buf[off + B_ORIGIN], n.origin);
+        buf[off + B_SCENARIO] = this.scenarios.swap(buf[off + B_SCENARIO], n.scenario);
         return;
       }
       const r = this.findOverflow(buf[off], id);
       if (r !== NIL) {
-        if (n.expiresAt > this.oF64[r * O_F64]) this.oF64[r * O_F64] = n.expiresAt;
-        const o = r * O_I32;
-        this.oI32[o + O_ORIGIN] = this.swap(this.origins, this.oI32[o + O_ORIGIN], n.origin);
-        this.oI32[o + O_SCENARIO] = this.swap(this.scenarios, this.oI32[o + O_SCENARIO], n.scenario);
+        const ov = this.overflow;
+        if (n.expiresAt > ov.expiresAt(r)) ov.setExpiresAt(r, n.expiresAt);
+        ov.setOrigin(r, this.origins.swap(ov.origin(r), n.origin));
+        ov.setScenario(r, this.scenarios.swap(ov.scenario(r), n.scenario));
         return;
       }
     }
-    const r = this.allocOverflow();
-    const o = r * O_I32;
-    this.oF64[r * O_F64] = n.expiresAt;
-    this.oI32[o + O_TYPE] = this.types.acquire(n.type, this.onNewType);
-    this.oI32[o + O_ORIGIN] = this.origins.acquire(n.origin);
-    this.oI32[o + O_SCENARIO] = this.scenarios.acquire(n.scenario);
-    this.oI32[o + O_NEXT] = buf[off] - 1;
+    const r = this.overflow.alloc(
+      n.expiresAt,
+      this.types.acquire(n.type, this.onNewType),
+      this.origins.acquire(n.origin),
+      this.scenarios.acquire(n.scenario),
+      buf[off] - 1,
+    );
     buf[off] = r + 1;
     this.count++;
-  }
-
-  private swap(interner: Interner, oldId: number, s: string): number {
-    const id = interner.acquire(s);
-    interner.release(oldId);
-    return id;
   }
 
   private remove(p: PrefixKey, type: string): boolean {
@@ -518,11 +399,11 @@ export class DecisionStore implements DecisionLookup {
       return true;
     }
     let prev = NIL;
-    for (let r = buf[off] - 1; r !== NIL; r = this.oI32[r * O_I32 + O_NEXT]) {
-      if (this.oI32[r * O_I32 + O_TYPE] === id) {
-        const next = this.oI32[r * O_I32 + O_NEXT];
+    for (let r = buf[off] - 1; r !== NIL; r = this.overflow.next(r)) {
+      if (this.overflow.type(r) === id) {
+        const next = this.overflow.next(r);
         if (prev === NIL) buf[off] = next + 1;
-        else this.oI32[prev * O_I32 + O_NEXT] = next;
+        else this.overflow.setNext(prev, next);
         this.freeOverflow(r);
         this.count--;
         return true;
@@ -542,45 +423,21 @@ export class DecisionStore implements DecisionLookup {
   private promote(t: BucketTable, off: number): void {
     const buf = t.buf;
     const r = buf[off] - 1;
-    const o = r * O_I32;
-    buf[off + B_TYPE] = this.oI32[o + O_TYPE];
-    buf[off + B_ORIGIN] = this.oI32[o + O_ORIGIN];
-    buf[off + B_SCENARIO] = this.oI32[o + O_SCENARIO];
-    t.f64[(off + B_EXP) >> 1] = this.oF64[r * O_F64];
-    buf[off] = this.oI32[o + O_NEXT] + 1;
+    const ov = this.overflow;
+    buf[off + B_TYPE] = ov.type(r);
+    buf[off + B_ORIGIN] = ov.origin(r);
+    buf[off + B_SCENARIO] = ov.scenario(r);
+    t.f64[(off + B_EXP) >> 1] = ov.expiresAt(r);
+    buf[off] = ov.next(r) + 1;
     // the ids moved with the entry: free the record without releasing them
-    this.oI32[o + O_NEXT] = this.oFree;
-    this.oFree = r;
+    ov.free(r);
   }
 
   private freeOverflow(r: number): void {
-    const o = r * O_I32;
-    this.types.release(this.oI32[o + O_TYPE]);
-    this.origins.release(this.oI32[o + O_ORIGIN]);
-    this.scenarios.release(this.oI32[o + O_SCENARIO]);
-    this.oI32[o + O_NEXT] = this.oFree;
-    this.oFree = r;
-  }
-
-  private allocOverflow(): number {
-    if (this.oFree !== NIL) {
-      const r = this.oFree;
-      this.oFree = this.oI32[r * O_I32 + O_NEXT];
-      return r;
-    }
-    if (this.oHi === this.oCap) {
-      const cap = Math.max(O_MIN_CAP, this.oCap * 2);
-      const buf = new ArrayBuffer(cap * O_I32 * 4);
-      new Uint8Array(buf).set(new Uint8Array(this.oBuf));
-      this.setOverflowBuffer(buf);
-      this.oCap = cap;
-    }
-    return this.oHi++;
-  }
-
-  private setOverflowBuffer(buf: ArrayBuffer): void {
-    this.oBuf = buf;
-    this.oF64 = new Float64Array(buf);
-    this.oI32 = new Int32Array(buf);
+    const ov = this.overflow;
+    this.types.release(ov.type(r));
+    this.origins.release(ov.origin(r));
+    this.scenarios.release(ov.scenario(r));
+    ov.free(r);
   }
 }

@@ -64,3 +64,15 @@ export interface DecisionBreakdownRow {
 }
 
 export type BouncerState = 'stopped' | 'connecting' | 'synced' | 'degraded';
+
+/** What the metrics read from the running bouncer (StreamBouncer implements it). */
+export interface BouncerStats {
+  readonly pullsOk: number;
+  readonly pullsFailed: number;
+  /** Epoch ms of the last successful pull; undefined before the first. */
+  readonly lastSuccessAt: number | undefined;
+  /** From start to the initial decisions being applied; undefined until then. */
+  readonly initialSyncMs: number | undefined;
+  /** Entries held (expired-but-not-swept included), one row per (type, origin, family). */
+  breakdown(): DecisionBreakdownRow[];
+}

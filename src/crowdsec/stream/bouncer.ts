@@ -1,10 +1,11 @@
 // The CrowdSec stream bouncer: one puller per process keeps the decision store in sync with the LAPI.
 import type { Logger } from 'pino';
-import type { CrowdSecSettings } from '../../settings';
+import type { CrowdSecSettings } from './settings';
 import { Backoff } from './backoff';
-import { LapiClient, LapiError, type DecisionSink, type LapiErrorKind, type LapiTimeouts } from './lapi-client';
+import { LapiClient, type DecisionSink, type LapiTimeouts } from './lapi-client';
+import { LapiError, type LapiErrorKind } from './lapi-errors';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, DecisionLookup, LapiDecision } from '../core/types';
+import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup, LapiDecision } from '../core/types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -60,7 +61,7 @@ export interface BouncerStatus {
 /** While failing, a failure is logged when it is the first, when its kind changes, and every Nth after. */
 export const LOG_EVERY_NTH_FAILURE = 10;
 
-export class StreamBouncer implements DecisionLookup {
+export class StreamBouncer implements DecisionLookup, BouncerStats {
   readonly store: DecisionStore;
   readonly url: string;
   private readonly settings: CrowdSecSettings;
@@ -151,6 +152,10 @@ export class StreamBouncer implements DecisionLookup {
 
   get lastError(): string | null {
     return this._lastError;
+  }
+
+  breakdown(): DecisionBreakdownRow[] {
+    return this.store.breakdown();
   }
 
   /** Answers from the in-memory store; never does I/O. */

@@ -2,7 +2,7 @@
 //
 // The body is {"deleted": [ {...}, ... ] | null, "new": [ {...}, ... ] | null} (either key order, other
 // top-level keys validated and ignored, whitespace anywhere). The parser walks the structure byte by byte
-// (string/escape state, bracket depth); the elements of "new" and "deleted" are not decoded one by one by
+// (json-scanner.ts carries string/escape state and bracket depth across chunks); the elements of "new" and "deleted" are not decoded one by one by
 // hand: each run of complete elements inside a chunk is handed to JSON.parse as one small array, so the
 // whole body string and the whole object graph never exist at once. Only the unfinished tail of a chunk
 // (part of one element, usually a few hundred bytes) is kept until the next one.
@@ -10,7 +10,11 @@
 // Order: the store must apply "deleted" before "new" within one response. When "new" comes first in the
 // body (LAPI 1.4.6 sorts its keys, so "deleted" comes first and this never happens there), its batches are
 // held back and returned by end() for the caller to apply after the deletions.
-import type { LapiDecision, StreamResponse } from '../core/types';
+//
+// (~375 lines: one hand-written state machine over the top-level object, kept in one place so every
+// transition can be read together; the value scanner is json-scanner.ts, the collecting sink collect-stream.ts.)
+import type { LapiDecision } from '../core/types';
+import { COLON, COMMA, isWs, LBRACKET, LBRACE, QUOTE, RBRACE, RBRACKET, ValueScanner } from './json-scanner';
 
 /** What the parser hands the decisions to, in batches, in body order (deletions before new ones). */
 export interface DecisionSink {
@@ -61,19 +65,6 @@ const S_ARR_NEXT = 11; // after ',' in a list: an element
 const S_DONE = 12; // after the closing '}'
 const S_PASSTHROUGH = 13; // the body is not an object: buffered and judged whole at the end
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -91,14 +82,8 @@ export class StreamBodyParser {
   private base = 0;
   private bytes = 0;
 
-  // Value scanner (keys, elements, other members' values).
-  /** Start of the token being scanned (index in buf), or -1. */
-  private mark = -1;
-  private depth = 0;
-  private inStr = false;
-  private esc = false;
-  /** 0: container or string; 1: scalar (ends at a delimiter). */
-  private scalar = false;
+  /** Scans keys, elements and other members' values; its `mark` is the start of the one in progress. */
+  private readonly value = new ValueScanner();
 
   // Current member.
   private key = '';
@@ -141,13 +126,13 @@ export class StreamBodyParser {
     if (this.field !== undefined && this.batchStart >= 0 && this.batchCount > 0) this.flush();
     // Keep only what is still needed: the token in progress (or the pending batch start).
     let keep = this.buf.length;
-    if (this.mark >= 0) keep = this.mark;
+    if (this.value.mark >= 0) keep = this.value.mark;
     if (this.batchStart >= 0 && this.batchStart < keep) keep = this.batchStart;
     if (keep > 0) {
       const rest = this.buf.length - keep;
       this.buf = rest === 0 ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(keep)); // copy: free the chunk
       this.base += keep;
-      if (this.mark >= 0) this.mark -= keep;
+      if (this.value.mark >= 0) this.value.mark -= keep;
       if (this.batchStart >= 0) this.batchStart -= keep;
       if (this.batchEnd >= 0) this.batchEnd -= keep;
     }
@@ -202,7 +187,7 @@ export class StreamBodyParser {
   private flush(): void {
     const batch = this.parseSpan(this.batchStart, this.batchEnd, true) as LapiDecision[];
     // An element in progress opens the next batch.
-    this.batchStart = this.state === S_ELEM ? this.mark : -1;
+    this.batchStart = this.state === S_ELEM ? this.value.mark : -1;
     this.batchEnd = -1;
     this.batchCount = 0;
     if (this.field === 'deleted') {
@@ -213,73 +198,6 @@ export class StreamBodyParser {
       if (this.deletedDone) this.sink.onNew(batch);
       else this.deferred.push(batch);
     }
-  }
-
-  /** Starts scanning a value whose first byte is buf[i]. */
-  private beginValue(i: number): void {
-    const c = this.buf[i];
-    this.mark = i;
-    this.inStr = false;
-    this.esc = false;
-    this.scalar = false;
-    if (c === LBRACE || c === LBRACKET) {
-      this.depth = 1;
-    } else if (c === QUOTE) {
-      this.depth = 0;
-      this.inStr = true;
-    } else {
-      this.depth = 0;
-      this.scalar = true;
-    }
-  }
-
-  /**
-   * Continues the value started at `mark` from buf[i]; returns the index just past its end, or -1 if it
-   * runs past the buffer. A scalar ends before the first whitespace, ',', ']' or '}' (JSON.parse judges it).
-   */
-  private scanValue(i: number): number {
-    const b = this.buf;
-    const n = b.length;
-    if (this.scalar) {
-      for (; i < n; i++) {
-        const c = b[i];
-        if (c === COMMA || c === RBRACKET || c === RBRACE || isWs(c)) return i;
-      }
-      return -1;
-    }
-    let depth = this.depth;
-    let inStr = this.inStr;
-    let esc = this.esc;
-    for (; i < n; i++) {
-      const c = b[i];
-      if (inStr) {
-        if (esc) esc = false;
-        else if (c === BACKSLASH) esc = true;
-        else if (c === QUOTE) {
-          inStr = false;
-          if (depth === 0) {
-            this.inStr = false;
-            this.esc = false;
-            return i + 1;
-          }
-        }
-      } else if (c === QUOTE) {
-        inStr = true;
-      } else if (c === LBRACE || c === LBRACKET) {
-        depth++;
-      } else if (c === RBRACE || c === RBRACKET) {
-        if (--depth === 0) {
-          this.depth = 0;
-          this.inStr = false;
-          this.esc = false;
-          return i + 1;
-        }
-      }
-    }
-    this.depth = depth;
-    this.inStr = inStr;
-    this.esc = esc;
-    return -1;
   }
 
   private scan(from: number): void {
@@ -310,7 +228,7 @@ export class StreamBodyParser {
           if (isWs(c)) {
             i++;
           } else if (c === QUOTE) {
-            this.beginValue(i);
+            this.value.begin(this.buf, i);
             this.state = S_KEY;
             i++;
           } else if (c === RBRACE && this.state === S_OBJ_OPEN) {
@@ -322,10 +240,10 @@ export class StreamBodyParser {
           break;
         }
         case S_KEY: {
-          const end = this.scanValue(i);
+          const end = this.value.scan(this.buf, i);
           if (end < 0) return;
-          this.key = this.parseSpan(this.mark, end, false) as string;
-          this.mark = -1;
+          this.key = this.parseSpan(this.value.mark, end, false) as string;
+          this.value.mark = -1;
           this.state = S_COLON;
           i = end;
           break;
@@ -356,17 +274,17 @@ export class StreamBodyParser {
             this.state = S_ARR_FIRST;
             i++;
           } else {
-            this.beginValue(i);
+            this.value.begin(this.buf, i);
             this.state = S_MEMBER_VALUE;
             i++;
           }
           break;
         }
         case S_MEMBER_VALUE: {
-          const end = this.scanValue(i);
+          const end = this.value.scan(this.buf, i);
           if (end < 0) return;
-          const v = this.parseSpan(this.mark, end, false);
-          this.mark = -1;
+          const v = this.parseSpan(this.value.mark, end, false);
+          this.value.mark = -1;
           const key = this.key;
           if (key === 'new' || key === 'deleted') {
             if (v !== null) {
@@ -408,7 +326,7 @@ export class StreamBodyParser {
           } else if (c === COMMA || c === RBRACKET || c === RBRACE || c === COLON) {
             throw this.unexpected(i);
           } else {
-            this.beginValue(i);
+            this.value.begin(this.buf, i);
             if (this.batchStart < 0) this.batchStart = i;
             this.state = S_ELEM;
             i++;
@@ -416,9 +334,9 @@ export class StreamBodyParser {
           break;
         }
         case S_ELEM: {
-          const end = this.scanValue(i);
+          const end = this.value.scan(this.buf, i);
           if (end < 0) return;
-          this.mark = -1;
+          this.value.mark = -1;
           this.batchEnd = end;
           this.state = S_ARR_AFTER;
           i = end;
@@ -456,23 +374,4 @@ export class StreamBodyParser {
     this.field = undefined;
     this.state = S_AFTER_MEMBER;
   }
-}
-
-/** Parses a whole body (as chunks) into a StreamResponse, for callers that want the lists themselves. */
-export function collectStream(): { sink: DecisionSink; result(summary: StreamSummary): StreamResponse } {
-  const news: LapiDecision[] = [];
-  const dels: LapiDecision[] = [];
-  const push = (to: LapiDecision[], batch: LapiDecision[]): void => {
-    for (let i = 0; i < batch.length; i++) to.push(batch[i]);
-  };
-  return {
-    sink: { onDeleted: (b) => push(dels, b), onNew: (b) => push(news, b) },
-    result(summary) {
-      for (const b of summary.deferredNew) push(news, b);
-      return {
-        new: summary.newForm === 'list' ? news : null,
-        deleted: summary.deletedForm === 'list' ? dels : null,
-      };
-    },
-  };
 }

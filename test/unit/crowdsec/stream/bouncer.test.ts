@@ -5,8 +5,9 @@ import { createServer, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Backoff } from '../../../../src/crowdsec/stream/backoff';
 import { StreamBouncer, type StreamBouncerOptions } from '../../../../src/crowdsec/stream/bouncer';
-import { defaultTimeouts, LapiClient, LapiError, parseStreamBody } from '../../../../src/crowdsec/stream/lapi-client';
-import type { CrowdSecSettings } from '../../../../src/settings';
+import { defaultTimeouts, LapiClient, parseStreamBody } from '../../../../src/crowdsec/stream/lapi-client';
+import { LapiError } from '../../../../src/crowdsec/stream/lapi-errors';
+import type { CrowdSecSettings } from '../../../../src/crowdsec/stream/settings';
 import { USER_AGENT } from '../../../../src/version';
 import { bigStartupBody, startFakeLapi, type FakeLapi, type FakeMode } from '../../../harness/fake-lapi';
 import { freePort } from '../../../harness/ports';
@@ -102,15 +103,15 @@ t.test('request timeouts derive from the poll interval', async (t) => {
 
 t.test('parseStreamBody', async (t) => {
   const chunks = [Buffer.from('{"new":[{"value":"1.2.'), Buffer.from('3.4"}],"deleted":null}')];
-  const r = parseStreamBody(chunks, chunks[0].length + chunks[1].length);
+  const r = parseStreamBody(chunks);
   t.same(r, { new: [{ value: '1.2.3.4' }], deleted: null });
   t.equal(chunks.length, 0, 'chunk list released');
-  t.same(parseStreamBody([Buffer.from('{}')], 2), { new: null, deleted: null }, 'missing lists are null');
-  t.throws(() => parseStreamBody([Buffer.from('{"new":[')], 8), { kind: 'malformed', message: /malformed JSON \(8 bytes/ });
-  t.throws(() => parseStreamBody([], 0), { kind: 'malformed', message: /empty body/ });
-  t.throws(() => parseStreamBody([Buffer.from('[]')], 2), { kind: 'malformed', message: /not a \{"new", "deleted"\} object but a list/ });
-  t.throws(() => parseStreamBody([Buffer.from('{"new":"x"}')], 11), { kind: 'malformed', message: /"new" is a string/ });
-  t.same(parseStreamBody([Buffer.from('{"new":[null, 1]}')], 17), { new: [null, 1], deleted: null }, 'elements are left to the store');
+  t.same(parseStreamBody([Buffer.from('{}')]), { new: null, deleted: null }, 'missing lists are null');
+  t.throws(() => parseStreamBody([Buffer.from('{"new":[')]), { kind: 'malformed', message: /malformed JSON \(8 bytes/ });
+  t.throws(() => parseStreamBody([]), { kind: 'malformed', message: /empty body/ });
+  t.throws(() => parseStreamBody([Buffer.from('[]')]), { kind: 'malformed', message: /not a \{"new", "deleted"\} object but a list/ });
+  t.throws(() => parseStreamBody([Buffer.from('{"new":"x"}')]), { kind: 'malformed', message: /"new" is a string/ });
+  t.same(parseStreamBody([Buffer.from('{"new":[null, 1]}')]), { new: [null, 1], deleted: null }, 'elements are left to the store');
 });
 
 t.test('protocol: headers, startup=true then deltas, scopes, null lists', async (t) => {

@@ -1,9 +1,10 @@
 import t from 'tap';
 import { LapiClient } from '../../../../src/crowdsec/stream/lapi-client';
-import { collectStream, StreamBodyParser, StreamParseError, type DecisionSink } from '../../../../src/crowdsec/stream/stream-parser';
+import { collectStream } from '../../../../src/crowdsec/stream/collect-stream';
+import { StreamBodyParser, StreamParseError, type DecisionSink } from '../../../../src/crowdsec/stream/stream-parser';
 import { DecisionStore } from '../../../../src/crowdsec/core/store';
 import type { LapiDecision, StreamResponse } from '../../../../src/crowdsec/core/types';
-import type { CrowdSecSettings } from '../../../../src/settings';
+import type { CrowdSecSettings } from '../../../../src/crowdsec/stream/settings';
 import { bigStartupBody, startFakeLapi } from '../../../harness/fake-lapi';
 
 const NOW = 1_700_000_000_000;
