@@ -62,7 +62,7 @@ export interface BouncerStatus {
 export const LOG_EVERY_NTH_FAILURE = 10;
 
 export class StreamBouncer implements DecisionLookup, BouncerStats {
-  readonly store: DecisionStore;
+  private _store: DecisionStore;
   readonly url: string;
   private readonly settings: CrowdSecSettings;
   private readonly log: Logger;
@@ -97,7 +97,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
   constructor(opts: StreamBouncerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
-    this.store = opts.store ?? new DecisionStore();
+    this._store = opts.store ?? new DecisionStore();
     this.now = opts.now ?? Date.now;
     this.onChange = opts.onChange;
     this.client = new LapiClient({ settings: opts.settings, timeouts: opts.timeouts });
@@ -116,6 +116,11 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       maxMs: r.degradedMaxMs ?? Math.max(60_000, degradedInitialMs),
       random: r.random,
     });
+  }
+
+  /** The decision cache lookups answer from; replaced whole by a full resync. */
+  get store(): DecisionStore {
+    return this._store;
   }
 
   /** True once the initial (startup=true) pull has been applied; stays true through later outages. */
@@ -242,6 +247,10 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       // neither the whole body nor all its decisions as objects are ever held at once. `synced` only turns
       // true in onSuccess(), once the whole response is in: lookups meanwhile see a partial store, but the
       // bouncer still reports not synced. A pull that fails halfway leaves its applied batches in place.
+      // A full resync once synced is built into a fresh store while the old one keeps answering, then
+      // swapped in whole: decisions the snapshot no longer holds are gone, and a ban present in both
+      // is never missing. A resync that fails is discarded.
+      const store = startup && this._synced ? new DecisionStore() : this._store;
       const applied: ApplyResult = { added: 0, deleted: 0, skipped: 0, expired: 0 };
       const add = (r: ApplyResult): void => {
         applied.added += r.added;
@@ -252,16 +261,17 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       const change = new ChangeCollector(startup);
       const sink: DecisionSink = {
         onDeleted: (batch) => {
-          if (gen === this.generation) add(this.store.applyDeleted(batch, this.now()));
+          if (gen === this.generation) add(store.applyDeleted(batch, this.now()));
         },
         onNew: (batch) => {
           if (gen !== this.generation) return;
-          add(this.store.applyNew(batch, this.now()));
+          add(store.applyNew(batch, this.now()));
           change.collect(batch);
         },
       };
       const result = await this.client.pull(startup, abort.signal, sink);
       if (gen !== this.generation) return;
+      this._store = store;
       this.onSuccess(startup, result.durationMs, result.bytes, applied, result.received.new, result.received.deleted);
       if (applied.added > 0 && this.onChange !== undefined) this.onChange(change.result());
       delay = this.settings.pollIntervalMs;
@@ -375,7 +385,9 @@ class ChangeCollector {
     const ips = this.ips;
     if (ips === undefined) return;
     for (const d of batch) {
-      const scope = d.scope?.toLowerCase();
+      // The stream may carry nulls and junk; the store skips them, and so does this.
+      if (d === null || typeof d !== 'object') continue;
+      const scope = typeof d.scope === 'string' ? d.scope.toLowerCase() : undefined;
       if (scope === 'ip' && typeof d.value === 'string') ips.push(d.value);
       else if (scope === 'range') this.ranges = true;
     }

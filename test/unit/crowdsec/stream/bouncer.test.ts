@@ -510,3 +510,29 @@ t.test('large startup list: 200k decisions in one pull', async (t) => {
   t.comment(`200k decisions: sync ${String(line?.duration_ms)} ms, pull ${String(line?.pull_ms)} ms, ${String(line?.bytes)} bytes`);
   t.equal(line?.decisions, 200_000);
 });
+
+t.test('a full resync replaces the cache: decisions deleted during the outage are gone, kept ones never miss', async (t) => {
+  const { fake, b } = await rig(t);
+  fake.addDecision({ value: '192.0.2.1' });
+  fake.addDecision({ value: '192.0.2.2' });
+  b.start();
+  await until('synced', () => b.synced);
+  t.ok(b.lookup('192.0.2.2', Date.now()));
+  fake.setMode('500');
+  await until('degraded', () => b.state === 'degraded');
+  // Deleted while the bouncer cannot see the delta that carries the deletion.
+  fake.removeDecision('192.0.2.2');
+  let misses = 0;
+  let checks = 0;
+  const watch = setInterval(() => {
+    checks++;
+    if (!b.lookup('192.0.2.1', Date.now())) misses++;
+  }, 1);
+  fake.setMode('ok');
+  await until('resynced', () => b.state === 'synced');
+  clearInterval(watch);
+  t.equal(b.lookup('192.0.2.2', Date.now()), undefined, 'the decision deleted during the outage is gone after the resync');
+  t.ok(b.lookup('192.0.2.1', Date.now()), 'the kept decision is still there');
+  t.equal(misses, 0, `the kept ban answered all ${checks} lookups during the resync`);
+  t.equal(b.status().decisions.total, 1);
+});
