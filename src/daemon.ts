@@ -16,20 +16,15 @@ import { CidrSet } from './net/prefix-map';
 import type { ChainContext } from './restrictions/chain';
 import { openGeoDatabase, type GeoDatabase } from './restrictions/geo';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from './services';
-import { SettingsError, type Settings } from './settings';
+import type { Settings } from './settings';
+import { preflight } from './daemon/preflight';
 import { VERSION } from './version';
 
 const CONFIG_POLL_MS = 500;
 const CONFIG_DEBOUNCE_MS = 200;
 
 export async function runDaemon(settings: Settings): Promise<void> {
-  let trusted: CidrSet;
-  try {
-    trusted = new CidrSet(settings.trustedProxies);
-  } catch (err) {
-    throw new SettingsError(`--trusted-proxies / NB_PROXY_TRUSTED_PROXIES: ${(err as Error).message}`);
-  }
-  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined });
+  const { trusted, config } = await preflight(settings);
   const logs = createLogs(settings.logLevel, settings.accessLog);
   const daemon = new Daemon(settings, logs, trusted);
   await daemon.start(config);
