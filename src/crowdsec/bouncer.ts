@@ -105,6 +105,10 @@ export class StreamBouncer implements DecisionLookup {
   }
 
   /** True once the initial (startup=true) pull has been applied; stays true through later outages. */
+  get pollIntervalMs(): number {
+    return this.settings.pollIntervalMs;
+  }
+
   get synced(): boolean {
     return this._synced;
   }
