@@ -52,8 +52,7 @@ t.test('the same message and exit status as a start, for every kind of bad input
     ['bad CrowdSec URL', ['--config', EXAMPLE, '--crowdsec-api-url', 'ftp://lapi', '--crowdsec-api-key', 'k', ...NO_ENV]],
   ];
   for (const [what, args, env] of cases) {
-    const start = await runBinary(args, env);
-    const check = await runBinary(['validate', ...args], env);
+    const [start, check] = await Promise.all([runBinary(args, env), runBinary(['validate', ...args], env)]);
     t.equal(start.code, 2, `${what}: a start exits 2`);
     t.equal(check.code, 2, `${what}: validate exits 2`);
     t.match(check.stderr, /^netbird-proxy: .+\n$/, `${what}: one line`);
