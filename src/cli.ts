@@ -1,6 +1,6 @@
-import { Command, Option } from 'commander';
-import { ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey } from './settings';
-import { ConfigError } from './config/load';
+import { Command } from 'commander';
+import { addSettingsOptions, exitOnUsageError, settingsFromCommand } from './commands/settings-options';
+import { registerValidateCommand } from './commands/validate';
 import { runDaemon } from './daemon/daemon';
 import { VERSION } from './version';
 
@@ -9,27 +9,16 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .description('TCP/HTTP reverse proxy that refuses clients flagged by CrowdSec, CIDR or country rules, per service')
     .version(VERSION)
     .showHelpAfterError()
-    .addOption(new Option(ENV_FILE_FLAG, 'dotenv file with NB_PROXY_* variables (default: ./proxy.env when it exists)'));
-  for (const spec of SETTINGS) {
-    const extra = spec.default !== undefined ? `env: ${spec.env}, default: ${spec.default}` : `env: ${spec.env}`;
-    program.addOption(new Option(spec.flag, `${spec.description} (${extra})`));
-  }
-  program.parse(argv);
-  const opts = program.opts<Partial<Record<SettingKey, string | boolean>> & { envFile?: string }>();
-  const flags: Partial<Record<SettingKey, string | boolean>> = {};
-  for (const spec of SETTINGS) {
-    const value = opts[spec.key];
-    if (value !== undefined) flags[spec.key] = value;
-  }
-
-  try {
-    const settings = resolveSettings(flags, process.env, opts.envFile);
-    await runDaemon(settings);
-  } catch (err) {
-    if (err instanceof SettingsError || err instanceof ConfigError) {
-      process.stderr.write(`netbird-proxy: ${err.message}\n`);
-      process.exit(2);
+    // Options after a subcommand's name belong to the subcommand (validate has the same flags).
+    .enablePositionalOptions();
+  addSettingsOptions(program);
+  program.action(async () => {
+    try {
+      await runDaemon(settingsFromCommand(program));
+    } catch (err) {
+      exitOnUsageError(err);
     }
-    throw err;
-  }
+  });
+  registerValidateCommand(program);
+  await program.parseAsync(argv);
 }

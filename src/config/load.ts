@@ -6,6 +6,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { ConfigError } from './errors';
+import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
 import type {
   AccessConfig,
   CrowdSecMode,
@@ -24,12 +25,6 @@ export interface LoadOptions {
   crowdsecAvailable: boolean;
 }
 
-const NAME_RE = /^[a-z0-9-]+$/;
-const TOP_KEYS = ['services'] as const;
-const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access'] as const;
-const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec'] as const;
-const ALLOW_DENY_KEYS = ['allow', 'deny'] as const;
-const CROWDSEC_MODES: readonly CrowdSecMode[] = ['off', 'enforce', 'observe'];
 
 type Mapping = Record<string, unknown>;
 
@@ -263,7 +258,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   if (rawProtocol === undefined || rawProtocol === null) ctx.fail('protocol', 'is required (http or tcp)');
   const protocol = ctx.string(rawProtocol, 'protocol');
   if (protocol !== 'http' && protocol !== 'tcp') {
-    ctx.fail('protocol', `${JSON.stringify(protocol)} is not one of http, tcp`);
+    ctx.fail('protocol', `${JSON.stringify(protocol)} is not one of ${PROTOCOLS.join(', ')}`);
   }
 
   if (protocol === 'http') {

@@ -2,7 +2,7 @@
 // services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/addr';
-import { loadServicesConfig, serviceEquals } from '../config/load';
+import { serviceEquals } from '../config/load';
 import type { ServicesConfig } from '../config/types';
 import { StreamBouncer, type DecisionChange } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
@@ -14,24 +14,19 @@ import { CidrSet } from '../net/cidr-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
-import { SettingsError, type Settings } from '../settings';
+import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';
 import { ConfigReloader } from './config-reload';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
+import { preflight } from './preflight';
 import { affectedBy, rejudge } from './rejudge';
 import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 
 export async function runDaemon(settings: Settings): Promise<void> {
-  let trusted: CidrSet;
-  try {
-    trusted = new CidrSet(settings.trustedProxies);
-  } catch (err) {
-    throw new SettingsError(`--trusted-proxies / NB_PROXY_TRUSTED_PROXIES: ${(err as Error).message}`);
-  }
-  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined });
+  const { trusted, config } = await preflight(settings);
   const logs = createLogs(settings.logLevel, settings.accessLog);
   const daemon = new Daemon(settings, logs, trusted);
   await daemon.start(config);

@@ -89,6 +89,26 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'netbird_proxy_crowdsec_synced',
+      help: '1 once the bouncer has applied its initial decision sync; 0 before, and while no service uses CrowdSec',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const b = bouncer();
+        if (b !== undefined) this.set(b.synced ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'netbird_proxy_crowdsec_poll_interval_seconds',
+      help: 'Configured interval between decision pulls; 0 while no service uses CrowdSec',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const b = bouncer();
+        if (b !== undefined) this.set(b.pollIntervalMs / 1000);
+      },
+    });
+    new Gauge({
       name: 'netbird_proxy_crowdsec_initial_sync_seconds',
       help: 'Duration of the initial decision sync (startup=true pull applied; absent until then)',
       registers: [this.registry],

@@ -47,6 +47,10 @@ t.test('/readyz is 503 until the first sync, then 200; /metrics counts denials b
   t.match(notReady.body, 'shop');
   t.equal((await httpGet(`${daemon.httpUrl}/x`, { host: 'shop.example.com', from: '127.0.0.3' })).status, 403, 'fail-closed before the first sync');
 
+  const before = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
+  t.equal(metricValue(before, 'netbird_proxy_crowdsec_synced', {}), 0, 'not synced yet');
+  t.equal(metricValue(before, 'netbird_proxy_crowdsec_poll_interval_seconds', {}), 0.3, 'the poll interval, for the staleness alert');
+
   await lapi.start();
   t.ok(await eventually(async () => (await httpGet(`${daemon.adminUrl}/readyz`)).status === 200, 15_000), 'ready after the first sync');
 
@@ -72,6 +76,7 @@ t.test('/readyz is 503 until the first sync, then 200; /metrics counts denials b
   t.ok((metricValue(text, 'netbird_proxy_crowdsec_pulls_total', { result: 'failure' }) ?? 0) >= 1, 'failed pulls while the LAPI was down');
   t.type(metricValue(text, 'netbird_proxy_crowdsec_seconds_since_last_pull', {}), 'number');
   t.type(metricValue(text, 'netbird_proxy_crowdsec_initial_sync_seconds', {}), 'number');
+  t.equal(metricValue(text, 'netbird_proxy_crowdsec_synced', {}), 1, 'synced');
 
   const status = JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as {
     crowdsec: { state: string; decisions: { total: number; by_type: Record<string, number> }; last_successful_pull: string | null; services: unknown[] };

@@ -67,6 +67,9 @@ export type BouncerState = 'stopped' | 'connecting' | 'synced' | 'degraded';
 
 /** What the metrics read from the running bouncer (StreamBouncer implements it). */
 export interface BouncerStats {
+  /** True once the initial sync completed; stays true through later outages. */
+  readonly synced: boolean;
+  readonly pollIntervalMs: number;
   readonly pullsOk: number;
   readonly pullsFailed: number;
   /** Epoch ms of the last successful pull; undefined before the first. */

@@ -124,6 +124,10 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
   }
 
   /** True once the initial (startup=true) pull has been applied; stays true through later outages. */
+  get pollIntervalMs(): number {
+    return this.settings.pollIntervalMs;
+  }
+
   get synced(): boolean {
     return this._synced;
   }

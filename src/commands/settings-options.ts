@@ -1,0 +1,46 @@
+// The daemon's flags, shared by the root command (start) and `validate`, so that both accept
+// and resolve exactly the same settings.
+import { Option, type Command } from 'commander';
+import { ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey, type Settings } from '../settings';
+import { ConfigError } from '../config/load';
+
+type RawOptions = Partial<Record<SettingKey, string | boolean>> & { envFile?: string };
+
+export function addSettingsOptions(cmd: Command): Command {
+  cmd.addOption(new Option(ENV_FILE_FLAG, 'dotenv file with NB_PROXY_* variables (default: ./proxy.env when it exists)'));
+  for (const spec of SETTINGS) {
+    const extra = spec.default !== undefined ? `env: ${spec.env}, default: ${spec.default}` : `env: ${spec.env}`;
+    cmd.addOption(new Option(spec.flag, `${spec.description} (${extra})`));
+  }
+  return cmd;
+}
+
+/**
+ * Resolves the settings from the flags given to `cmd` and to its parents (`netbird-proxy --config x
+ * validate` and `netbird-proxy validate --config x` mean the same), the environment and the env file.
+ */
+export function settingsFromCommand(cmd: Command, env: NodeJS.ProcessEnv = process.env): Settings {
+  const merged: RawOptions = {};
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) chain.unshift(c);
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts<RawOptions>())) {
+      if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+    }
+  }
+  const flags: Partial<Record<SettingKey, string | boolean>> = {};
+  for (const spec of SETTINGS) {
+    const value = merged[spec.key];
+    if (value !== undefined) flags[spec.key] = value;
+  }
+  return resolveSettings(flags, env, merged.envFile);
+}
+
+/** Bad settings or services.yaml: one line on stderr and exit status 2, as for a start. */
+export function exitOnUsageError(err: unknown): never {
+  if (err instanceof SettingsError || err instanceof ConfigError) {
+    process.stderr.write(`netbird-proxy: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,134 @@
+// JSON Schema (draft-07) for services.yaml, built from the loader's own vocabulary (keys.ts,
+// countries.ts) and written to config/services.schema.json by `npm run schema`. A test checks
+// that the file is current and that schema and loader agree on every example and error case.
+// What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
+// only the loader checks; docs/operations.md lists it.
+import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
+import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonSchema = { [key: string]: JsonValue } | boolean;
+
+// ---- regular expression pieces (ECMAScript, valid with the "u" flag)
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+/** Four decimal octets without leading zeros, as node:net isIPv4 accepts. */
+const IPV4 = `${OCTET}(?:\\.${OCTET}){3}`;
+const H16 = '[0-9A-Fa-f]{1,4}';
+const LS32 = `(?:${H16}:${H16}|${IPV4})`;
+/** RFC 3986 IPv6address. */
+const IPV6 = `(?:${[
+  `(?:${H16}:){6}${LS32}`,
+  `::(?:${H16}:){5}${LS32}`,
+  `(?:${H16})?::(?:${H16}:){4}${LS32}`,
+  `(?:(?:${H16}:){0,1}${H16})?::(?:${H16}:){3}${LS32}`,
+  `(?:(?:${H16}:){0,2}${H16})?::(?:${H16}:){2}${LS32}`,
+  `(?:(?:${H16}:){0,3}${H16})?::${H16}:${LS32}`,
+  `(?:(?:${H16}:){0,4}${H16})?::${LS32}`,
+  `(?:(?:${H16}:){0,5}${H16})?::${H16}`,
+  `(?:(?:${H16}:){0,6}${H16})?::`,
+].join('|')})`;
+
+/** A host name ending right before `end`: labels of 1-63, the last not all digits, at most 253 characters. */
+function hostName(underscore: boolean, end: string): string {
+  const c = underscore ? 'A-Za-z0-9_' : 'A-Za-z0-9';
+  const label = `[${c}](?:[${c}-]{0,61}[${c}])?`;
+  return `(?=[^:/\\]]{1,253}${end})(?:${label}\\.)*(?![0-9]+${end})${label}`;
+}
+
+const PORT = '(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
+/** host:port as checkHostPort reads it: IPv4, [IPv6] (a zone allowed) or a host name with "_". */
+const HOST_PORT = `(?:${IPV4}|\\[${IPV6}(?:%[^\\]]+)?\\]|${hostName(true, ':')}):${PORT}`;
+const UNSPECIFIED = '(?:0\\.0\\.0\\.0|\\[::\\])';
+const SCHEME = '[Hh][Tt][Tt][Pp][Ss]?://';
+
+export const PATTERNS = {
+  name: NAME_RE.source,
+  domain: `^(?:${IPV4}|(?:\\*\\.)?${hostName(false, '$')})$`,
+  httpTarget: `^(?!${SCHEME}${UNSPECIFIED}(?::|/|$))${SCHEME}(?:${IPV4}|\\[${IPV6}\\]|${hostName(true, '(?::|/|$)')})(?::${PORT})?/?$`,
+  listen: `^${HOST_PORT}$`,
+  tcpTarget: `^(?!${UNSPECIFIED}:)${HOST_PORT}$`,
+  cidr: `^(?:${IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|${IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$`,
+  country: `^(?:${[...ISO_3166_1_ALPHA2, ...EXTRA_COUNTRY_CODES]
+    .sort()
+    .map((code) => [...code].map((ch) => `[${ch}${ch.toLowerCase()}]`).join(''))
+    .join('|')})$`,
+} as const;
+
+function allowDeny(item: string, description: string, example: string[]): JsonSchema {
+  const list: JsonSchema = { type: ['array', 'null'], items: { $ref: `#/definitions/${item}` }, uniqueItems: true };
+  return {
+    description,
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      ALLOW_DENY_KEYS.map((k) => [k, { ...list, description: k === 'allow' ? 'when non-empty, a client must match one of these' : 'a client matching one of these is refused' }]),
+    ),
+    examples: [{ allow: example, deny: [] }],
+  };
+}
+
+export function servicesSchema(): JsonSchema {
+  const serviceProps: Record<(typeof SERVICE_KEYS)[number], JsonSchema> = {
+    name: { description: 'unique service name: lower-case letters, digits and "-"', type: 'string', pattern: PATTERNS.name },
+    protocol: { description: 'http: selected by Host on the shared --http-addr listener; tcp: its own listener', enum: [...PROTOCOLS] },
+    domains: {
+      description: 'http only: host names matched against the Host header without its port; "*." as the whole first label matches one label',
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', pattern: PATTERNS.domain },
+    },
+    listen: { description: 'tcp only: host:port to listen on (IPv6 in brackets: "[::]:2222")', type: 'string', pattern: PATTERNS.listen },
+    target: { description: 'http: an http:// or https:// URL without path; tcp: host:port', type: 'string' },
+    access: { $ref: '#/definitions/access' },
+  };
+  const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
+    cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
+    countries: allowDeny('country', 'ISO 3166-1 alpha-2 country codes of the client address', ['DE', 'FR']),
+    crowdsec: {
+      description: 'off (default), enforce (refuse clients with a CrowdSec decision) or observe (log only); enforce/observe need --crowdsec-api-url and a key',
+      enum: [...CROWDSEC_MODES, false, null],
+    },
+  };
+  const only = (protocol: string, then: JsonSchema): JsonSchema => ({
+    if: { properties: { protocol: { const: protocol } }, required: ['protocol'] },
+    then,
+  });
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'netbird-proxy services.yaml',
+    description: 'Services of netbird-proxy. Generated from src/config/schema.ts by `npm run schema`; do not edit.',
+    type: 'object',
+    additionalProperties: false,
+    required: [...TOP_KEYS],
+    properties: {
+      services: { description: 'the services; may be empty: services: []', type: 'array', items: { $ref: '#/definitions/service' } },
+    },
+    definitions: {
+      service: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'protocol', 'target'],
+        properties: serviceProps,
+        allOf: [
+          only('http', { required: ['domains'], properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget } } }),
+          only('tcp', { required: ['listen'], properties: { domains: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } } }),
+        ],
+      },
+      access: {
+        description: 'optional; left out: everyone allowed, CrowdSec off',
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: accessProps,
+      },
+      cidr: { type: 'string', pattern: PATTERNS.cidr },
+      country: { type: 'string', pattern: PATTERNS.country },
+    },
+  };
+}
+
+/** The text of config/services.schema.json. */
+export function servicesSchemaText(): string {
+  return `${JSON.stringify(servicesSchema(), null, 2)}\n`;
+}
