@@ -1,12 +1,11 @@
 // Process plumbing for the benchmark: tool discovery and installation, CPU pinning, per-process
-// CPU and memory accounting from /proc, and small HTTP helpers. Linux only.
+// CPU and memory accounting from /proc. Linux only. HTTP clients, sleep, `until` and REPO_ROOT
+// come from test/harness.
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+import { REPO_ROOT } from '../../test/harness/repo-root';
 
 export const STREAM_MODULE_CANDIDATES = [
   '/usr/lib/nginx/modules/ngx_stream_module.so',
@@ -387,49 +386,44 @@ export function toolVersions(tools: Tools): Record<string, string> {
   };
 }
 
-// ------------------------------------------------------------------------------------ http
+// ------------------------------------------------------------------------------------ polling
 
-export interface HttpResult {
-  status: number;
-  body: string;
-}
-
-export function httpGet(url: string, opts: { host?: string; localAddress?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
-  return new Promise((res, rej) => {
-    const req = request(url, {
-      agent: false,
-      headers: opts.host ? { host: opts.host } : {},
-      localAddress: opts.localAddress,
-    }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      r.on('error', rej);
-    });
-    req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', rej);
-    req.end();
-  });
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls fn until it returns a value (not undefined) or the deadline passes; an error with `fatal: true` stops at once. */
-export async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      if ((err as { fatal?: boolean }).fatal === true) throw err;
-      last = (err as Error).message;
+/**
+ * Turns an async probe into the synchronous predicate input test/harness `until` polls: each call
+ * returns the latest settled value and starts a new probe when none is in flight and `everyMs`
+ * have passed since the last one started (so a slow endpoint is not hammered every 10 ms).
+ */
+export function sampler<T>(probe: () => Promise<T>, everyMs: number): () => T | undefined {
+  let latest: T | undefined;
+  let inFlight = false;
+  let startedAt = -Infinity;
+  return () => {
+    if (!inFlight && Date.now() - startedAt >= everyMs) {
+      inFlight = true;
+      startedAt = Date.now();
+      probe().then(
+        (v) => {
+          latest = v;
+        },
+        () => undefined,
+      ).finally(() => {
+        inFlight = false;
+      });
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
-    await sleep(everyMs);
-  }
+    return latest;
+  };
 }
+
+/** Rejects when `p` has not settled after `ms` (the harness HTTP client has no timeout of its own). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+// ------------------------------------------------------------------------------------ stats
 
 export function median(xs: number[]): number {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);

@@ -1,0 +1,417 @@
+// The per-request path of an HTTP request, in process, on the real modules (compiled from src/
+// into .build/ by `npm run build:scripts`): host route → client IP (socket peer, trusted proxies,
+// X-Forwarded-For) → restriction chain (CrowdSec off, or enforce against a StreamBouncer synced
+// with 1M decisions) → X-Forwarded-* headers → metrics counter → access line (formatted into a
+// sink that only counts bytes: the file I/O is not part of this). No sockets, no forwarding.
+//
+//   npm run bench:path [-- --json] [--quick] [--decisions N] [--requests N] [--rounds N]
+//
+// The sequence mirrors HttpEntrypoint.admit() + logAccess() (src/listeners/http-entrypoint.ts),
+// which are private; keep the two in step.
+//
+// Method. Time: every row runs `requests` requests per round, rows interleaved per round
+// (A B C … A B C …), after a warm-up; ns/request = median over rounds of round time / requests,
+// GC included. Memory: batches of ALLOC_BATCH requests, each after a forced minor GC (with
+// --expose-gc); bytes/request = median over batches of the growth of V8's used heap size across
+// the batch / requests; batches during which any GC ran (PerformanceObserver 'gc' entries) are
+// dropped, since a GC in the middle would hide what was allocated.
+import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
+import { Socket } from 'node:net';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import pino from 'pino';
+import { buildForwardedFor } from '../../src/client-ip/forwarded-for';
+import { peerOf } from '../../src/client-ip/peer';
+import { resolveHttpClientIp } from '../../src/client-ip/resolve';
+import { parseServicesConfig } from '../../src/config/load';
+import { StreamBouncer } from '../../src/crowdsec/stream/bouncer';
+import { setForwardedHeaders } from '../../src/forward/http';
+import { HostRouter } from '../../src/listeners/host-router';
+import { CidrSet } from '../../src/net/prefix-map';
+import { evaluate, type ChainContext } from '../../src/restrictions/chain';
+import { buildServiceRuntime, type HttpServiceRuntime } from '../../src/services';
+import { AccessLog, elapsedMs, metadataOrEmpty } from '../../src/telemetry/access-log';
+import { Metrics } from '../../src/telemetry/metrics';
+import { until } from '../../test/harness/clients';
+import { startFakeLapi } from '../../test/harness/fake-lapi';
+import { mixedDecisions, renderStartupBody } from '../lib/decisions';
+import { median } from '../lib/tools';
+import { short } from '../runner/log';
+import type { PathBenchResult, PathRow } from '../runner/results';
+
+interface Args {
+  json: boolean;
+  decisions: number;
+  requests: number;
+  rounds: number;
+  warmup: number;
+  allocBatches: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const quick = argv.includes('--quick');
+  const a: Args = { json: argv.includes('--json'), decisions: 1_000_000, requests: quick ? 100_000 : 300_000, rounds: quick ? 3 : 7, warmup: quick ? 100_000 : 200_000, allocBatches: quick ? 100 : 300 };
+  const num = (name: string): number | undefined => {
+    const i = argv.indexOf(name);
+    if (i < 0) return undefined;
+    const v = Number(argv[i + 1]);
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} needs a positive integer`);
+    return v;
+  };
+  a.decisions = num('--decisions') ?? a.decisions;
+  a.requests = num('--requests') ?? a.requests;
+  a.rounds = num('--rounds') ?? a.rounds;
+  return a;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const log = (msg: string): void => {
+  (args.json ? process.stderr : process.stdout).write(`${msg}\n`);
+};
+
+/** Simulated keep-alive connections per row; requests cycle through them. */
+const CONNECTIONS = 1024;
+const ALLOC_BATCH = 500;
+const TRUSTED_PROXIES = ['10.0.0.0/8'];
+
+const SERVICES_YAML = `services:
+  - name: web-off
+    protocol: http
+    domains: [off.bench.local]
+    target: http://127.0.0.1:9
+    access: { crowdsec: off }
+  - name: web
+    protocol: http
+    domains: [bench.local, www.bench.local]
+    target: http://127.0.0.1:9
+    access: { crowdsec: enforce }
+  - name: web-xff
+    protocol: http
+    domains: [xff.bench.local, '*.apps.bench.local']
+    target: http://127.0.0.1:9
+    access: { crowdsec: enforce }
+`;
+
+// ------------------------------------------------------------------------------------ set-up
+
+/** A StreamBouncer synced from the fake LAPI (the 1M mixed startup response), then stopped: the
+ * daemon's lookup object with its store full, and no I/O left running. */
+async function syncedBouncer(count: number): Promise<{ bouncer: StreamBouncer; syncMs: number }> {
+  const fake = await startFakeLapi({});
+  const body = renderStartupBody(count);
+  fake.setStartupStream(() => body.chunks);
+  const bouncer = new StreamBouncer({
+    settings: { apiUrl: fake.url, apiKey: fake.apiKey, pollIntervalMs: 3_600_000, caCertPath: undefined, certPath: undefined, keyPath: undefined },
+    log: pino({ level: 'silent' }),
+  });
+  const t0 = Date.now();
+  bouncer.start();
+  await until('bouncer synced', () => bouncer.synced, 300_000);
+  const syncMs = Date.now() - t0;
+  await bouncer.stop();
+  await fake.close();
+  return { bouncer, syncMs };
+}
+
+function prng(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Public addresses no decision covers: 80 % IPv4, 20 % IPv6. */
+function missAddresses(n: number, bouncer: StreamBouncer, now: number): string[] {
+  const rnd = prng(0xc0ffee);
+  const out: string[] = [];
+  while (out.length < n) {
+    let ip: string;
+    if (rnd() < 0.8) {
+      const a = 1 + Math.floor(rnd() * 222);
+      if (a === 10 || a === 127) continue;
+      ip = `${a}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
+    } else {
+      const g = [0x2001 + Math.floor(rnd() * 0xdff), ...Array.from({ length: 7 }, () => Math.floor(rnd() * 65536))];
+      ip = g.map((x) => x.toString(16)).join(':');
+    }
+    if (bouncer.lookup(ip, now) === undefined) out.push(ip);
+  }
+  return out;
+}
+
+/** Addresses with a decision, spread over the whole set: exact IPv4/IPv6 values and the first
+ * address of ranges. */
+function hitAddresses(n: number, count: number, bouncer: StreamBouncer, now: number): string[] {
+  const stride = Math.max(1, Math.floor(count / n));
+  const out: string[] = [];
+  let i = 0;
+  for (const d of mixedDecisions(count)) {
+    if (i++ % stride !== 0 || out.length >= n) continue;
+    const ip = d.scope === 'Range' ? d.value.slice(0, d.value.indexOf('/')) : d.value;
+    if (bouncer.lookup(ip, now) !== undefined) out.push(ip);
+  }
+  if (out.length < n) throw new Error(`only ${out.length} hit addresses found`);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ the path
+
+/** One keep-alive connection: a real net.Socket (no handle) whose peer address is set, and the
+ * IncomingMessage the requests on it are parsed into. */
+interface Conn {
+  req: IncomingMessage;
+  host: string;
+  xff: string | undefined;
+}
+
+function connection(peer: string, host: string, xff: string | undefined): Conn {
+  const socket = new Socket();
+  Object.defineProperty(socket, 'remoteAddress', { value: peer });
+  const req = new IncomingMessage(socket);
+  req.method = 'GET';
+  req.url = '/';
+  return { req, host, xff };
+}
+
+interface PathDeps {
+  router: HostRouter;
+  trusted: CidrSet;
+  chain: ChainContext;
+  metrics: Metrics;
+  accessLog: AccessLog;
+}
+
+type Step = (c: Conn) => void;
+
+/** HttpEntrypoint.admit() then logAccess() for a request that is answered at once (no upstream).
+ * `parts` switches the metrics counter and the access line off, for the per-stage rows. */
+function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boolean } = { metrics: true, accessLine: true }): Step {
+  const { metrics, accessLine } = parts;
+  return (c) => {
+    const startNs = process.hrtime.bigint();
+    const req = c.req;
+    // Node's HTTP parser makes a fresh headers object per request.
+    req.headers = freshHeaders(c);
+    const service = d.router.match(req.headers.host);
+    if (service === undefined) throw new Error(`no service for ${c.host}`);
+    const peer = peerOf(req.socket, d.trusted);
+    const xff = req.headers['x-forwarded-for'];
+    const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, d.trusted) : peer.address;
+    const verdict = evaluate(service.access, clientIp, d.chain, Date.now());
+    if (verdict.allowed) {
+      if (metrics) d.metrics.httpRequest(service.name, 'allowed', '');
+      setForwardedHeaders(req, peer.trusted, buildForwardedFor(xff, peer.address, peer.trusted));
+    } else if (metrics) {
+      d.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
+    }
+    if (!accessLine) return;
+    d.accessLog.write({
+      service: service.name,
+      protocol: 'http',
+      client_ip: clientIp,
+      country: verdict.country,
+      method: req.method,
+      host: req.headers.host,
+      path: req.url,
+      status: verdict.allowed ? 200 : 403,
+      bytes_in: 78,
+      bytes_out: verdict.allowed ? 160 : 150,
+      duration_ms: elapsedMs(startNs),
+      deny_reason: verdict.denyReason,
+      metadata: metadataOrEmpty(verdict.metadata),
+    });
+  };
+}
+
+function freshHeaders(c: Conn): IncomingHttpHeaders {
+  return c.xff === undefined ? { host: c.host } : { host: c.host, 'x-forwarded-for': c.xff };
+}
+
+let baselineSink = 0;
+/** What the loop itself costs: the fresh headers object and the clock read, nothing of ours. */
+const baselineStep: Step = (c) => {
+  const startNs = process.hrtime.bigint();
+  c.req.headers = freshHeaders(c);
+  baselineSink += Number(process.hrtime.bigint() - startNs) & 1;
+};
+
+// ------------------------------------------------------------------------------------ measuring
+
+interface Row {
+  key: string;
+  label: string;
+  description: string;
+  conns: Conn[];
+  step: Step;
+  /** The service whose counter this row increments, and the outcome; undefined for the baseline. */
+  counts: { service: string; outcome: 'allowed' | 'denied' } | undefined;
+  next: number;
+  roundNs: number[];
+  roundCpuNs: number[];
+  allocBytes: number[];
+  allocRun: number;
+}
+
+function runRequests(row: Row, n: number): void {
+  const conns = row.conns;
+  let i = row.next;
+  for (let k = 0; k < n; k++) {
+    row.step(conns[i]);
+    i = i + 1 === conns.length ? 0 : i + 1;
+  }
+  row.next = i;
+}
+
+const gcEntries: Array<{ start: number; end: number }> = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcEntries.push({ start: e.startTime, end: e.startTime + e.duration });
+});
+
+async function measureAllocation(row: Row, batches: number): Promise<void> {
+  const spans: Array<{ start: number; end: number; bytes: number }> = [];
+  for (let b = 0; b < batches; b++) {
+    global.gc?.({ type: 'minor' });
+    const h0 = getHeapStatistics().used_heap_size;
+    const start = performance.now();
+    runRequests(row, ALLOC_BATCH);
+    const end = performance.now();
+    const h1 = getHeapStatistics().used_heap_size;
+    spans.push({ start, end, bytes: (h1 - h0) / ALLOC_BATCH });
+  }
+  // PerformanceObserver entries are delivered asynchronously.
+  await new Promise((r) => setTimeout(r, 50));
+  const clean = spans.filter((s) => !gcEntries.some((g) => g.start < s.end && g.end > s.start));
+  row.allocRun = batches;
+  row.allocBytes = clean.map((s) => s.bytes);
+}
+
+async function outcomeCounts(metrics: Metrics): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const counter = metrics.registry.getSingleMetric('netbird_proxy_http_requests_total');
+  if (counter === undefined) throw new Error('netbird_proxy_http_requests_total is not registered');
+  for (const v of (await counter.get()).values) {
+    const key = `${String(v.labels.service)}/${String(v.labels.outcome)}`;
+    out.set(key, (out.get(key) ?? 0) + v.value);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  log(`path: syncing a StreamBouncer with ${args.decisions.toLocaleString('en-US')} decisions from the fake LAPI`);
+  const { bouncer, syncMs } = await syncedBouncer(args.decisions);
+  const total = bouncer.store.size;
+  log(`path: synced in ${syncMs} ms (${total.toLocaleString('en-US')} entries)`);
+  const now = Date.now();
+
+  const config = parseServicesConfig(SERVICES_YAML, 'bench/micro/path.ts', { crowdsecAvailable: true });
+  const runtimes = config.services.map(buildServiceRuntime).filter((s): s is HttpServiceRuntime => s.config.protocol === 'http');
+  const metrics = new Metrics(() => bouncer);
+  let lineBytes = 0;
+  let lines = 0;
+  const deps: PathDeps = {
+    router: new HostRouter(runtimes),
+    trusted: new CidrSet(TRUSTED_PROXIES),
+    chain: { geo: undefined, crowdsec: bouncer },
+    metrics,
+    accessLog: new AccessLog({
+      write(line: string): boolean {
+        lineBytes += line.length;
+        lines++;
+        return true;
+      },
+    }),
+  };
+  const step = pathStep(deps);
+  const misses = missAddresses(CONNECTIONS, bouncer, now);
+  const hits = hitAddresses(CONNECTIONS, args.decisions, bouncer, now);
+  const proxies = Array.from({ length: CONNECTIONS }, (_, i) => `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`);
+  const row = (key: string, label: string, description: string, conns: Conn[], s: Step, counts: Row['counts']): Row => ({ key, label, description, conns, step: s, counts, next: 0, roundNs: [], roundCpuNs: [], allocBytes: [], allocRun: 0 });
+  const rows: Row[] = [
+    row('baseline', 'loop baseline', 'fresh headers object + clock read only (what the harness costs per request)', misses.map((ip) => connection(ip, 'bench.local', undefined)), baselineStep, undefined),
+    row('off', 'CrowdSec off', 'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed', misses.map((ip) => connection(ip, 'off.bench.local', undefined)), step, { service: 'web-off', outcome: 'allowed' }),
+    row('enforce_1m_miss', `enforce ${short(args.decisions)}, miss`, 'direct client no decision covers, crowdsec: enforce → lookup, allowed', misses.map((ip) => connection(ip, 'bench.local', undefined)), step, { service: 'web', outcome: 'allowed' }),
+    row('stage_admission', 'enforce miss: admission only', 'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers', misses.map((ip) => connection(ip, 'bench.local', undefined)), pathStep(deps, { metrics: false, accessLine: false }), undefined),
+    row('stage_admission_metrics', 'enforce miss: + metrics', 'enforce miss without the access line', misses.map((ip) => connection(ip, 'www.bench.local', undefined)), pathStep(deps, { metrics: true, accessLine: false }), { service: 'web', outcome: 'allowed' }),
+    row('enforce_1m_hit', `enforce ${short(args.decisions)}, hit`, 'direct client with a decision (exact IPv4/IPv6 or inside a range) → lookup, denied (403 line with metadata)', hits.map((ip) => connection(ip, 'bench.local', undefined)), step, { service: 'web', outcome: 'denied' }),
+    row('enforce_1m_xff', `enforce ${short(args.decisions)}, via proxy`, 'peer in --trusted-proxies, client from X-Forwarded-For (no decision) → lookup, allowed, X-Forwarded-For rebuilt', misses.map((ip, i) => connection(proxies[i], 'xff.bench.local', ip)), step, { service: 'web-xff', outcome: 'allowed' }),
+  ];
+
+  global.gc?.();
+  log(`path: warm-up ${args.warmup.toLocaleString('en-US')} requests per row, then ${args.rounds} interleaved rounds of ${args.requests.toLocaleString('en-US')}`);
+  for (const r of rows) runRequests(r, args.warmup);
+  gcObserver.observe({ entryTypes: ['gc'] });
+  for (let round = 0; round < args.rounds; round++) {
+    for (const r of rows) {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      runRequests(r, args.requests);
+      r.roundNs.push(Number(process.hrtime.bigint() - t0) / args.requests);
+      const c = process.cpuUsage(c0);
+      r.roundCpuNs.push(((c.user + c.system) * 1000) / args.requests);
+    }
+  }
+  log(`path: allocation, ${args.allocBatches} batches of ${ALLOC_BATCH} requests per row`);
+  for (const r of rows) await measureAllocation(r, args.allocBatches);
+  gcObserver.disconnect();
+
+  // The counters the path incremented must add up: every row took the branch it was built for.
+  const counts = await outcomeCounts(metrics);
+  const perRow = args.warmup + args.rounds * args.requests + args.allocBatches * ALLOC_BATCH;
+  const expected = new Map<string, number>();
+  for (const r of rows) if (r.counts) expected.set(`${r.counts.service}/${r.counts.outcome}`, (expected.get(`${r.counts.service}/${r.counts.outcome}`) ?? 0) + perRow);
+  for (const [k, n] of expected) {
+    if (counts.get(k) !== n) throw new Error(`metrics: ${k} counted ${counts.get(k) ?? 0}, expected ${n}`);
+  }
+  const logged = rows.filter((r) => r.step !== baselineStep && !r.key.startsWith('stage_')).length * perRow;
+  if (lines !== logged) throw new Error(`access log: ${lines} lines, expected ${logged}`);
+
+  const out: Record<string, PathRow> = {};
+  for (const r of rows) {
+    out[r.key] = {
+      label: r.label,
+      description: r.description,
+      ns_per_request: Math.round(median(r.roundNs)),
+      ns_per_request_best: Math.round(Math.min(...r.roundNs)),
+      ns_per_request_rounds: r.roundNs.map((x) => Math.round(x)),
+      cpu_ns_per_request: Math.round(median(r.roundCpuNs)),
+      bytes_per_request: Math.round(median(r.allocBytes)),
+      alloc_batches_used: r.allocBytes.length,
+      alloc_batches_run: r.allocRun,
+      outcomes: r.counts ? { [r.counts.outcome]: counts.get(`${r.counts.service}/${r.counts.outcome}`) ?? 0 } : {},
+    };
+  }
+  const result: PathBenchResult = {
+    benchmark: 'path',
+    node: process.version,
+    gc_exposed: global.gc !== undefined,
+    method: `time: median over ${args.rounds} interleaved rounds of ${args.requests} requests per row (after ${args.warmup} warm-up), GC included; `
+      + `memory: median over batches of ${ALLOC_BATCH} requests of V8 used-heap growth / requests, each batch after a forced minor GC, batches with a GC inside dropped`,
+    decisions: args.decisions,
+    store_sync: { via: 'StreamBouncer ← test/harness/fake-lapi.ts (mixed startup response, bench/lib/decisions.ts)', sync_ms: syncMs, total },
+    requests_per_round: args.requests,
+    rounds: args.rounds,
+    alloc_batch: ALLOC_BATCH,
+    connections: CONNECTIONS,
+    rows: out,
+  };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  log('');
+  log(`Per-request path (${process.version}${result.gc_exposed ? '' : ', no --expose-gc: bytes/request is noisier'}; ${CONNECTIONS} connections per row; access line ${Math.round(lineBytes / lines)} bytes on average)`);
+  log(`  ${'row'.padEnd(26)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  alloc batches`);
+  for (const r of Object.values(out)) {
+    log(`  ${r.label.padEnd(26)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`);
+  }
+  log(`  method: ${result.method}`);
+  if (baselineSink < 0) log('');
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench path: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
