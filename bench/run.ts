@@ -14,7 +14,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/harness/repo-root';
-import { choosePinning, ensureTools, machineInfo, pinSelf, toolVersions } from './lib/tools';
+import { ensureTools } from './lib/install';
+import { machineInfo, toolVersions } from './lib/machine';
+import { choosePinning, pinSelf } from './lib/tools';
 import type { BenchContext, ScenarioReport } from './runner/context';
 import { startFleet } from './runner/fleet';
 import { log } from './runner/log';

@@ -5,7 +5,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { httpGet, until } from '../../test/harness/clients';
 import { REPO_ROOT } from '../../test/harness/repo-root';
-import { sampler, spawnPinned, stopChild, withTimeout } from './tools';
+import { sampler, withTimeout } from './probe';
+import { spawnPinned, stopChild } from './tools';
 
 export const NETBIRD_BIN = join(REPO_ROOT, 'bin', 'netbird-proxy');
 

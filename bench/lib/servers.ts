@@ -5,7 +5,8 @@ import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { until } from '../../test/harness/clients';
-import { sampler, spawnPinned, stopChild } from './tools';
+import { sampler } from './probe';
+import { spawnPinned, stopChild } from './tools';
 
 export interface Server {
   readonly name: string;

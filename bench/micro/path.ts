@@ -6,38 +6,29 @@
 //
 //   npm run bench:path [-- --json] [--quick] [--decisions N] [--requests N] [--rounds N]
 //
-// The sequence mirrors HttpEntrypoint.admit() + logAccess() (src/listeners/http-entrypoint.ts),
-// which are private; keep the two in step.
+// The request itself is in path-step.ts, the services, bouncer and client addresses in
+// path-fixture.ts; this file measures and reports.
 //
 // Method. Time: every row runs `requests` requests per round, rows interleaved per round
 // (A B C … A B C …), after a warm-up; ns/request = median over rounds of round time / requests,
-// GC included. Memory: batches of ALLOC_BATCH requests, each after a forced minor GC (with
-// --expose-gc); bytes/request = median over batches of the growth of V8's used heap size across
-// the batch / requests; batches during which any GC ran (PerformanceObserver 'gc' entries) are
-// dropped, since a GC in the middle would hide what was allocated.
-import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
-import { Socket } from 'node:net';
+// GC included (wall time, and the process's CPU time). Memory: batches of ALLOC_BATCH requests,
+// each after a forced minor GC (with --expose-gc); bytes/request = median over batches of the
+// growth of V8's used heap size across the batch / requests; batches during which any GC ran
+// (PerformanceObserver 'gc' entries) are dropped, since a GC in the middle would hide what was
+// allocated.
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import pino from 'pino';
-import { buildForwardedFor } from '../../src/client-ip/forwarded-for';
-import { peerOf } from '../../src/client-ip/peer';
-import { resolveHttpClientIp } from '../../src/client-ip/resolve';
 import { parseServicesConfig } from '../../src/config/load';
-import { StreamBouncer } from '../../src/crowdsec/stream/bouncer';
-import { setForwardedHeaders } from '../../src/forward/http';
 import { HostRouter } from '../../src/listeners/host-router';
 import { CidrSet } from '../../src/net/prefix-map';
-import { evaluate, type ChainContext } from '../../src/restrictions/chain';
 import { buildServiceRuntime, type HttpServiceRuntime } from '../../src/services';
-import { AccessLog, elapsedMs, metadataOrEmpty } from '../../src/telemetry/access-log';
+import { AccessLog } from '../../src/telemetry/access-log';
 import { Metrics } from '../../src/telemetry/metrics';
-import { until } from '../../test/harness/clients';
-import { startFakeLapi } from '../../test/harness/fake-lapi';
-import { mixedDecisions, renderStartupBody } from '../lib/decisions';
-import { median } from '../lib/tools';
+import { median } from '../lib/stats';
 import { short } from '../runner/log';
 import type { PathBenchResult, PathRow } from '../runner/results';
+import { hitAddresses, missAddresses, SERVICES_YAML, syncedBouncer, TRUSTED_PROXIES } from './path-fixture';
+import { baselineStep, connection, pathStep, type Conn, type PathDeps, type Step } from './path-step';
 
 interface Args {
   json: boolean;
@@ -72,171 +63,6 @@ const log = (msg: string): void => {
 /** Simulated keep-alive connections per row; requests cycle through them. */
 const CONNECTIONS = 1024;
 const ALLOC_BATCH = 500;
-const TRUSTED_PROXIES = ['10.0.0.0/8'];
-
-const SERVICES_YAML = `services:
-  - name: web-off
-    protocol: http
-    domains: [off.bench.local]
-    target: http://127.0.0.1:9
-    access: { crowdsec: off }
-  - name: web
-    protocol: http
-    domains: [bench.local, www.bench.local]
-    target: http://127.0.0.1:9
-    access: { crowdsec: enforce }
-  - name: web-xff
-    protocol: http
-    domains: [xff.bench.local, '*.apps.bench.local']
-    target: http://127.0.0.1:9
-    access: { crowdsec: enforce }
-`;
-
-// ------------------------------------------------------------------------------------ set-up
-
-/** A StreamBouncer synced from the fake LAPI (the 1M mixed startup response), then stopped: the
- * daemon's lookup object with its store full, and no I/O left running. */
-async function syncedBouncer(count: number): Promise<{ bouncer: StreamBouncer; syncMs: number }> {
-  const fake = await startFakeLapi({});
-  const body = renderStartupBody(count);
-  fake.setStartupStream(() => body.chunks);
-  const bouncer = new StreamBouncer({
-    settings: { apiUrl: fake.url, apiKey: fake.apiKey, pollIntervalMs: 3_600_000, caCertPath: undefined, certPath: undefined, keyPath: undefined },
-    log: pino({ level: 'silent' }),
-  });
-  const t0 = Date.now();
-  bouncer.start();
-  await until('bouncer synced', () => bouncer.synced, 300_000);
-  const syncMs = Date.now() - t0;
-  await bouncer.stop();
-  await fake.close();
-  return { bouncer, syncMs };
-}
-
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Public addresses no decision covers: 80 % IPv4, 20 % IPv6. */
-function missAddresses(n: number, bouncer: StreamBouncer, now: number): string[] {
-  const rnd = prng(0xc0ffee);
-  const out: string[] = [];
-  while (out.length < n) {
-    let ip: string;
-    if (rnd() < 0.8) {
-      const a = 1 + Math.floor(rnd() * 222);
-      if (a === 10 || a === 127) continue;
-      ip = `${a}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
-    } else {
-      const g = [0x2001 + Math.floor(rnd() * 0xdff), ...Array.from({ length: 7 }, () => Math.floor(rnd() * 65536))];
-      ip = g.map((x) => x.toString(16)).join(':');
-    }
-    if (bouncer.lookup(ip, now) === undefined) out.push(ip);
-  }
-  return out;
-}
-
-/** Addresses with a decision, spread over the whole set: exact IPv4/IPv6 values and the first
- * address of ranges. */
-function hitAddresses(n: number, count: number, bouncer: StreamBouncer, now: number): string[] {
-  const stride = Math.max(1, Math.floor(count / n));
-  const out: string[] = [];
-  let i = 0;
-  for (const d of mixedDecisions(count)) {
-    if (i++ % stride !== 0 || out.length >= n) continue;
-    const ip = d.scope === 'Range' ? d.value.slice(0, d.value.indexOf('/')) : d.value;
-    if (bouncer.lookup(ip, now) !== undefined) out.push(ip);
-  }
-  if (out.length < n) throw new Error(`only ${out.length} hit addresses found`);
-  return out;
-}
-
-// ------------------------------------------------------------------------------------ the path
-
-/** One keep-alive connection: a real net.Socket (no handle) whose peer address is set, and the
- * IncomingMessage the requests on it are parsed into. */
-interface Conn {
-  req: IncomingMessage;
-  host: string;
-  xff: string | undefined;
-}
-
-function connection(peer: string, host: string, xff: string | undefined): Conn {
-  const socket = new Socket();
-  Object.defineProperty(socket, 'remoteAddress', { value: peer });
-  const req = new IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = '/';
-  return { req, host, xff };
-}
-
-interface PathDeps {
-  router: HostRouter;
-  trusted: CidrSet;
-  chain: ChainContext;
-  metrics: Metrics;
-  accessLog: AccessLog;
-}
-
-type Step = (c: Conn) => void;
-
-/** HttpEntrypoint.admit() then logAccess() for a request that is answered at once (no upstream).
- * `parts` switches the metrics counter and the access line off, for the per-stage rows. */
-function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boolean } = { metrics: true, accessLine: true }): Step {
-  const { metrics, accessLine } = parts;
-  return (c) => {
-    const startNs = process.hrtime.bigint();
-    const req = c.req;
-    // Node's HTTP parser makes a fresh headers object per request.
-    req.headers = freshHeaders(c);
-    const service = d.router.match(req.headers.host);
-    if (service === undefined) throw new Error(`no service for ${c.host}`);
-    const peer = peerOf(req.socket, d.trusted);
-    const xff = req.headers['x-forwarded-for'];
-    const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, d.trusted) : peer.address;
-    const verdict = evaluate(service.access, clientIp, d.chain, Date.now());
-    if (verdict.allowed) {
-      if (metrics) d.metrics.httpRequest(service.name, 'allowed', '');
-      setForwardedHeaders(req, peer.trusted, buildForwardedFor(xff, peer.address, peer.trusted));
-    } else if (metrics) {
-      d.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
-    }
-    if (!accessLine) return;
-    d.accessLog.write({
-      service: service.name,
-      protocol: 'http',
-      client_ip: clientIp,
-      country: verdict.country,
-      method: req.method,
-      host: req.headers.host,
-      path: req.url,
-      status: verdict.allowed ? 200 : 403,
-      bytes_in: 78,
-      bytes_out: verdict.allowed ? 160 : 150,
-      duration_ms: elapsedMs(startNs),
-      deny_reason: verdict.denyReason,
-      metadata: metadataOrEmpty(verdict.metadata),
-    });
-  };
-}
-
-function freshHeaders(c: Conn): IncomingHttpHeaders {
-  return c.xff === undefined ? { host: c.host } : { host: c.host, 'x-forwarded-for': c.xff };
-}
-
-let baselineSink = 0;
-/** What the loop itself costs: the fresh headers object and the clock read, nothing of ours. */
-const baselineStep: Step = (c) => {
-  const startNs = process.hrtime.bigint();
-  c.req.headers = freshHeaders(c);
-  baselineSink += Number(process.hrtime.bigint() - startNs) & 1;
-};
 
 // ------------------------------------------------------------------------------------ measuring
 
@@ -330,7 +156,7 @@ async function main(): Promise<void> {
   const proxies = Array.from({ length: CONNECTIONS }, (_, i) => `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`);
   const row = (key: string, label: string, description: string, conns: Conn[], s: Step, counts: Row['counts']): Row => ({ key, label, description, conns, step: s, counts, next: 0, roundNs: [], roundCpuNs: [], allocBytes: [], allocRun: 0 });
   const rows: Row[] = [
-    row('baseline', 'loop baseline', 'fresh headers object + clock read only (what the harness costs per request)', misses.map((ip) => connection(ip, 'bench.local', undefined)), baselineStep, undefined),
+    row('baseline', 'loop baseline', 'the loop and a fresh headers object only (what the harness costs per request)', misses.map((ip) => connection(ip, 'bench.local', undefined)), baselineStep, undefined),
     row('off', 'CrowdSec off', 'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed', misses.map((ip) => connection(ip, 'off.bench.local', undefined)), step, { service: 'web-off', outcome: 'allowed' }),
     row('enforce_1m_miss', `enforce ${short(args.decisions)}, miss`, 'direct client no decision covers, crowdsec: enforce → lookup, allowed', misses.map((ip) => connection(ip, 'bench.local', undefined)), step, { service: 'web', outcome: 'allowed' }),
     row('stage_admission', 'enforce miss: admission only', 'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers', misses.map((ip) => connection(ip, 'bench.local', undefined)), pathStep(deps, { metrics: false, accessLine: false }), undefined),
@@ -408,7 +234,6 @@ async function main(): Promise<void> {
     log(`  ${r.label.padEnd(26)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`);
   }
   log(`  method: ${result.method}`);
-  if (baselineSink < 0) log('');
 }
 
 main().catch((err: Error) => {

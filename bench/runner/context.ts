@@ -1,6 +1,7 @@
 // What every scenario is handed: the options, the tools, the CPU pinning, a temp dir, the results
 // being filled, a way to register cleanups, and the fleet of servers the runner started.
-import type { Pinning, Tools } from '../lib/tools';
+import type { Tools } from '../lib/install';
+import type { Pinning } from '../lib/tools';
 import type { Fleet } from './fleet';
 import type { Options } from './options';
 import type { Results, Target } from './results';

@@ -7,7 +7,8 @@ import { freePort } from '../../test/harness/ports';
 import { servicesYaml, startNetbird, type Netbird } from '../lib/netbird';
 import { startBareProxy, startHaproxy, startNginxProxy, startNginxUpstream, type Server } from '../lib/servers';
 import { startTcpServer, type TcpServer } from '../lib/tcp';
-import { memoryOf, type Pinning, type Tools } from '../lib/tools';
+import type { Tools } from '../lib/install';
+import { memoryOf, type Pinning } from '../lib/tools';
 import { log } from './log';
 
 export interface Forward {

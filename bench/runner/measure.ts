@@ -3,7 +3,8 @@
 // runner's one loop: interleaved rounds (A B C A B C ...) over a scenario's variants.
 import { readFileSync } from 'node:fs';
 import { sleep } from '../../test/harness/clients';
-import { median, pauseTrees, startForeignProbe } from '../lib/tools';
+import { median } from '../lib/stats';
+import { pauseTrees, startForeignProbe } from '../lib/tools';
 import { log } from './log';
 import type { Disturbance } from './results';
 

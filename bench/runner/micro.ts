@@ -2,7 +2,8 @@
 // in its own Node process with --expose-gc, pinned to the server CPU, and parses its --json output.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { which, type Pinning } from '../lib/tools';
+import { which } from '../lib/install';
+import type { Pinning } from '../lib/tools';
 
 export function runMicro<T>(name: string, args: string[], pin: Pinning): T {
   const script = join(__dirname, '..', 'micro', `${name}.js`);

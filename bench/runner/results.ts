@@ -3,7 +3,7 @@
 import type { ProfileSummary } from '../lib/cpuprofile';
 import type { Mix } from '../lib/decisions';
 import type { BulkResult, ConnRateResult } from '../lib/tcp';
-import type { MachineInfo } from '../lib/tools';
+import type { MachineInfo } from '../lib/machine';
 import type { WrkResult } from '../lib/wrk';
 
 export interface Disturbance {

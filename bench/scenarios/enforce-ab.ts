@@ -4,7 +4,7 @@
 // cost of the lookup is measured inside each enforce daemon: its "web" service (enforce) and its
 // "web-off" twin (CrowdSec off, same upstream), alternated in short runs; median of pair ratios.
 import { OFF_TWIN_HOST } from '../lib/netbird';
-import { median } from '../lib/tools';
+import { median } from '../lib/stats';
 import { runWrk } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log } from '../runner/log';

@@ -3,7 +3,9 @@
 // and the enforce daemons; interleaved rounds, then medians and ratios.
 import { httpGet } from '../../test/harness/clients';
 import { PROBE_BLOCKED_IP } from '../lib/decisions';
-import { median, startCpuProbe, withTimeout } from '../lib/tools';
+import { withTimeout } from '../lib/probe';
+import { median } from '../lib/stats';
+import { startCpuProbe } from '../lib/tools';
 import { runWrk, type WrkOptions } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { cpusText, fmt, log, pct, ratio, short, tableRow as row } from '../runner/log';

@@ -2,7 +2,8 @@
 // connections/s with wrk (Connection: close), connections/s with the Node echo client, and bulk
 // throughput through one connection.
 import { runTcpClient, type BulkResult, type ConnRateResult } from '../lib/tcp';
-import { median, startCpuProbe } from '../lib/tools';
+import { median } from '../lib/stats';
+import { startCpuProbe } from '../lib/tools';
 import { runWrk } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log, pct, ratio, tableRow as row } from '../runner/log';
