@@ -4,7 +4,7 @@ import pino from 'pino';
 import { StreamBouncer } from '../../src/crowdsec/stream/bouncer';
 import { until } from '../../test/harness/clients';
 import { startFakeLapi } from '../../test/harness/fake-lapi';
-import { mixedDecisions, renderStartupBody } from '../lib/decisions';
+import { mixedDecisions, prng, renderStartupBody } from '../lib/decisions';
 
 export const TRUSTED_PROXIES = ['10.0.0.0/8'];
 
@@ -46,16 +46,6 @@ export async function syncedBouncer(count: number): Promise<{ bouncer: StreamBou
   return { bouncer, syncMs };
 }
 
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Public addresses no decision covers: 80 % IPv4, 20 % IPv6. */
 export function missAddresses(n: number, bouncer: StreamBouncer, now: number): string[] {
   const rnd = prng(0xc0ffee);
@@ -82,7 +72,8 @@ export function hitAddresses(n: number, count: number, bouncer: StreamBouncer, n
   const out: string[] = [];
   let i = 0;
   for (const d of mixedDecisions(count)) {
-    if (i++ % stride !== 0 || out.length >= n) continue;
+    if (out.length >= n) break;
+    if (i++ % stride !== 0) continue;
     const ip = d.scope === 'Range' ? d.value.slice(0, d.value.indexOf('/')) : d.value;
     if (bouncer.lookup(ip, now) !== undefined) out.push(ip);
   }

@@ -49,8 +49,8 @@ export function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boo
     // Node's HTTP parser makes a fresh headers object per request.
     req.headers = freshHeaders(c);
     const service = d.router.match(req.headers.host);
-    if (service === undefined) throw new Error(`no service for ${c.host}`);
     const peer = peerOf(req.socket, d.trusted);
+    if (service === undefined) throw new Error(`no service for ${c.host}`);
     const xff = req.headers['x-forwarded-for'];
     const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, d.trusted) : peer.address;
     const verdict = evaluate(service.access, clientIp, d.chain, Date.now());

@@ -39,7 +39,16 @@ interface Args {
   allocBatches: number;
 }
 
+const USAGE = 'usage: node --expose-gc .build/bench/micro/path.js [--json] [--quick] [--decisions N] [--requests N] [--rounds N]';
+
 function parseArgs(argv: string[]): Args {
+  for (let i = 0; i < argv.length; i++) {
+    if (['--decisions', '--requests', '--rounds'].includes(argv[i])) i++;
+    else if (argv[i] === '-h' || argv[i] === '--help') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else if (argv[i] !== '--json' && argv[i] !== '--quick') throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
+  }
   const quick = argv.includes('--quick');
   const a: Args = { json: argv.includes('--json'), decisions: 1_000_000, requests: quick ? 100_000 : 300_000, rounds: quick ? 3 : 7, warmup: quick ? 100_000 : 200_000, allocBatches: quick ? 100 : 300 };
   const num = (name: string): number | undefined => {
@@ -55,7 +64,14 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = ((): Args => {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench path: ${(err as Error).message}\n`);
+    return process.exit(2);
+  }
+})();
 const log = (msg: string): void => {
   (args.json ? process.stderr : process.stdout).write(`${msg}\n`);
 };
@@ -229,9 +245,9 @@ async function main(): Promise<void> {
   }
   log('');
   log(`Per-request path (${process.version}${result.gc_exposed ? '' : ', no --expose-gc: bytes/request is noisier'}; ${CONNECTIONS} connections per row; access line ${Math.round(lineBytes / lines)} bytes on average)`);
-  log(`  ${'row'.padEnd(26)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  alloc batches`);
+  log(`  ${'row'.padEnd(30)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  alloc batches`);
   for (const r of Object.values(out)) {
-    log(`  ${r.label.padEnd(26)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`);
+    log(`  ${r.label.padEnd(30)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`);
   }
   log(`  method: ${result.method}`);
 }

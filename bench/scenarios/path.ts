@@ -25,8 +25,9 @@ export const report: ScenarioReport = {
     const p = r.path;
     if (!p) return [];
     const L = ['', `Per-request path (bench/micro/path.ts, in process: route, client IP, restriction chain, headers, metrics, access line; ${p.rounds} rounds of ${p.requests_per_round} requests)`];
+    L.push(`  ${'row'.padEnd(30)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  GC-free alloc batches`);
     for (const row of Object.values(p.rows)) {
-      L.push(`  ${row.label.padEnd(26)} ${String(row.ns_per_request).padStart(6)} ns/request (best ${row.ns_per_request_best})  ${String(row.bytes_per_request).padStart(5)} bytes/request (${row.alloc_batches_used}/${row.alloc_batches_run} GC-free batches)`);
+      L.push(`  ${row.label.padEnd(30)} ${String(row.ns_per_request).padStart(7)} ${String(row.ns_per_request_best).padStart(7)} ${String(row.cpu_ns_per_request).padStart(7)} ${String(row.bytes_per_request).padStart(6)}  ${row.alloc_batches_used}/${row.alloc_batches_run}`);
     }
     return L;
   },
