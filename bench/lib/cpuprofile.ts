@@ -1,7 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self and inclusive time per function
 // (name + file:line) and per area (netbird-proxy code, http-proxy, pino, Node internals, GC...).
 import { readFileSync } from 'node:fs';
-import { REPO_ROOT } from './tools';
+import { REPO_ROOT } from '../../test/harness/repo-root';
 
 interface CallFrame {
   functionName: string;

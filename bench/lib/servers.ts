@@ -4,7 +4,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { sleep, spawnPinned, stopChild } from './tools';
+import { until } from '../../test/harness/clients';
+import { sampler } from './probe';
+import { spawnPinned, stopChild } from './tools';
 
 export interface Server {
   readonly name: string;
@@ -25,16 +27,16 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 async function waitPorts(name: string, child: ChildProcess, ports: number[], logFile: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
   for (const port of ports) {
-    for (;;) {
+    const open = sampler(() => tcpOpen(port), 50);
+    await until(`${name} listening on ${port}`, () => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before listening: ${tail(logFile)}`);
+        throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before listening`);
       }
-      if (await tcpOpen(port)) break;
-      if (Date.now() > deadline) throw new Error(`${name} not listening on ${port} after 10 s: ${tail(logFile)}`);
-      await sleep(50);
-    }
+      return open() === true;
+    }, 10_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${tail(logFile)}`);
+    });
   }
 }
 

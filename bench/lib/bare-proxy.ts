@@ -1,7 +1,7 @@
 // Reference points: the bare minimum a Node reverse proxy does, with nothing else (no routing,
 // no access checks, no access log, no metrics), to show what is Node and what is ours.
 //
-//   node .build/bench/bare-proxy.js MODE LISTEN_PORT UPSTREAM_PORT     (prints "ready")
+//   node .build/bench/lib/bare-proxy.js MODE LISTEN_PORT UPSTREAM_PORT     (prints "ready")
 //   MODE http-proxy: the library and agent settings netbird-proxy uses (http-proxy, keep-alive
 //                    agent, lifo);
 //   MODE request:    the same agent, forwarding with plain http.request() and pipe().

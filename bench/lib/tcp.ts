@@ -1,12 +1,12 @@
 // TCP load tools, run as their own processes (pinned with the load generators):
 //
-//   node .build/bench/tcp.js serve                      → prints {"echo":P,"source":Q} once listening
+//   node .build/bench/lib/tcp.js serve                      → prints {"echo":P,"source":Q} once listening
 //     echo: answers the first chunk it reads with the same bytes and closes (server-side close, so
 //           TIME_WAIT stays off the client's ephemeral ports);
 //     source: reads an 8-byte big-endian length N, writes N bytes (1 MiB writes), closes.
-//   node .build/bench/tcp.js connrate --port P --count N --concurrency C --max-ms T [--payload B]
+//   node .build/bench/lib/tcp.js connrate --port P --count N --concurrency C --max-ms T [--payload B]
 //     N short connections (C at a time): connect, send B bytes, read the echo, see the close.
-//   node .build/bench/tcp.js bulk --port P --bytes N [--max-ms T]
+//   node .build/bench/lib/tcp.js bulk --port P --bytes N [--max-ms T]
 //     one connection downloading N bytes from the source into a reused 1 MiB buffer (net onread,
 //     no allocation per read); MiB/s from the request to the last byte.
 // Each client prints one JSON line with its result. Every loop is bounded by count and time.

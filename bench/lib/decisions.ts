@@ -38,7 +38,8 @@ export function mixFor(count: number): Mix {
   return { ipv4, ipv6, range4, range6: ranges - range4 };
 }
 
-function prng(seed: number): () => number {
+/** Deterministic uniform [0, 1) (mulberry32). */
+export function prng(seed: number): () => number {
   let s = seed | 0;
   return () => {
     s = (s + 0x6d2b79f5) | 0;

@@ -1,81 +1,81 @@
-#!/usr/bin/env node
-'use strict';
 // Decision store benchmark: a synthetic 1,000,000-decision startup response
 // (~70% IPv4 exact, ~20% IPv6 exact, ~10% ranges of various lengths, IPv4 and IPv6),
-// apply time, memory, and lookups/s for hits and misses.
+// apply time, memory, and lookups/s for hits and misses. Loads the real DecisionStore
+// (src/crowdsec/core/store.ts, compiled into .build/ by `npm run build:scripts`).
 //
-//   npx tsc -p tsconfig.json && node --expose-gc bench/store.bench.js [--json] [--count N] [--queries N]
+//   npm run build:scripts && node --expose-gc .build/bench/micro/store.js [--json] [--count N] [--queries N] [--rounds N]
 //
 // Targets: apply ≤ 5 s, process RSS ≤ 300 MB after apply, ≥ 2M lookups/s in every category.
-
-const path = require('node:path');
-
-let DecisionStore;
-try {
-  ({ DecisionStore } = require(path.join(__dirname, '..', 'dist', 'crowdsec', 'store.js')));
-} catch (err) {
-  console.error(`cannot load dist/crowdsec/store.js (run "npx tsc -p tsconfig.json" first): ${err.message}`);
-  process.exit(2);
-}
+import { DecisionStore } from '../../src/crowdsec/core/store';
+import type { LapiDecision, StreamResponse } from '../../src/crowdsec/core/types';
+import type { StoreBenchResult } from '../runner/results';
 
 const args = process.argv.slice(2);
 const asJson = args.includes('--json');
-function intArg(name, dflt) {
+function intArg(name: string, dflt: number): number {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : dflt;
 }
 const COUNT = intArg('--count', 1_000_000);
 const QUERIES = intArg('--queries', 200_000);
 const ROUNDS = intArg('--rounds', 7);
-const log = asJson ? (...a) => console.error(...a) : (...a) => console.log(...a);
+const log = (msg = ''): void => {
+  (asJson ? process.stderr : process.stdout).write(`${msg}\n`);
+};
 
 const gc = typeof global.gc === 'function' ? global.gc : undefined;
-function settle() {
+function settle(): void {
   if (gc) {
     gc();
     gc();
   }
 }
 const MB = 1024 * 1024;
-function mem() {
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+function mem(): Mem {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
 // Deterministic PRNG (mulberry32).
 let seed = 0x9e3779b9;
-function rnd() {
+function rnd(): number {
   seed |= 0;
   seed = (seed + 0x6d2b79f5) | 0;
   let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
   x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
   return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
 }
-const rint = (n) => Math.floor(rnd() * n);
-const u32 = () => (rnd() * 4294967296) >>> 0;
-const v4 = (n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-const hex = () => rint(65536).toString(16);
-function pick(weighted) {
+const rint = (n: number): number => Math.floor(rnd() * n);
+const u32 = (): number => (rnd() * 4294967296) >>> 0;
+const v4 = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const hex = (): string => rint(65536).toString(16);
+function pick<T>(weighted: Array<[T, number]>): T {
   let r = rnd() * weighted.reduce((a, [, w]) => a + w, 0);
   for (const [v, w] of weighted) if ((r -= w) < 0) return v;
   return weighted[weighted.length - 1][0];
 }
 
-const ORIGINS = [['CAPI', 60], ['crowdsec', 20], ['lists:firehol_cybercrime', 10], ['lists:tor-exit-nodes', 5], ['cscli', 5]];
-const TYPES = [['ban', 94], ['captcha', 5], ['throttle', 1]];
-const SCENARIOS = Array.from({ length: 60 }, (_, i) => [`crowdsecurity/scenario-${i}`, 1 + (i % 7)]);
-const V4_RANGE_LENS = [[12, 1], [16, 4], [18, 2], [20, 4], [21, 2], [22, 4], [23, 3], [24, 40], [25, 3], [26, 4], [27, 4], [28, 5], [29, 5], [30, 4]];
-const V6_RANGE_LENS = [[32, 5], [40, 5], [48, 30], [56, 15], [64, 40], [96, 5]];
+const ORIGINS: Array<[string, number]> = [['CAPI', 60], ['crowdsec', 20], ['lists:firehol_cybercrime', 10], ['lists:tor-exit-nodes', 5], ['cscli', 5]];
+const TYPES: Array<[string, number]> = [['ban', 94], ['captcha', 5], ['throttle', 1]];
+const SCENARIOS = Array.from({ length: 60 }, (_, i): [string, number] => [`crowdsecurity/scenario-${i}`, 1 + (i % 7)]);
+const V4_RANGE_LENS: Array<[number, number]> = [[12, 1], [16, 4], [18, 2], [20, 4], [21, 2], [22, 4], [23, 3], [24, 40], [25, 3], [26, 4], [27, 4], [28, 5], [29, 5], [30, 4]];
+const V6_RANGE_LENS: Array<[number, number]> = [[32, 5], [40, 5], [48, 30], [56, 15], [64, 40], [96, 5]];
 
-function duration() {
+function duration(): string {
   // CAPI-like remaining durations, e.g. "166h29m31.580512s"; all well in the future.
   return `${1 + rint(167)}h${rint(60)}m${rint(60)}.${rint(1e6)}s`;
 }
 
-function maskV4(n, len) {
+function maskV4(n: number, len: number): number {
   return len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
 }
-function v6Range(len) {
+function v6Range(len: number): { h: number[]; text: string } {
   const h = [0x2000 + rint(0x1000), rint(65536), rint(65536), rint(65536), rint(65536), rint(65536), rint(65536), rint(65536)];
   for (let i = 0; i < 8; i++) {
     const bits = len - i * 16;
@@ -95,14 +95,14 @@ const nr6 = nr - nr4;
 settle();
 const m0 = mem();
 log(`building a ${COUNT}-decision response (${n4} IPv4, ${n6} IPv6, ${nr4} IPv4 ranges, ${nr6} IPv6 ranges)...`);
-const decisions = new Array(COUNT);
+const decisions: LapiDecision[] = new Array<LapiDecision>(COUNT);
 const exact4 = new Uint32Array(n4);
-const exact6 = new Array(n6);
-const ranges4 = [];
-const ranges6 = [];
+const exact6: string[] = new Array<string>(n6);
+const ranges4: Array<[number, number]> = [];
+const ranges6: Array<[number[], number]> = [];
 let id = 1;
 const base = u32();
-function decision(scope, value) {
+function decision(scope: string, value: string): LapiDecision {
   return {
     duration: duration(),
     id: id++,
@@ -146,10 +146,10 @@ for (let i = decisions.length - 1; i > 0; i--) {
 }
 // The bouncer applies what JSON.parse made of the LAPI body: round-trip so that strings are flat
 // and objects have the shapes JSON.parse gives them.
-let body = JSON.stringify({ new: decisions, deleted: null });
+let body: string | undefined = JSON.stringify({ new: decisions, deleted: null });
 decisions.length = 0;
 const bodyBytes = body.length;
-let response = JSON.parse(body);
+let response: StreamResponse | undefined = JSON.parse(body) as StreamResponse;
 body = undefined;
 settle();
 const m1 = mem();
@@ -166,11 +166,11 @@ settle();
 const m2 = mem();
 
 // ---------------------------------------------------------------- queries
-function inRange4(net, len) {
+function inRange4(net: number, len: number): number {
   const host = len === 32 ? 0 : u32() & (len === 0 ? 0xffffffff : 0xffffffff >>> len);
   return (net | host) >>> 0;
 }
-function inRange6(h, len) {
+function inRange6(h: number[], len: number): string {
   const g = h.slice();
   for (let i = 0; i < 8; i++) {
     const bits = len - i * 16;
@@ -180,8 +180,8 @@ function inRange6(h, len) {
   }
   return g.map((x) => x.toString(16)).join(':');
 }
-function build(n, gen, wantHit) {
-  const out = [];
+function build(n: number, gen: () => string, wantHit: boolean): string[] {
+  const out: string[] = [];
   let tries = 0;
   while (out.length < n) {
     if (++tries > n * 20) throw new Error('cannot generate queries');
@@ -191,7 +191,7 @@ function build(n, gen, wantHit) {
   return out;
 }
 const exactSet6 = new Set(exact6);
-const sets = {
+const sets: Record<string, string[]> = {
   ipv4_hit: build(QUERIES, () => v4(exact4[rint(n4)]), true),
   ipv4_miss: build(QUERIES, () => v4(u32()), false),
   ipv4_range: build(QUERIES, () => {
@@ -214,14 +214,20 @@ for (let i = 0; i < QUERIES; i++) {
 }
 // Fresh flat copies, laid out in query order: a proxy looks up a string it has just read from the
 // socket (hot in cache), not one scattered across the heap.
-for (const name of Object.keys(sets)) sets[name] = JSON.parse(JSON.stringify(sets[name]));
+for (const name of Object.keys(sets)) sets[name] = JSON.parse(JSON.stringify(sets[name])) as string[];
 
-function run(qs) {
+interface LookupRun {
+  perSec: number;
+  bestPerSec: number;
+  nsPerOp: number;
+  hitRatio: number;
+}
+function run(qs: string[]): LookupRun {
   // One warm-up pass, then ROUNDS timed passes. The machine may be shared: report the median
   // pass and the best one (closest to the uncontended speed).
   let found = 0;
   for (let i = 0; i < qs.length; i++) if (store.lookup(qs[i], NOW) !== undefined) found++;
-  const times = [];
+  const times: number[] = [];
   found = 0;
   for (let r = 0; r < ROUNDS; r++) {
     const t = process.hrtime.bigint();
@@ -238,7 +244,7 @@ function run(qs) {
     hitRatio: found / (qs.length * ROUNDS),
   };
 }
-const lookups = {};
+const lookups: Record<string, LookupRun> = {};
 for (const [name, qs] of Object.entries(sets)) lookups[name] = run(qs);
 
 const ts = process.hrtime.bigint();
@@ -253,7 +259,7 @@ const m3 = mem();
 
 // ---------------------------------------------------------------- report
 const storeBytes = m2.heapUsed + m2.arrayBuffers - (m0.heapUsed + m0.arrayBuffers);
-const result = {
+const result: Omit<StoreBenchResult, 'targets'> = {
   benchmark: 'store',
   node: process.version,
   gc_exposed: gc !== undefined,
@@ -284,7 +290,7 @@ const result = {
   stats_total: stats.total,
 };
 const minLookups = Math.min(...Object.values(result.lookups_per_sec));
-result.targets = {
+const targets: StoreBenchResult['targets'] = {
   apply_ms_max: 5000,
   rss_mb_max: 300,
   lookups_per_sec_min: 2_000_000,
@@ -294,22 +300,22 @@ result.targets = {
 };
 
 if (asJson) {
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...result, targets }, null, 2)}\n`);
 } else {
-  const row = (a, b) => log(`  ${a.padEnd(34)} ${b}`);
+  const row = (a: string, b: string): void => log(`  ${a.padEnd(34)} ${b}`);
   log('');
   log(`DecisionStore benchmark (${process.version}${gc ? ', --expose-gc' : ', no --expose-gc: memory figures are noisy'})`);
   row('decisions', `${COUNT} → ${store.size} entries on ${store.valueCount} values (added ${applied.added}, skipped ${applied.skipped})`);
-  row('apply', `${result.apply_ms} ms (${(result.apply_per_sec / 1e6).toFixed(2)}M decisions/s)   target ≤ 5000 ms ${result.targets.apply_ok ? 'OK' : 'MISSED'}`);
+  row('apply', `${result.apply_ms} ms (${(result.apply_per_sec / 1e6).toFixed(2)}M decisions/s)   target ≤ 5000 ms ${targets.apply_ok ? 'OK' : 'MISSED'}`);
   row('RSS baseline / response parsed', `${result.rss_mb_baseline} MB / ${result.rss_mb_response_built} MB (JSON body ${result.response_json_mb} MB)`);
   row('RSS right after apply', `${result.rss_mb_peak_during_apply} MB (response still referenced; process max ${result.rss_mb_max_process} MB)`);
-  row('RSS after apply (response freed)', `${result.rss_mb_after_apply} MB   target ≤ 300 MB ${result.targets.rss_ok ? 'OK' : 'MISSED'}`);
+  row('RSS after apply (response freed)', `${result.rss_mb_after_apply} MB   target ≤ 300 MB ${targets.rss_ok ? 'OK' : 'MISSED'}`);
   row('heap / typed arrays after apply', `${result.heap_mb_after_apply} MB / ${result.array_buffers_mb_after_apply} MB`);
   row('store bytes per decision', `${result.bytes_per_decision} (store.bytes ${(store.bytes / MB).toFixed(1)} MB)`);
   log(`  lookups (${QUERIES} distinct random queries per set, median of ${ROUNDS} passes; best pass):`);
   for (const [name, v] of Object.entries(lookups)) {
     row(`    ${name}`, `${(v.perSec / 1e6).toFixed(2)}M/s  ${v.nsPerOp.toFixed(0).padStart(4)} ns/op  (best ${(v.bestPerSec / 1e6).toFixed(2)}M/s)  hit ratio ${v.hitRatio.toFixed(2)}`);
   }
-  row('lookup target ≥ 2M/s', result.targets.lookups_ok ? 'OK' : `MISSED (min ${(minLookups / 1e6).toFixed(2)}M/s)`);
+  row('lookup target ≥ 2M/s', targets.lookups_ok ? 'OK' : `MISSED (min ${(minLookups / 1e6).toFixed(2)}M/s)`);
   row('stats() / sweep() with nothing expired', `${result.stats_ms} ms / ${result.sweep_ms} ms`);
 }

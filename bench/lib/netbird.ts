@@ -3,7 +3,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { httpGet, REPO_ROOT, spawnPinned, stopChild, waitUntil } from './tools';
+import { httpGet, until } from '../../test/harness/clients';
+import { REPO_ROOT } from '../../test/harness/repo-root';
+import { sampler, withTimeout } from './probe';
+import { spawnPinned, stopChild } from './tools';
 
 export const NETBIRD_BIN = join(REPO_ROOT, 'bin', 'netbird-proxy');
 
@@ -73,13 +76,13 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   const adminUrl = `http://127.0.0.1:${o.adminPort}`;
   const stop = (): Promise<void> => stopChild(child, 5000);
   try {
-    await waitUntil(`${o.name} /readyz`, o.readyTimeoutMs ?? 15_000, async () => {
+    const readyz = sampler(() => withTimeout(httpGet(`${adminUrl}/readyz`), 2000, 'GET /readyz'), 100);
+    await until(`${o.name} /readyz`, () => {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw Object.assign(new Error(`${o.name} exited (${child.signalCode ?? child.exitCode}): ${tail(logFile)}`), { fatal: true });
+        throw new Error(`${o.name} exited (${child.signalCode ?? child.exitCode}): ${tail(logFile)}`);
       }
-      const r = await httpGet(`${adminUrl}/readyz`, { timeoutMs: 2000 }).catch(() => undefined);
-      return r?.status === 200 ? true : undefined;
-    }, 100);
+      return readyz()?.status === 200;
+    }, o.readyTimeoutMs ?? 15_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- ${o.name} log:\n${tail(logFile)}`);
@@ -92,7 +95,7 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
     dir: o.dir,
     child,
     async status() {
-      const r = await httpGet(`${adminUrl}/status`, { timeoutMs: 5000 });
+      const r = await withTimeout(httpGet(`${adminUrl}/status`), 5000, 'GET /status');
       return JSON.parse(r.body) as NetbirdStatus;
     },
     stop,
