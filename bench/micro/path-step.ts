@@ -2,36 +2,35 @@
 // logAccess() (src/listeners/http-entrypoint.ts, private there, so mirrored here: keep in step).
 import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
-import { buildForwardedFor } from '../../src/client-ip/forwarded-for';
-import { peerOf } from '../../src/client-ip/peer';
-import { resolveHttpClientIp } from '../../src/client-ip/resolve';
-import { setForwardedHeaders } from '../../src/forward/http';
+import { peerAt, toClientAddress, type Peer } from '../../src/client-ip/peer';
+import { admitRequest, requestAccessEntry, type AdmissionContext } from '../../src/listeners/admission';
 import type { HostRouter } from '../../src/listeners/host-router';
-import type { CidrSet } from '../../src/net/prefix-map';
-import { evaluate, type ChainContext } from '../../src/restrictions/chain';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../../src/telemetry/access-log';
+import type { IpSet } from '../../src/net/ip-set';
+import type { ChainContext } from '../../src/restrictions/chain';
+import type { AccessLog } from '../../src/telemetry/access-log';
 import type { Metrics } from '../../src/telemetry/metrics';
 
 /** One keep-alive connection: a real net.Socket (no handle) whose peer address is set, and the
  * IncomingMessage the requests on it are parsed into. */
 export interface Conn {
   req: IncomingMessage;
+  peer: Peer;
   host: string;
   xff: string | undefined;
 }
 
-export function connection(peer: string, host: string, xff: string | undefined): Conn {
-  const socket = new Socket();
-  Object.defineProperty(socket, 'remoteAddress', { value: peer });
-  const req = new IncomingMessage(socket);
+export function connection(peer: string, trusted: IpSet, host: string, xff: string | undefined): Conn {
+  const address = toClientAddress(peer);
+  if (address === undefined) throw new Error(`not an address: ${peer}`);
+  const req = new IncomingMessage(new Socket());
   req.method = 'GET';
   req.url = '/';
-  return { req, host, xff };
+  return { req, peer: peerAt(address, trusted), host, xff };
 }
 
 export interface PathDeps {
   router: HostRouter;
-  trusted: CidrSet;
+  trusted: IpSet;
   chain: ChainContext;
   metrics: Metrics;
   accessLog: AccessLog;
@@ -39,43 +38,24 @@ export interface PathDeps {
 
 export type Step = (c: Conn) => void;
 
-/** HttpEntrypoint.admit() then logAccess() for a request that is answered at once (no upstream).
- * `parts` switches the metrics counter and the access line off, for the per-stage rows. */
+const NO_METRICS: AdmissionContext['metrics'] = { httpRequest: () => undefined };
+
+/** The entrypoint's admission then its access entry (src/listeners/admission.ts), for a request
+ * answered at once (no upstream). `parts` switches the metrics counter and the access line off,
+ * for the per-stage rows. */
 export function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boolean } = { metrics: true, accessLine: true }): Step {
-  const { metrics, accessLine } = parts;
+  const ctx: AdmissionContext = { router: d.router, trusted: d.trusted, chain: d.chain, metrics: parts.metrics ? d.metrics : NO_METRICS };
+  const accessLine = parts.accessLine;
   return (c) => {
     const startNs = process.hrtime.bigint();
     const req = c.req;
     // Node's HTTP parser makes a fresh headers object per request.
     req.headers = freshHeaders(c);
-    const service = d.router.match(req.headers.host);
-    const peer = peerOf(req.socket, d.trusted);
-    if (service === undefined) throw new Error(`no service for ${c.host}`);
-    const xff = req.headers['x-forwarded-for'];
-    const clientIp = peer.trusted && xff !== undefined ? resolveHttpClientIp(peer.address, xff, d.trusted) : peer.address;
-    const verdict = evaluate(service.access, clientIp, d.chain, Date.now());
-    if (verdict.allowed) {
-      if (metrics) d.metrics.httpRequest(service.name, 'allowed', '');
-      setForwardedHeaders(req, peer.trusted, buildForwardedFor(xff, peer.address, peer.trusted));
-    } else if (metrics) {
-      d.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
-    }
+    const admission = admitRequest(ctx, req, c.peer, 'http', 8080);
+    if (admission.service === undefined) throw new Error(`no service for ${c.host}`);
     if (!accessLine) return;
-    d.accessLog.write({
-      service: service.name,
-      protocol: 'http',
-      client_ip: clientIp,
-      country: verdict.country,
-      method: req.method,
-      host: req.headers.host,
-      path: req.url,
-      status: verdict.allowed ? 200 : 403,
-      bytes_in: 78,
-      bytes_out: verdict.allowed ? 160 : 150,
-      duration_ms: elapsedMs(startNs),
-      deny_reason: verdict.denyReason,
-      metadata: metadataOrEmpty(verdict.metadata),
-    });
+    const allowed = admission.verdict.allowed;
+    d.accessLog.write(requestAccessEntry(req, admission, allowed ? 200 : 403, 78, allowed ? 160 : 150, startNs, undefined));
   };
 }
 

@@ -20,7 +20,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { parseServicesConfig } from '../../src/config/load';
 import { HostRouter } from '../../src/listeners/host-router';
-import { CidrSet } from '../../src/net/prefix-map';
+import { CidrSet } from '../../src/net/cidr-set';
 import { buildServiceRuntime, type HttpServiceRuntime } from '../../src/services';
 import { AccessLog } from '../../src/telemetry/access-log';
 import { Metrics } from '../../src/telemetry/metrics';
@@ -172,13 +172,13 @@ async function main(): Promise<void> {
   const proxies = Array.from({ length: CONNECTIONS }, (_, i) => `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`);
   const row = (key: string, label: string, description: string, conns: Conn[], s: Step, counts: Row['counts']): Row => ({ key, label, description, conns, step: s, counts, next: 0, roundNs: [], roundCpuNs: [], allocBytes: [], allocRun: 0 });
   const rows: Row[] = [
-    row('baseline', 'loop baseline', 'the loop and a fresh headers object only (what the harness costs per request)', misses.map((ip) => connection(ip, 'bench.local', undefined)), baselineStep, undefined),
-    row('off', 'CrowdSec off', 'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed', misses.map((ip) => connection(ip, 'off.bench.local', undefined)), step, { service: 'web-off', outcome: 'allowed' }),
-    row('enforce_1m_miss', `enforce ${short(args.decisions)}, miss`, 'direct client no decision covers, crowdsec: enforce → lookup, allowed', misses.map((ip) => connection(ip, 'bench.local', undefined)), step, { service: 'web', outcome: 'allowed' }),
-    row('stage_admission', 'enforce miss: admission only', 'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers', misses.map((ip) => connection(ip, 'bench.local', undefined)), pathStep(deps, { metrics: false, accessLine: false }), undefined),
-    row('stage_admission_metrics', 'enforce miss: + metrics', 'enforce miss without the access line', misses.map((ip) => connection(ip, 'www.bench.local', undefined)), pathStep(deps, { metrics: true, accessLine: false }), { service: 'web', outcome: 'allowed' }),
-    row('enforce_1m_hit', `enforce ${short(args.decisions)}, hit`, 'direct client with a decision (exact IPv4/IPv6 or inside a range) → lookup, denied (403 line with metadata)', hits.map((ip) => connection(ip, 'bench.local', undefined)), step, { service: 'web', outcome: 'denied' }),
-    row('enforce_1m_xff', `enforce ${short(args.decisions)}, via proxy`, 'peer in --trusted-proxies, client from X-Forwarded-For (no decision) → lookup, allowed, X-Forwarded-For rebuilt', misses.map((ip, i) => connection(proxies[i], 'xff.bench.local', ip)), step, { service: 'web-xff', outcome: 'allowed' }),
+    row('baseline', 'loop baseline', 'the loop and a fresh headers object only (what the harness costs per request)', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), baselineStep, undefined),
+    row('off', 'CrowdSec off', 'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed', misses.map((ip) => connection(ip, deps.trusted, 'off.bench.local', undefined)), step, { service: 'web-off', outcome: 'allowed' }),
+    row('enforce_1m_miss', `enforce ${short(args.decisions)}, miss`, 'direct client no decision covers, crowdsec: enforce → lookup, allowed', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), step, { service: 'web', outcome: 'allowed' }),
+    row('stage_admission', 'enforce miss: admission only', 'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), pathStep(deps, { metrics: false, accessLine: false }), undefined),
+    row('stage_admission_metrics', 'enforce miss: + metrics', 'enforce miss without the access line', misses.map((ip) => connection(ip, deps.trusted, 'www.bench.local', undefined)), pathStep(deps, { metrics: true, accessLine: false }), { service: 'web', outcome: 'allowed' }),
+    row('enforce_1m_hit', `enforce ${short(args.decisions)}, hit`, 'direct client with a decision (exact IPv4/IPv6 or inside a range) → lookup, denied (403 line with metadata)', hits.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), step, { service: 'web', outcome: 'denied' }),
+    row('enforce_1m_xff', `enforce ${short(args.decisions)}, via proxy`, 'peer in --trusted-proxies, client from X-Forwarded-For (no decision) → lookup, allowed, X-Forwarded-For rebuilt', misses.map((ip, i) => connection(proxies[i], deps.trusted, 'xff.bench.local', ip)), step, { service: 'web-xff', outcome: 'allowed' }),
   ];
 
   global.gc?.();

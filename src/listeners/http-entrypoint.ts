@@ -11,18 +11,15 @@ import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { acceptConnection } from '../client-ip/accept';
-import { resolveForwardedFor } from '../client-ip/forwarded-for';
-import { peerOf, type ClientAddress, type Peer } from '../client-ip/peer';
+import { peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
-import { setForwardingHeaders } from '../forward/headers';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { rejectUpgrade, respond } from '../forward/responses';
 import type { IpSet } from '../net/ip-set';
-import { evaluate, type ChainContext } from '../restrictions/chain';
-import type { Verdict } from '../restrictions/types';
-import type { HttpServiceRuntime } from '../services';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import type { ChainContext } from '../restrictions/chain';
+import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
+import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
 import { HostRouter } from './host-router';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
@@ -43,7 +40,7 @@ export interface HttpEntrypointOptions {
 /** nginx's status for a client that closed the connection before the response was sent. */
 const CLIENT_CLOSED_REQUEST = 499;
 
-export class HttpEntrypoint {
+export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
   private readonly server: http.Server;
@@ -51,8 +48,14 @@ export class HttpEntrypoint {
   private readonly forwarder: HttpForwarder;
   private readonly upgraded = new Set<Duplex>();
   private bound = false;
+  readonly trusted: IpSet;
+  readonly chain: ChainContext;
+  readonly metrics: Metrics;
 
   constructor(private readonly opts: HttpEntrypointOptions) {
+    this.trusted = opts.trusted;
+    this.chain = opts.chain;
+    this.metrics = opts.metrics;
     this.forwarder = new HttpForwarder({
       upstreamTimeoutMs: opts.upstreamTimeoutMs,
       log: opts.log,
@@ -106,24 +109,10 @@ export class HttpEntrypoint {
     this.forwarder.close();
   }
 
-  /** Route, resolve the client and run the restriction chain; counts the outcome. */
   private admit(req: IncomingMessage): Admission {
     // Every socket reaches the HTTP server through acceptConnection, which attached its peer.
     const peer = peerOf(req.socket) as Peer;
-    const forwardedFor = resolveForwardedFor(peer, req.headers['x-forwarded-for'], this.opts.trusted);
-    const service = this.router.match(req.headers.host);
-    if (service === undefined) {
-      this.opts.metrics.httpRequest('', 'not_found', '');
-      return { service, clientIp: forwardedFor.clientIp, verdict: undefined };
-    }
-    const verdict = evaluate(service.access, forwardedFor.clientIp, this.opts.chain, Date.now());
-    if (verdict.allowed) {
-      this.opts.metrics.httpRequest(service.name, 'allowed', '');
-      setForwardingHeaders(req.headers, { peer, forwardedFor, scheme: 'http', port: req.socket.localPort ?? 0 });
-    } else {
-      this.opts.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
-    }
-    return { service, clientIp: forwardedFor.clientIp, verdict };
+    return admitRequest(this, req, peer, 'http', req.socket.localPort ?? 0);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -208,23 +197,7 @@ export class HttpEntrypoint {
     startNs: bigint,
     upstreamError: string | undefined,
   ): void {
-    const verdict = admission.verdict;
-    this.opts.accessLog.write({
-      service: admission.service?.name ?? '',
-      protocol: 'http',
-      client_ip: admission.clientIp,
-      country: verdict?.country,
-      method: req.method,
-      host: req.headers.host,
-      path: req.url,
-      status,
-      bytes_in: bytesIn,
-      bytes_out: bytesOut,
-      duration_ms: elapsedMs(startNs),
-      deny_reason: verdict?.denyReason ?? '',
-      upstream_error: upstreamError,
-      metadata: metadataOrEmpty(verdict?.metadata),
-    });
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError));
   }
 }
 
@@ -246,7 +219,3 @@ function clientErrorStatus(err: NodeJS.ErrnoException): number | undefined {
 
 const kAccounted = Symbol('netbird-proxy.accounted');
 type AccountedSocket = Socket & { [kAccounted]?: { read: number; written: number } };
-
-type Admission =
-  | { service: undefined; clientIp: ClientAddress; verdict: undefined }
-  | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict };
