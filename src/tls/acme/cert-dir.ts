@@ -1,7 +1,6 @@
 // --cert-dir layout, shared safely by several instances:
 //
 //   <cert-dir>/<ca>/account.key             ACME account key (0600)
-//   <cert-dir>/<ca>/account.json            {"url": ...} once registered
 //   <cert-dir>/<ca>/certs/<domain>.crt      chain, leaf first (0600)
 //   <cert-dir>/<ca>/certs/<domain>.key      its key (0600)
 //   <cert-dir>/<ca>/locks/<name>.lock       held while one instance registers or orders
@@ -39,10 +38,6 @@ export class CertDir {
 
   accountKeyPath(): string {
     return join(this.root, 'account.key');
-  }
-
-  accountJsonPath(): string {
-    return join(this.root, 'account.json');
   }
 
   certPath(domain: string): string {

@@ -76,38 +76,34 @@ export class AcmeIssuer {
   private async acmeClient(): Promise<acme.Client> {
     if (this.client !== undefined) return this.client;
     const accountKey = await this.accountKey();
-    const saved = await this.dir.readIfExists(this.dir.accountJsonPath());
-    let accountUrl: string | undefined;
-    try {
-      const parsed: unknown = saved === undefined ? undefined : JSON.parse(saved);
-      if (typeof parsed === 'object' && parsed !== null && 'url' in parsed && typeof parsed.url === 'string') accountUrl = parsed.url;
-    } catch {
-      accountUrl = undefined;
-    }
-    const clientOpts: acme.ClientOptions = {
+    const client = new acme.Client({
       directoryUrl: this.opts.directoryUrl,
       accountKey,
       backoffAttempts: 10,
       backoffMin: this.opts.pollMinMs,
       backoffMax: this.opts.pollMaxMs,
-    };
-    if (accountUrl !== undefined) clientOpts.accountUrl = accountUrl;
-    const client = new acme.Client(clientOpts);
-    if (accountUrl === undefined) {
-      // Registering an existing key returns the existing account, so a race between instances is harmless.
-      await client.createAccount({
-        termsOfServiceAgreed: true,
-        ...(this.opts.email === undefined ? {} : { contact: [`mailto:${this.opts.email}`] }),
-      });
-      await this.dir.writePrivate(this.dir.accountJsonPath(), JSON.stringify({ url: client.getAccountUrl() }));
-    }
+    });
+    // Registering a known key returns its existing account (RFC 8555 7.3.1), so this is idempotent
+    // across restarts and instances, and recovers when the CA has forgotten the account.
+    await client.createAccount({
+      termsOfServiceAgreed: true,
+      ...(this.opts.email === undefined ? {} : { contact: [`mailto:${this.opts.email}`] }),
+    });
     this.client = client;
     return client;
   }
 
   /** One order for one domain. Throws with the CA's or the network's reason. */
   async obtain(domain: string): Promise<IssuedCert> {
-    const client = await this.acmeClient();
+    try {
+      return await this.order(domain, await this.acmeClient());
+    } catch (err) {
+      this.client = undefined; // look the account up again next time
+      throw err;
+    }
+  }
+
+  private async order(domain: string, client: acme.Client): Promise<IssuedCert> {
     const [key, csr] = await acme.crypto.createCsr({ commonName: domain, altNames: [domain] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
     const type = this.opts.challenge;
     const certPem = await client.auto({
