@@ -44,9 +44,29 @@ export class AcmeIssuer {
     defaults.acmeSettings.retryMaxAttempts = opts.requestRetries;
     defaults.acmeSettings.retryDefaultDelay = 1;
     defaults.timeout = opts.requestTimeoutMs;
-    if (opts.caCertPem !== undefined) {
-      defaults.httpsAgent = new Agent({ ca: [...rootCertificates, opts.caCertPem], keepAlive: true });
+    const agent = new Agent(opts.caCertPem === undefined ? { keepAlive: true } : { ca: [...rootCertificates, opts.caCertPem], keepAlive: true });
+    // acme-client turns a request that got no response into "Cannot read properties of undefined";
+    // remember the socket's own error to report instead.
+    const create = agent.createConnection.bind(agent);
+    agent.createConnection = (options, cb) => {
+      const socket = create(options, cb);
+      socket?.once('error', (err: NodeJS.ErrnoException) => {
+        this.lastNetworkError = `${err.code ?? 'error'}: ${err.message}`;
+      });
+      return socket;
+    };
+    defaults.httpsAgent = agent;
+  }
+
+  private lastNetworkError: string | undefined;
+
+  /** A readable reason for a failed order. */
+  private reason(err: unknown): Error {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (e instanceof TypeError && /reading 'config'|reading 'status'/.test(e.message)) {
+      return new Error(`cannot reach the ACME server ${this.opts.directoryUrl}: ${this.lastNetworkError ?? 'no response'}`);
     }
+    return e;
   }
 
   /** The account key from --cert-dir, created once (under a lock, so instances sharing the dir agree). */
@@ -95,11 +115,12 @@ export class AcmeIssuer {
 
   /** One order for one domain. Throws with the CA's or the network's reason. */
   async obtain(domain: string): Promise<IssuedCert> {
+    this.lastNetworkError = undefined;
     try {
       return await this.order(domain, await this.acmeClient());
     } catch (err) {
       this.client = undefined; // look the account up again next time
-      throw err;
+      throw this.reason(err);
     }
   }
 
