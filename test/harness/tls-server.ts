@@ -117,7 +117,7 @@ export async function startTlsServer(
 
 export function servicesYaml(services: { name: string; domains: string[]; tls: string }[]): ServicesConfig {
   const text =
-    'services:\n' +
+    (services.length === 0 ? 'services: []\n' : 'services:\n') +
     services
       .map((s) => `  - name: ${s.name}\n    protocol: http\n    domains: [${s.domains.map((d) => JSON.stringify(d)).join(', ')}]\n    target: http://127.0.0.1:9\n    tls: ${s.tls}\n`)
       .join('');
