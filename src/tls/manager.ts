@@ -123,8 +123,19 @@ export class TlsManager {
     if (this.acme !== undefined) return;
     const s = this.opts.acme;
     const dir = new CertDir(s.certDir, s.directoryUrl);
-    await dir.init();
-    const caCertPem = s.caCertPath === undefined ? undefined : await readFile(s.caCertPath, 'utf8');
+    try {
+      await dir.init();
+    } catch (err) {
+      throw new Error(`--cert-dir ${s.certDir}: cannot create ${dir.root}: ${(err as Error).message}`, { cause: err });
+    }
+    let caCertPem: string | undefined;
+    if (s.caCertPath !== undefined) {
+      try {
+        caCertPem = await readFile(s.caCertPath, 'utf8');
+      } catch (err) {
+        throw new Error(`--acme-ca-cert ${s.caCertPath}: cannot read: ${(err as Error).message}`, { cause: err });
+      }
+    }
     const challenges = new Challenges(dir);
     const issuer =
       this.opts.issuerOverride ??

@@ -145,7 +145,12 @@ export class Renewer {
     state.nextCheckAt = Date.now() + wait;
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      this.queue = this.queue.then(() => this.check(state));
+      this.queue = this.queue
+        .then(() => this.check(state))
+        .catch((err: unknown) => {
+          this.log.error({ domain: state.domain, err: (err as Error).message }, 'ACME check failed unexpectedly');
+          this.schedule(state, this.backoffMs(Math.max(1, state.failures)));
+        });
     }, wait);
     state.timer.unref();
   }
