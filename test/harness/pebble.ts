@@ -19,6 +19,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,8 @@ export interface Pebble {
   apiCaCertPath: string;
   /** Root that signs issued certificates (GET /roots/0 on the management API). */
   rootPem(): Promise<string>;
+  /** Makes challtestsrv answer A queries for `host` with `ip` (its management API /add-a). */
+  setDnsA(host: string, ip: string): Promise<void>;
   /** Everything pebble and challtestsrv printed so far. */
   output(): string;
   stop(): Promise<void>;
@@ -169,6 +172,17 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
       const r = await httpsGet(`https://127.0.0.1:${mgmtPort}/roots/0`, apiCa);
       if (r.status !== 200) throw new Error(`pebble /roots/0 answered ${r.status}: ${r.body}`);
       return r.body;
+    },
+    async setDnsA(host: string, ip: string) {
+      const body = JSON.stringify({ host: host.endsWith('.') ? host : `${host}.`, addresses: [ip] });
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: challMgmtPort, path: '/add-a', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`challtestsrv /add-a answered ${res.statusCode ?? 0}`))));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
     },
     output: () => out,
     stopCa: () => stopChild(pebble),

@@ -133,6 +133,22 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     t.equal(state(server, C)?.last_error, null, 'error cleared');
   });
 
+  await t.test('one domain failing validation does not hold up another', async (t) => {
+    const FAIL = 'unreachable.example.com';
+    const OK = 'delta.example.com';
+    await pebble.setDnsA(FAIL, '127.0.0.2'); // nothing listens there: validation is refused
+    const base = [{ name: 'a', domains: [A], tls: 'acme' }, { name: 'b', domains: [B], tls: 'acme' }, { name: 'c', domains: [C], tls: 'acme' }];
+    await server.tls.apply(servicesYaml([...base, { name: 'f', domains: [FAIL], tls: 'acme' }, { name: 'd', domains: [OK], tls: 'acme' }]));
+    await until('delta issued', () => state(server, OK)?.state === 'valid', 30_000);
+    await until('unreachable failed', () => (state(server, FAIL)?.last_error ?? null) !== null, 30_000);
+    t.equal(state(server, FAIL)?.state, 'pending');
+    t.match(state(server, FAIL)?.last_error ?? '', /127\.0\.0\.2|refused|connect/i, `the CA's reason is kept: ${state(server, FAIL)?.last_error ?? ''}`);
+    t.equal(state(server, OK)?.last_error, null, 'delta has no error');
+    t.ok(Number.isFinite(Date.parse(state(server, FAIL)?.next_check ?? '')), 'status shows the next attempt');
+    await server.tls.apply(servicesYaml(base));
+    t.equal(state(server, FAIL), undefined, 'removed from status with its service');
+  });
+
   await t.test('a second instance on the same --cert-dir reuses the stored certificates', async (t) => {
     const other = await startTlsServer({ acme, ...FAST });
     t.teardown(() => other.close());
