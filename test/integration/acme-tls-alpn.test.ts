@@ -168,6 +168,9 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
       return s?.serial !== undefined && s.serial !== null && s.serial !== before;
     }, 30_000);
     t.equal(await metric(renewing, 'netbird_proxy_acme_orders_total', 'result="success"'), 1, 'one renewal order');
+    // Still "due" under the forced threshold, but the next look is a full check interval (3 s in FAST) away: no loop.
+    const wait = Date.parse(state(renewing, A)?.next_check ?? '') - Date.now();
+    t.ok(wait > 2000, `next check ${wait} ms after a renewal, not at once`);
     t.ok(renewing.logs.lines.some((l) => l['msg'] === 'renewing the ACME certificate'), 'logged as a renewal');
     const hs = await handshake(renewing.httpsPort, A);
     t.equal(hs.cert.serialNumber, state(renewing, A)?.serial, 'the renewed certificate is served');
