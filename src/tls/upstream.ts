@@ -6,8 +6,9 @@ import type { UpstreamTlsConfig } from '../config/types';
 export type UpstreamTlsOptions = Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'servername'>;
 
 /**
- * Without upstream_tls: verify against the system roots with the target host as name (today's
- * behaviour). `ca` replaces the system roots; `server_name` sets SNI and the verified name.
+ * Without upstream_tls: today's behaviour (system roots; Node picks SNI and the verified name,
+ * from the forwarded Host header when there is one). `ca` replaces the system roots;
+ * `server_name` sets SNI and the verified name. For a per-service https.Agent in the forwarder.
  * Reads the CA file; a read error is thrown with the path in the message.
  */
 export async function upstreamTlsOptions(cfg: UpstreamTlsConfig | undefined): Promise<UpstreamTlsOptions> {
