@@ -224,6 +224,8 @@ export class TlsManager {
   status(): CertificateStatus[] {
     const rows: CertificateStatus[] = [];
     const iso = (d: Date | undefined): string | null => (d === undefined ? null : d.toISOString());
+    const stateOf = (p: CertPair | undefined): CertificateStatus['state'] =>
+      p === undefined ? 'pending' : p.info.notAfter.getTime() <= Date.now() ? 'expired' : 'valid';
     const certFields = (p: CertPair | undefined) => ({
       names: p?.info.names ?? [],
       issuer: p?.info.issuer ?? null,
@@ -240,7 +242,7 @@ export class TlsManager {
           name,
           service: b.service,
           source: 'file',
-          state: 'valid',
+          state: stateOf(b.cert.pair),
           ...certFields(b.cert.pair),
           last_error: err?.message ?? null,
           last_error_at: iso(err?.at),
@@ -254,7 +256,7 @@ export class TlsManager {
         name,
         service: b.service,
         source: 'acme',
-        state: st?.pair === undefined ? 'pending' : 'valid',
+        state: stateOf(st?.pair),
         ...certFields(st?.pair),
         last_error: st?.lastError ?? null,
         last_error_at: iso(st?.lastErrorAt),

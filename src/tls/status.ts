@@ -5,8 +5,8 @@ export interface CertificateStatus {
   name: string;
   service: string;
   source: 'acme' | 'file';
-  /** valid: serving; pending: no certificate yet (ACME ordering or backing off). */
-  state: 'valid' | 'pending';
+  /** valid: serving; expired: serving a certificate past not_after; pending: none yet (ACME ordering or backing off). */
+  state: 'valid' | 'expired' | 'pending';
   /** Names in the served certificate. */
   names: string[];
   issuer: string | null;
