@@ -17,7 +17,7 @@
  *     bad-nonce rejections; PEBBLE_AUTHZREUSE=0 makes every order validate afresh.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -189,6 +189,7 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
     startCa,
     async stop() {
       await Promise.all([stopChild(pebble), stopChild(chall)]);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 // ACME against a real Pebble with http-01: the HTTP listener answers the challenge through
 // answerHttp01(), the certificate is served over HTTPS, and no ClientHello is peeked.
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpGet, until } from '../helpers/clients';
@@ -17,6 +17,7 @@ t.test('http-01 against Pebble', async (t) => {
   const pebble = await startPebble({ httpPort, tlsPort: await freePort() });
   t.teardown(() => pebble.stop());
   const certDir = mkdtempSync(join(tmpdir(), 'nbp-certs-'));
+  t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
   const acme = acmeSettings({ certDir, directoryUrl: pebble.directoryUrl, caCertPath: pebble.apiCaCertPath, challenge: 'http-01' });
   const server = await startTlsServer({ acme, ...FAST, httpPort, httpsPort });
   t.teardown(() => server.close());

@@ -2,7 +2,7 @@
 // away (backoff, the old certificate keeps serving, other names unaffected), shared --cert-dir reuse
 // and forced renewal.
 import t from 'tap';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
@@ -43,6 +43,7 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
   const pebble: Pebble = await startPebble({ httpPort: await freePort(), tlsPort: httpsPort });
   t.teardown(() => pebble.stop());
   const certDir = mkdtempSync(join(tmpdir(), 'nbp-certs-'));
+  t.teardown(() => rmSync(certDir, { recursive: true, force: true }));
   const acme = acmeSettings({ certDir, directoryUrl: pebble.directoryUrl, caCertPath: pebble.apiCaCertPath, challenge: 'tls-alpn-01' });
   const server = await startTlsServer({ acme, ...FAST, httpsPort });
   t.teardown(() => server.close());

@@ -2,7 +2,7 @@
 // replacement on change, a bad replacement refused (old one kept, error logged and in status),
 // and a bad pair at apply() reported as a config error naming file, service and field.
 import t from 'tap';
-import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/errors';
@@ -12,6 +12,7 @@ import { acmeSettings, handshake, servicesYaml, startTlsServer } from '../harnes
 
 t.test('static certificate files', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nbp-static-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const ca = await makeCa(dir);
   const app = await issueLeaf(ca, 'app', ['app.example.org']);
   const wild = await issueLeaf(ca, 'wild', ['*.example.net', 'example.net']);
