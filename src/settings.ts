@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
+import type { AcmeChallengeType, AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
 export interface SettingSpec {
@@ -19,6 +20,7 @@ export interface SettingSpec {
 export type SettingKey =
   | 'config'
   | 'httpAddr'
+  | 'httpsAddr'
   | 'adminAddr'
   | 'crowdsecApiUrl'
   | 'crowdsecApiKey'
@@ -34,11 +36,20 @@ export type SettingKey =
   | 'maxHeaderSize'
   | 'shutdownGrace'
   | 'logLevel'
-  | 'accessLog';
+  | 'accessLog'
+  | 'acmeEmail'
+  | 'acmeDirectory'
+  | 'acmeCaCert'
+  | 'acmeChallenge'
+  | 'acmeRenewBefore'
+  | 'certDir';
+
+export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
   { key: 'httpAddr', flag: '--http-addr <host:port>', env: 'NB_PROXY_HTTP_ADDR', default: '0.0.0.0:8080', description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack' },
+  { key: 'httpsAddr', flag: '--https-addr <host:port>', env: 'NB_PROXY_HTTPS_ADDR', default: '0.0.0.0:8443', description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host' },
   { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: /healthz /readyz /metrics /status /capabilities' },
   { key: 'crowdsecApiUrl', flag: '--crowdsec-api-url <url>', env: 'NB_PROXY_CROWDSEC_API_URL', description: 'CrowdSec LAPI URL, e.g. http://crowdsec:8080' },
   { key: 'crowdsecApiKey', flag: '--crowdsec-api-key <key>', env: 'NB_PROXY_CROWDSEC_API_KEY', description: 'CrowdSec bouncer API key (cscli bouncers add)' },
@@ -55,6 +66,12 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal' },
   { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
+  { key: 'acmeEmail', flag: '--acme-email <address>', env: 'NB_PROXY_ACME_EMAIL', description: 'contact address for the ACME account (expiry notices)' },
+  { key: 'acmeDirectory', flag: '--acme-directory <url>', env: 'NB_PROXY_ACME_DIRECTORY', default: LETS_ENCRYPT_PRODUCTION, description: 'ACME directory URL (Let\'s Encrypt production by default)' },
+  { key: 'acmeCaCert', flag: '--acme-ca-cert <pem>', env: 'NB_PROXY_ACME_CA_CERT', description: 'CA bundle trusted for a private ACME server\'s own HTTPS (step-ca, Pebble)' },
+  { key: 'acmeChallenge', flag: '--acme-challenge <type>', env: 'NB_PROXY_ACME_CHALLENGE', default: 'tls-alpn-01', description: 'tls-alpn-01 (on --https-addr) or http-01 (on --http-addr)' },
+  { key: 'acmeRenewBefore', flag: '--acme-renew-before <duration>', env: 'NB_PROXY_ACME_RENEW_BEFORE', default: '(a third of the lifetime)', description: 'renew when less than this remains; a large value forces renewal (tests)' },
+  { key: 'certDir', flag: '--cert-dir <dir>', env: 'NB_PROXY_CERT_DIR', default: './certs', description: 'ACME account key and certificates (mode 0600); may be shared by several instances' },
 ];
 
 export const ENV_FILE_FLAG = '--env-file <path>';
@@ -64,6 +81,7 @@ export interface Settings {
   configPath: string;
   envFile: string | undefined;
   httpAddr: HostPort;
+  httpsAddr: HostPort;
   adminAddr: HostPort;
   /** Undefined when CrowdSec is not configured (no URL, or neither a key nor a client certificate). */
   crowdsec: CrowdSecSettings | undefined;
@@ -76,6 +94,7 @@ export interface Settings {
   shutdownGraceMs: number;
   logLevel: string;
   accessLog: string | undefined;
+  acme: AcmeSettings;
 }
 
 export class SettingsError extends Error {}
@@ -176,10 +195,28 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     };
   }
 
+  const challenge = withDefault('acmeChallenge');
+  if (challenge !== 'tls-alpn-01' && challenge !== 'http-01') {
+    throw new SettingsError(`--acme-challenge / NB_PROXY_ACME_CHALLENGE: "${challenge}" is not tls-alpn-01 or http-01`);
+  }
+  const directoryUrl = withDefault('acmeDirectory');
+  if (!/^https?:\/\/[^/]/.test(directoryUrl)) {
+    throw new SettingsError(`--acme-directory / NB_PROXY_ACME_DIRECTORY: "${directoryUrl}" is not an http(s) URL`);
+  }
+  const acme: AcmeSettings = {
+    email: get('acmeEmail'),
+    directoryUrl,
+    caCertPath: get('acmeCaCert'),
+    challenge,
+    renewBeforeMs: get('acmeRenewBefore') === undefined ? undefined : duration('acmeRenewBefore'),
+    certDir: withDefault('certDir'),
+  };
+
   return {
     configPath: withDefault('config'),
     envFile,
     httpAddr: addr('httpAddr'),
+    httpsAddr: addr('httpsAddr'),
     adminAddr: addr('adminAddr'),
     crowdsec,
     geoipDb: get('geoipDb'),
@@ -191,6 +228,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
     accessLog: get('accessLog'),
+    acme,
   };
 }
 

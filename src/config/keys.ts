@@ -4,7 +4,12 @@ import type { CrowdSecMode } from './types';
 
 export const NAME_RE = /^[a-z0-9-]+$/;
 export const TOP_KEYS = ['services'] as const;
-export const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access'] as const;
+/** Keys of an http service's TLS settings (see tls.ts). */
+export const HTTP_TLS_KEYS = ['tls', 'redirect_https', 'upstream_tls'] as const;
+export const TLS_FILE_KEYS = ['cert', 'key'] as const;
+export const UPSTREAM_TLS_KEYS = ['ca', 'insecure_skip_verify', 'server_name'] as const;
+export const TLS_MODES = ['off', 'acme'] as const;
+export const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access', ...HTTP_TLS_KEYS] as const;
 export const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec'] as const;
 export const ALLOW_DENY_KEYS = ['allow', 'deny'] as const;
 export const PROTOCOLS = ['http', 'tcp'] as const;

@@ -2,11 +2,14 @@
 // names the file, the service and the field (see errors.ts for the format); the first error wins.
 
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { ConfigError } from './errors';
-import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
+import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
+import { httpTlsEquals, parseHttpTls } from './tls';
+import { describe, isMapping, type FieldCtx, type Mapping } from './values';
 import type {
   AccessConfig,
   CrowdSecMode,
@@ -26,25 +29,6 @@ export interface LoadOptions {
 }
 
 
-type Mapping = Record<string, unknown>;
-
-function isMapping(v: unknown): v is Mapping {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/** How a value is named in messages. */
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'a list';
-  if (isMapping(v)) return 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'object') return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
-  return `a ${typeof v}`;
-}
-
 function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
@@ -60,7 +44,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Where we are, to build errors. */
-class Ctx {
+class Ctx implements FieldCtx {
   constructor(
     readonly file: string,
     readonly service?: string,
@@ -284,12 +268,16 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     for (const d of domains) seen.domains.set(d, name);
     const target = parseHttpTarget(ctx, raw['target']);
     const access = parseAccess(ctx, raw['access'], opts);
-    const svc: HttpServiceConfig = { name, protocol, domains, target, access };
+    const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
+    const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls };
     return svc;
   }
 
   if (raw['domains'] !== undefined) {
     ctx.fail('domains', 'is not allowed for protocol tcp: a tcp service has its own listener (listen) and no Host header');
+  }
+  for (const key of HTTP_TLS_KEYS) {
+    if (raw[key] !== undefined) ctx.fail(key, 'is not allowed for protocol tcp: TLS is terminated for http services only');
   }
   const listen = parseHostPortField(ctx, raw['listen'], 'listen', '0.0.0.0:2222');
   for (const other of seen.listens) {
@@ -316,7 +304,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   return svc;
 }
 
-/** Parses and validates services.yaml text. `file` is only used in messages. Throws ConfigError. */
+/** Parses and validates services.yaml text. `file` names it in messages and is the base of relative tls/upstream_tls paths. Throws ConfigError. */
 export function parseServicesConfig(text: string, file: string, opts: LoadOptions): ServicesConfig {
   const top: Ctx = new Ctx(file);
   const lineCounter = new LineCounter();
@@ -406,7 +394,7 @@ function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
 export function serviceEquals(a: ServiceConfig, b: ServiceConfig): boolean {
   if (a.name !== b.name || !accessEquals(a.access, b.access)) return false;
   if (a.protocol === 'http' && b.protocol === 'http') {
-    return sameSet(a.domains, b.domains) && a.target.href === b.target.href;
+    return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b);
   }
   if (a.protocol === 'tcp' && b.protocol === 'tcp') {
     return hostPortEquals(a.listen, b.listen) && hostPortEquals(a.target, b.target);

@@ -4,7 +4,7 @@
 // What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
 // only the loader checks; docs/operations.md lists it.
 import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
-import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
+import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TLS_FILE_KEYS, TLS_MODES, TOP_KEYS, UPSTREAM_TLS_KEYS } from './keys';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonSchema = { [key: string]: JsonValue } | boolean;
@@ -82,6 +82,29 @@ export function servicesSchema(): JsonSchema {
     listen: { description: 'tcp only: host:port to listen on (IPv6 in brackets: "[::]:2222")', type: 'string', pattern: PATTERNS.listen },
     target: { description: 'http: an http:// or https:// URL without path; tcp: host:port', type: 'string' },
     access: { $ref: '#/definitions/access' },
+    tls: {
+      description: 'http only: off (default), acme (certificates from --acme-directory), or { cert, key } files (watched, reloaded)',
+      oneOf: [
+        { enum: [...TLS_MODES, false, null] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: [...TLS_FILE_KEYS],
+          properties: Object.fromEntries(TLS_FILE_KEYS.map((k) => [k, { type: 'string', minLength: 1 }])),
+        },
+      ],
+    },
+    redirect_https: { description: 'http only: answer plain HTTP with 308 to https:// (default true when tls is not off)', type: ['boolean', 'null'] },
+    upstream_tls: {
+      description: 'http only, https:// targets: how the upstream certificate is checked',
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        ca: { type: ['string', 'null'], minLength: 1 },
+        insecure_skip_verify: { type: ['boolean', 'null'] },
+        server_name: { type: ['string', 'null'] },
+      } satisfies Record<(typeof UPSTREAM_TLS_KEYS)[number], JsonSchema>,
+    },
   };
   const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
     cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
@@ -113,7 +136,7 @@ export function servicesSchema(): JsonSchema {
         properties: serviceProps,
         allOf: [
           only('http', { required: ['domains'], properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget } } }),
-          only('tcp', { required: ['listen'], properties: { domains: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } } }),
+          only('tcp', { required: ['listen'], properties: { domains: false, tls: false, redirect_https: false, upstream_tls: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } } }),
         ],
       },
       access: {

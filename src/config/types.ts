@@ -17,6 +17,18 @@ export interface HostPort {
   port: number;
 }
 
+/** How an http service is served over HTTPS. File paths are absolute (resolved against services.yaml's directory). */
+export type ServiceTls = { mode: 'off' } | { mode: 'acme' } | { mode: 'file'; cert: string; key: string };
+
+/** How the proxy verifies an https:// target; only present when services.yaml sets upstream_tls. */
+export interface UpstreamTlsConfig {
+  /** Absolute path of a PEM bundle trusted instead of the system roots. */
+  ca?: string;
+  insecureSkipVerify: boolean;
+  /** SNI and the name verified, instead of the target host. */
+  serverName?: string;
+}
+
 export interface HttpServiceConfig {
   name: string;
   protocol: 'http';
@@ -24,6 +36,10 @@ export interface HttpServiceConfig {
   domains: string[];
   target: URL;
   access: AccessConfig;
+  tls: ServiceTls;
+  /** 308 from http:// to https:// (never for ACME http-01 challenge paths). */
+  redirectHttps: boolean;
+  upstreamTls?: UpstreamTlsConfig;
 }
 
 export interface TcpServiceConfig {

@@ -86,7 +86,7 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     ['bad name in a later service', 'services:\n  - { name: ok, protocol: http, domains: [a.example.com], target: "http://a:1" }\n  - { name: "" }\n', `${F}: services[1]: field "name": "" must match ^[a-z0-9-]+$ (lower-case letters, digits and "-")`],
     ['duplicate names', two('  - { name: web, protocol: http, domains: [a.example.com], target: "http://a:1" }\n', '  - { name: web, protocol: http, domains: [b.example.com], target: "http://b:1" }\n'), `${F}: service "web": field "name": duplicate service name "web" (also services[0])`],
     // --- unknown keys at every level
-    ['unknown service key', http('    domain: x\n'), `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access`],
+    ['unknown service key', http('    domain: x\n'), `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls`],
     ['unknown access key', http(access('cidrs: {}')), `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec`],
     ['unknown cidr key', http(access('cidr: { allowed: [] }')), `${F}: service "web": field "access.cidr.allowed": unknown key "allowed" (did you mean "allow"?); allowed keys: allow, deny`],
     ['unknown countries key', http(access('countries: { block: [] }')), `${F}: service "web": field "access.countries.block": unknown key "block"; allowed keys: allow, deny`],

@@ -46,6 +46,8 @@ t.test('the example from the spec parses into the exact typed objects', async (t
       countries: { allow: ['DE', 'FR'], deny: [] },
       crowdsec: 'off',
     },
+    tls: { mode: 'off' },
+    redirectHttps: false,
   });
   t.strictSame(ssh, {
     name: 'ssh',
