@@ -4,7 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
-import type { AcmeChallengeType, AcmeSettings } from './tls/settings';
+import type { AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
 export interface SettingSpec {

@@ -10,7 +10,7 @@ import { AdminServer } from '../admin/server';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
-import { CidrSet } from '../net/cidr-set';
+import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';

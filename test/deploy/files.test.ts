@@ -163,6 +163,7 @@ function dockerignored(patterns: string[], rel: string): boolean {
           .replace(/\*\*\//g, '\u0000')
           .replace(/\*/g, '[^/]*')
           .replace(/\?/g, '[^/]')
+          // eslint-disable-next-line no-control-regex -- NUL marks where '**/' stood
           .replace(/\u0000/g, '(?:.*/)?') +
         '$',
     );
