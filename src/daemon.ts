@@ -7,6 +7,8 @@ import type { ServicesConfig } from './config/types';
 import { StreamBouncer } from './crowdsec/bouncer';
 import { BouncerLifecycle } from './crowdsec/lifecycle';
 import { AdminServer } from './listeners/admin';
+import { AdminUi } from './admin/api';
+import { EventLog } from './admin/event-log';
 import { HostRouter } from './listeners/host-router';
 import { HttpEntrypoint } from './listeners/http-entrypoint';
 import { TcpListener } from './listeners/tcp-listener';
@@ -70,7 +72,30 @@ class Daemon {
       },
       this.metrics,
       this.log,
+      this.createAdminUi(),
     );
+  }
+
+  // Admin UI (issue 14): the event log ring is fed by the access log; mode changes reload
+  // services.yaml through the same queue as SIGHUP.
+  private createAdminUi(): AdminUi {
+    const events = this.settings.eventLogSize > 0 ? new EventLog(this.settings.eventLogSize) : undefined;
+    this.logs.access.tap = events;
+    const host = {
+      configPath: this.settings.configPath,
+      crowdsecAvailable: this.settings.crowdsec !== undefined,
+      accessLogTarget: this.settings.accessLog ?? 'stdout',
+      services: () => [...this.services.values()],
+      reloadConfig: (why: string) => this.reloadNow(why),
+    };
+    return new AdminUi(host, events, this.settings.adminToken, this.log);
+  }
+
+  private reloadNow(why: string): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    clearTimeout(this.reloadTimer);
+    this.reloading = this.reloading.then(() => this.reload(why));
+    return this.reloading;
   }
 
   async start(config: ServicesConfig): Promise<void> {

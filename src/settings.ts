@@ -1,7 +1,7 @@
 // Process settings: every flag has an env var; precedence is flag > environment > env file > default.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { parseHostPort } from './config/load';
+import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import { parseGoDuration } from './util/duration';
 
@@ -31,7 +31,10 @@ export type SettingKey =
   | 'upstreamTimeout'
   | 'shutdownGrace'
   | 'logLevel'
-  | 'accessLog';
+  | 'accessLog'
+  // admin UI (issue 14)
+  | 'eventLogSize'
+  | 'adminToken';
 
 export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
@@ -50,6 +53,9 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal' },
   { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
+  // admin UI (issue 14)
+  { key: 'eventLogSize', flag: '--event-log-size <n>', env: 'NB_PROXY_EVENT_LOG_SIZE', default: '10000', description: 'access entries kept in memory for the admin event log (0 disables it)' },
+  { key: 'adminToken', flag: '--admin-token <token>', env: 'NB_PROXY_ADMIN_TOKEN', description: 'token for the admin UI and API (required when --admin-addr is not loopback)' },
 ];
 
 export const ENV_FILE_FLAG = '--env-file <path>';
@@ -78,6 +84,9 @@ export interface Settings {
   shutdownGraceMs: number;
   logLevel: string;
   accessLog: string | undefined;
+  // admin UI (issue 14)
+  eventLogSize: number;
+  adminToken: string | undefined;
 }
 
 export class SettingsError extends Error {}
@@ -172,11 +181,25 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     };
   }
 
+  // admin UI (issue 14)
+  const eventLogRaw = withDefault('eventLogSize');
+  if (!/^\d+$/.test(eventLogRaw.trim()) || Number(eventLogRaw) > 10_000_000) {
+    throw new SettingsError(`--event-log-size / NB_PROXY_EVENT_LOG_SIZE: "${eventLogRaw}" is not a whole number from 0 to 10000000`);
+  }
+  const adminAddr = addr('adminAddr');
+  const adminToken = get('adminToken');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new SettingsError('--admin-token / NB_PROXY_ADMIN_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16)');
+  }
+  if (adminToken === undefined && !isLoopbackAddress(adminAddr.host)) {
+    throw new SettingsError(`--admin-addr ${formatHostPort(adminAddr)} is not a loopback address: set --admin-token / NB_PROXY_ADMIN_TOKEN to expose the admin listener`);
+  }
+
   return {
     configPath: withDefault('config'),
     envFile,
     httpAddr: addr('httpAddr'),
-    adminAddr: addr('adminAddr'),
+    adminAddr,
     crowdsec,
     geoipDb: get('geoipDb'),
     trustedProxies,
@@ -185,6 +208,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
     accessLog: get('accessLog'),
+    eventLogSize: Number(eventLogRaw),
+    adminToken,
   };
 }
 
@@ -203,4 +228,10 @@ function parseBool(value: string, key: SettingKey): boolean {
   if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
   if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
   throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not true or false`);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine can reach. */
+function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
