@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { ConfigError, parseServicesConfig, type LoadOptions } from '../config/load';
 import type { CrowdSecMode } from '../config/types';
 
@@ -83,10 +83,40 @@ function editText(text: string, service: string, mode: CrowdSecMode): string | E
   if (isScalar(node) && node.range !== undefined && node.range !== null && node.range[1] > node.range[0] && (typeof node.value === 'string' || node.value === false)) {
     return text.slice(0, node.range[0]) + mode + text.slice(node.range[1]);
   }
-  // No value yet: the Document API adds it and keeps the comments.
+  // No value yet: insert one line of text where it belongs, so the rest stays byte-for-byte.
+  // The caller re-validates the result, so a layout we misread is refused, never written.
+  const inserted = insertText(text, item, access, mode);
+  if (inserted !== undefined) return inserted;
+  // Anything unusual: the Document API adds it and keeps the comments (spacing may be normalised).
   if (isMap(access)) access.set('crowdsec', mode);
   else item.set('access', (doc as Document).createNode({ crowdsec: mode }));
   return doc.toString();
+}
+
+function columnOf(text: string, pos: number): number {
+  return pos - (text.lastIndexOf('\n', pos - 1) + 1);
+}
+
+function insertText(text: string, item: YAMLMap, access: unknown, mode: CrowdSecMode): string | undefined {
+  if (isMap(access)) {
+    // First key of the existing access map: put crowdsec in front of it.
+    const first = access.items[0]?.key;
+    if (!isScalar(first) || first.range === undefined || first.range === null) return undefined;
+    const at = first.range[0];
+    const add = access.flow === true ? `crowdsec: ${mode}, ` : `crowdsec: ${mode}\n${' '.repeat(columnOf(text, at))}`;
+    return text.slice(0, at) + add + text.slice(at);
+  }
+  if (access !== undefined || item.flow === true) return undefined;
+  // No access section: add one after the service's last key.
+  const firstKey = item.items[0]?.key;
+  const last = item.items[item.items.length - 1]?.value;
+  if (!isScalar(firstKey) || firstKey.range === undefined || firstKey.range === null) return undefined;
+  if (last === null || typeof last !== 'object' || !('range' in last) || last.range === undefined || last.range === null) return undefined;
+  const indent = ' '.repeat(columnOf(text, firstKey.range[0]));
+  const valueEnd = (last.range as [number, number, number])[1];
+  const lineEnd = text.indexOf('\n', Math.max(0, valueEnd - 1));
+  const add = `\n${indent}access:\n${indent}  crowdsec: ${mode}`;
+  return lineEnd < 0 ? `${text}${add}\n` : text.slice(0, lineEnd) + add + text.slice(lineEnd);
 }
 
 async function writeAtomically(file: string, original: string, text: string): Promise<EditResult> {

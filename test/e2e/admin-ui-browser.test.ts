@@ -39,6 +39,13 @@ async function rowFor(page: Page, path: string) {
   return row;
 }
 
+// One Chromium for the whole file: starting it is the slow part.
+let browser: Browser;
+t.before(async () => {
+  browser = await launchBrowser();
+});
+t.teardown(() => browser.close());
+
 t.test('admin UI against the real LAPI', async (t) => {
   const lapi: Lapi = await startLapi();
   const upstream = await startHttpUpstream();
@@ -47,9 +54,7 @@ t.test('admin UI against the real LAPI', async (t) => {
     config: CONFIG(upstream),
     args: ['--crowdsec-api-url', lapi.url, '--crowdsec-api-key', lapi.apiKey, '--crowdsec-poll-interval', '500ms'],
   });
-  const browser: Browser = await launchBrowser();
   t.teardown(async () => {
-    await browser.close();
     await daemon.stop();
     await upstream.close();
     await lapi.close();
@@ -152,6 +157,12 @@ t.test('admin UI against the real LAPI', async (t) => {
     await page.locator('.card.bouncer dl').waitFor();
     await page.screenshot({ path: join(process.env.NBP_SCREENSHOTS, 'access-control.png'), fullPage: true });
     await page.close();
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    await phone.emulateMedia({ colorScheme: 'dark' });
+    await phone.goto(daemon.adminUrl + '/?outcome=denied');
+    await rowFor(phone, '/admin/.env');
+    await phone.screenshot({ path: join(process.env.NBP_SCREENSHOTS, 'event-log-phone-dark.png') });
+    await phone.close();
   }
 
   await t.test('6. switching observe → enforce in the UI makes the banned address get 403 and keeps comments', async (t) => {
@@ -192,13 +203,12 @@ t.test('admin UI against the real LAPI', async (t) => {
 t.test('5. with CrowdSec unconfigured the dropdown is absent', async (t) => {
   const upstream = await startHttpUpstream();
   const daemon = await startDaemon({ config: `services:\n  - name: app\n    protocol: http\n    domains: [app.example.com]\n    target: ${upstream.url}\n` });
-  const browser = await launchBrowser();
   t.teardown(async () => {
-    await browser.close();
     await daemon.stop();
     await upstream.close();
   });
   const page = await browser.newPage();
+  t.teardown(() => page.close());
   await page.goto(daemon.adminUrl + '/services');
   const card = page.locator('.service[data-service="app"]');
   await card.waitFor();
@@ -212,13 +222,12 @@ t.test('8. with a token set, the UI and API refuse a visitor without it', async 
     config: `services:\n  - name: app\n    protocol: http\n    domains: [app.example.com]\n    target: ${upstream.url}\n`,
     env: { NB_PROXY_ADMIN_TOKEN: TOKEN },
   });
-  const browser = await launchBrowser();
   t.teardown(async () => {
-    await browser.close();
     await daemon.stop();
     await upstream.close();
   });
   const page = await browser.newPage();
+  t.teardown(() => page.close());
   await page.goto(daemon.adminUrl + '/');
   t.match(page.url(), /\/login$/, 'the page sends the visitor to the login form');
   t.equal(await page.locator('table.events').count(), 0);

@@ -171,7 +171,7 @@ function renderBouncer(card: HTMLElement, b: BouncerStatus, services: ServicesRe
       h('dt', {}, 'Last error'),
       h('dd', { class: b.last_error ? 'error' : 'muted' }, b.last_error ?? 'none'),
       h('dt', {}, 'Services'),
-      h('dd', {}, ...(b.services ?? []).flatMap((s) => [h('span', { class: 'chip' }, s.service, ' ', modeBadge(s.mode)), ' '])),
+      h('dd', {}, ...(b.services ?? []).flatMap((s) => [h('span', { class: 'svc-mode' }, h('code', {}, s.service), modeBadge(s.mode))])),
     ),
   ]);
 }
