@@ -33,14 +33,15 @@ export function metadataOrEmpty(metadata: Record<string, string> | undefined): R
 
 export class AccessLog {
   /** The admin event log's ring (issue 14); undefined with --event-log-size 0. */
-  tap: { append(entry: AccessEntry, time: number): void } | undefined;
+  tap: { append(entry: AccessEntry, time: number, line: string): void } | undefined;
 
   constructor(private readonly sink: LineSink) {}
 
   write(entry: AccessEntry): void {
     const time = Date.now();
-    this.sink.write(formatAccessLine(entry, time));
-    if (this.tap !== undefined) this.tap.append(entry, time);
+    const line = formatAccessLine(entry, time);
+    this.sink.write(line);
+    if (this.tap !== undefined) this.tap.append(entry, time, line);
   }
 }
 

@@ -10,6 +10,8 @@ export interface StoredEvent {
   seq: number;
   time: number;
   entry: AccessEntry;
+  /** The access log line as written (JSON plus "\n"): the live stream sends it as is. */
+  line: string;
 }
 
 export interface ServiceCounts {
@@ -20,7 +22,7 @@ export interface ServiceCounts {
 }
 
 export interface EventTap {
-  append(entry: AccessEntry, time: number): void;
+  append(entry: AccessEntry, time: number, line: string): void;
 }
 
 export function outcomeOf(e: AccessEntry): Outcome {
@@ -32,6 +34,7 @@ export function outcomeOf(e: AccessEntry): Outcome {
 
 export class EventLog implements EventTap {
   private readonly entries: (AccessEntry | undefined)[];
+  private readonly lines: string[];
   private readonly times: Float64Array;
   /** Sequence number of the newest entry; 0 before the first. */
   private last = 0;
@@ -41,13 +44,15 @@ export class EventLog implements EventTap {
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`event log capacity must be a positive integer, got ${capacity}`);
     this.entries = new Array<AccessEntry | undefined>(capacity).fill(undefined);
+    this.lines = new Array<string>(capacity).fill('');
     this.times = new Float64Array(capacity);
   }
 
-  append(entry: AccessEntry, time: number): void {
+  append(entry: AccessEntry, time: number, line: string): void {
     const seq = ++this.last;
     const slot = seq % this.capacity;
     this.entries[slot] = entry;
+    this.lines[slot] = line;
     this.times[slot] = time;
     this.count(entry);
     if (this.onAppend !== undefined) this.onAppend();
@@ -71,7 +76,7 @@ export class EventLog implements EventTap {
     if (seq < 1 || seq > this.last || seq <= this.last - this.capacity) return undefined;
     const slot = seq % this.capacity;
     const entry = this.entries[slot];
-    return entry === undefined ? undefined : { seq, time: this.times[slot] ?? 0, entry };
+    return entry === undefined ? undefined : { seq, time: this.times[slot] ?? 0, entry, line: this.lines[slot] ?? '' };
   }
 
   /** Oldest sequence number still held. */

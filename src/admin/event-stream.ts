@@ -1,9 +1,15 @@
 // Server-Sent Events for the event log. New entries are sent in batches (one timer per batch
-// window, not per request), each entry serialised once and shared by every subscriber whose
-// filter matches. With no subscriber the event log has no listener and pays nothing here.
+// window, not per request). Each entry goes out as the access log line already built for it,
+// prefixed by its sequence number, so streaming serialises nothing. With no subscriber the
+// event log has no listener and pays nothing here.
+//
+// Wire format, one message per batch, oldest first:
+//   id: <newest seq in the batch>
+//   event: events
+//   data: <seq> <access log JSON line>      (one data line per entry)
 import type { ServerResponse } from 'node:http';
 import type { EventLog } from './event-log';
-import { eventJson, matches, type EventFilter } from './event-filter';
+import { matches, type EventFilter } from './event-filter';
 
 export const BATCH_MS = 250;
 const HEARTBEAT_MS = 15_000;
@@ -50,7 +56,7 @@ export class EventStreamHub {
       const replay = [];
       for (const ev of this.log.newestFirst(afterSeq)) {
         if (ev.seq > this.sentSeq) continue; // the next flush sends it
-        if (matches(filter, ev)) replay.push(JSON.stringify(eventJson(ev)));
+        if (matches(filter, ev)) replay.push(dataLine(ev.seq, ev.line));
         if (replay.length >= filter.limit) break;
       }
       if (replay.length > 0) res.write(frame(this.sentSeq, replay.reverse()));
@@ -76,16 +82,14 @@ export class EventStreamHub {
     const from = Math.max(this.sentSeq + 1, this.log.oldestSeq);
     const to = this.log.newestSeq;
     this.sentSeq = to;
-    const lines: { json: string | undefined; seq: number }[] = [];
-    for (let seq = from; seq <= to; seq++) lines.push({ json: undefined, seq });
+    const events = [];
+    for (let seq = from; seq <= to; seq++) {
+      const ev = this.log.get(seq);
+      if (ev !== undefined) events.push(ev);
+    }
     for (const sub of this.subscribers) {
       const batch: string[] = [];
-      for (const line of lines) {
-        const ev = this.log.get(line.seq);
-        if (ev === undefined || !matches(sub.filter, ev)) continue;
-        line.json ??= JSON.stringify(eventJson(ev));
-        batch.push(line.json);
-      }
+      for (const ev of events) if (matches(sub.filter, ev)) batch.push(dataLine(ev.seq, ev.line));
       if (batch.length === 0) continue;
       if (sub.res.writableLength > MAX_BUFFERED) {
         this.drop(sub);
@@ -104,7 +108,11 @@ export class EventStreamHub {
   }
 }
 
-/** One SSE message: a JSON array of events, oldest first; id is the newest sequence covered. */
-function frame(id: number, events: string[]): string {
-  return `id: ${id}\nevent: events\ndata: [${events.join(',')}]\n\n`;
+function dataLine(seq: number, line: string): string {
+  return `data: ${seq} ${line}`;
+}
+
+/** One SSE message; id is the newest sequence covered. Every data line ends in "\n" already. */
+function frame(id: number, dataLines: string[]): string {
+  return `id: ${id}\nevent: events\n${dataLines.join('')}\n`;
 }

@@ -1,6 +1,6 @@
 // The event log ring: bounded, newest first, sequence numbers survive wrap-around, counters.
 import t from 'tap';
-import type { AccessEntry } from '../../src/access-log';
+import { formatAccessLine, type AccessEntry } from '../../src/access-log';
 import { EventLog, outcomeOf } from '../../src/admin/event-log';
 import { parseEventFilter, matches } from '../../src/admin/event-filter';
 
@@ -8,10 +8,14 @@ function entry(i: number, over: Partial<AccessEntry> = {}): AccessEntry {
   return { service: 'svc', protocol: 'http', client_ip: `10.0.0.${i % 250}`, path: `/${i}`, bytes_in: 0, bytes_out: 0, duration_ms: 1, deny_reason: '', metadata: {}, ...over };
 }
 
+function add(log: EventLog, e: AccessEntry, time: number): void {
+  log.append(e, time, formatAccessLine(e, time));
+}
+
 t.test('ring keeps the last N, newest first', async (t) => {
   const log = new EventLog(3);
   t.same([...log.newestFirst()], []);
-  for (let i = 1; i <= 7; i++) log.append(entry(i), 1000 + i);
+  for (let i = 1; i <= 7; i++) add(log, entry(i), 1000 + i);
   t.equal(log.size, 3);
   t.equal(log.newestSeq, 7);
   t.equal(log.oldestSeq, 5);
@@ -24,11 +28,11 @@ t.test('ring keeps the last N, newest first', async (t) => {
 
 t.test('outcomes and counters', async (t) => {
   const log = new EventLog(10);
-  log.append(entry(1), 1);
-  log.append(entry(2, { deny_reason: 'crowdsec_ban', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' } }), 2);
-  log.append(entry(3, { metadata: { crowdsec_verdict: 'captcha', crowdsec_mode: 'observe' } }), 3);
-  log.append(entry(4, { deny_reason: 'ip_restricted' }), 4);
-  log.append(entry(5, { service: '' }), 5);
+  add(log, entry(1), 1);
+  add(log, entry(2, { deny_reason: 'crowdsec_ban', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' } }), 2);
+  add(log, entry(3, { metadata: { crowdsec_verdict: 'captcha', crowdsec_mode: 'observe' } }), 3);
+  add(log, entry(4, { deny_reason: 'ip_restricted' }), 4);
+  add(log, entry(5, { service: '' }), 5);
   t.same([...log.newestFirst()].map((e) => outcomeOf(e.entry)), ['not_found', 'denied', 'observed', 'denied', 'allowed']);
   t.same(log.countsFor('svc'), { allowed: 1, observed: 1, denied: { crowdsec_ban: 1, ip_restricted: 1 } });
   t.same(log.countsFor('other'), { allowed: 0, observed: 0, denied: {} });
@@ -49,8 +53,9 @@ t.test('outcomes and counters', async (t) => {
 t.test('append is O(1): a million appends into a small ring stay fast and bounded', async (t) => {
   const log = new EventLog(1000);
   const e = entry(1);
+  const line = formatAccessLine(e, 0);
   const start = process.hrtime.bigint();
-  for (let i = 0; i < 1_000_000; i++) log.append(e, i);
+  for (let i = 0; i < 1_000_000; i++) log.append(e, i, line);
   const nsPerAppend = Number(process.hrtime.bigint() - start) / 1_000_000;
   t.equal(log.size, 1000);
   t.ok(nsPerAppend < 2000, `${nsPerAppend.toFixed(0)} ns per append`);

@@ -123,3 +123,52 @@ export const getServices = (): Promise<ServicesResponse> => request('GET', '/api
 export const getStatus = (): Promise<StatusResponse> => request('GET', '/status');
 export const putMode = (service: string, mode: Mode, version: string | null): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
   request('PUT', `/api/services/${encodeURIComponent(service)}/crowdsec`, version === null ? { mode } : { mode, version });
+
+/** The access log line as the live stream sends it (see docs/admin-ui.md). */
+interface AccessLine {
+  time: number;
+  service: string;
+  protocol: 'http' | 'tcp';
+  client_ip: string;
+  country?: string;
+  method?: string;
+  host?: string;
+  path?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  deny_reason: string;
+  metadata: Record<string, string>;
+}
+
+/** One SSE message → rows, oldest first. Each data line is "<seq> <access log JSON line>". */
+export function parseStreamBatch(data: string): EventRow[] {
+  const rows: EventRow[] = [];
+  for (const text of data.split('\n')) {
+    const space = text.indexOf(' ');
+    if (space <= 0) continue;
+    const a = JSON.parse(text.slice(space + 1)) as AccessLine;
+    const mode = a.metadata.crowdsec_mode ?? null;
+    rows.push({
+      seq: Number(text.slice(0, space)),
+      time: new Date(a.time).toISOString(),
+      service: a.service,
+      protocol: a.protocol,
+      client_ip: a.client_ip,
+      country: a.country ?? null,
+      method: a.method ?? null,
+      host: a.host ?? null,
+      path: a.path ?? null,
+      status: a.status ?? null,
+      bytes_in: a.bytes_in,
+      bytes_out: a.bytes_out,
+      duration_ms: a.duration_ms,
+      outcome: a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed',
+      deny_reason: a.deny_reason,
+      decision: a.metadata.crowdsec_verdict ?? null,
+      crowdsec_mode: mode,
+    });
+  }
+  return rows;
+}

@@ -1,5 +1,5 @@
 // The event log: filters kept in the URL, a table newest first, live rows over Server-Sent Events.
-import { ApiError, getEvents, getServices, getSession, type EventRow } from './api.js';
+import { ApiError, getEvents, getServices, getSession, parseStreamBatch, type EventRow } from './api.js';
 import { reasonCell } from './badges.js';
 import { append, clear, h } from './dom.js';
 
@@ -154,7 +154,7 @@ export async function eventsView(root: HTMLElement): Promise<() => void> {
       source = new EventSource(`/api/events/stream?${sq.toString()}`);
       source.addEventListener('events', (msg) => {
         if (gen !== generation) return;
-        const batch = JSON.parse((msg as MessageEvent<string>).data) as EventRow[];
+        const batch = parseStreamBatch((msg as MessageEvent<string>).data);
         held = Math.min(held + batch.length, session.event_log_size);
         for (const e of batch) {
           rows.unshift(e);
