@@ -39,7 +39,7 @@ export type SettingKey =
 export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
   { key: 'httpAddr', flag: '--http-addr <host:port>', env: 'NB_PROXY_HTTP_ADDR', default: '0.0.0.0:8080', description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack' },
-  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: /healthz /readyz /metrics /status /capabilities' },
+  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: admin UI and API, /healthz /readyz /metrics /status /capabilities' },
   { key: 'crowdsecApiUrl', flag: '--crowdsec-api-url <url>', env: 'NB_PROXY_CROWDSEC_API_URL', description: 'CrowdSec LAPI URL, e.g. http://crowdsec:8080' },
   { key: 'crowdsecApiKey', flag: '--crowdsec-api-key <key>', env: 'NB_PROXY_CROWDSEC_API_KEY', description: 'CrowdSec bouncer API key (cscli bouncers add)' },
   { key: 'crowdsecPollInterval', flag: '--crowdsec-poll-interval <duration>', env: 'NB_PROXY_CROWDSEC_POLL_INTERVAL', default: '10s', description: 'interval between decision stream pulls (Go duration: 500ms, 10s, 1m30s)' },
