@@ -3,7 +3,8 @@
 #   off     --event-log-size 0 (no ring, no counters)
 #   closed  default ring (10000), nobody watching: the ring append only
 #   stream  default ring with a live /api/events/stream subscriber receiving every request
-# Variants are interleaved (off closed stream, off closed stream, ...) and reported as medians.
+# Variants are interleaved with a rotating order, and reported as medians; on a shared machine the
+# per-round ratios to "off" (measured seconds apart) are the figures to trust.
 # Usage: bash scripts/bench-event-log.sh [rounds=5] [seconds=8] [connections=32]
 # Needs: npm run build, wrk (apt-get install wrk), curl. Pins the proxy to CPU 0, the rest to CPU 1.
 set -euo pipefail
@@ -70,28 +71,40 @@ record() { # $1 variant, $2 "rps cpu"
   printf '  %-7s %10s req/s %8s us CPU/request\n' "$1" "${2% *}" "${2#* }"
 }
 warm "$H_OFF"; warm "$H_ON"
+measure() { # $1 variant
+  case $1 in
+    off) warm "$H_OFF"; record off "$(run_wrk "$H_OFF" "$P_OFF")" ;;
+    closed) warm "$H_ON"; record closed "$(run_wrk "$H_ON" "$P_ON")" ;;
+    stream)
+      taskset -c 1 curl -sN "http://127.0.0.1:$A_ON/api/events/stream" >"$work/stream.txt" &
+      local cpid=$!
+      sleep 0.5
+      warm "$H_ON"; record stream "$(run_wrk "$H_ON" "$P_ON")"
+      kill "$cpid" 2>/dev/null || true
+      wait "$cpid" 2>/dev/null || true
+      echo "          ($(grep -c '^event: events' "$work/stream.txt" || true) SSE batches, $(grep -c '^data: ' "$work/stream.txt" || true) events streamed)"
+      ;;
+  esac
+}
+# The order rotates every round, so drift on a shared machine does not favour one variant.
+orders=("off closed stream" "closed stream off" "stream off closed")
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r"
-  warm "$H_OFF"; record off "$(run_wrk "$H_OFF" "$P_OFF")"
-  warm "$H_ON"; record closed "$(run_wrk "$H_ON" "$P_ON")"
-  taskset -c 1 curl -sN "http://127.0.0.1:$A_ON/api/events/stream" >"$work/stream.txt" &
-  cpid=$!
-  sleep 0.5
-  warm "$H_ON"; record stream "$(run_wrk "$H_ON" "$P_ON")"
-  kill "$cpid" 2>/dev/null || true
-  wait "$cpid" 2>/dev/null || true
-  echo "  (stream: $(grep -c '^data: ' "$work/stream.txt" || true) SSE batches, $(grep -o '"seq"' "$work/stream.txt" | wc -l) events received)"
+  for v in ${orders[$(( (r - 1) % 3 ))]}; do measure "$v"; done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratios() { # $1 $2: space-separated lists -> per-round ratios a/b
+  paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') | awk '{printf "%s ", $1 / $2}'
+}
 echo
 echo "medians over $ROUNDS rounds of ${SECS}s, $CONNS connections (CPU = all proxy threads, per request):"
 for v in off closed stream; do
   r=$(echo "${rps[$v]}" | median); c=$(echo "${cpu[$v]}" | median)
-  eval "R_$v=$r C_$v=$c"
+  printf '  %-7s %8.0f req/s %7.1f us CPU/request\n' "$v" "$r" "$c"
 done
-awk -v ro="$R_off" -v rc="$R_closed" -v rs="$R_stream" -v co="$C_off" -v cc="$C_closed" -v cs="$C_stream" 'BEGIN {
-  printf "  no event log (--event-log-size 0): %8.0f req/s  %6.1f us CPU/request\n", ro, co
-  printf "  event log, page closed:            %8.0f req/s  %6.1f us CPU/request  (%+.1f%% req/s, %+.1f%% CPU)\n", rc, cc, (rc - ro) / ro * 100, (cc - co) / co * 100
-  printf "  event log, page open (streaming):  %8.0f req/s  %6.1f us CPU/request  (%+.1f%% req/s, %+.1f%% CPU)\n", rs, cs, (rs - ro) / ro * 100, (cs - co) / co * 100
-}'
+echo "median of per-round ratios to off:"
+for v in closed stream; do
+  rr=$(ratios "${rps[$v]}" "${rps[off]}" | median); cr=$(ratios "${cpu[$v]}" "${cpu[off]}" | median)
+  awk -v v="$v" -v rr="$rr" -v cr="$cr" 'BEGIN {printf "  %-7s req/s %+.1f%%   CPU/request %+.1f%%\n", v, (rr - 1) * 100, (cr - 1) * 100}'
+done
