@@ -183,8 +183,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
 
   // admin UI (issue 14)
   const eventLogRaw = withDefault('eventLogSize');
-  if (!/^\d+$/.test(eventLogRaw.trim()) || Number(eventLogRaw) > 10_000_000) {
-    throw new SettingsError(`--event-log-size / NB_PROXY_EVENT_LOG_SIZE: "${eventLogRaw}" is not a whole number from 0 to 10000000`);
+  if (!/^\d+$/.test(eventLogRaw.trim()) || Number(eventLogRaw) > 1_000_000) {
+    throw new SettingsError(`--event-log-size / NB_PROXY_EVENT_LOG_SIZE: "${eventLogRaw}" is not a whole number from 0 to 1000000`);
   }
   const adminAddr = addr('adminAddr');
   const adminToken = get('adminToken');

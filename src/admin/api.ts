@@ -13,7 +13,7 @@ import type { CrowdSecMode } from '../config/types';
 import type { ServiceRuntime } from '../services';
 import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
-import { FilterError, eventJson, matches, parseEventFilter } from './event-filter';
+import { FilterError, eventJson, parseEventFilter } from './event-filter';
 import type { EventLog } from './event-log';
 import { EventStreamHub } from './event-stream';
 import { BodyError, readBody, redirect, sendBody, sendError, sendJson } from './http-util';
@@ -133,10 +133,12 @@ export class AdminUi {
       if (err instanceof FilterError) return sendError(res, 400, err.message);
       throw err;
     }
+    const query = events.compile(filter);
     const out = [];
-    for (const ev of events.newestFirst()) {
-      if (!matches(filter, ev)) continue;
-      out.push(eventJson(ev));
+    for (const seq of events.newestFirst()) {
+      if (!events.matches(seq, query)) continue;
+      const ev = events.get(seq);
+      if (ev !== undefined) out.push(eventJson(ev));
       if (out.length >= filter.limit) break;
     }
     sendJson(res, 200, { newest_seq: events.newestSeq, held: events.size, capacity: events.capacity, events: out });

@@ -1,20 +1,13 @@
-// Query parameters of GET /api/events and /api/events/stream → a predicate over stored events,
-// and the JSON shape one event has in the API.
+// Query parameters of GET /api/events and /api/events/stream → an EventQuery, and the JSON shape
+// one event has in the API.
 import { CidrSet } from '../net/prefix-map';
 import { tryParseGoDuration } from '../util/duration';
-import { outcomeOf, type Outcome, type StoredEvent } from './event-log';
+import type { EventQuery, Outcome, StoredEvent } from './event-log';
 
 export const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'observed', 'not_found'];
 export const DEFAULT_LIMIT = 200;
 
-export interface EventFilter {
-  service: string | undefined;
-  outcome: Outcome | undefined;
-  reason: string | undefined;
-  ip: CidrSet | undefined;
-  /** Epoch ms, inclusive. */
-  since: number | undefined;
-  until: number | undefined;
+export interface EventFilter extends EventQuery {
   limit: number;
 }
 
@@ -66,23 +59,6 @@ function parseTime(v: string | undefined, name: string, nowMs: number): number |
   return t;
 }
 
-export function matches(f: EventFilter, ev: StoredEvent): boolean {
-  const e = ev.entry;
-  if (f.since !== undefined && ev.time < f.since) return false;
-  if (f.until !== undefined && ev.time > f.until) return false;
-  if (f.service !== undefined && e.service !== f.service) return false;
-  if (f.outcome !== undefined && outcomeOf(e) !== f.outcome) return false;
-  if (f.reason !== undefined && e.deny_reason !== f.reason && observedReason(ev) !== f.reason) return false;
-  if (f.ip !== undefined && !f.ip.contains(e.client_ip)) return false;
-  return true;
-}
-
-/** The deny_reason an observed request would have had in enforce mode. */
-function observedReason(ev: StoredEvent): string | undefined {
-  const verdict = ev.entry.metadata.crowdsec_verdict;
-  return ev.entry.metadata.crowdsec_mode === 'observe' && verdict !== undefined ? `crowdsec_${verdict}` : undefined;
-}
-
 export interface EventJson {
   seq: number;
   time: string;
@@ -104,25 +80,45 @@ export interface EventJson {
   crowdsec_mode: string | null;
 }
 
+interface AccessLine {
+  time: number;
+  service: string;
+  protocol: 'http' | 'tcp';
+  client_ip: string;
+  country?: string;
+  method?: string;
+  host?: string;
+  path?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  deny_reason: string;
+  metadata: Record<string, string>;
+}
+
+/** A held event (its access-log line) in the API's shape. */
 export function eventJson(ev: StoredEvent): EventJson {
-  const e = ev.entry;
+  const a = JSON.parse(ev.line) as AccessLine;
+  const mode = a.metadata.crowdsec_mode;
+  const outcome: Outcome = a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed';
   return {
     seq: ev.seq,
     time: new Date(ev.time).toISOString(),
-    service: e.service,
-    protocol: e.protocol,
-    client_ip: e.client_ip,
-    country: e.country ?? null,
-    method: e.method ?? null,
-    host: e.host ?? null,
-    path: e.path ?? null,
-    status: e.status ?? null,
-    bytes_in: e.bytes_in,
-    bytes_out: e.bytes_out,
-    duration_ms: e.duration_ms,
-    outcome: outcomeOf(e),
-    deny_reason: e.deny_reason,
-    decision: e.metadata.crowdsec_verdict ?? null,
-    crowdsec_mode: e.metadata.crowdsec_mode ?? null,
+    service: a.service,
+    protocol: a.protocol,
+    client_ip: a.client_ip,
+    country: a.country ?? null,
+    method: a.method ?? null,
+    host: a.host ?? null,
+    path: a.path ?? null,
+    status: a.status ?? null,
+    bytes_in: a.bytes_in,
+    bytes_out: a.bytes_out,
+    duration_ms: a.duration_ms,
+    outcome,
+    deny_reason: a.deny_reason,
+    decision: a.metadata.crowdsec_verdict ?? null,
+    crowdsec_mode: mode ?? null,
   };
 }

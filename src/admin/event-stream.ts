@@ -1,15 +1,16 @@
 // Server-Sent Events for the event log. New entries are sent in batches (one timer per batch
 // window, not per request). Each entry goes out as the access log line already built for it,
-// prefixed by its sequence number, so streaming serialises nothing. With no subscriber the
-// event log has no listener and pays nothing here.
+// prefixed by its sequence number, copied byte for byte out of the ring into one buffer per
+// batch: streaming serialises and decodes nothing. With no subscriber the event log has no
+// listener and pays nothing here.
 //
 // Wire format, one message per batch, oldest first:
 //   id: <newest seq in the batch>
 //   event: events
 //   data: <seq> <access log JSON line>      (one data line per entry)
 import type { ServerResponse } from 'node:http';
-import type { EventLog } from './event-log';
-import { matches, type EventFilter } from './event-filter';
+import type { CompiledQuery, EventLog } from './event-log';
+import type { EventFilter } from './event-filter';
 
 export const BATCH_MS = 250;
 const HEARTBEAT_MS = 15_000;
@@ -18,6 +19,7 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 
 interface Subscriber {
   res: ServerResponse;
+  query: CompiledQuery;
   filter: EventFilter;
 }
 
@@ -52,16 +54,16 @@ export class EventStreamHub {
       this.heartbeat = setInterval(() => this.ping(), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
+    const sub: Subscriber = { res, query: this.log.compile(filter), filter };
     if (afterSeq !== undefined) {
-      const replay = [];
-      for (const ev of this.log.newestFirst(afterSeq)) {
-        if (ev.seq > this.sentSeq) continue; // the next flush sends it
-        if (matches(filter, ev)) replay.push(dataLine(ev.seq, ev.line));
+      const replay: number[] = [];
+      for (const seq of this.log.newestFirst(afterSeq)) {
+        if (seq > this.sentSeq) continue; // the next flush sends it
+        if (this.log.matches(seq, sub.query)) replay.push(seq);
         if (replay.length >= filter.limit) break;
       }
-      if (replay.length > 0) res.write(frame(this.sentSeq, replay.reverse()));
+      if (replay.length > 0) res.write(this.frame(this.sentSeq, replay.reverse()));
     }
-    const sub: Subscriber = { res, filter };
     this.subscribers.add(sub);
     res.once('close', () => this.drop(sub));
   }
@@ -82,21 +84,33 @@ export class EventStreamHub {
     const from = Math.max(this.sentSeq + 1, this.log.oldestSeq);
     const to = this.log.newestSeq;
     this.sentSeq = to;
-    const events = [];
-    for (let seq = from; seq <= to; seq++) {
-      const ev = this.log.get(seq);
-      if (ev !== undefined) events.push(ev);
-    }
+    // Services and reasons seen for the first time since a subscriber came are interned now.
     for (const sub of this.subscribers) {
-      const batch: string[] = [];
-      for (const ev of events) if (matches(sub.filter, ev)) batch.push(dataLine(ev.seq, ev.line));
+      sub.query = this.log.compile(sub.filter);
+      const batch: number[] = [];
+      for (let seq = from; seq <= to; seq++) if (this.log.matches(seq, sub.query)) batch.push(seq);
       if (batch.length === 0) continue;
       if (sub.res.writableLength > MAX_BUFFERED) {
         this.drop(sub);
         continue;
       }
-      sub.res.write(frame(to, batch));
+      sub.res.write(this.frame(to, batch));
     }
+  }
+
+  /** One SSE message, oldest first: "data: <seq> <access log line>" per entry; id is `id`. */
+  private frame(id: number, seqs: number[]): Buffer {
+    const head = `id: ${id}\nevent: events\n`;
+    let size = head.length + 1;
+    for (const seq of seqs) size += 7 + String(seq).length + this.log.lineBytes(seq);
+    const out = Buffer.allocUnsafe(size);
+    let at = out.write(head, 0, 'latin1');
+    for (const seq of seqs) {
+      at += out.write(`data: ${seq} `, at, 'latin1');
+      at += this.log.copyLine(seq, out, at);
+    }
+    out[at++] = 0x0a;
+    return out.subarray(0, at);
   }
 
   private ping(): void {
@@ -106,13 +120,4 @@ export class EventStreamHub {
   close(): void {
     for (const sub of [...this.subscribers]) this.drop(sub);
   }
-}
-
-function dataLine(seq: number, line: string): string {
-  return `data: ${seq} ${line}`;
-}
-
-/** One SSE message; id is the newest sequence covered. Every data line ends in "\n" already. */
-function frame(id: number, dataLines: string[]): string {
-  return `id: ${id}\nevent: events\n${dataLines.join('')}\n`;
 }

@@ -240,3 +240,50 @@ t.test('a non-loopback admin address without a token refuses to start', async (t
   t.equal(short.code, 2);
   t.match(short.stderr, /--admin-token \/ NB_PROXY_ADMIN_TOKEN: must be at least 16 characters/);
 });
+
+t.test('the event stream: batched SSE, filtered, carrying the access-log lines', async (t) => {
+  const upstream = await startHttpUpstream();
+  const d = await startDaemon({
+    config: `services:\n  - name: a\n    protocol: http\n    domains: [a.example.com]\n    target: ${upstream.url}\n    access: { cidr: { deny: [127.0.0.9] } }\n`,
+  });
+  const http = await import('node:http');
+  let text = '';
+  const req = http.get(`${d.adminUrl}/api/events/stream?outcome=denied`, (res) => {
+    t.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+    res.setEncoding('utf8').on('data', (c: string) => (text += c));
+  });
+  t.teardown(async () => {
+    req.destroy();
+    await d.stop();
+    await upstream.close();
+  });
+  const deadline = Date.now() + 5000;
+  while (!text.includes('retry:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await httpGet(`${d.httpUrl}/allowed`, { host: 'a.example.com' });
+  await httpGet(`${d.httpUrl}/denied-1`, { host: 'a.example.com', from: '127.0.0.9' });
+  await httpGet(`${d.httpUrl}/denied-2`, { host: 'a.example.com', from: '127.0.0.9' });
+  const line2 = await d.waitFor((l) => l.msg === 'access' && l.path === '/denied-2', 5000, 'access line');
+  while (!text.includes('/denied-2') && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+  const data = text.split('\n').filter((l) => l.startsWith('data: '));
+  t.equal(data.length, 2, 'only the denied requests');
+  t.match(text, /\nid: 3\nevent: events\ndata: 2 \{/, 'one message for the batch, id = newest sequence');
+  const [seq, json] = [data[1]!.slice(6, data[1]!.indexOf(' ', 6)), data[1]!.slice(data[1]!.indexOf(' ', 6) + 1)];
+  t.equal(seq, '3');
+  t.same(JSON.parse(json), line2, 'the data is the access-log line as written');
+  t.notOk(text.includes('/allowed'));
+
+  // A reconnecting browser sends Last-Event-ID and gets what it missed.
+  const replay = await new Promise<string>((resolve) => {
+    let got = '';
+    const r = http.get(`${d.adminUrl}/api/events/stream`, { headers: { 'last-event-id': '1' } }, (res) => {
+      res.setEncoding('utf8').on('data', (c: string) => {
+        got += c;
+        if (got.includes('/denied-2')) {
+          r.destroy();
+          resolve(got);
+        }
+      });
+    });
+  });
+  t.same(replay.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.split(' ')[1]), ['2', '3'], 'replays after seq 1, oldest first');
+});
