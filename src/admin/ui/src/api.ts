@@ -88,13 +88,18 @@ export class ApiError extends Error {
 
 let session: Session | undefined;
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, url: string, body?: unknown, retried = false): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['x-csrf-token'] = (await getSession()).csrf_token;
   }
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  // Without --admin-token the CSRF token is per process: after a proxy restart, fetch it again once.
+  if (res.status === 403 && body !== undefined && !retried && (await res.clone().text()).includes('x-csrf-token')) {
+    session = undefined;
+    return request<T>(method, url, body, true);
+  }
   if (res.status === 401) {
     location.assign('/login');
     throw new ApiError(401, 'signed out');
