@@ -132,6 +132,22 @@ t.test('admin UI against the real LAPI', async (t) => {
     await second.close();
   });
 
+  await t.test('fits 1280 px and a 390 px phone without sideways scrolling, in light and dark', async (t) => {
+    for (const [width, scheme] of [[1280, 'light'], [390, 'dark']] as const) {
+      const page = await browser.newPage({ width, height: 800 });
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const path of ['/', '/services']) {
+        await page.goto(daemon.adminUrl + path);
+        await page.locator('body[data-ready="true"]').waitFor();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        t.ok(overflow <= 0, `${path} at ${width} px: no horizontal overflow (${overflow})`);
+      }
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      t.equal(bg === 'rgb(15, 18, 22)', scheme === 'dark', `${scheme} theme background (${bg})`);
+      await page.close();
+    }
+  });
+
   await t.test('9. an injected <script> in a request path renders as text', async (t) => {
     const evil = `/x<script>window.__xss=1</script><img/src=x/onerror="window.__xss=2">`;
     t.equal(await rawGet(daemon.httpPort, 'shop.example.com', evil), 200, 'sent byte for byte, not percent-encoded');
