@@ -41,6 +41,14 @@ export class ConfigReloader {
     }, DEBOUNCE_MS);
   }
 
+  /** Reloads at once (no debounce) through the same queue; resolves once the result is in force. */
+  reloadNow(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    clearTimeout(this.timer);
+    this.queue = this.queue.then(() => this.reload(why));
+    return this.queue;
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);

@@ -6,6 +6,8 @@ import { serviceEquals } from '../config/load';
 import type { ServicesConfig } from '../config/types';
 import { StreamBouncer, type DecisionChange } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
+import { AdminUi } from '../admin/api';
+import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
@@ -81,7 +83,25 @@ class Daemon {
       },
       this.metrics,
       this.log,
+      this.createAdminUi(),
     );
+  }
+
+  /**
+   * The admin UI: the event log ring is fed by the access log; mode changes reload services.yaml
+   * through the same queue as SIGHUP.
+   */
+  private createAdminUi(): AdminUi {
+    const events = this.settings.eventLogSize > 0 ? new EventLog(this.settings.eventLogSize) : undefined;
+    this.logs.access.tap = events;
+    const host = {
+      configPath: this.settings.configPath,
+      crowdsecAvailable: this.settings.crowdsec !== undefined,
+      accessLogTarget: this.settings.accessLog ?? 'stdout',
+      services: () => [...this.services.values()],
+      reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+    };
+    return new AdminUi(host, events, this.settings.adminToken, this.log);
   }
 
   async start(config: ServicesConfig): Promise<void> {

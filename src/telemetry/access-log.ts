@@ -34,10 +34,16 @@ export function metadataOrEmpty(metadata: Record<string, string> | undefined): R
 }
 
 export class AccessLog {
+  /** The admin event log's ring (issue 14); undefined with --event-log-size 0. */
+  tap: { append(entry: AccessEntry, time: number, line: string): void } | undefined;
+
   constructor(private readonly sink: LineSink) {}
 
   write(entry: AccessEntry): void {
-    this.sink.write(formatAccessLine(entry, Date.now()));
+    const time = Date.now();
+    const line = formatAccessLine(entry, time);
+    this.sink.write(line);
+    if (this.tap !== undefined) this.tap.append(entry, time, line);
   }
 }
 
