@@ -133,7 +133,7 @@ export class HttpEntrypoint implements AdmissionContext {
       socket[kAccounted] = seen;
       const upstreamError = upstreamErrorOf(req);
       const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
-      this.logAccess(req, admission, status, bytesIn, bytesOut, startNs, upstreamError);
+      this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError));
     });
   }
 
@@ -157,7 +157,9 @@ export class HttpEntrypoint implements AdmissionContext {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs, upstreamErrorOf(req));
+      this.opts.accessLog.write(
+        requestAccessEntry(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs, upstreamErrorOf(req)),
+      );
     });
   }
 
@@ -188,17 +190,6 @@ export class HttpEntrypoint implements AdmissionContext {
     });
   }
 
-  private logAccess(
-    req: IncomingMessage,
-    admission: Admission,
-    status: number,
-    bytesIn: number,
-    bytesOut: number,
-    startNs: bigint,
-    upstreamError: string | undefined,
-  ): void {
-    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError));
-  }
 }
 
 /** 431 for oversized heads, 408 for slow ones, 400 for the rest; undefined: the client left. */
