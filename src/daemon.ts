@@ -6,6 +6,7 @@ import { ConfigError, formatHostPort, loadServicesConfig, serviceEquals } from '
 import type { ServicesConfig } from './config/types';
 import { StreamBouncer } from './crowdsec/bouncer';
 import { BouncerLifecycle } from './crowdsec/lifecycle';
+import type { ListenerStatus, ServiceStatus, StatusReport } from './admin/status';
 import { AdminServer } from './listeners/admin';
 import { HostRouter } from './listeners/host-router';
 import { HttpEntrypoint } from './listeners/http-entrypoint';
@@ -194,17 +195,38 @@ class Daemon {
     return reasons;
   }
 
-  private status(): unknown {
+  private status(): StatusReport {
     const bouncer = this.lifecycle.current;
-    const crowdsecServices = [...this.services.values()].filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const services = [...this.services.values()];
+    const crowdsecServices = services.filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const reasons = this.notReadyReasons();
     return {
       version: VERSION,
+      ready: reasons.length === 0,
+      not_ready_reasons: reasons,
+      listeners: this.listenerStatus(),
+      services: services.map(serviceStatus),
       crowdsec: {
         configured: this.settings.crowdsec !== undefined,
+        url: this.settings.crowdsec?.apiUrl ?? null,
+        synced: bouncer?.synced ?? false,
         services: crowdsecServices,
-        ...(bouncer === undefined ? { state: 'stopped' } : bouncer.status()),
+        ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
     };
+  }
+
+  private listenerStatus(): ListenerStatus[] {
+    const list: ListenerStatus[] = [
+      { kind: 'http', address: formatHostPort(this.settings.httpAddr), service: null, bound: this.http.listening },
+      { kind: 'admin', address: formatHostPort(this.settings.adminAddr), service: null, bound: true },
+    ];
+    for (const s of this.services.values()) {
+      if (s.config.protocol !== 'tcp') continue;
+      const addr = formatHostPort(s.config.listen);
+      list.push({ kind: 'tcp', address: addr, service: s.name, bound: this.tcpListeners.get(addr)?.listening ?? false });
+    }
+    return list;
   }
 
   private installSignals(): void {
@@ -247,3 +269,16 @@ class Daemon {
   }
 }
 
+
+function serviceStatus(s: ServiceRuntime): ServiceStatus {
+  const c = s.config;
+  return {
+    name: s.name,
+    protocol: c.protocol,
+    match: c.protocol === 'http' ? [...c.domains] : [formatHostPort(c.listen)],
+    target: c.protocol === 'http' ? `${c.target.protocol}//${c.target.host}` : formatHostPort(c.target),
+    crowdsec: c.access.crowdsec,
+    cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
+    countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+  };
+}
