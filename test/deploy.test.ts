@@ -298,8 +298,11 @@ t.test('Dockerfile', async (t) => {
         t.ok(made, `COPY --from=${c.from} names an earlier stage`);
         for (const src of c.sources) {
           const abs = posix.resolve('/', src);
-          const ok = [...(made ?? [])].some((p) => abs === p || abs.startsWith(p + '/'));
+          const ok = [...(made ?? [])].some((p) => abs === p || abs.startsWith(p + '/') || p.startsWith(abs + '/'));
           t.ok(ok, `COPY --from=${c.from} ${src}: produced by that stage`);
+          // A directory the stage filled (COPY --from=build /app /app): its contents arrive under dest.
+          const dest = posix.resolve(workdir, c.dest);
+          for (const p of made ?? []) if (p.startsWith(abs + '/')) has.add(posix.join(dest, p.slice(abs.length + 1)));
         }
       } else {
         for (const src of c.sources) {
@@ -314,12 +317,7 @@ t.test('Dockerfile', async (t) => {
     produced.set(String(stages.indexOf(stage)), has);
   }
   // The final stage has what the program needs, where bin/netbird-proxy expects it.
-  const finalHas = new Set<string>();
-  let finalWorkdir = '/';
-  for (const ins of final.instructions) {
-    if (ins.cmd === 'WORKDIR') finalWorkdir = posix.resolve(finalWorkdir, ins.args);
-    if (ins.cmd === 'COPY') for (const p of copyTargets(parseCopy(ins.args), finalWorkdir)) finalHas.add(p);
-  }
+  const finalHas = produced.get(String(stages.length - 1)) ?? new Set<string>();
   const app = workdirs.get(final) ?? '/';
   for (const p of ['package.json', 'node_modules', 'dist', 'bin']) {
     t.ok(finalHas.has(posix.join(app, p)), `final stage has ${posix.join(app, p)}`);
