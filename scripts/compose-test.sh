@@ -162,6 +162,8 @@ echo "$cs_logs" | sed 's/^/#   /' | head -n 5
 check "logs: connecting to CrowdSec LAPI at http://crowdsec:8080" grep -q 'connecting to CrowdSec LAPI at http://crowdsec:8080' <<<"$cs_logs"
 check "logs: CrowdSec bouncer started" grep -q '"msg":"CrowdSec bouncer started"' <<<"$cs_logs"
 check "logs: CrowdSec bouncer synced initial decisions" grep -q '"msg":"CrowdSec bouncer synced initial decisions"' <<<"$cs_logs"
+check "the crowdsec entrypoint registered BOUNCER_KEY_netbird_proxy as bouncer netbird_proxy" \
+  grep -Eq '"name": *"netbird_proxy"' <<<"$(cscli bouncers list -o json 2>/dev/null)"
 check "no API key in the proxy's logs" test -z "$(dc logs --no-color proxy | grep -F "$(sed -n 's/^NB_PROXY_CROWDSEC_API_KEY=//p' proxy.env)")"
 
 # ---------------------------------------------------------------------------------------------
