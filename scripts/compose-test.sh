@@ -119,8 +119,8 @@ out="$(bash scripts/compose-check.sh 2>&1)"; rc=$?
 check "without proxy.env, scripts/compose-check.sh exits 1 and says: run npm run gen-key" \
   test "$rc" = 1 -a -n "$(grep -F 'proxy.env is missing' <<<"$out" | grep -F 'npm run gen-key')"
 note "$out"
-out="$(dc config -q 2>&1)"
-check "without proxy.env, docker-compose itself refuses and names the file" grep -q "proxy.env" <<<"$out"
+out="$(dc up -d 2>&1)"; rc=$?
+check "without proxy.env, docker-compose up -d itself refuses and names the file" test "$rc" -ne 0 -a -n "$(grep -F proxy.env <<<"$out")"
 note "docker-compose: $out"
 node scripts/gen-key.js --file proxy.env >/dev/null
 printf '\nNB_PROXY_CROWDSEC_POLL_INTERVAL=%ss\n' "$POLL_S" >> proxy.env
@@ -141,6 +141,7 @@ if wait_healthy "$HEALTH_TIMEOUT_S" crowdsec proxy demo-upstream; then
 else
   fail "crowdsec, proxy and demo-upstream are healthy"; dc logs --no-color --tail 40; exit 1
 fi
+dc ps | sed 's/^/#   /'
 measure "up returned -> all healthy: $(( ($(now_ms) - t_up) / 1000 )) s (from the start of up: $(( ($(now_ms) - t0) / 1000 )) s)"
 size=$(docker image inspect -f '{{.Size}}' netbird-proxy:local)
 measure "image netbird-proxy:local: $(( size / 1000000 )) MB"
