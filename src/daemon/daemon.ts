@@ -10,6 +10,7 @@ import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { AdminUi } from '../admin/api';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
+import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
@@ -207,19 +208,41 @@ class Daemon {
     return reasons;
   }
 
-  private status(): unknown {
+  private status(): StatusReport {
     const bouncer = this.lifecycle.current;
-    const crowdsecServices = [...this.services.values()].filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const services = [...this.services.values()];
+    const crowdsecServices = services.filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const reasons = this.notReadyReasons();
     return {
       version: VERSION,
+      ready: reasons.length === 0,
+      not_ready_reasons: reasons,
       open_connections: this.open.size,
+      listeners: this.listenerStatus(),
+      services: services.map(serviceStatus),
       crowdsec: {
         configured: this.settings.crowdsec !== undefined,
+        url: this.settings.crowdsec?.apiUrl ?? null,
+        synced: bouncer?.synced ?? false,
         services: crowdsecServices,
-        ...(bouncer === undefined ? { state: 'stopped' } : bouncer.status()),
+        ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
     };
   }
+
+  private listenerStatus(): ListenerStatus[] {
+    const list: ListenerStatus[] = [
+      { kind: 'http', address: formatHostPort(this.settings.httpAddr), service: null, bound: this.http.listening },
+      { kind: 'admin', address: formatHostPort(this.settings.adminAddr), service: null, bound: true },
+    ];
+    for (const s of this.services.values()) {
+      if (s.config.protocol !== 'tcp') continue;
+      const addr = formatHostPort(s.config.listen);
+      list.push({ kind: 'tcp', address: addr, service: s.name, bound: !this.tcp.unbound.has(addr) });
+    }
+    return list;
+  }
+
 
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
@@ -230,4 +253,17 @@ class Daemon {
     this.logs.flush();
     process.exit(code);
   }
+}
+
+function serviceStatus(s: ServiceRuntime): ServiceStatus {
+  const c = s.config;
+  return {
+    name: s.name,
+    protocol: c.protocol,
+    match: c.protocol === 'http' ? [...c.domains] : [formatHostPort(c.listen)],
+    target: c.protocol === 'http' ? `${c.target.protocol}//${c.target.host}` : formatHostPort(c.target),
+    crowdsec: c.access.crowdsec,
+    cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
+    countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+  };
 }
