@@ -51,12 +51,12 @@ export interface AdminResponse {
 }
 
 /** GET path on the admin listener; rejects with a one-line AdminClientError when it cannot be reached. */
-export function adminGet(addr: HostPort, path: string, timeoutMs: number): Promise<AdminResponse> {
+export function adminGet(addr: HostPort, path: string, timeoutMs: number, token?: string): Promise<AdminResponse> {
   return new Promise((resolve, reject) => {
     const fail = (why: string): void => {
       reject(new AdminClientError(`cannot reach the admin listener at ${adminUrl(addr, path)} (${why}); is netbird-proxy running? Set --admin-addr or ${ADMIN_ENV}`));
     };
-    const req = http.get({ host: addr.host, port: addr.port, path, agent: false, headers: { accept: 'application/json, text/plain' } }, (res) => {
+    const req = http.get({ host: addr.host, port: addr.port, path, agent: false, headers: { accept: 'application/json, text/plain', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -6,6 +6,7 @@ import { formatAge, renderRecord, renderTable } from './table';
 
 interface StatusOptions {
   adminAddr?: string;
+  adminToken?: string;
   json?: boolean;
 }
 
@@ -16,6 +17,7 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('show the running proxy: CrowdSec bouncer, decisions, services, listeners, readiness')
     .addOption(new Option('--admin-addr <host:port>', 'admin listener (env: NB_PROXY_ADMIN_ADDR, default: 127.0.0.1:9090; 0.0.0.0 is asked on 127.0.0.1)'))
+    .addOption(new Option('--admin-token <token>', 'the admin token, when the proxy has one (env: NB_PROXY_ADMIN_TOKEN)'))
     .option('--json', 'print /status (plus the /readyz answer) as JSON')
     .action(async (opts: StatusOptions) => {
       process.exitCode = await status(opts);
@@ -25,7 +27,8 @@ export function registerStatusCommand(program: Command): void {
 async function status(opts: StatusOptions): Promise<number> {
   try {
     const addr = resolveAdminAddr(opts.adminAddr);
-    const [statusRes, readyRes] = await Promise.all([adminGet(addr, '/status', TIMEOUT_MS), adminGet(addr, '/readyz', TIMEOUT_MS)]);
+    const token = opts.adminToken ?? (process.env.NB_PROXY_ADMIN_TOKEN || undefined);
+    const [statusRes, readyRes] = await Promise.all([adminGet(addr, '/status', TIMEOUT_MS, token), adminGet(addr, '/readyz', TIMEOUT_MS)]);
     if (statusRes.status !== 200) throw new AdminClientError(`${adminUrl(addr, '/status')} answered ${statusRes.status}: ${statusRes.body.trim()}`);
     let body: unknown;
     try {
