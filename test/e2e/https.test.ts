@@ -161,3 +161,30 @@ ${extra}`;
     t.equal(r.status, 200, 'the running services still answer');
   });
 });
+
+t.test('--https-addr is bound only once a service has tls, on reload without a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-https-'));
+  const ca = await makeCa(dir);
+  const leaf = await issueLeaf(ca, 'late', ['late.example.com']);
+  const upstream = await startHttpUpstream();
+  const httpsPort = await freePort();
+  const plain = `services:
+  - name: late
+    protocol: http
+    domains: [late.example.com]
+    target: ${upstream.url}
+`;
+  const daemon = await startDaemon({ config: plain, args: ['--https-addr', `127.0.0.1:${httpsPort}`] });
+  t.teardown(async () => {
+    await daemon.stop();
+    await upstream.close();
+  });
+  t.equal((await daemon.waitFor((l) => l.msg === 'netbird-proxy listening')).https_addr, undefined);
+  await t.rejects(httpsRequest({ port: httpsPort, servername: 'late.example.com' }), { code: 'ECONNREFUSED' });
+  daemon.writeConfig(`${plain}    tls: { cert: ${leaf.cert}, key: ${leaf.key} }\n`);
+  await daemon.waitFor((l) => l.msg === 'https listener bound', 10_000, 'https listener bound');
+  const r = await httpsRequest({ port: httpsPort, servername: 'late.example.com', path: '/late', ca: ca.rootPem });
+  t.ok(r.authorized);
+  t.equal(r.status, 200);
+  t.equal((await httpGet(`${daemon.httpUrl}/x`, { host: 'late.example.com' })).status, 308, 'redirect_https defaults to true with tls');
+});
