@@ -28,6 +28,7 @@ import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
 import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
+import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation } from '../tls/redirect';
 import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
@@ -176,11 +177,17 @@ export class HttpEntrypoint implements AdmissionContext {
   }
 
   private onTlsError(err: Error, socket: TLSSocket): void {
-    socket.destroy();
-    this.opts.metrics.connectionDropped('https', 'tls_handshake');
     const key = socketKey(socket);
     const peer = key === undefined ? undefined : this.handshaking.get(key);
     this.opts.log.debug({ client_ip: peer?.address, sni: socket.servername || undefined, err: err.message }, 'TLS handshake failed');
+    this.opts.metrics.connectionDropped('https', 'tls_handshake');
+    socket.destroy();
+  }
+
+  /** HTTP: where an admitted request of a redirect_https service is sent (308), or undefined. */
+  private redirectFor(req: IncomingMessage, service: HttpServiceRuntime): string | undefined {
+    if (this.opts.scheme !== 'http' || this.opts.tls === undefined) return undefined;
+    return httpsRedirectLocation(service.config.redirectHttps, req.headers.host, req.url ?? '/');
   }
 
   private admit(req: IncomingMessage): Admission {
@@ -191,15 +198,15 @@ export class HttpEntrypoint implements AdmissionContext {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
-    const tls = this.opts.scheme === 'http' ? this.opts.tls : undefined;
-    const challenge = tls?.answerHttp01(req.url ?? '/');
+    // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
+    const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
     const admission: Admission =
       challenge === undefined ? this.admit(req) : { service: undefined, clientIp: (peerOf(req.socket) as Peer).address, verdict: undefined };
     let location: string | undefined;
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
     else if (!admission.verdict.allowed) respond(res, 403);
-    else if (tls !== undefined && (location = httpsRedirectLocation(admission.service.config.redirectHttps, req.headers.host, req.url ?? '/')) !== undefined) redirect(res, location);
+    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
       // Bytes on the connection since the previous request on it ended: request line, headers
@@ -229,11 +236,7 @@ export class HttpEntrypoint implements AdmissionContext {
     } else if (!admission.verdict.allowed) {
       status = 403;
       rejectUpgrade(socket, status);
-    } else if (
-      this.opts.scheme === 'http' &&
-      this.opts.tls !== undefined &&
-      (location = httpsRedirectLocation(admission.service.config.redirectHttps, req.headers.host, req.url ?? '/')) !== undefined
-    ) {
+    } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
     } else {
