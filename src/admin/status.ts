@@ -1,9 +1,10 @@
 // The JSON body of GET /status: built by the daemon, read by `netbird-proxy status`.
+import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
 
 export interface ListenerStatus {
-  kind: 'http' | 'admin' | 'tcp';
+  kind: 'http' | 'https' | 'admin' | 'tcp';
   address: string;
   /** The tcp service it serves; null for the shared http entrypoint and the admin listener. */
   service: string | null;
@@ -36,6 +37,8 @@ export interface StatusReport {
   not_ready_reasons: string[];
   /** TCP connections and WebSockets open now (those the live re-judgement watches). */
   open_connections: number;
+  /** TLS certificates: names, issuer, not_after, source, last error, next renewal. */
+  certificates: CertificateStatus[];
   listeners: ListenerStatus[];
   services: ServiceStatus[];
   crowdsec: CrowdSecStatus;

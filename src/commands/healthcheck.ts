@@ -1,7 +1,7 @@
 // `netbird-proxy healthcheck`: the image's HEALTHCHECK. Exit 0 when the admin listener answers
 // 200 on /healthz (the process is up and serving), 1 otherwise. --ready asks /readyz instead
 // (also 503 while an enforce service waits for its first CrowdSec sync).
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseGoDuration } from '../util/duration';
 import { AdminClientError, adminGet, adminUrl, resolveAdminAddr } from './admin-client';
 

@@ -1,6 +1,6 @@
 // `netbird-proxy status`: what the running proxy reports on its admin listener (/status and
 // /readyz), as tables for a person or as JSON (--json).
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { AdminClientError, adminGet, adminUrl, resolveAdminAddr } from './admin-client';
 import { formatAge, renderRecord, renderTable } from './table';
 

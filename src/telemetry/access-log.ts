@@ -6,6 +6,10 @@ import type { DenyReason } from '../restrictions/types';
 export interface AccessEntry {
   service: string;
   protocol: 'http' | 'tcp';
+  /** HTTP: the entrypoint the request came in on. */
+  scheme?: 'http' | 'https';
+  /** HTTPS: the server name the client sent in its TLS ClientHello, when it sent one. */
+  sni?: string;
   client_ip: string;
   country?: string;
   method?: string;
@@ -48,7 +52,10 @@ export class AccessLog {
 }
 
 export function formatAccessLine(e: AccessEntry, time: number): string {
-  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}","client_ip":${quote(e.client_ip)}`;
+  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}"`;
+  if (e.scheme !== undefined) line += `,"scheme":"${e.scheme}"`;
+  if (e.sni !== undefined) line += `,"sni":${quote(e.sni)}`;
+  line += `,"client_ip":${quote(e.client_ip)}`;
   if (e.country !== undefined) line += `,"country":${quote(e.country)}`;
   if (e.method !== undefined) line += `,"method":${quote(e.method)}`;
   if (e.host !== undefined) line += `,"host":${quote(e.host)}`;
