@@ -79,7 +79,7 @@ port_busy() { ss -ltnH "( sport = :$1 )" 2>/dev/null | grep -q .; }
 HTTP_PORT=8080; ADMIN_PORT=9090
 port_busy "$HTTP_PORT" && HTTP_PORT=$(free_port)
 port_busy "$ADMIN_PORT" && ADMIN_PORT=$(free_port)
-export NB_HTTP_PORT="$HTTP_PORT" NB_ADMIN_PORT="$ADMIN_PORT"
+export NB_HTTP_PORT="$HTTP_PORT" NB_HTTPS_PORT=8443 NB_ADMIN_PORT="$ADMIN_PORT"
 note "work copy $work; project $COMPOSE_PROJECT_NAME; http 127.0.0.1:$HTTP_PORT, admin 127.0.0.1:$ADMIN_PORT"
 note "images: crowdsec $NB_CROWDSEC_IMAGE, node $NB_NODE_IMAGE"
 dc() { docker-compose "$@"; }

@@ -445,9 +445,10 @@ t.test('docker-compose.yml', async (t) => {
       'services.demo-upstream.build.args.NODE_IMAGE: NB_NODE_IMAGE (default)',
       'services.proxy.build.args.NODE_IMAGE: NB_NODE_IMAGE (default)',
       'services.proxy.ports[0]: NB_HTTP_PORT (default)',
-      'services.proxy.ports[1]: NB_ADMIN_PORT (default)',
+      'services.proxy.ports[1]: NB_HTTPS_PORT (default)',
+      'services.proxy.ports[2]: NB_ADMIN_PORT (default)',
     ],
-    'interpolation only of NB_CROWDSEC_IMAGE, NB_NODE_IMAGE, NB_HTTP_PORT, NB_ADMIN_PORT, all with defaults',
+    'interpolation only of NB_CROWDSEC_IMAGE, NB_NODE_IMAGE, NB_HTTP_PORT, NB_HTTPS_PORT, NB_ADMIN_PORT, all with defaults',
   );
 
   // proxy service
