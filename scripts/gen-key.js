@@ -156,11 +156,11 @@ function main(argv) {
     next = withKey(text, key, opts.force);
   } catch (err) {
     if (err instanceof RefuseError) {
-      process.stderr.write(
-        `gen-key: ${opts.file} already has a ${VAR}; left unchanged.\n` +
-          'gen-key: run with --force to replace it (npm run gen-key -- --force), then `docker compose up -d`.\n',
+      // Idempotent: a key that is already there is what the caller wanted.
+      process.stdout.write(
+        `gen-key: ${opts.file} already has a ${VAR}; left unchanged (npm run gen-key -- --force replaces it).\n`,
       );
-      return 1;
+      return 0;
     }
     throw err;
   }

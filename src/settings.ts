@@ -125,7 +125,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const fix = code === 'ENOENT' ? ': create it (cp proxy.env.example proxy.env) or leave the flag out' : '';
-      throw new SettingsError(`--proxy-env ${envFile}: cannot read the env file (${code ?? (err as Error).message})${fix}`);
+      throw new SettingsError(`env file ${envFile} (--proxy-env / --env-file): cannot read it (${code ?? (err as Error).message})${fix}`);
     }
     fileEnv = parseDotenv(text);
   }

@@ -26,9 +26,12 @@ import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 
 export async function runDaemon(settings: Settings): Promise<void> {
-  const { trusted, config } = await preflight(settings);
-  const logs = createLogs(settings.logLevel, settings.accessLog);
-  const daemon = new Daemon(settings, logs, trusted);
+  const { trusted, config, geo } = await preflight(settings);
+  // The counter lives in Metrics, which the daemon builds; the file may fail before that.
+  const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
+  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents);
+  const daemon = new Daemon(settings, logs, trusted, geo);
+  accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   await daemon.start(config);
 }
 
@@ -49,9 +52,10 @@ class Daemon {
     private readonly settings: Settings,
     private readonly logs: Logs,
     trusted: CidrSet,
+    geo: GeoDatabase | undefined,
   ) {
     this.log = logs.log;
-    this.chain = { geo: this.openGeo(), crowdsec: undefined };
+    this.chain = { geo: this.openGeo(geo), crowdsec: undefined };
     const crowdsec = settings.crowdsec;
     this.lifecycle = new BouncerLifecycle(() =>
       crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
@@ -84,16 +88,37 @@ class Daemon {
     );
   }
 
+  accessLogWriteError(): void {
+    this.metrics.accessLogWriteError();
+  }
+
   async start(config: ServicesConfig): Promise<void> {
-    this.log.info({ version: VERSION, config: this.settings.configPath }, 'netbird-proxy starting');
+    const { envFile, envFileVars, crowdsec } = this.settings;
+    this.log.info(
+      {
+        version: VERSION,
+        config: this.settings.configPath,
+        env_file: envFile ?? null,
+        env_file_vars: envFileVars,
+        crowdsec: crowdsec === undefined ? 'not configured' : crowdsec.apiUrl,
+      },
+      'netbird-proxy starting',
+    );
     await this.apply(config);
-    try {
-      await this.http.listen(this.settings.httpAddr);
-      await this.admin.listen(this.settings.adminAddr);
-    } catch (err) {
-      this.log.fatal({ err: (err as Error).message }, 'cannot bind listener');
-      await this.shutdown(1);
-      return;
+    const tcpFailure = [...this.tcp.bindFailures].at(0);
+    if (tcpFailure !== undefined) {
+      const [addr, { service, err }] = tcpFailure;
+      return this.failStart(`${this.settings.configPath}: service "${service}": listen ${addr}: ${bindProblem(err)}`);
+    }
+    for (const [flag, addr, listen] of [
+      ['--http-addr', this.settings.httpAddr, () => this.http.listen(this.settings.httpAddr)],
+      ['--admin-addr', this.settings.adminAddr, () => this.admin.listen(this.settings.adminAddr)],
+    ] as const) {
+      try {
+        await listen();
+      } catch (err) {
+        return this.failStart(`${flag} ${formatHostPort(addr)}: ${bindProblem(err as NodeJS.ErrnoException)}`);
+      }
     }
     this.log.info(
       { http_addr: formatHostPort(this.settings.httpAddr), admin_addr: formatHostPort(this.settings.adminAddr), services: config.services.length },
@@ -118,9 +143,18 @@ class Daemon {
     this.reloader.watch();
   }
 
-  private openGeo(): GeoDatabase | undefined {
+  /** A listener could not be bound at start: an operator error, one line on stderr, exit 2. */
+  private async failStart(line: string): Promise<void> {
+    this.log.fatal({ err: line }, 'cannot bind listener');
+    this.logs.flush();
+    process.stderr.write(`netbird-proxy: ${line}\n`);
+    await this.shutdown(2);
+  }
+
+  /** `given` is the --geoip-db database (opened by the preflight); else the bundled one is tried. */
+  private openGeo(given: GeoDatabase | undefined): GeoDatabase | undefined {
     try {
-      const geo = openGeoDatabase(this.settings.geoipDb);
+      const geo = given ?? openGeoDatabase(undefined);
       this.log.info({ path: geo.path, type: geo.databaseType, build_date: geo.buildDate.toISOString() }, 'country database loaded');
       return geo;
     } catch (err) {
@@ -208,5 +242,18 @@ class Daemon {
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);
+  }
+}
+
+function bindProblem(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use (EADDRINUSE): stop the other process or choose another address';
+    case 'EACCES':
+      return 'permission denied (EACCES): ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port >= 1024';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host (EADDRNOTAVAIL): use an address of a local interface, or 0.0.0.0';
+    default:
+      return `cannot listen (${err.code ?? err.message})`;
   }
 }
