@@ -1,7 +1,7 @@
 // Checks --access-log before serving: its directory must exist and be writable (no silent mkdir),
 // and an existing file must be writable. Returns the reason, or undefined when it looks usable.
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export function accessLogProblem(path: string): string | undefined {
   const file = resolve(path);
@@ -22,8 +22,13 @@ export function accessLogProblem(path: string): string | undefined {
     fileStat = undefined;
   }
   if (fileStat?.isDirectory() === true) return `${file} is a directory: name a file in it`;
+  // Permission bits say little for root (and nothing for read-only or virtual file systems): try
+  // it. An existing file is opened for appending (nothing written); else a probe file is created
+  // and removed, so that `validate` leaves no trace either.
+  const probe = fileStat === undefined ? join(dir, `.netbird-proxy-probe-${process.pid}`) : file;
   try {
-    accessSync(fileStat === undefined ? dir : file, constants.W_OK);
+    closeSync(openSync(probe, fileStat === undefined ? 'wx' : 'a'));
+    if (fileStat === undefined) rmSync(probe, { force: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EACCES';
     const what = fileStat === undefined ? `directory ${dir}` : `file ${file}`;

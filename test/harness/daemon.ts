@@ -172,14 +172,25 @@ async function startDaemonOnce(opts: StartDaemonOptions): Promise<Daemon> {
   return daemon;
 }
 
-/** Runs the binary to completion (for start-up errors); resolves with exit code and output. */
-export function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the binary to completion (for start-up errors); resolves with exit code and output. A run
+ * that wrongly starts serving is killed after `timeoutMs` (code null, signal in stderr).
+ */
+export function runBinary(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr: signal === 'SIGKILL' ? `${stderr}[killed after ${timeoutMs} ms: it did not exit]` : stderr });
+    });
   });
 }
