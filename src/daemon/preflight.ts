@@ -35,7 +35,7 @@ export async function preflight(settings: Settings): Promise<Preflight> {
       geo = openGeoDatabase(settings.geoipDb);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code !== undefined ? `cannot read it (${code})` : `not an mmdb country database (${(err as Error).message})`;
+      const why = code !== undefined ? `cannot read it (${code})` : 'not an mmdb country database';
       throw new SettingsError(`--geoip-db / NB_PROXY_GEOIP_DB ${settings.geoipDb}: ${why}: fix the path, or leave it out to use the bundled database`);
     }
   }
