@@ -67,8 +67,10 @@ t.test('config/services.yaml (the documented example) validates', async (t) => {
     ['web', 'ssh', 'docs'],
   );
   const web = cfg.services[0] as HttpServiceConfig;
-  t.strictSame(web.access.cidr.allow, ['10.0.0.0/8', '2001:db8::/32', '192.168.1.20/32']);
-  t.strictSame(web.access.countries.allow, ['DE', 'FR', 'NO'], 'NO (Norway) stays a string');
+  // The README's quick start: everyone in but 127.0.0.2 (test/e2e/quick-start.test.ts runs it).
+  t.strictSame(web.access.cidr.allow, [], 'no allow list, so 127.0.0.1 gets through');
+  t.strictSame(web.access.cidr.deny, ['127.0.0.2/32'], 'the quick start denial');
+  t.strictSame(web.access.countries.allow, [], 'no country allow list: loopback has no country');
   t.equal(web.access.crowdsec, 'off', 'ships with CrowdSec off so that it runs without a LAPI');
   const plain = await loadServicesConfig(file, NO_CS);
   t.equal(plain.services.length, 3, 'and therefore loads without CrowdSec configured');
