@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { runBinary } from '../harness/daemon';
 import { freePort } from '../harness/ports';
 
@@ -24,7 +24,7 @@ async function listenBusy(): Promise<{ port: number; server: Server }> {
 }
 
 /** Runs a start and a validate with the same arguments; both must print `line` alone and exit 2. */
-async function expectLine(t: Tap.Test, args: string[], line: string, opts: { validate?: boolean; env?: Record<string, string> } = {}): Promise<void> {
+async function expectLine(t: Test, args: string[], line: string, opts: { validate?: boolean; env?: Record<string, string> } = {}): Promise<void> {
   const free = [`--http-addr`, `127.0.0.1:${await freePort()}`, '--admin-addr', `127.0.0.1:${await freePort()}`];
   const runs: Array<[string, string[]]> = [['start', [...free, ...args]]];
   if (opts.validate !== false) runs.push(['validate', ['validate', ...args]]);
