@@ -136,3 +136,11 @@ t.test('bin without dist/ says to build', async (t) => {
   t.equal(r.stderr, 'netbird-proxy: dist/cli.js is missing: run npm run build (npm ci && npm run build from a clone)\n');
   t.equal(r.status, 2);
 });
+
+t.test('--help ends with signals and exit codes, and lists the silent log level', async (t) => {
+  const r = await runBinary(['--help']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /\n {2}0 {2}stopped by a signal, or validate found no error\n {2}1 {2}a bug \(uncaught exception\): please report it\n {2}2 {2}operator error found before serving[^\n]*\n[^\n]*listener address that cannot be bound\n$/, 'exit codes last');
+  t.match(r.stdout, /Signals:\n {2}SIGHUP +reload services\.yaml[^\n]*\n {2}SIGUSR2 +reopen the --access-log file[^\n]*\n {2}SIGTERM, SIGINT +graceful stop/, 'signals');
+  t.match(r.stdout.replace(/\s+/g, ' '), 'trace, debug, info, warn, error, fatal, silent', 'silent level listed (help text wraps)');
+});
