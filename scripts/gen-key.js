@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// Writes a fresh random CrowdSec bouncer key into proxy.env as NB_PROXY_CROWDSEC_API_KEY.
+// Writes a fresh random CrowdSec bouncer key into proxy.env as NB_PROXY_CROWDSEC_API_KEY, and an
+// admin token as NB_PROXY_ADMIN_TOKEN when none is set (docker compose binds the admin listener on
+// every interface inside the container, which needs a token).
 //
 //   npm run gen-key                      # proxy.env next to package.json
 //   npm run gen-key -- --force           # replace a key that is already set
@@ -17,10 +19,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const VAR = 'NB_PROXY_CROWDSEC_API_KEY';
+const ADMIN_VAR = 'NB_PROXY_ADMIN_TOKEN';
 const PLACEHOLDER_PREFIX = 'change-me';
 const ROOT = path.resolve(__dirname, '..');
 // An active (uncommented) assignment, optionally `export`ed, as dotenv and compose read it.
-const ACTIVE_LINE = new RegExp(`^(\\s*(?:export\\s+)?${VAR}\\s*=)(.*)$`);
+const activeLine = (name) => new RegExp(`^(\\s*(?:export\\s+)?${name}\\s*=)(.*)$`);
 
 function usage() {
   return [
@@ -80,7 +83,8 @@ function newKey() {
 }
 
 /** Returns the new file text, or throws RefuseError when a real key is present and force is off. */
-function withKey(text, key, force) {
+function withKey(text, key, force, name = VAR) {
+  const ACTIVE_LINE = activeLine(name);
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const lines = text.split(/\r?\n/);
   let found = false;
@@ -93,13 +97,13 @@ function withKey(text, key, force) {
   });
   if (!found) {
     // No active line: turn a commented-out one into the assignment, else append one.
-    const commented = new RegExp(`^\\s*#\\s*${VAR}\\s*=`);
+    const commented = new RegExp(`^\\s*#\\s*${name}\\s*=`);
     const idx = out.findIndex((line) => commented.test(line));
     if (idx >= 0) {
-      out[idx] = `${VAR}=${key}`;
+      out[idx] = `${name}=${key}`;
     } else {
       while (out.length > 0 && out[out.length - 1] === '') out.pop();
-      out.push('# CrowdSec bouncer key, written by npm run gen-key.', `${VAR}=${key}`, '');
+      out.push(`# ${name === VAR ? 'CrowdSec bouncer key' : 'Admin token'}, written by npm run gen-key.`, `${name}=${key}`, '');
     }
   }
   return out.join(eol);
@@ -151,20 +155,32 @@ function main(argv) {
     created = true;
   }
 
-  let next;
+  let next = text;
+  let wroteKey = false;
   try {
-    next = withKey(text, key, opts.force);
+    next = withKey(next, key, opts.force);
+    wroteKey = true;
   } catch (err) {
-    if (err instanceof RefuseError) {
-      process.stderr.write(
-        `gen-key: ${opts.file} already has a ${VAR}; left unchanged.\n` +
-          'gen-key: run with --force to replace it (npm run gen-key -- --force), then `docker compose up -d`.\n',
-      );
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof RefuseError)) throw err;
+  }
+  let wroteToken = false;
+  try {
+    next = withKey(next, newKey().slice(0, 48), false, ADMIN_VAR);
+    wroteToken = true;
+  } catch (err) {
+    if (!(err instanceof RefuseError)) throw err;
+  }
+  if (!wroteKey && !wroteToken) {
+    // Idempotent: a key that is already there is what the caller wanted.
+    process.stdout.write(`gen-key: ${opts.file} already has a ${VAR}; left unchanged (npm run gen-key -- --force replaces it).\n`);
+    return 0;
   }
   writeAtomically(opts.file, next, mode);
+  if (wroteToken) process.stdout.write(`gen-key: wrote a new random ${ADMIN_VAR} (not shown) for the admin UI and API.\n`);
+  if (!wroteKey) {
+    process.stdout.write(`gen-key: ${opts.file} already has a ${VAR}; left unchanged (npm run gen-key -- --force replaces it).\n`);
+    return 0;
+  }
 
   const how = created ? `created ${opts.file} from ${path.basename(opts.example)}` : `updated ${opts.file}`;
   process.stdout.write(`gen-key: ${how}: wrote a new random ${VAR} (not shown).\n`);

@@ -8,8 +8,10 @@ export DEBIAN_FRONTEND=noninteractive
 missing=()
 [ -x /usr/bin/pebble ] && [ -x /usr/bin/pebble-challtestsrv ] || missing+=(pebble)
 command -v openssl >/dev/null || missing+=(openssl)
+# test/e2e/quick-start.test.ts runs the README's curl lines with the real curl.
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: pebble, openssl"
+  echo "test dependencies present: pebble, openssl, curl"
   exit 0
 fi
 sudo=""

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerHealthcheckCommand } from './commands/healthcheck';
 import { addSettingsOptions, exitOnUsageError, settingsFromCommand } from './commands/settings-options';
 import { registerStatusCommand } from './commands/status';
+import { HELP_FOOTER, configureUsageErrors } from './commands/usage-errors';
 import { registerValidateCommand } from './commands/validate';
 import { VERSION } from './version';
 
@@ -9,9 +10,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const program = new Command('netbird-proxy')
     .description('TCP/HTTP reverse proxy that refuses clients flagged by CrowdSec, CIDR or country rules, per service')
     .version(VERSION)
-    .showHelpAfterError()
+    .addHelpText('after', HELP_FOOTER)
     // Options after a subcommand's name belong to the subcommand (validate has the same flags).
     .enablePositionalOptions();
+  configureUsageErrors(program);
   addSettingsOptions(program);
   program.action(async () => {
     try {

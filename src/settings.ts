@@ -66,7 +66,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'NB_PROXY_HEADER_TIMEOUT', default: '30s', description: 'time a client has to send a complete request head (408 after)' },
   { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'NB_PROXY_MAX_HEADER_SIZE', default: '16384', description: 'largest request head accepted, in bytes (431 above)' },
   { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal, silent' },
   { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
   { key: 'acmeEmail', flag: '--acme-email <address>', env: 'NB_PROXY_ACME_EMAIL', description: 'contact address for the ACME account (expiry notices)' },
   { key: 'acmeDirectory', flag: '--acme-directory <url>', env: 'NB_PROXY_ACME_DIRECTORY', default: LETS_ENCRYPT_PRODUCTION, description: 'ACME directory URL (Let\'s Encrypt production by default)' },
@@ -78,12 +78,21 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'adminToken', flag: '--admin-token <token>', env: 'NB_PROXY_ADMIN_TOKEN', description: 'token for the admin UI and API (required when --admin-addr is not loopback)' },
 ];
 
-export const ENV_FILE_FLAG = '--env-file <path>';
+/**
+ * The env file flag. Node 20, 22 and 24 read `--env-file` out of a script's own arguments when the
+ * script is started as `node bin/netbird-proxy ...` and exit 9 when the file is missing, before any
+ * of our code runs; so the flag is --proxy-env, and --env-file is kept as an alias that reaches us
+ * when Node does not look (./bin/netbird-proxy, npm start, `node -- bin/netbird-proxy`).
+ */
+export const ENV_FILE_FLAG = '--proxy-env <path>';
+export const ENV_FILE_ALIAS = '--env-file <path>';
 export const DEFAULT_ENV_FILE = 'proxy.env';
 
 export interface Settings {
   configPath: string;
   envFile: string | undefined;
+  /** How many NB_PROXY_ variables the env file set (values are never logged). */
+  envFileVars: number;
   httpAddr: HostPort;
   httpsAddr: HostPort;
   adminAddr: HostPort;
@@ -116,12 +125,17 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   const envFile = envFileFlag ?? (existsSync(DEFAULT_ENV_FILE) ? DEFAULT_ENV_FILE : undefined);
   let fileEnv: Record<string, string> = {};
   if (envFile !== undefined) {
+    let text: Buffer;
     try {
-      fileEnv = parseDotenv(readFileSync(envFile));
+      text = readFileSync(envFile);
     } catch (err) {
-      throw new SettingsError(`--env-file ${envFile}: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const fix = code === 'ENOENT' ? ': create it (cp proxy.env.example proxy.env) or leave the flag out' : '';
+      throw new SettingsError(`env file ${envFile} (--proxy-env / --env-file): cannot read it (${code ?? (err as Error).message})${fix}`);
     }
+    fileEnv = parseDotenv(text);
   }
+  const envFileVars = Object.keys(fileEnv).filter((k) => k.startsWith('NB_PROXY_')).length;
   const raw = (spec: SettingSpec): string | undefined => {
     const flag = flags[spec.key];
     if (flag !== undefined) return typeof flag === 'boolean' ? String(flag) : flag;
@@ -180,8 +194,19 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new SettingsError('--crowdsec-cert and --crowdsec-key (NB_PROXY_CROWDSEC_CERT / NB_PROXY_CROWDSEC_KEY) go together');
   }
+  // Checked whether or not CrowdSec is configured, so that a typo shows before the LAPI is added.
+  const pollIntervalMs = duration('crowdsecPollInterval');
+  if (apiUrl === undefined && (apiKey !== undefined || certPath !== undefined)) {
+    const given = apiKey !== undefined ? '--crowdsec-api-key (NB_PROXY_CROWDSEC_API_KEY)' : '--crowdsec-cert (NB_PROXY_CROWDSEC_CERT)';
+    throw new SettingsError(`${given} is set but --crowdsec-api-url (NB_PROXY_CROWDSEC_API_URL) is not: set the LAPI URL, e.g. http://crowdsec:8080, or remove the key`);
+  }
+  if (apiUrl !== undefined && apiKey === undefined && certPath === undefined) {
+    throw new SettingsError(
+      '--crowdsec-api-url (NB_PROXY_CROWDSEC_API_URL) is set but --crowdsec-api-key (NB_PROXY_CROWDSEC_API_KEY) is not: set the bouncer key (npm run gen-key, or cscli bouncers add), or remove the URL',
+    );
+  }
   let crowdsec: CrowdSecSettings | undefined;
-  if (apiUrl !== undefined && (apiKey !== undefined || certPath !== undefined)) {
+  if (apiUrl !== undefined) {
     let url: URL;
     try {
       url = new URL(apiUrl);
@@ -194,7 +219,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     crowdsec = {
       apiUrl: apiUrl.replace(/\/+$/, ''),
       apiKey,
-      pollIntervalMs: duration('crowdsecPollInterval'),
+      pollIntervalMs,
       caCertPath: get('crowdsecCaCert'),
       certPath,
       keyPath,
@@ -233,6 +258,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   return {
     configPath: withDefault('config'),
     envFile,
+    envFileVars,
     httpAddr: addr('httpAddr'),
     httpsAddr: addr('httpsAddr'),
     adminAddr,

@@ -1,13 +1,14 @@
 // The daemon's flags, shared by the root command (start) and `validate`, so that both accept
 // and resolve exactly the same settings.
 import { Option, type Command } from 'commander';
-import { ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey, type Settings } from '../settings';
+import { ENV_FILE_ALIAS, ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey, type Settings } from '../settings';
 import { ConfigError } from '../config/load';
 
-type RawOptions = Partial<Record<SettingKey, string | boolean>> & { envFile?: string };
+type RawOptions = Partial<Record<SettingKey, string | boolean>> & { proxyEnv?: string; envFile?: string };
 
 export function addSettingsOptions(cmd: Command): Command {
   cmd.addOption(new Option(ENV_FILE_FLAG, 'dotenv file with NB_PROXY_* variables (default: ./proxy.env when it exists)'));
+  cmd.addOption(new Option(ENV_FILE_ALIAS, 'alias of --proxy-env; `node bin/netbird-proxy --env-file x` is taken by Node itself, use ./bin/netbird-proxy or node -- bin/netbird-proxy'));
   for (const spec of SETTINGS) {
     const extra = spec.default !== undefined ? `env: ${spec.env}, default: ${spec.default}` : `env: ${spec.env}`;
     cmd.addOption(new Option(spec.flag, `${spec.description} (${extra})`));
@@ -33,7 +34,7 @@ export function settingsFromCommand(cmd: Command, env: NodeJS.ProcessEnv = proce
     const value = merged[spec.key];
     if (value !== undefined) flags[spec.key] = value;
   }
-  return resolveSettings(flags, env, merged.envFile);
+  return resolveSettings(flags, env, merged.proxyEnv ?? merged.envFile);
 }
 
 /** Bad settings or services.yaml: one line on stderr and exit status 2, as for a start. */

@@ -22,15 +22,16 @@ export function registerValidateCommand(program: Command): void {
   cmd.action(async (opts: ValidateOptions) => {
     let settings: Settings;
     let config: ServicesConfig;
+    let geo: unknown;
     try {
       settings = settingsFromCommand(cmd);
-      ({ config } = await preflight(settings));
+      ({ config, geo } = await preflight(settings));
     } catch (err) {
       exitOnUsageError(err);
     }
-    // A start carries on without the country database (country rules then deny); say so here too.
+    // A start carries on without the bundled country database (country rules then deny); say so here too.
     try {
-      openGeoDatabase(settings.geoipDb);
+      if (geo === undefined) openGeoDatabase(undefined);
     } catch (err) {
       process.stderr.write(
         `netbird-proxy: warning: country database unavailable (${(err as Error).message}): services with country rules deny with geo_unavailable\n`,

@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { ConfigError } from './errors';
@@ -306,6 +306,21 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   return svc;
 }
 
+/** The first alias that looks like an unquoted wildcard domain (`*.example.org`), with its offset. */
+function firstWildcardAlias(doc: Document.Parsed): { name: string; offset: number } | undefined {
+  let found: { name: string; offset: number } | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (found === undefined && node.source.startsWith('.') && node.range !== undefined && node.range !== null) {
+        found = { name: node.source, offset: node.range[0] };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /** Parses and validates services.yaml text. `file` names it in messages and is the base of relative tls/upstream_tls paths. Throws ConfigError. */
 export function parseServicesConfig(text: string, file: string, opts: LoadOptions): ServicesConfig {
   const top: Ctx = new Ctx(file);
@@ -339,6 +354,16 @@ export function parseServicesConfig(text: string, file: string, opts: LoadOption
   try {
     data = doc === undefined ? null : doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
+    const alias = doc === undefined ? undefined : firstWildcardAlias(doc);
+    if (alias !== undefined) {
+      const pos = lineCounter.linePos(alias.offset);
+      const text = `*${alias.name}`;
+      throw new ConfigError(`invalid YAML: ${text} is read as a YAML alias because it starts with "*": quote it, e.g. "${text}"`, {
+        file,
+        line: pos.line,
+        column: pos.col,
+      }, { cause: err });
+    }
     throw new ConfigError(`invalid YAML: ${err instanceof Error ? err.message : String(err)}`, { file }, { cause: err });
   }
   if (data === null || data === undefined) {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
-import type { ServicesConfig } from '../config/types';
+import type { HostPort, ServicesConfig } from '../config/types';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
@@ -34,9 +34,12 @@ import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
 
 export async function runDaemon(settings: Settings): Promise<void> {
-  const { trusted, config } = await preflight(settings);
-  const logs = createLogs(settings.logLevel, settings.accessLog);
-  const daemon = new Daemon(settings, logs, trusted);
+  const { trusted, config, geo } = await preflight(settings);
+  // The counter lives in Metrics, which the daemon builds; the file may fail before that.
+  const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
+  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents);
+  const daemon = new Daemon(settings, logs, trusted, geo);
+  accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   await daemon.start(config);
 }
 
@@ -60,9 +63,10 @@ class Daemon {
     private readonly settings: Settings,
     private readonly logs: Logs,
     trusted: CidrSet,
+    geo: GeoDatabase | undefined,
   ) {
     this.log = logs.log;
-    this.chain = { geo: this.openGeo(), crowdsec: undefined };
+    this.chain = { geo: this.openGeo(geo), crowdsec: undefined };
     const crowdsec = settings.crowdsec;
     this.lifecycle = new BouncerLifecycle(() =>
       crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
@@ -118,25 +122,46 @@ class Daemon {
     return new AdminUi(host, events, this.settings.adminToken, this.log);
   }
 
+  accessLogWriteError(): void {
+    this.metrics.accessLogWriteError();
+  }
+
   async start(config: ServicesConfig): Promise<void> {
-    this.log.info({ version: VERSION, config: this.settings.configPath }, 'netbird-proxy starting');
+    const { envFile, envFileVars, crowdsec } = this.settings;
+    this.log.info(
+      {
+        version: VERSION,
+        config: this.settings.configPath,
+        env_file: envFile ?? null,
+        env_file_vars: envFileVars,
+        crowdsec: crowdsec === undefined ? 'not configured' : crowdsec.apiUrl,
+      },
+      'netbird-proxy starting',
+    );
     try {
       await this.apply(config);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       // --cert-dir not writable, --acme-ca-cert unreadable: one line, not a stack.
-      this.log.fatal({ err: (err as Error).message }, 'cannot start');
-      await this.shutdown(2);
-      return;
+      return this.failStart((err as Error).message);
     }
-    try {
-      await this.http.listen(this.settings.httpAddr);
-      if (this.tls.enabled) await this.https.listen(this.settings.httpsAddr);
-      await this.admin.listen(this.settings.adminAddr);
-    } catch (err) {
-      this.log.fatal({ err: (err as Error).message }, 'cannot bind listener');
-      await this.shutdown(1);
-      return;
+    const tcpFailure = [...this.tcp.bindFailures].at(0);
+    if (tcpFailure !== undefined) {
+      const [addr, { service, err }] = tcpFailure;
+      return this.failStart(`${this.settings.configPath}: service "${service}": listen ${addr}: ${bindProblem(err)}`);
+    }
+    const { httpAddr, httpsAddr, adminAddr } = this.settings;
+    const listeners: Array<[string, HostPort, () => Promise<void>]> = [
+      ['--http-addr', httpAddr, () => this.http.listen(httpAddr)],
+      ...(this.tls.enabled ? [['--https-addr', httpsAddr, () => this.https.listen(httpsAddr)] as [string, HostPort, () => Promise<void>]] : []),
+      ['--admin-addr', adminAddr, () => this.admin.listen(adminAddr)],
+    ];
+    for (const [flag, addr, listen] of listeners) {
+      try {
+        await listen();
+      } catch (err) {
+        return this.failStart(`${flag} ${formatHostPort(addr)}: ${bindProblem(err as NodeJS.ErrnoException)}`);
+      }
     }
     this.log.info(
       {
@@ -166,9 +191,18 @@ class Daemon {
     this.reloader.watch();
   }
 
-  private openGeo(): GeoDatabase | undefined {
+  /** A listener could not be bound at start: an operator error, one line on stderr, exit 2. */
+  private async failStart(line: string): Promise<void> {
+    this.log.fatal({ err: line }, 'cannot bind listener');
+    this.logs.flush();
+    process.stderr.write(`netbird-proxy: ${line}\n`);
+    await this.shutdown(2);
+  }
+
+  /** `given` is the --geoip-db database (opened by the preflight); else the bundled one is tried. */
+  private openGeo(given: GeoDatabase | undefined): GeoDatabase | undefined {
     try {
-      const geo = openGeoDatabase(this.settings.geoipDb);
+      const geo = given ?? openGeoDatabase(undefined);
       this.log.info({ path: geo.path, type: geo.databaseType, build_date: geo.buildDate.toISOString() }, 'country database loaded');
       return geo;
     } catch (err) {
@@ -325,4 +359,17 @@ function serviceStatus(s: ServiceRuntime): ServiceStatus {
     cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
     countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
   };
+}
+
+function bindProblem(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use (EADDRINUSE): stop the other process or choose another address';
+    case 'EACCES':
+      return 'permission denied (EACCES): ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port >= 1024';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host (EADDRNOTAVAIL): use an address of a local interface, or 0.0.0.0';
+    default:
+      return `cannot listen (${err.code ?? err.message})`;
+  }
 }

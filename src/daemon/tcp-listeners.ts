@@ -7,6 +7,7 @@ import type { TcpServiceRuntime } from '../services';
 export class TcpListeners {
   private readonly listeners = new Map<string, TcpListener>();
   private readonly failed = new Set<string>();
+  private readonly failures = new Map<string, { service: string; err: NodeJS.ErrnoException }>();
 
   constructor(
     private readonly options: TcpListenerOptions,
@@ -16,6 +17,11 @@ export class TcpListeners {
   /** Addresses whose listener could not be bound at the last reconcile. */
   get unbound(): ReadonlySet<string> {
     return this.failed;
+  }
+
+  /** Why each address of `unbound` could not be bound, with its service. */
+  get bindFailures(): ReadonlyMap<string, { service: string; err: NodeJS.ErrnoException }> {
+    return this.failures;
   }
 
   /**
@@ -37,6 +43,7 @@ export class TcpListeners {
       }
     }
     this.failed.clear();
+    this.failures.clear();
     for (const [addr, service] of byAddr) {
       if (this.listeners.has(addr)) continue;
       const listener = new TcpListener(service, this.options);
@@ -45,6 +52,7 @@ export class TcpListeners {
         this.listeners.set(addr, listener);
       } catch (err) {
         this.failed.add(addr);
+        this.failures.set(addr, { service: service.name, err: err as NodeJS.ErrnoException });
         this.log.error({ service: service.name, listen: addr, err: (err as Error).message }, 'cannot bind tcp listener');
       }
     }

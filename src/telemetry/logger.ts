@@ -2,6 +2,7 @@
 // names a file.
 import pino, { type Logger } from 'pino';
 import { AccessLog } from './access-log';
+import { AccessLogFile, type AccessLogFileEvents } from './access-log-file';
 
 export interface Logs {
   log: Logger;
@@ -16,23 +17,23 @@ export interface Logs {
 // still shows a line within 200 ms. flush() writes what is left on exit.
 const BATCHING = { sync: false, minLength: 4096, periodicFlush: 200 } as const;
 
-export function createLogs(level: string, accessLogPath: string | undefined): Logs {
+/** `events` receives the access log file's write failures (the metrics counter). */
+export function createLogs(level: string, accessLogPath: string | undefined, events: AccessLogFileEvents): Logs {
   const stdout = pino.destination({ dest: 1, ...BATCHING });
   const log = pino({ level, base: undefined }, stdout);
-  const accessDest = accessLogPath !== undefined ? pino.destination({ dest: accessLogPath, mkdir: true, ...BATCHING }) : stdout;
+  const file = accessLogPath !== undefined ? new AccessLogFile(accessLogPath, log, events) : undefined;
   return {
     log,
-    access: new AccessLog(accessDest),
+    access: new AccessLog(file ?? stdout),
     reopen() {
-      if (accessDest !== stdout) accessDest.reopen();
+      file?.reopen();
     },
     flush() {
-      for (const dest of accessDest === stdout ? [stdout] : [stdout, accessDest]) {
-        try {
-          dest.flushSync();
-        } catch {
-          // flushSync throws while a file destination is still opening; nothing was written to it yet.
-        }
+      file?.flushSync();
+      try {
+        stdout.flushSync();
+      } catch {
+        // Nothing was written yet.
       }
     },
   };

@@ -18,6 +18,7 @@ export class Metrics {
   private readonly upstreamErrors: Counter<'service' | 'kind'>;
   private readonly dropped: Counter<'listener' | 'reason'>;
   private readonly terminated: Counter<'service' | 'deny_reason'>;
+  private readonly accessLogWriteErrors: Counter;
   private readonly requestCounters = new Map<string, ServiceCounters>();
   private readonly connectionCounters = new Map<string, ServiceCounters>();
 
@@ -46,6 +47,11 @@ export class Metrics {
       name: 'netbird_proxy_connections_dropped_total',
       help: 'Connections closed before they could be judged, by listener (http, https, tcp) and reason (unknown_peer: the address could not be read; proxy_header: a missing or invalid PROXY header; tls_handshake: the TLS handshake failed)',
       labelNames: ['listener', 'reason'],
+      registers: [this.registry],
+    });
+    this.accessLogWriteErrors = new Counter({
+      name: 'netbird_proxy_access_log_write_errors_total',
+      help: 'Failed writes (batches of access lines) to the --access-log file; the lines are dropped, the proxy keeps serving',
       registers: [this.registry],
     });
     this.terminated = new Counter({
@@ -134,6 +140,10 @@ export class Metrics {
 
   connectionTerminated(service: string, denyReason: string): void {
     this.terminated.inc({ service, deny_reason: denyReason });
+  }
+
+  accessLogWriteError(): void {
+    this.accessLogWriteErrors.inc();
   }
 
   upstreamError(service: string, kind: UpstreamErrorKind): void {

@@ -14,7 +14,7 @@ const PROM = join(ROOT, 'docker', 'prometheus');
 const work = mkdtempSync(join(tmpdir(), 'nbp-alerts-'));
 
 /** Metrics other issues add (TLS certificates, access log write errors); alerts may use them first. */
-const PENDING = new Set(['netbird_proxy_certificate_expiry_timestamp_seconds', 'netbird_proxy_access_log_write_errors_total']);
+const PENDING = new Set(['netbird_proxy_certificate_expiry_timestamp_seconds']);
 /** Series Prometheus itself makes. */
 const PROMETHEUS_OWN = new Set(['up']);
 

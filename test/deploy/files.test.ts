@@ -708,12 +708,15 @@ t.test('scripts/gen-key.js', async (t) => {
   t.notOk(r.out.includes(first), 'key not printed');
   t.match(r.out, new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'says where it wrote');
   t.equal(statSync(file).mode & 0o777, 0o600, 'mode 0600');
-  const strip = (s: string) => s.replace(/^NB_PROXY_CROWDSEC_API_KEY=.*$/m, '');
+  const admin = parseDotenv(readFileSync(file)).NB_PROXY_ADMIN_TOKEN ?? '';
+  t.match(admin, /^[0-9a-f]{48}$/, 'and an admin token (compose exposes the admin listener inside its network)');
+  t.notOk(r.out.includes(admin), 'token not printed');
+  const strip = (s: string) => s.replace(/^NB_PROXY_CROWDSEC_API_KEY=.*$/m, '').replace(/^#?NB_PROXY_ADMIN_TOKEN=.*$/m, '');
   t.equal(strip(readFileSync(file, 'utf8')), strip(read('proxy.env.example')), 'everything else as in proxy.env.example');
 
   const before = readFileSync(file, 'utf8');
   r = gen();
-  t.equal(r.status, 1, 'refuses to overwrite a real key without --force');
+  t.equal(r.status, 0, 'leaves a real key alone without --force, and succeeds (idempotent)');
   t.equal(readFileSync(file, 'utf8'), before, 'file unchanged');
   t.match(r.out, /--force/, 'mentions --force');
   t.notOk(r.out.includes(first), 'key not printed');

@@ -99,16 +99,17 @@ t.test('systemd-sysusers creates the user the unit runs as', async (t) => {
 t.test('logrotate rotates the access log of a running daemon, which reopens it on SIGUSR2', async (t) => {
   const shipped = readFileSync(join(ROOT, 'docker', 'netbird-proxy.logrotate'), 'utf8');
   t.match(shipped, /postrotate\n\s+systemctl kill --kill-whom=main --signal=SIGUSR2 netbird-proxy\.service/, 'the shipped postrotate signals the main process');
+  const logs = mkdtempSync(join(tmpdir(), 'nbp-logrotate-logs-'));
   const upstream = await startHttpUpstream();
   const daemon = await startDaemon({
     config: `services:\n  - name: web\n    protocol: http\n    domains: [web.example.com]\n    target: ${upstream.url}\n`,
-    args: ['--access-log', 'logs/access.log'],
+    // The log directory exists beforehand, as the package creates /var/log/netbird-proxy.
+    args: ['--access-log', join(logs, 'access.log')],
   });
   t.teardown(async () => {
     await daemon.stop();
     await upstream.close();
   });
-  const logs = join(daemon.dir, 'logs');
   const file = join(logs, 'access.log');
   await httpGet(`${daemon.httpUrl}/before`, { host: 'web.example.com' });
   await until('condition holds', () => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/before"'), 5000);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, runBinary, type Daemon } from '../harness/daemon';
 import { httpGet, tcpExchange, until } from '../harness/clients';
@@ -171,29 +172,16 @@ t.test('country rules against the default database', async (t) => {
   t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/lo2'), { deny_reason: 'country_restricted' });
 });
 
-t.test('country rules without a usable database deny with geo_unavailable', async (t) => {
-  const upstream = await startHttpUpstream();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: geo
-    protocol: http
-    domains: [geo.example.com]
-    target: ${upstream.url}
-    access: { countries: { deny: [US] } }
-  - name: plain
-    protocol: http
-    domains: [plain.example.com]
-    target: ${upstream.url}
-`,
-    args: ['--geoip-db', '/nonexistent/GeoLite2-Country.mmdb'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
-  });
-  t.equal((await httpGet(`${daemon.httpUrl}/g`, { host: 'geo.example.com' })).status, 403);
-  t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/g'), { deny_reason: 'geo_unavailable' });
-  t.equal((await httpGet(`${daemon.httpUrl}/p`, { host: 'plain.example.com' })).status, 200, 'services without country rules are unaffected');
+// Country rules without a database deny with geo_unavailable (test/unit/restrictions/chain.test.ts);
+// that happens only when the bundled database fails. An explicit --geoip-db that cannot be read no
+// longer runs on with geo_unavailable: it refuses to start.
+t.test('an explicit --geoip-db that cannot be read refuses to start instead of denying with geo_unavailable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-geo-'));
+  const config = join(dir, 'services.yaml');
+  writeFileSync(config, 'services:\n  - name: geo\n    protocol: http\n    domains: [geo.example.com]\n    target: http://127.0.0.1:9\n    access: { countries: { deny: [US] } }\n');
+  const res = await runBinary(['--config', config, '--proxy-env', '/dev/null', '--geoip-db', '/nonexistent/GeoLite2-Country.mmdb']);
+  t.equal(res.stderr, 'netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB /nonexistent/GeoLite2-Country.mmdb: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n');
+  t.equal(res.code, 2);
 });
 
 t.test('dual-stack listener: IPv4 clients are seen as IPv4, IPv6 clients as IPv6', async (t) => {
@@ -220,6 +208,7 @@ t.test('dual-stack listener: IPv4 clients are seen as IPv4, IPv6 clients as IPv6
 });
 
 t.test('--access-log writes entries to a file and SIGUSR2 reopens it after rotation', async (t) => {
+  const logDir = mkdtempSync(join(tmpdir(), 'nbp-alog-'));
   const upstream = await startHttpUpstream();
   const daemon = await startDaemon({
     config: `services:
@@ -228,13 +217,14 @@ t.test('--access-log writes entries to a file and SIGUSR2 reopens it after rotat
     domains: [web.example.com]
     target: ${upstream.url}
 `,
-    args: ['--access-log', 'logs/access.log'],
+    // The directory must exist: the proxy no longer creates it (see startup-errors.test.ts).
+    args: ['--access-log', join(logDir, 'access.log')],
   });
   t.teardown(async () => {
     await daemon.stop();
     await upstream.close();
   });
-  const file = join(daemon.dir, 'logs', 'access.log');
+  const file = join(logDir, 'access.log');
   await httpGet(`${daemon.httpUrl}/one`, { host: 'web.example.com' });
   await until('entry in the file', () => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/one"'), 5000);
   t.equal(daemon.access().length, 0, 'no access entries on stdout');

@@ -136,9 +136,9 @@ t.test('--json prints the normalised config, which validates to itself', async (
   t.equal(again.stdout, res.stdout, 'the normalised form is a fixed point');
 });
 
-t.test('a missing country database is a warning, as at start', async (t) => {
+t.test('an explicit country database that cannot be read is an error, as at start', async (t) => {
   const res = await runBinary(['validate', '--config', EXAMPLE, '--geoip-db', join(dir, 'none.mmdb'), ...NO_ENV]);
-  t.equal(res.code, 0);
-  t.match(res.stderr, /^netbird-proxy: warning: country database unavailable \(.*none\.mmdb.*\): services with country rules deny with geo_unavailable\n$/);
-  t.match(res.stdout, ': OK, ');
+  t.equal(res.code, 2);
+  t.equal(res.stderr, `netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB ${join(dir, 'none.mmdb')}: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n`);
+  t.equal(res.stdout, '');
 });

@@ -45,7 +45,23 @@ export interface Daemon {
   exited: Promise<number | null>;
 }
 
+/**
+ * Starts the daemon on fresh ports. Should another process take one of them between freePort and
+ * the daemon's bind (it then exits 2 naming the address), it starts again on new ports.
+ */
 export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDaemonOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startDaemonOnce(opts: StartDaemonOptions): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'nbp-e2e-'));
   const configPath = join(dir, 'services.yaml');
   writeFileSync(configPath, opts.config);
@@ -56,7 +72,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
     '--config', configPath,
     '--http-addr', `${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`,
     '--admin-addr', `127.0.0.1:${adminPort}`,
-    '--env-file', '/dev/null',
+    '--proxy-env', '/dev/null',
     '--shutdown-grace', '2s',
     ...(opts.args ?? []),
   ];
@@ -141,18 +157,40 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<Daemon> {
     },
     exited,
   };
-  if (opts.waitReady !== false) await daemon.waitFor((l) => l.msg === 'netbird-proxy listening', 15_000, 'netbird-proxy listening');
+  if (opts.waitReady !== false) {
+    try {
+      await daemon.waitFor((l) => l.msg === 'netbird-proxy listening', 15_000, 'netbird-proxy listening');
+    } catch (err) {
+      const taken = new RegExp(`^netbird-proxy: --(http|admin)-addr 127\\.0\\.0\\.1:(${httpPort}|${adminPort}): address already in use`, 'm');
+      if (child.exitCode === 2 && taken.test(raw)) {
+        rmSync(dir, { recursive: true, force: true });
+        throw new PortTakenError((err as Error).message);
+      }
+      throw err;
+    }
+  }
   return daemon;
 }
 
-/** Runs the binary to completion (for start-up errors); resolves with exit code and output. */
-export function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the binary to completion (for start-up errors); resolves with exit code and output. A run
+ * that wrongly starts serving is killed after `timeoutMs` (code null, signal in stderr).
+ */
+export function runBinary(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr: signal === 'SIGKILL' ? `${stderr}[killed after ${timeoutMs} ms: it did not exit]` : stderr });
+    });
   });
 }
