@@ -1,4 +1,5 @@
 // How to reach the CrowdSec LAPI; resolved from flags/env by src/settings.ts.
+import type { StreamFilters } from './filters';
 
 export interface CrowdSecSettings {
   apiUrl: string;
@@ -7,4 +8,6 @@ export interface CrowdSecSettings {
   caCertPath: string | undefined;
   certPath: string | undefined;
   keyPath: string | undefined;
+  /** Sent on every stream pull; a change needs a restart. Absent = DEFAULT_FILTERS. */
+  filters?: StreamFilters;
 }
