@@ -33,6 +33,7 @@ export type SettingKey =
   | 'crowdsecScenariosContaining'
   | 'crowdsecScenariosNotContaining'
   | 'crowdsecScopes'
+  | 'crowdsecRemediationFallback'
   | 'geoipDb'
   | 'trustedProxies'
   | 'proxyProtocol'
@@ -66,6 +67,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'crowdsecScenariosContaining', flag: '--crowdsec-scenarios-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_CONTAINING', default: '(all)', description: 'only pull decisions whose scenario contains one of these words (restart to change)' },
   { key: 'crowdsecScenariosNotContaining', flag: '--crowdsec-scenarios-not-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_NOT_CONTAINING', default: '(none)', description: 'skip decisions whose scenario contains one of these words (restart to change)' },
   { key: 'crowdsecScopes', flag: '--crowdsec-scopes <list>', env: 'NB_PROXY_CROWDSEC_SCOPES', default: 'ip,range', description: 'decision scopes to pull (restart to change)' },
+  { key: 'crowdsecRemediationFallback', flag: '--crowdsec-remediation-fallback <ban|ignore>', env: 'NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK', default: 'ban', description: 'decision types other than ban, captcha, throttle: ban (deny) or ignore (not stored)' },
   { key: 'geoipDb', flag: '--geoip-db <path>', env: 'NB_PROXY_GEOIP_DB', default: '(bundled @ip-location-db/geo-whois-asn-country-mmdb)', description: 'country database in mmdb format (GeoLite2-Country, DB-IP, ip-location-db)' },
   { key: 'trustedProxies', flag: '--trusted-proxies <cidr,...>', env: 'NB_PROXY_TRUSTED_PROXIES', default: '(none)', description: 'peers whose X-Forwarded-For and PROXY headers are believed' },
   { key: 'proxyProtocol', flag: '--proxy-protocol', env: 'NB_PROXY_PROXY_PROTOCOL', default: 'false', boolean: true, description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only' },
@@ -107,6 +109,12 @@ export interface Settings {
 }
 
 export class SettingsError extends Error {}
+
+function remediationFallback(raw: string | undefined): 'ban' | 'ignore' {
+  const v = (raw ?? 'ban').trim().toLowerCase();
+  if (v !== 'ban' && v !== 'ignore') throw new SettingsError(`--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "${raw}" is not ban or ignore`);
+  return v;
+}
 
 function streamFilters(get: (k: SettingKey) => string | undefined): StreamFilters {
   const scopes = parseScopes(get('crowdsecScopes'));
@@ -213,6 +221,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
       certPath,
       keyPath,
       filters: streamFilters(get),
+      remediationFallback: remediationFallback(get('crowdsecRemediationFallback')),
     };
   }
 

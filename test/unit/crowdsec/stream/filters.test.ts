@@ -48,3 +48,9 @@ t.test('the filters go on the startup pull and on every delta pull', async (t) =
   const tail = 'scopes=ip&origins=crowdsec&scenarios_containing=ssh&scenarios_not_containing=probing';
   t.same(fake.requests.slice(0, 3).map((r) => r.url), [`/v1/decisions/stream?startup=true&${tail}`, `/v1/decisions/stream?${tail}`, `/v1/decisions/stream?${tail}`]);
 });
+
+t.test('settings: --crowdsec-remediation-fallback', async (t) => {
+  t.equal(resolveSettings({}, BASE, undefined).crowdsec?.remediationFallback, 'ban', 'default ban');
+  t.equal(resolveSettings({}, { ...BASE, NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: 'Ignore' }, undefined).crowdsec?.remediationFallback, 'ignore');
+  t.throws(() => resolveSettings({ crowdsecRemediationFallback: 'captcha' }, BASE, undefined), new SettingsError('--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "captcha" is not ban or ignore'));
+});
