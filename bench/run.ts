@@ -6,6 +6,7 @@
 //   scenarios/http           wrk → upstream alone | nginx | HAProxy | bare Node refs | netbird off | enforce
 //   scenarios/enforce-ab     enforce vs off inside one enforce daemon, alternating short runs
 //   scenarios/tcp            direct | nginx stream | netbird tcp: conns/s (wrk, echo client), bulk MiB/s
+//   scenarios/https          nginx vs netbird-proxy terminating TLS (same cert/key): keep-alive req/s, new handshakes/s
 //   scenarios/profile        node --cpu-prof of netbird-proxy (CrowdSec off) under wrk, top self time
 //   scenarios/store          micro/store.ts: 1M decisions applied in process, RSS, lookups/s
 //   scenarios/path           micro/path.ts: the per-request path in process, ns and bytes per request
@@ -26,13 +27,14 @@ import { renderTable } from './runner/table';
 import * as sync from './scenarios/crowdsec-sync';
 import * as enforceAb from './scenarios/enforce-ab';
 import * as http from './scenarios/http';
+import * as httpsScenario from './scenarios/https';
 import * as path from './scenarios/path';
 import * as profile from './scenarios/profile';
 import * as store from './scenarios/store';
 import * as tcp from './scenarios/tcp';
 
 /** Table sections and targets, in print order. */
-const REPORTS: ScenarioReport[] = [http.report, enforceAb.report, tcp.report, sync.report, store.report, path.report, profile.report];
+const REPORTS: ScenarioReport[] = [http.report, enforceAb.report, tcp.report, httpsScenario.report, sync.report, store.report, path.report, profile.report];
 
 /** The scenarios in run order (each returns at once when its option turned it off). */
 async function runScenarios(ctx: BenchContext): Promise<void> {
@@ -41,6 +43,7 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   await enforceAb.run(ctx);
   sync.recordAfterLoad(ctx);
   await tcp.run(ctx);
+  await httpsScenario.run(ctx);
   await profile.run(ctx);
   await store.run(ctx);
   await path.run(ctx);

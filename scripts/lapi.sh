@@ -14,9 +14,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-exec node_modules/.bin/ts-node-transpile-only -e '
-const { startLapi } = require("./test/harness/lapi");
-const { makeTestPki } = require("./test/harness/pki");
+# The harness is TypeScript: compile it with the scripts (npm run build:scripts) and run the output.
+npm run --silent build:scripts
+exec node -e '
+const { startLapi } = require("./.build/test/harness/lapi");
+const { makeTestPki } = require("./.build/test/harness/pki");
 const { mkdtempSync, rmSync } = require("node:fs");
 const { join } = require("node:path");
 const { tmpdir } = require("node:os");

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
+import { registerHealthcheckCommand } from './commands/healthcheck';
 import { addSettingsOptions, exitOnUsageError, settingsFromCommand } from './commands/settings-options';
+import { registerStatusCommand } from './commands/status';
 import { registerValidateCommand } from './commands/validate';
-import { runDaemon } from './daemon/daemon';
 import { VERSION } from './version';
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -14,11 +15,16 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   addSettingsOptions(program);
   program.action(async () => {
     try {
-      await runDaemon(settingsFromCommand(program));
+      const settings = settingsFromCommand(program);
+      // Loaded here so that `status` and `healthcheck` (run every few seconds by Docker) stay light.
+      const { runDaemon } = await import('./daemon/daemon');
+      await runDaemon(settings);
     } catch (err) {
       exitOnUsageError(err);
     }
   });
   registerValidateCommand(program);
+  registerStatusCommand(program);
+  registerHealthcheckCommand(program);
   await program.parseAsync(argv);
 }

@@ -1,11 +1,11 @@
 // Process settings: every flag has an env var; precedence is flag > environment > env file > default.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { parseHostPort } from './config/load';
+import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
-import type { AcmeChallengeType, AcmeSettings } from './tls/settings';
+import type { AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
 export interface SettingSpec {
@@ -48,7 +48,9 @@ export type SettingKey =
   | 'acmeCaCert'
   | 'acmeChallenge'
   | 'acmeRenewBefore'
-  | 'certDir';
+  | 'certDir'
+  | 'eventLogSize'
+  | 'adminToken';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -56,7 +58,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
   { key: 'httpAddr', flag: '--http-addr <host:port>', env: 'NB_PROXY_HTTP_ADDR', default: '0.0.0.0:8080', description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack' },
   { key: 'httpsAddr', flag: '--https-addr <host:port>', env: 'NB_PROXY_HTTPS_ADDR', default: '0.0.0.0:8443', description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host' },
-  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: /healthz /readyz /metrics /status /capabilities' },
+  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: admin UI and API, /healthz /readyz /metrics /status /capabilities' },
   { key: 'crowdsecApiUrl', flag: '--crowdsec-api-url <url>', env: 'NB_PROXY_CROWDSEC_API_URL', description: 'CrowdSec LAPI URL, e.g. http://crowdsec:8080' },
   { key: 'crowdsecApiKey', flag: '--crowdsec-api-key <key>', env: 'NB_PROXY_CROWDSEC_API_KEY', description: 'CrowdSec bouncer API key (cscli bouncers add)' },
   { key: 'crowdsecPollInterval', flag: '--crowdsec-poll-interval <duration>', env: 'NB_PROXY_CROWDSEC_POLL_INTERVAL', default: '10s', description: 'interval between decision stream pulls (Go duration: 500ms, 10s, 1m30s)' },
@@ -83,6 +85,8 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'acmeChallenge', flag: '--acme-challenge <type>', env: 'NB_PROXY_ACME_CHALLENGE', default: 'tls-alpn-01', description: 'tls-alpn-01 (on --https-addr) or http-01 (on --http-addr)' },
   { key: 'acmeRenewBefore', flag: '--acme-renew-before <duration>', env: 'NB_PROXY_ACME_RENEW_BEFORE', default: '(a third of the lifetime)', description: 'renew when less than this remains; a large value forces renewal (tests)' },
   { key: 'certDir', flag: '--cert-dir <dir>', env: 'NB_PROXY_CERT_DIR', default: './certs', description: 'ACME account key and certificates (mode 0600); may be shared by several instances' },
+  { key: 'eventLogSize', flag: '--event-log-size <n>', env: 'NB_PROXY_EVENT_LOG_SIZE', default: '10000', description: 'access entries kept in memory for the admin event log (0 disables it)' },
+  { key: 'adminToken', flag: '--admin-token <token>', env: 'NB_PROXY_ADMIN_TOKEN', description: 'token for the admin UI and API (required when --admin-addr is not loopback)' },
 ];
 
 export const ENV_FILE_FLAG = '--env-file <path>';
@@ -106,6 +110,8 @@ export interface Settings {
   logLevel: string;
   accessLog: string | undefined;
   acme: AcmeSettings;
+  eventLogSize: number;
+  adminToken: string | undefined;
 }
 
 export class SettingsError extends Error {}
@@ -241,13 +247,25 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     renewBeforeMs: get('acmeRenewBefore') === undefined ? undefined : duration('acmeRenewBefore'),
     certDir: withDefault('certDir'),
   };
+  const eventLogRaw = withDefault('eventLogSize');
+  if (!/^\d+$/.test(eventLogRaw.trim()) || Number(eventLogRaw) > 1_000_000) {
+    throw new SettingsError(`--event-log-size / NB_PROXY_EVENT_LOG_SIZE: "${eventLogRaw}" is not a whole number from 0 to 1000000`);
+  }
+  const adminAddr = addr('adminAddr');
+  const adminToken = get('adminToken');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new SettingsError('--admin-token / NB_PROXY_ADMIN_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16)');
+  }
+  if (adminToken === undefined && !isLoopbackAddress(adminAddr.host)) {
+    throw new SettingsError(`--admin-addr ${formatHostPort(adminAddr)} is not a loopback address: set --admin-token / NB_PROXY_ADMIN_TOKEN to expose the admin listener`);
+  }
 
   return {
     configPath: withDefault('config'),
     envFile,
     httpAddr: addr('httpAddr'),
     httpsAddr: addr('httpsAddr'),
-    adminAddr: addr('adminAddr'),
+    adminAddr,
     crowdsec,
     geoipDb: get('geoipDb'),
     trustedProxies,
@@ -259,6 +277,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     logLevel,
     accessLog: get('accessLog'),
     acme,
+    eventLogSize: Number(eventLogRaw),
+    adminToken,
   };
 }
 
@@ -277,4 +297,10 @@ function parseBool(value: string, key: SettingKey): boolean {
   if (v === 'true' || v === '1' || v === 'yes' || v === 'on') return true;
   if (v === 'false' || v === '0' || v === 'no' || v === 'off') return false;
   throw new SettingsError(`${flagName(key)} / ${specOf(key).env}: "${value}" is not true or false`);
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the addresses only this machine can reach. */
+function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }

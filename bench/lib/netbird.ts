@@ -38,6 +38,8 @@ export interface NetbirdOptions {
   adminPort: number;
   crowdsec?: { url: string; key: string; pollInterval?: string };
   nodeFlags?: string[];
+  /** More flags for the daemon (e.g. --https-addr). */
+  args?: string[];
   /** How long /readyz may take (initial sync of a big decision set included). */
   readyTimeoutMs?: number;
 }
@@ -68,6 +70,7 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
     ...(o.crowdsec
       ? ['--crowdsec-api-url', o.crowdsec.url, '--crowdsec-api-key', o.crowdsec.key, '--crowdsec-poll-interval', o.crowdsec.pollInterval ?? '10s']
       : []),
+    ...(o.args ?? []),
   ];
   const fd = openSync(logFile, 'a');
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };

@@ -152,6 +152,45 @@ ${streams}
   return launch('nginx-proxy', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], ports);
 }
 
+/**
+ * nginx terminating TLS (the HTTPS rows): one worker, the given certificate and key, TLS 1.2/1.3,
+ * session tickets and a session cache (nginx's defaults otherwise), proxy_pass with upstream
+ * keep-alive and an access log, like the HTTP reverse proxy.
+ */
+export async function startNginxTlsProxy(o: { nginx: string; dir: string; cpu: string | undefined; port: number; upstream: number; cert: string; key: string }): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  const conf = join(o.dir, 'nginx.conf');
+  writeFileSync(conf, `${NGINX_COMMON(o.dir)}
+http {
+  access_log ${o.dir}/access.log;
+  default_type text/plain;
+  keepalive_requests 10000000;
+  keepalive_timeout 75s;
+  upstream backend {
+    server 127.0.0.1:${o.upstream};
+    keepalive 128;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:${o.port} ssl backlog=4096;
+    ssl_certificate ${o.cert};
+    ssl_certificate_key ${o.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+    ssl_session_timeout 5m;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`);
+  return launch('nginx-tls', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
+}
+
 /** HAProxy in HTTP mode, one thread, server-side keep-alive (http-reuse always), log to stdout (a file). */
 export async function startHaproxy(o: { haproxy: string; dir: string; cpu: string | undefined; port: number; upstream: number }): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });

@@ -18,6 +18,7 @@ export interface Options {
   realLapi: boolean;
   http: boolean;
   tcp: boolean;
+  https: boolean;
   bulkBytes: number;
   echoConns: number;
   profile: boolean;
@@ -41,14 +42,14 @@ export const USAGE = `usage: npm run bench -- [options]
   --pin MODE           strict (default): server under test alone on CPU 0, everything else on CPU 1;
                        server: server on CPU 0, the rest unpinned; none (= --no-pin): no taskset
   --ab-pairs N         alternating enforce/off pairs of 3 s runs for the enforce cost (default 5; 0 skips)
-  --no-http --no-tcp --no-profile --no-store --no-path   skip those parts
+  --no-http --no-tcp --no-https --no-profile --no-store --no-path   skip those parts
   --save               also write bench/results/YYYY-MM-DD.json (the committed copy)
   --keep               keep the temp dir (configs, logs, profile)`;
 
 export function parseOptions(argv: string[]): Options {
   const o: Options = {
     quick: false, rounds: 3, durationS: 5, warmupS: 2, latencyS: 1, initialWarmS: 3, abPairs: 5, abS: 3, connections: 50, threads: 1, pin: 'strict',
-    decisions: 1_000_000, lapiDecisions: 100_000, realLapi: true, http: true, tcp: true, bulkBytes: 2 ** 30, echoConns: 8000,
+    decisions: 1_000_000, lapiDecisions: 100_000, realLapi: true, http: true, tcp: true, https: true, bulkBytes: 2 ** 30, echoConns: 8000,
     profile: true, profileS: 10, store: true, path: true, save: false, keep: false,
   };
   const num = (i: number): number => {
@@ -80,6 +81,7 @@ export function parseOptions(argv: string[]): Options {
       }
       case '--no-http': o.http = false; break;
       case '--no-tcp': o.tcp = false; break;
+      case '--no-https': o.https = false; break;
       case '--no-profile': o.profile = false; break;
       case '--no-store': o.store = false; break;
       case '--no-path': o.path = false; break;

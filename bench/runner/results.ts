@@ -160,6 +160,7 @@ export interface Results {
   settings: Record<string, unknown>;
   http?: HttpResults;
   tcp?: TcpResults;
+  https?: HttpsResults;
   crowdsec_sync: Record<string, SyncResult>;
   store?: StoreBenchResult;
   path?: PathBenchResult;
@@ -167,4 +168,18 @@ export interface Results {
   targets: Record<string, Target>;
   errors: string[];
   notes: string[];
+}
+
+export interface HttpsTargetResult {
+  label: string;
+  description: string;
+  keepalive: Array<{ round: number; rps: number; p99_ms: number; cpu: Record<string, number> } & Disturbance>;
+  handshakes: Array<{ round: number; rps: number; cpu: Record<string, number> } & Disturbance>;
+  median: { keepalive_rps: number; keepalive_p99_ms: number; handshakes_per_sec: number; server_cpu_keepalive: number; server_cpu_handshakes: number };
+}
+
+export interface HttpsResults {
+  certificate: string;
+  targets: Record<string, HttpsTargetResult>;
+  ratios: { netbird_vs_nginx_keepalive_rps: number; netbird_vs_nginx_handshakes: number };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { HostPort } from '../config/types';
 import type { Metrics } from '../telemetry/metrics';
 import { closeServer, listenOn } from '../listeners/listen';
+import type { AdminUi } from './api';
 
 export interface AdminState {
   /** Empty when ready; otherwise why not (for the /readyz body). */
@@ -15,34 +16,43 @@ export interface AdminState {
 export class AdminServer {
   private readonly server: http.Server;
 
-  constructor(state: AdminState, metrics: Metrics, log: Logger) {
+  constructor(state: AdminState, metrics: Metrics, log: Logger, private readonly ui?: AdminUi) {
     this.server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n');
-      switch (path) {
-        case '/healthz':
-          return send(res, 200, 'text/plain', 'ok\n');
-        case '/readyz': {
-          const reasons = state.notReadyReasons();
-          return reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`);
-        }
-        case '/capabilities':
-          return sendJson(res, { supports_crowdsec: state.supportsCrowdSec });
-        case '/status':
-          return sendJson(res, state.status());
-        case '/metrics':
-          metrics.registry.metrics().then(
-            (text) => send(res, 200, metrics.registry.contentType, text),
-            (err: Error) => {
-              log.error({ err: err.message }, 'metrics collection failed');
-              send(res, 500, 'text/plain', 'metrics collection failed\n');
-            },
-          );
-          return;
-        default:
-          return send(res, 404, 'text/plain', 'Not Found\n');
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      // Probes and scrapers stay unauthenticated; everything else goes through the admin UI
+      // (issue 14), which checks the admin token and hands back what is not its own.
+      if (ui !== undefined && path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
+        return ui.handle(req, res, path, () => this.probes(req, res, path, state, metrics, log));
       }
+      this.probes(req, res, path, state, metrics, log);
     });
+  }
+
+  private probes(req: http.IncomingMessage, res: ServerResponse, path: string, state: AdminState, metrics: Metrics, log: Logger): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n');
+    switch (path) {
+      case '/healthz':
+        return send(res, 200, 'text/plain', 'ok\n');
+      case '/readyz': {
+        const reasons = state.notReadyReasons();
+        return reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`);
+      }
+      case '/capabilities':
+        return sendJson(res, { supports_crowdsec: state.supportsCrowdSec });
+      case '/status':
+        return sendJson(res, state.status());
+      case '/metrics':
+        metrics.registry.metrics().then(
+          (text) => send(res, 200, metrics.registry.contentType, text),
+          (err: Error) => {
+            log.error({ err: err.message }, 'metrics collection failed');
+            send(res, 500, 'text/plain', 'metrics collection failed\n');
+          },
+        );
+        return;
+      default:
+        return send(res, 404, 'text/plain', 'Not Found\n');
+    }
   }
 
   listen(addr: HostPort): Promise<void> {
@@ -50,6 +60,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.ui?.close();
     const closing = closeServer(this.server);
     this.server.closeAllConnections();
     return closing;

@@ -1,5 +1,7 @@
 // services.yaml → ServicesConfig, strictly validated. Every error is a ConfigError whose message
 // names the file, the service and the field (see errors.ts for the format); the first error wins.
+// (~400 lines: one small parser per field of the one file format, sharing its error context; TLS
+// fields are in tls.ts, addresses in addr.ts, the vocabulary in keys.ts.)
 
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';

@@ -4,7 +4,7 @@
 // What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
 // only the loader checks; docs/operations.md lists it.
 import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
-import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, SERVICE_KEYS, TLS_FILE_KEYS, TLS_MODES, TOP_KEYS, UPSTREAM_TLS_KEYS } from './keys';
+import { type ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, type SERVICE_KEYS, TLS_FILE_KEYS, TLS_MODES, TOP_KEYS, type UPSTREAM_TLS_KEYS } from './keys';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonSchema = { [key: string]: JsonValue } | boolean;

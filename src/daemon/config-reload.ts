@@ -41,6 +41,14 @@ export class ConfigReloader {
     }, DEBOUNCE_MS);
   }
 
+  /** Reloads at once (no debounce) through the same queue; resolves once the result is in force. */
+  reloadNow(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    clearTimeout(this.timer);
+    this.queue = this.queue.then(() => this.reload(why));
+    return this.queue;
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -58,7 +66,13 @@ export class ConfigReloader {
       return;
     }
     if (why === 'file changed' && config.text === this.loadedText) return;
-    await this.apply(config);
+    try {
+      // Reads certificate and CA files: a bad one leaves the running config in place.
+      await this.apply(config);
+    } catch (err) {
+      this.log.error({ file: this.file, err: (err as Error).message }, 'config reload failed; keeping the running config');
+      return;
+    }
     this.loadedText = config.text;
     this.log.info({ file: this.file, reason: why, services: config.services.length }, 'config reloaded');
   }

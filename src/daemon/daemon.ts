@@ -2,21 +2,28 @@
 // services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/addr';
+import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
 import type { ServicesConfig } from '../config/types';
-import { StreamBouncer, type DecisionChange } from '../crowdsec/stream/bouncer';
+import { StreamBouncer } from '../crowdsec/stream/bouncer';
+import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
+import { AdminUi } from '../admin/api';
+import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
+import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
-import { CidrSet } from '../net/cidr-set';
+import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
 import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
+import { TlsManager } from '../tls/manager';
+import { TlsMetrics } from '../tls/metrics';
 import { VERSION } from '../version';
 import { ConfigReloader } from './config-reload';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
@@ -24,6 +31,7 @@ import { preflight } from './preflight';
 import { affectedBy, rejudge } from './rejudge';
 import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
+import { attachUpstreamAgents } from './upstream-agents';
 
 export async function runDaemon(settings: Settings): Promise<void> {
   const { trusted, config } = await preflight(settings);
@@ -39,6 +47,9 @@ class Daemon {
   private readonly metrics: Metrics;
   private readonly open = new OpenConnections();
   private readonly http: HttpEntrypoint;
+  private readonly https: HttpEntrypoint;
+  private readonly tls: TlsManager;
+  private httpsBinding: Promise<void> | undefined;
   private readonly tcp: TcpListeners;
   private readonly admin: AdminServer;
   private reloader: ConfigReloader | undefined;
@@ -57,6 +68,8 @@ class Daemon {
       crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
     );
     this.metrics = new Metrics(() => this.lifecycle.current);
+    const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
+    this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
     const common = {
       chain: this.chain,
       trusted,
@@ -66,12 +79,15 @@ class Daemon {
       metrics: this.metrics,
       open: this.open,
     };
-    this.http = new HttpEntrypoint({
+    const entrypoint = {
       ...common,
+      tls: this.tls,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
-    });
+    };
+    this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
+    this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
     this.tcp = new TcpListeners({ ...common, connectTimeoutMs: settings.upstreamTimeoutMs }, this.log);
     this.admin = new AdminServer(
       {
@@ -81,14 +97,41 @@ class Daemon {
       },
       this.metrics,
       this.log,
+      this.createAdminUi(),
     );
+  }
+
+  /**
+   * The admin UI: the event log ring is fed by the access log; mode changes reload services.yaml
+   * through the same queue as SIGHUP.
+   */
+  private createAdminUi(): AdminUi {
+    const events = this.settings.eventLogSize > 0 ? new EventLog(this.settings.eventLogSize) : undefined;
+    this.logs.access.tap = events;
+    const host = {
+      configPath: this.settings.configPath,
+      crowdsecAvailable: this.settings.crowdsec !== undefined,
+      accessLogTarget: this.settings.accessLog ?? 'stdout',
+      services: () => [...this.services.values()],
+      reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+    };
+    return new AdminUi(host, events, this.settings.adminToken, this.log);
   }
 
   async start(config: ServicesConfig): Promise<void> {
     this.log.info({ version: VERSION, config: this.settings.configPath }, 'netbird-proxy starting');
-    await this.apply(config);
+    try {
+      await this.apply(config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // --cert-dir not writable, --acme-ca-cert unreadable: one line, not a stack.
+      this.log.fatal({ err: (err as Error).message }, 'cannot start');
+      await this.shutdown(2);
+      return;
+    }
     try {
       await this.http.listen(this.settings.httpAddr);
+      if (this.tls.enabled) await this.https.listen(this.settings.httpsAddr);
       await this.admin.listen(this.settings.adminAddr);
     } catch (err) {
       this.log.fatal({ err: (err as Error).message }, 'cannot bind listener');
@@ -96,7 +139,12 @@ class Daemon {
       return;
     }
     this.log.info(
-      { http_addr: formatHostPort(this.settings.httpAddr), admin_addr: formatHostPort(this.settings.adminAddr), services: config.services.length },
+      {
+        http_addr: formatHostPort(this.settings.httpAddr),
+        https_addr: this.https.listening ? formatHostPort(this.settings.httpsAddr) : undefined,
+        admin_addr: formatHostPort(this.settings.adminAddr),
+        services: config.services.length,
+      },
       'netbird-proxy listening',
     );
     this.reloader = new ConfigReloader(
@@ -129,13 +177,23 @@ class Daemon {
     }
   }
 
-  /** Swaps in a validated config: unchanged services keep their runtime, listener and connections. */
+  /**
+   * Swaps in a validated config: unchanged services keep their runtime, listener and connections.
+   * Certificate files and upstream CA files are read first; if one fails (a ConfigError) nothing
+   * has changed.
+   */
   private async apply(config: ServicesConfig): Promise<void> {
     const next = new Map<string, ServiceRuntime>();
+    const fresh: HttpServiceRuntime[] = [];
     for (const svc of config.services) {
       const previous = this.services.get(svc.name);
-      next.set(svc.name, previous !== undefined && serviceEquals(previous.config, svc) ? previous : buildServiceRuntime(svc));
+      const reuse = previous !== undefined && serviceEquals(previous.config, svc);
+      const runtime = reuse ? previous : buildServiceRuntime(svc);
+      if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
+      next.set(svc.name, runtime);
     }
+    await attachUpstreamAgents(fresh, config.file);
+    await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
     const tcpServices: TcpServiceRuntime[] = [];
     for (const runtime of next.values()) {
@@ -148,10 +206,23 @@ class Daemon {
     this.chain.crowdsec = this.lifecycle.current;
 
     this.http.router = new HostRouter(httpServices);
+    // Only services served over HTTPS answer there, whatever Host a client sends.
+    this.https.router = new HostRouter(httpServices.filter((s) => s.config.tls.mode !== 'off'));
     await this.tcp.reconcile(tcpServices);
     const first = this.services.size === 0;
+    if (!first) void this.bindHttpsIfNeeded();
     this.services = next;
     if (!first && this.open.size > 0) this.rejudgeOpen(this.open.all(), false, 'reload');
+  }
+
+  /** A reload that adds the first TLS service binds --https-addr; a failure is logged and shown by /readyz. */
+  private bindHttpsIfNeeded(): Promise<void> {
+    if (!this.tls.enabled || this.https.listening || this.stopping) return Promise.resolve();
+    this.httpsBinding ??= this.https.listen(this.settings.httpsAddr).then(
+      () => this.log.info({ https_addr: formatHostPort(this.settings.httpsAddr) }, 'https listener bound'),
+      (err: Error) => this.log.error({ https_addr: formatHostPort(this.settings.httpsAddr), err: err.message }, 'cannot bind the https listener'),
+    ).finally(() => (this.httpsBinding = undefined));
+    return this.httpsBinding;
   }
 
   private onDecisionChange(change: DecisionChange): void {
@@ -177,6 +248,7 @@ class Daemon {
   private notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.http.listening) reasons.push(`http listener ${formatHostPort(this.settings.httpAddr)} not bound`);
+    if (this.tls.enabled && !this.https.listening) reasons.push(`https listener ${formatHostPort(this.settings.httpsAddr)} (--https-addr) not bound`);
     for (const addr of this.tcp.unbound) reasons.push(`tcp listener ${addr} not bound`);
     const enforcing = [...this.services.values()].filter((s) => s.access.crowdsec === 'enforce').map((s) => s.name);
     const bouncer = this.lifecycle.current;
@@ -186,27 +258,71 @@ class Daemon {
     return reasons;
   }
 
-  private status(): unknown {
+  private status(): StatusReport {
     const bouncer = this.lifecycle.current;
-    const crowdsecServices = [...this.services.values()].filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const services = [...this.services.values()];
+    const crowdsecServices = services.filter((s) => s.access.crowdsec !== 'off').map((s) => ({ service: s.name, mode: s.access.crowdsec }));
+    const reasons = this.notReadyReasons();
     return {
       version: VERSION,
+      ready: reasons.length === 0,
+      not_ready_reasons: reasons,
       open_connections: this.open.size,
+      listeners: this.listenerStatus(),
+      services: services.map(serviceStatus),
       crowdsec: {
         configured: this.settings.crowdsec !== undefined,
+        url: this.settings.crowdsec?.apiUrl ?? null,
+        synced: bouncer?.synced ?? false,
         services: crowdsecServices,
-        ...(bouncer === undefined ? { state: 'stopped' } : bouncer.status()),
+        ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
+      certificates: this.tls.status(),
     };
   }
+
+  private listenerStatus(): ListenerStatus[] {
+    const list: ListenerStatus[] = [
+      { kind: 'http', address: formatHostPort(this.settings.httpAddr), service: null, bound: this.http.listening },
+      ...(this.tls.enabled ? [{ kind: 'https' as const, address: formatHostPort(this.settings.httpsAddr), service: null, bound: this.https.listening }] : []),
+      { kind: 'admin', address: formatHostPort(this.settings.adminAddr), service: null, bound: true },
+    ];
+    for (const s of this.services.values()) {
+      if (s.config.protocol !== 'tcp') continue;
+      const addr = formatHostPort(s.config.listen);
+      list.push({ kind: 'tcp', address: addr, service: s.name, bound: !this.tcp.unbound.has(addr) });
+    }
+    return list;
+  }
+
 
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.reloader?.stop();
-    await Promise.all([this.http.close(this.settings.shutdownGraceMs), this.tcp.closeAll(), this.admin.close(), this.lifecycle.update(0)]);
+    await Promise.all([
+      this.http.close(this.settings.shutdownGraceMs),
+      this.https.close(this.settings.shutdownGraceMs),
+      this.tcp.closeAll(),
+      this.admin.close(),
+      this.lifecycle.update(0),
+      this.tls.close(),
+    ]);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);
   }
+}
+
+function serviceStatus(s: ServiceRuntime): ServiceStatus {
+  const c = s.config;
+  return {
+    name: s.name,
+    protocol: c.protocol,
+    match: c.protocol === 'http' ? [...c.domains] : [formatHostPort(c.listen)],
+    target: c.protocol === 'http' ? `${c.target.protocol}//${c.target.host}` : formatHostPort(c.target),
+    crowdsec: c.access.crowdsec,
+    cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
+    countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+  };
 }

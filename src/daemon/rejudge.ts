@@ -1,7 +1,7 @@
 // Live re-judgement: when decisions or the config change, open long-lived connections are judged
 // again with the current rules. A connection now denied is cut; an observed one records the verdict.
 import { toClientAddress } from '../client-ip/peer';
-import type { DecisionChange } from '../crowdsec/stream/bouncer';
+import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import type { OpenConnection, OpenConnections } from '../listeners/open-connections';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';

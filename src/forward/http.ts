@@ -10,6 +10,8 @@ import { rejectUpgrade, respond } from './responses';
 export interface UpstreamTarget {
   service: string;
   url: URL;
+  /** The service's own agent (upstream_tls), else the shared one for the URL's protocol. */
+  agent?: http.Agent;
 }
 
 export interface HttpForwarderOptions {
@@ -42,7 +44,7 @@ export function upstreamErrorOf(req: IncomingMessage): UpstreamErrorKind | undef
 // Idle upstream sockets are dropped after 4 s: below the 5 s keep-alive of Node servers and
 // far below nginx's 75 s, so the proxy never reuses a socket the upstream is about to close.
 // A shorter "Keep-Alive: timeout=N" hint from the upstream wins (Node's agent honours it).
-const AGENT_OPTIONS = { keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' as const };
+export const AGENT_OPTIONS = { keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' as const };
 
 export class HttpForwarder {
   private readonly httpAgent = new http.Agent(AGENT_OPTIONS);
@@ -65,12 +67,12 @@ export class HttpForwarder {
 
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {
     (req as TrackedRequest)[kTarget] = target;
-    this.proxy.web(req, res, { target: target.url, agent: this.agentFor(target.url) });
+    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url) });
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamTarget): void {
     (req as TrackedRequest)[kTarget] = target;
-    this.proxy.ws(req, socket, head, { target: target.url, agent: this.agentFor(target.url) });
+    this.proxy.ws(req, socket, head, { target: target.url, agent: target.agent ?? this.agentFor(target.url) });
   }
 
   close(): void {

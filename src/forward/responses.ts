@@ -30,3 +30,20 @@ export function rejectUpgrade(socket: Duplex, status: number): void {
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
+
+/** 308 Permanent Redirect (method and body kept) to `location`, on a request or an upgrade's raw socket. */
+export function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(308, { location, 'content-length': 0 });
+  res.end();
+}
+
+export function redirectUpgrade(socket: Duplex, location: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 308 Permanent Redirect\r\nLocation: ${location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+}
+
+/** The body of an ACME http-01 challenge answer. */
+export function respondText(res: ServerResponse, body: string): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

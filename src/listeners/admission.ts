@@ -50,11 +50,15 @@ export function requestAccessEntry(
   bytesOut: number,
   startNs: bigint,
   upstreamError: string | undefined,
+  scheme: 'http' | 'https' = 'http',
+  sni?: string,
 ): AccessEntry {
   const verdict = admission.verdict;
   return {
     service: admission.service?.name ?? '',
     protocol: 'http',
+    scheme,
+    sni,
     client_ip: admission.clientIp,
     country: verdict?.country,
     method: req.method,

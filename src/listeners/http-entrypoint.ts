@@ -1,22 +1,35 @@
-// The one HTTP entrypoint: accept (peer, PROXY header) → client IP → host route → restriction
-// chain → forward → access log.
+// The HTTP and HTTPS entrypoints: accept (peer, PROXY header) → [TLS] → client IP → host route →
+// restriction chain → forward → access log. One class; the HTTPS one adds the TLS layer.
 //
 // Every connection takes the same path, with or without the PROXY protocol: a plain net.Server
 // accepts it, the peer is settled (src/client-ip/accept.ts), then the socket is handed to an
 // http.Server that is never bound itself. That server is told it is listening once, so that
 // Node's connection tracking runs for it: header and request timeouts, idle closing and the
 // shutdown grace apply to every connection.
+//
+// HTTPS: after the PROXY header, the TLS manager may take the connection (a tls-alpn-01
+// validation); otherwise the raw socket goes to an https.Server the same way, which wraps it in a
+// TLSSocket. That TLSSocket is what requests see, so the peer is attached to it as well, when the
+// handshake completes ('secureConnection', before the HTTP layer reads from it).
+//
+// HTTP with TLS services: ACME http-01 answers first, then the restriction chain, then the 308 to
+// https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
+// too, without costing a TLS handshake).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net, { type Socket } from 'node:net';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { acceptConnection } from '../client-ip/accept';
-import { peerOf, type Peer } from '../client-ip/peer';
+import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
-import { rejectUpgrade, respond } from '../forward/responses';
+import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
 import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
+import type { HttpServiceRuntime } from '../services';
+import { httpsRedirectLocation } from '../tls/redirect';
 import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
@@ -24,7 +37,21 @@ import { HostRouter } from './host-router';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
 
+export type Scheme = 'http' | 'https';
+
+/** What the entrypoints use of the TLS manager (src/tls/manager.ts). */
+export interface EntrypointTls {
+  serverOptions(): TlsOptions;
+  /** HTTPS: resolves false when the socket was taken (tls-alpn-01 validation, or dead). */
+  routeConnection(socket: Socket): Promise<boolean>;
+  /** HTTP: the answer to a pending http-01 challenge at this path, else undefined. */
+  answerHttp01(path: string): string | undefined;
+}
+
 export interface HttpEntrypointOptions {
+  /** 'https' needs `tls`; 'http' with `tls` answers http-01 challenges and redirects to https. */
+  scheme: Scheme;
+  tls?: EntrypointTls;
   chain: ChainContext;
   trusted: IpSet;
   proxyProtocol: boolean;
@@ -43,8 +70,10 @@ const CLIENT_CLOSED_REQUEST = 499;
 export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly acceptor: net.Server;
+  /** HTTPS: peers of connections in their TLS handshake, by the raw socket's remote address and port. */
+  private readonly handshaking = new Map<string, Peer>();
   private readonly forwarder: HttpForwarder;
   private readonly upgraded = new Set<Duplex>();
   private bound = false;
@@ -61,24 +90,32 @@ export class HttpEntrypoint implements AdmissionContext {
       log: opts.log,
       onUpstreamError: (service, kind) => opts.metrics.upstreamError(service, kind),
     });
-    this.server = http.createServer(
-      {
-        headersTimeout: opts.headerTimeoutMs,
-        // The whole request may take as long as the upstream may: a long upload is not an attack.
-        requestTimeout: 0,
-        maxHeaderSize: opts.maxHeaderSize,
-        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
-      },
-      (req, res) => this.onRequest(req, res),
-    );
+    const httpOptions: http.ServerOptions = {
+      headersTimeout: opts.headerTimeoutMs,
+      // The whole request may take as long as the upstream may: a long upload is not an attack.
+      requestTimeout: 0,
+      maxHeaderSize: opts.maxHeaderSize,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    if (opts.scheme === 'https') {
+      if (opts.tls === undefined) throw new Error('the HTTPS entrypoint needs the TLS manager');
+      // A handshake is bounded like a request head: a slow client cannot hold a socket longer.
+      this.server = https.createServer({ ...opts.tls.serverOptions(), ...httpOptions, handshakeTimeout: opts.headerTimeoutMs }, onRequest);
+      this.server.prependListener('secureConnection', (socket: TLSSocket) => this.onSecure(socket));
+      this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsError(err, socket));
+    } else {
+      this.server = http.createServer(httpOptions, onRequest);
+    }
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket as Socket));
     this.server.emit('listening');
     this.acceptor = net.createServer({ pauseOnConnect: true }, (socket) =>
       acceptConnection(
         socket,
-        { trusted: opts.trusted, proxyProtocol: opts.proxyProtocol, log: opts.log, onDrop: (reason) => opts.metrics.connectionDropped('http', reason) },
-        (accepted) => {
+        { trusted: opts.trusted, proxyProtocol: opts.proxyProtocol, log: opts.log, onDrop: (reason) => opts.metrics.connectionDropped(opts.scheme, reason) },
+        (accepted, peer) => {
+          if (opts.scheme === 'https') return this.startTls(accepted, peer);
           this.server.emit('connection', accepted);
           accepted.resume();
         },
@@ -109,17 +146,67 @@ export class HttpEntrypoint implements AdmissionContext {
     this.forwarder.close();
   }
 
+  /** HTTPS: hands an accepted socket to the TLS server unless the TLS manager takes it. */
+  private startTls(raw: Socket, peer: Peer): void {
+    raw.on('error', () => raw.destroy());
+    (this.opts.tls as EntrypointTls).routeConnection(raw).then(
+      (goOn) => {
+        const key = socketKey(raw);
+        if (!goOn || key === undefined || raw.destroyed) {
+          if (goOn) raw.destroy();
+          return;
+        }
+        this.handshaking.set(key, peer);
+        raw.once('close', () => {
+          if (this.handshaking.get(key) === peer) this.handshaking.delete(key);
+        });
+        this.server.emit('connection', raw);
+        raw.resume();
+      },
+      () => raw.destroy(),
+    );
+  }
+
+  /** Handshake done, before the HTTP layer reads: the TLSSocket gets the peer settled at accept. */
+  private onSecure(socket: TLSSocket): void {
+    const key = socketKey(socket);
+    const peer = key === undefined ? undefined : this.handshaking.get(key);
+    if (key !== undefined) this.handshaking.delete(key);
+    if (peer === undefined) socket.destroy();
+    else attachPeer(socket, peer);
+  }
+
+  private onTlsError(err: Error, socket: TLSSocket): void {
+    const key = socketKey(socket);
+    const peer = key === undefined ? undefined : this.handshaking.get(key);
+    this.opts.log.debug({ client_ip: peer?.address, sni: socket.servername || undefined, err: err.message }, 'TLS handshake failed');
+    this.opts.metrics.connectionDropped('https', 'tls_handshake');
+    socket.destroy();
+  }
+
+  /** HTTP: where an admitted request of a redirect_https service is sent (308), or undefined. */
+  private redirectFor(req: IncomingMessage, service: HttpServiceRuntime): string | undefined {
+    if (this.opts.scheme !== 'http' || this.opts.tls === undefined) return undefined;
+    return httpsRedirectLocation(service.config.redirectHttps, req.headers.host, req.url ?? '/');
+  }
+
   private admit(req: IncomingMessage): Admission {
-    // Every socket reaches the HTTP server through acceptConnection, which attached its peer.
+    // Every socket reaches the HTTP server through acceptConnection (HTTPS: and onSecure), which attached its peer.
     const peer = peerOf(req.socket) as Peer;
-    return admitRequest(this, req, peer, 'http', req.socket.localPort ?? 0);
+    return admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const startNs = process.hrtime.bigint();
-    const admission = this.admit(req);
-    if (admission.service === undefined) respond(res, 404);
+    // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
+    const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
+    const admission: Admission =
+      challenge === undefined ? this.admit(req) : { service: undefined, clientIp: (peerOf(req.socket) as Peer).address, verdict: undefined };
+    let location: string | undefined;
+    if (challenge !== undefined) respondText(res, challenge);
+    else if (admission.service === undefined) respond(res, 404);
     else if (!admission.verdict.allowed) respond(res, 403);
+    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
       // Bytes on the connection since the previous request on it ended: request line, headers
@@ -142,12 +229,16 @@ export class HttpEntrypoint implements AdmissionContext {
     socket.on('error', () => socket.destroy());
     const admission = this.admit(req);
     let status: number | undefined;
+    let location: string | undefined;
     if (admission.service === undefined) {
       status = 404;
       rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
       status = 403;
       rejectUpgrade(socket, status);
+    } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
+      status = 308;
+      redirectUpgrade(socket, location);
     } else {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
@@ -178,6 +269,7 @@ export class HttpEntrypoint implements AdmissionContext {
     this.opts.accessLog.write({
       service: '',
       protocol: 'http',
+      scheme: this.opts.scheme,
       client_ip: peer.address,
       status,
       bytes_in: socket.bytesRead,
@@ -197,7 +289,8 @@ export class HttpEntrypoint implements AdmissionContext {
     startNs: bigint,
     upstreamError: string | undefined,
   ): void {
-    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError));
+    const sni = this.opts.scheme === 'https' ? (req.socket as TLSSocket).servername || undefined : undefined;
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError, this.opts.scheme, sni));
   }
 }
 
@@ -215,6 +308,12 @@ function clientErrorStatus(err: NodeJS.ErrnoException): number | undefined {
     default:
       return 400;
   }
+}
+
+/** The raw socket and the TLSSocket over it report the same remote address and port. */
+function socketKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}|${remotePort}`;
 }
 
 const kAccounted = Symbol('netbird-proxy.accounted');

@@ -1,4 +1,6 @@
 // Longest-prefix-match index for IPv4 and IPv6 CIDRs.
+// (~390 lines: the tables, the summary filters and the lookups are one engine that keeps them in
+// step on every insert and remove; BucketTable, the storage, is in bucket-table.ts.)
 //
 // One hash table (BucketTable) per prefix length that is present, lengths visited longest first: a
 // lookup parses the address once and probes at most one table per present length — never a scan

@@ -6,6 +6,10 @@ import type { DenyReason } from '../restrictions/types';
 export interface AccessEntry {
   service: string;
   protocol: 'http' | 'tcp';
+  /** HTTP: the entrypoint the request came in on. */
+  scheme?: 'http' | 'https';
+  /** HTTPS: the server name the client sent in its TLS ClientHello, when it sent one. */
+  sni?: string;
   client_ip: string;
   country?: string;
   method?: string;
@@ -34,15 +38,24 @@ export function metadataOrEmpty(metadata: Record<string, string> | undefined): R
 }
 
 export class AccessLog {
+  /** The admin event log's ring (issue 14); undefined with --event-log-size 0. */
+  tap: { append(entry: AccessEntry, time: number, line: string): void } | undefined;
+
   constructor(private readonly sink: LineSink) {}
 
   write(entry: AccessEntry): void {
-    this.sink.write(formatAccessLine(entry, Date.now()));
+    const time = Date.now();
+    const line = formatAccessLine(entry, time);
+    this.sink.write(line);
+    if (this.tap !== undefined) this.tap.append(entry, time, line);
   }
 }
 
 export function formatAccessLine(e: AccessEntry, time: number): string {
-  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}","client_ip":${quote(e.client_ip)}`;
+  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}"`;
+  if (e.scheme !== undefined) line += `,"scheme":"${e.scheme}"`;
+  if (e.sni !== undefined) line += `,"sni":${quote(e.sni)}`;
+  line += `,"client_ip":${quote(e.client_ip)}`;
   if (e.country !== undefined) line += `,"country":${quote(e.country)}`;
   if (e.method !== undefined) line += `,"method":${quote(e.method)}`;
   if (e.host !== undefined) line += `,"host":${quote(e.host)}`;

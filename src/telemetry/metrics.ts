@@ -44,7 +44,7 @@ export class Metrics {
     });
     this.dropped = new Counter({
       name: 'netbird_proxy_connections_dropped_total',
-      help: 'Connections closed before they could be judged, by listener (http, tcp) and reason (unknown_peer: the address could not be read; proxy_header: a missing or invalid PROXY header)',
+      help: 'Connections closed before they could be judged, by listener (http, https, tcp) and reason (unknown_peer: the address could not be read; proxy_header: a missing or invalid PROXY header; tls_handshake: the TLS handshake failed)',
       labelNames: ['listener', 'reason'],
       registers: [this.registry],
     });
@@ -128,7 +128,7 @@ export class Metrics {
     this.countersFor(this.connections, this.connectionCounters, service).inc(outcome, denyReason);
   }
 
-  connectionDropped(listener: 'http' | 'tcp', reason: DropReason): void {
+  connectionDropped(listener: 'http' | 'https' | 'tcp', reason: DropReason): void {
     this.dropped.inc({ listener, reason });
   }
 

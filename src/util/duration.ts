@@ -3,7 +3,8 @@
 // needs no unit. CrowdSec sends remaining durations such as "3h59m58.123456789s" or "-24.57ms".
 
 /** Largest time.Duration, in nanoseconds (2^63 - 1). */
-const MAX_NS = 9223372036854775807;
+// 9223372036854775807 as a double (2^63): the comparison only needs the bound, not its last digits.
+const MAX_NS = 2 ** 63;
 
 function unitNs(s: string, start: number, end: number): number {
   const n = end - start;

@@ -106,14 +106,21 @@ function parseDockerfile(text: string): Stage[] {
     buf = '';
   }
   const stages: Stage[] = [];
+  // ARGs before the first FROM may be used in FROM lines: ${NAME} takes the ARG's default.
+  const globalArgs = new Map<string, string>();
   for (const ins of instructions) {
     if (ins.cmd === 'FROM') {
-      const words = ins.args.split(/\s+/).filter((w) => !w.startsWith('--'));
+      const expanded = ins.args.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => globalArgs.get(a ?? b ?? '') ?? m);
+      const words = expanded.split(/\s+/).filter((w) => !w.startsWith('--'));
       const as = words.findIndex((w) => w.toUpperCase() === 'AS');
       stages.push({ image: words[0], name: as >= 0 ? words[as + 1] : undefined, instructions: [] });
     } else {
       if (stages.length === 0) {
-        if (ins.cmd === 'ARG') continue;
+        if (ins.cmd === 'ARG') {
+          const m = /^(\w+)=(\S+)$/.exec(ins.args);
+          if (m) globalArgs.set(m[1], m[2]);
+          continue;
+        }
         throw new Error(`Dockerfile line ${ins.line}: ${ins.cmd} before FROM`);
       }
       stages[stages.length - 1].instructions.push(ins);
@@ -163,6 +170,7 @@ function dockerignored(patterns: string[], rel: string): boolean {
           .replace(/\*\*\//g, '\u0000')
           .replace(/\*/g, '[^/]*')
           .replace(/\?/g, '[^/]')
+          // eslint-disable-next-line no-control-regex -- NUL marks where '**/' stood
           .replace(/\u0000/g, '(?:.*/)?') +
         '$',
     );
@@ -184,6 +192,8 @@ const dockerignorePatterns = (): string[] =>
 // docker-compose.yml helpers.
 
 type Obj = Record<string, unknown>;
+/** A compose string as it is with none of its variables set: ${VAR:-default} -> default. */
+const withDefaults = (s: string): string => s.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
 const compose = (): Obj => parseYaml(read('docker-compose.yml')) as Obj;
 const service = (c: Obj, name: string): Obj => {
   const s = (c.services as Obj | undefined)?.[name];
@@ -239,8 +249,13 @@ t.test('Dockerfile', async (t) => {
     if (stages.some((o) => o.name === s.image)) continue; // FROM <earlier stage>
     const m = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:[.-]|$)/.exec(s.image);
     t.ok(m, `FROM ${s.image} is the official node image`);
-    t.equal(m?.[1], '20', `FROM ${s.image} is Node 20`);
+    t.equal(m?.[1], '24', `FROM ${s.image} is Node 24 (the active LTS)`);
   }
+  const dockerfile = read('docker/Dockerfile');
+  t.match(dockerfile, /^ARG NODE_IMAGE=node:24-bookworm-slim$/m, 'ARG NODE_IMAGE=node:24-bookworm-slim before the first FROM');
+  const froms = dockerfile.split(/\r?\n/).filter((l) => /^FROM\s/.test(l));
+  t.ok(froms.length >= 2 && froms.every((l) => /^FROM \$\{NODE_IMAGE\}(\s|$)/.test(l)), 'every stage is FROM ${NODE_IMAGE}, so a test can substitute the base');
+  t.notMatch(dockerfile, /RUN --mount/, 'no BuildKit-only RUN --mount (the legacy builder builds it)');
   const build = stages[0];
   const final = stages[stages.length - 1];
   const buildRuns = build.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join('\n');
@@ -284,8 +299,11 @@ t.test('Dockerfile', async (t) => {
         t.ok(made, `COPY --from=${c.from} names an earlier stage`);
         for (const src of c.sources) {
           const abs = posix.resolve('/', src);
-          const ok = [...(made ?? [])].some((p) => abs === p || abs.startsWith(p + '/'));
+          const ok = [...(made ?? [])].some((p) => abs === p || abs.startsWith(p + '/') || p.startsWith(abs + '/'));
           t.ok(ok, `COPY --from=${c.from} ${src}: produced by that stage`);
+          // A directory the stage filled (COPY --from=build /app /app): its contents arrive under dest.
+          const dest = posix.resolve(workdir, c.dest);
+          for (const p of made ?? []) if (p.startsWith(abs + '/')) has.add(posix.join(dest, p.slice(abs.length + 1)));
         }
       } else {
         for (const src of c.sources) {
@@ -300,12 +318,7 @@ t.test('Dockerfile', async (t) => {
     produced.set(String(stages.indexOf(stage)), has);
   }
   // The final stage has what the program needs, where bin/netbird-proxy expects it.
-  const finalHas = new Set<string>();
-  let finalWorkdir = '/';
-  for (const ins of final.instructions) {
-    if (ins.cmd === 'WORKDIR') finalWorkdir = posix.resolve(finalWorkdir, ins.args);
-    if (ins.cmd === 'COPY') for (const p of copyTargets(parseCopy(ins.args), finalWorkdir)) finalHas.add(p);
-  }
+  const finalHas = produced.get(String(stages.length - 1)) ?? new Set<string>();
   const app = workdirs.get(final) ?? '/';
   for (const p of ['package.json', 'node_modules', 'dist', 'bin']) {
     t.ok(finalHas.has(posix.join(app, p)), `final stage has ${posix.join(app, p)}`);
@@ -340,19 +353,19 @@ t.test('Dockerfile', async (t) => {
   const hcCmd = /\bCMD\s+(\[[\s\S]*\])\s*$/.exec(hc?.args ?? '')?.[1];
   t.ok(hcCmd, 'HEALTHCHECK CMD is in exec (JSON) form');
   const argv = hcCmd ? jsonArray(hcCmd) : [];
-  t.equal(argv[0], 'node', 'HEALTHCHECK runs node (the slim image has no curl)');
-  t.match(argv.join(' '), /\/healthz/, 'HEALTHCHECK requests /healthz');
-  t.ok(argv.join(' ').includes(defaultOf('NB_PROXY_ADMIN_ADDR') ?? '127.0.0.1:9090'), 'HEALTHCHECK defaults to the admin listener address');
+  t.same(argv, ['netbird-proxy', 'healthcheck'], 'HEALTHCHECK runs the proxy\'s own `netbird-proxy healthcheck` (no inline script; the slim image has no curl)');
+  t.match(read('src/commands/healthcheck.ts'), /'\/healthz'/, 'the healthcheck command requests /healthz');
 });
 
 t.test('HEALTHCHECK command against a live /healthz', async (t) => {
   const stages = parseDockerfile(read('docker/Dockerfile'));
   const hc = stages[stages.length - 1].instructions.filter((i) => i.cmd === 'HEALTHCHECK').pop();
   const argv = jsonArray(/\bCMD\s+(\[[\s\S]*\])\s*$/.exec(hc?.args ?? '')?.[1] ?? '[]');
-  t.equal(argv[0], 'node');
+  t.equal(argv[0], 'netbird-proxy', 'the command on PATH in the image: bin/netbird-proxy');
+  const bin = join(ROOT, 'bin/netbird-proxy');
   const run = (adminAddr: string) =>
     new Promise<number | null>((done) => {
-      const p = spawn(process.execPath, argv.slice(1), { env: { ...process.env, NB_PROXY_ADMIN_ADDR: adminAddr }, stdio: 'ignore' });
+      const p = spawn(process.execPath, [bin, ...argv.slice(1)], { env: { ...process.env, NB_PROXY_ADMIN_ADDR: adminAddr }, stdio: 'ignore' });
       const timer = setTimeout(() => p.kill(), 15000);
       p.once('exit', (code) => {
         clearTimeout(timer);
@@ -395,7 +408,10 @@ t.test('docker-compose.yml', async (t) => {
   const proxy = service(c, 'proxy');
   const declared = Object.keys((c.volumes as Obj | undefined) ?? {});
 
-  t.equal(crowdsec.image, 'crowdsecurity/crowdsec:v1.7.7', 'crowdsec image pinned to v1.7.7');
+  t.equal(crowdsec.image, '${NB_CROWDSEC_IMAGE:-crowdsecurity/crowdsec:v1.7.7}', 'crowdsec image: NB_CROWDSEC_IMAGE, default crowdsecurity/crowdsec:v1.7.7');
+  t.equal(withDefaults(String(crowdsec.image)), 'crowdsecurity/crowdsec:v1.7.7', 'pinned to v1.7.7 unless overridden');
+  t.notOk('name' in c, 'no top-level name: (docker-compose 1.29 rejects it)');
+  t.notOk(JSON.stringify(c).includes('"required"'), 'no env_file required: (docker-compose 1.29 rejects it)');
   const csMounts = mountsOf(crowdsec);
   for (const target of ['/var/lib/crowdsec/data', '/etc/crowdsec']) {
     const m = csMounts.find((x) => x.target === target);
@@ -416,15 +432,35 @@ t.test('docker-compose.yml', async (t) => {
   t.match(script, /export BOUNCER_KEY_netbird_proxy="\$\$key"/, 'exports BOUNCER_KEY_netbird_proxy');
   t.match(script, /key="\$\$\{NB_PROXY_CROWDSEC_API_KEY:-\}"/, 'from NB_PROXY_CROWDSEC_API_KEY');
   t.match(script, /exec \/bin\/bash \/docker_start\.sh/, "hands over to the image's /docker_start.sh");
-  // Nothing may depend on compose-time interpolation (shell variables or a .env file).
+  // Compose-time interpolation only for the documented optional variables, each with a default
+  // (so nothing needs a shell variable or a .env file); every other $ is written $$.
   const interpolated: string[] = [];
   walkStrings(c, (s, path) => {
-    if (/\$/.test(s.replace(/\$\$/g, ''))) interpolated.push(path);
+    for (const m of s.replace(/\$\$/g, '').matchAll(/\$\{?([A-Za-z_]\w*)(:-)?/g)) interpolated.push(`${path}: ${m[1]}${m[2] ? ' (default)' : ''}`);
   });
-  t.same(interpolated, [], 'no ${...} interpolation anywhere (every $ is written $$)');
+  t.same(
+    interpolated.sort(),
+    [
+      'services.crowdsec.image: NB_CROWDSEC_IMAGE (default)',
+      'services.demo-upstream.build.args.NODE_IMAGE: NB_NODE_IMAGE (default)',
+      'services.proxy.build.args.NODE_IMAGE: NB_NODE_IMAGE (default)',
+      'services.proxy.ports[0]: NB_HTTP_PORT (default)',
+      'services.proxy.ports[1]: NB_HTTPS_PORT (default)',
+      'services.proxy.ports[2]: NB_ADMIN_PORT (default)',
+    ],
+    'interpolation only of NB_CROWDSEC_IMAGE, NB_NODE_IMAGE, NB_HTTP_PORT, NB_HTTPS_PORT, NB_ADMIN_PORT, all with defaults',
+  );
 
   // proxy service
-  t.same(proxy.build, { context: '.', dockerfile: 'docker/Dockerfile' }, 'proxy is built from docker/Dockerfile in the repo root');
+  const build = proxy.build as Obj;
+  t.same([build.context, build.dockerfile], ['.', 'docker/Dockerfile'], 'proxy is built from docker/Dockerfile in the repo root');
+  t.equal(build.network, 'host', 'the build reaches the package registries (network: host)');
+  const nodeArg = withDefaults(String((build.args as Obj | undefined)?.NODE_IMAGE));
+  t.equal(nodeArg, /^ARG NODE_IMAGE=(\S+)$/m.exec(read('docker/Dockerfile'))?.[1], 'build arg NODE_IMAGE defaults to the Dockerfile\'s');
+  t.equal(proxy.read_only, true, 'proxy runs with a read-only root filesystem');
+  t.equal((proxy.environment as Obj | undefined)?.NB_PROXY_ADMIN_ADDR, '0.0.0.0:9090', 'admin listener on every interface inside the container');
+  const adminPublished = ((proxy.ports as unknown[]) ?? []).map(String).filter((p) => /:9090$/.test(p));
+  t.same(adminPublished.map(withDefaults), ['127.0.0.1:9090:9090'], 'admin published on the host\'s loopback only');
   t.ok(existsSync(join(ROOT, 'docker/Dockerfile')), 'docker/Dockerfile exists');
   t.same(proxy.depends_on, { crowdsec: { condition: 'service_healthy' } }, 'proxy waits for a healthy crowdsec');
   t.equal(proxy.restart, 'unless-stopped', 'proxy restart: unless-stopped');
@@ -436,14 +472,21 @@ t.test('docker-compose.yml', async (t) => {
   const cfgMount = mountsOf(proxy).find((m) => cfgPath === m.target || cfgPath.startsWith(m.target.replace(/\/$/, '') + '/'));
   t.ok(cfgMount, `a mount covers the CMD --config path ${cfgPath}`);
   const hostPath = cfgMount ? posix.join(cfgMount.source, posix.relative(cfgMount.target, cfgPath)) : '';
-  t.equal(posix.normalize(hostPath), 'config/services.yaml', `${cfgPath} is ./config/services.yaml on the host`);
+  t.equal(posix.normalize(hostPath), 'config/compose/services.yaml', `${cfgPath} is ./config/compose/services.yaml on the host`);
   t.ok(cfgMount?.source.startsWith('./'), 'a bind mount from the repository');
   t.ok(cfgMount?.readOnly, 'read-only');
 
   const ports = containerPortsOf(proxy);
   const httpPort = portOf(defaultOf('NB_PROXY_HTTP_ADDR') ?? '0.0.0.0:8080');
   t.ok(ports.includes(httpPort), `publishes the HTTP entrypoint ${httpPort}`);
-  const services = ((parseYaml(read('config/services.yaml')) as Obj).services ?? []) as Obj[];
+  const services = ((parseYaml(read('config/compose/services.yaml')) as Obj).services ?? []) as Obj[];
+  const modes = services.map((x) => String((x.access as Obj | undefined)?.crowdsec ?? 'off'));
+  t.ok(modes.includes('enforce') && modes.includes('observe'), 'the compose config has an enforce and an observe service');
+  const demo = service(c, 'demo-upstream');
+  t.same(demo.profiles, ['demo'], 'demo-upstream belongs to the demo profile');
+  for (const x of services.filter((y) => y.protocol === 'http')) {
+    t.match(String(x.target), /^http:\/\/demo-upstream:\d+$/, `compose service "${String(x.name)}" targets the demo upstream`);
+  }
   for (const s of services.filter((x) => x.protocol === 'tcp')) {
     const port = portOf(String(s.listen));
     t.ok(ports.includes(port), `publishes tcp service "${String(s.name)}" port ${port}`);

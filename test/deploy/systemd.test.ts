@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { userInfo, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BIN, startDaemon } from '../harness/daemon';
-import { eventually, httpGet } from '../harness/clients';
+import { httpGet, until } from '../harness/clients';
 import { startHttpUpstream } from '../harness/upstreams';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -111,7 +111,7 @@ t.test('logrotate rotates the access log of a running daemon, which reopens it o
   const logs = join(daemon.dir, 'logs');
   const file = join(logs, 'access.log');
   await httpGet(`${daemon.httpUrl}/before`, { host: 'web.example.com' });
-  t.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/before"'), 5000));
+  await until('condition holds', () => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/before"'), 5000);
 
   // The shipped file with three substitutions: this test's log directory, this user (instead of
   // the netbird-proxy system user) and a signal to this daemon instead of `systemctl kill`.
@@ -129,7 +129,7 @@ t.test('logrotate rotates the access log of a running daemon, which reopens it o
   await daemon.waitFor((l) => l.msg === 'access log reopened');
   t.match(readFileSync(`${file}.1`, 'utf8'), '"path":"/before"', 'rotated to access.log.1 (not compressed yet: delaycompress)');
   await httpGet(`${daemon.httpUrl}/after`, { host: 'web.example.com' });
-  t.ok(await eventually(() => readFileSync(file, 'utf8').includes('"path":"/after"'), 5000), 'new entries go to the new access.log');
+  await until('new entries go to the new access.log', () => readFileSync(file, 'utf8').includes('"path":"/after"'), 5000);
   t.notMatch(readFileSync(file, 'utf8'), '"path":"/before"');
   t.notMatch(readFileSync(`${file}.1`, 'utf8'), '"path":"/after"', 'nothing written to the rotated file after the signal');
 });

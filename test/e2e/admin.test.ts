@@ -2,7 +2,7 @@
 import t from 'tap';
 import { startLapi } from '../harness/lapi';
 import { startDaemon } from '../harness/daemon';
-import { eventually, httpGet } from '../harness/clients';
+import { httpGet, until } from '../harness/clients';
 import { startHttpUpstream } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 
@@ -52,7 +52,7 @@ t.test('/readyz is 503 until the first sync, then 200; /metrics counts denials b
   t.equal(metricValue(before, 'netbird_proxy_crowdsec_poll_interval_seconds', {}), 0.3, 'the poll interval, for the staleness alert');
 
   await lapi.start();
-  t.ok(await eventually(async () => (await httpGet(`${daemon.adminUrl}/readyz`)).status === 200, 15_000), 'ready after the first sync');
+  await until('ready after the first sync', async () => (await httpGet(`${daemon.adminUrl}/readyz`)).status === 200, 15_000);
 
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status, 403);
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status, 403);
@@ -110,7 +110,7 @@ t.test('/readyz is 503 while a tcp listener cannot bind', async (t) => {
   const before = daemon.lines.filter((l) => l.msg === 'config reloaded').length;
   daemon.writeConfig(`services:\n  - name: clash\n    protocol: tcp\n    listen: 127.0.0.1:${daemon.adminPort}\n    target: 127.0.0.1:1\n`);
   daemon.signal('SIGHUP');
-  await eventually(() => daemon.lines.filter((l) => l.msg === 'config reloaded').length > before, 10_000);
+  await until('condition holds', () => daemon.lines.filter((l) => l.msg === 'config reloaded').length > before, 10_000);
   await daemon.waitFor((l) => l.msg === 'cannot bind tcp listener');
   const ready = await httpGet(`${daemon.adminUrl}/readyz`);
   t.equal(ready.status, 503);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, runBinary, type Daemon } from '../harness/daemon';
-import { eventually, httpGet, tcpExchange } from '../harness/clients';
+import { httpGet, tcpExchange, until } from '../harness/clients';
 import { startHttpUpstream, startTcpEcho } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 
@@ -127,7 +127,7 @@ t.test('live reload: file change and SIGHUP add, change and remove services; a b
   writeFileSync(tmp, base);
   renameSync(tmp, daemon.configPath);
   daemon.signal('SIGHUP');
-  t.ok(await eventually(() => reloads() > before, 10_000), 'reloaded');
+  await until('reloaded', () => reloads() > before, 10_000);
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'other.example.com' })).status, 404, 'removed service is gone');
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'web.example.com', from: '127.0.0.2' })).status, 200, 'rule removed');
   const refused = await tcpExchange(tcpPort2, { send: 'x' });
@@ -236,12 +236,12 @@ t.test('--access-log writes entries to a file and SIGUSR2 reopens it after rotat
   });
   const file = join(daemon.dir, 'logs', 'access.log');
   await httpGet(`${daemon.httpUrl}/one`, { host: 'web.example.com' });
-  t.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/one"'), 5000), 'entry in the file');
+  await until('entry in the file', () => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/one"'), 5000);
   t.equal(daemon.access().length, 0, 'no access entries on stdout');
   renameSync(file, `${file}.1`);
   daemon.signal('SIGUSR2');
   await daemon.waitFor((l) => l.msg === 'access log reopened');
   await httpGet(`${daemon.httpUrl}/two`, { host: 'web.example.com' });
-  t.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/two"'), 5000), 'new file after reopen');
+  await until('new file after reopen', () => existsSync(file) && readFileSync(file, 'utf8').includes('"path":"/two"'), 5000);
   t.notMatch(readFileSync(`${file}.1`, 'utf8'), '"path":"/two"');
 });

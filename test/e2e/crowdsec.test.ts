@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLapi, type Lapi } from '../harness/lapi';
 import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
-import { eventually, httpGet, tcpExchange } from '../harness/clients';
+import { httpGet, tcpExchange, until } from '../harness/clients';
 import { startHttpUpstream, startTcpEcho, type HttpUpstream } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 import { makeTestPki } from '../harness/pki';
@@ -99,10 +99,10 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
   await t.test('a decision deleted with cscli stops blocking within two poll intervals, a new one starts', async (t) => {
     await lapi.deleteDecision({ ip: '127.0.0.2' });
     const unblockedAt = Date.now();
-    t.ok(await eventually(async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status === 200, TWO_POLLS_MS, 50), 'unblocked');
+    await until('unblocked', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status === 200, TWO_POLLS_MS, 50);
     t.ok(Date.now() - unblockedAt <= TWO_POLLS_MS);
     await lapi.addDecision({ ip: '127.0.0.12', type: 'ban', duration: '5m' });
-    t.ok(await eventually(async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.12' })).status === 403, TWO_POLLS_MS, 50), 'blocked');
+    await until('blocked', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.12' })).status === 403, TWO_POLLS_MS, 50);
   });
 
   await t.test('a LAPI killed after the first sync: the cache keeps blocking, the bouncer resumes after restart', async (t) => {
@@ -115,7 +115,7 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
     t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.3' })).status, 200, 'clean clients still pass');
     await lapi.start();
     await lapi.addDecision({ ip: '127.0.0.13', type: 'ban', duration: '5m' });
-    t.ok(await eventually(async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.13' })).status === 403, 15_000, 100), 'a decision made after the restart blocks');
+    await until('a decision made after the restart blocks', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.13' })).status === 403, 15_000, 100);
     await daemon.waitFor((l) => l.msg === 'CrowdSec LAPI reachable again', 5000);
   });
 
@@ -170,7 +170,7 @@ t.test('lazy start and stop through reloads; modifying a CrowdSec service does n
     const before = reloads();
     daemon.writeConfig(text);
     daemon.signal('SIGHUP');
-    t.ok(await eventually(() => reloads() > before, 10_000), 'reloaded');
+    await until('reloaded', () => reloads() > before, 10_000);
   };
 
   const caps = JSON.parse((await httpGet(`${daemon.adminUrl}/capabilities`)).body) as { supports_crowdsec: boolean };
@@ -193,7 +193,7 @@ t.test('lazy start and stop through reloads; modifying a CrowdSec service does n
   t.equal((JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as { crowdsec: { state: string } }).crowdsec.state, 'stopped');
 
   await reload(`services:\n${httpService('shop', 'shop.example.com', upstream, 'enforce')}`);
-  await eventually(() => daemon.lines.filter(synced).length === 2, 10_000);
+  await until('condition holds', () => daemon.lines.filter(synced).length === 2, 10_000);
   t.equal(connects(), 2, 'started again by the next CrowdSec service');
 });
 

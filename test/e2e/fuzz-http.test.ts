@@ -3,9 +3,8 @@
 // serving a clean client throughout. The seed is fixed: a failure replays.
 import t from 'tap';
 import net from 'node:net';
-import { startDaemon } from '../harness/daemon';
 import { httpGet } from '../harness/clients';
-import { startHttpUpstream } from '../harness/upstreams';
+import { httpFixture } from '../harness/fixture';
 import { Gen, seededRandom } from '../harness/fuzz';
 
 const SEED = 20261130;
@@ -71,20 +70,7 @@ function send(port: number, from: string, data: Buffer): Promise<void> {
 }
 
 t.test(`${CASES} generated requests against the HTTP entrypoint (seed ${SEED})`, async (t) => {
-  const upstream = await startHttpUpstream();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: web
-    protocol: http
-    domains: [app.example.com]
-    target: ${upstream.url}
-`,
-    args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '2s'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
-  });
+  const { daemon } = await httpFixture(t, { args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '2s'] });
   const gen = new Gen(seededRandom(SEED));
   let cleanOk = 0;
   let cleanChecks = 0;

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { startDaemon } from '../harness/daemon';
 import { httpGet, until } from '../harness/clients';
+import { httpFixture } from '../harness/fixture';
 import { startHttpUpstream, startLiveEcho } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 
@@ -83,20 +84,7 @@ t.test('reset right after sending never bypasses the deny lists (HTTP and TCP)',
 });
 
 t.test('with --proxy-protocol the header timeout and the shutdown grace still apply', async (t) => {
-  const upstream = await startHttpUpstream();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: web
-    protocol: http
-    domains: [app.example.com]
-    target: ${upstream.url}
-`,
-    args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '1s', '--shutdown-grace', '2s'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
-  });
+  const { daemon } = await httpFixture(t, { args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '1s', '--shutdown-grace', '2s'] });
   // An untrusted peer (no PROXY header read) that never finishes its request head.
   const slow = await rawExchange(daemon.httpPort, 'GET / HTTP/1.1\r\nHost: app.example.com\r\nX-Slow: 1\r\n', { timeoutMs: 8000 });
   t.ok(slow.closed, `a half-sent request head is closed (after ${slow.ms} ms)`);
@@ -119,7 +107,8 @@ t.test('with --proxy-protocol the header timeout and the shutdown grace still ap
 });
 
 t.test('an upstream dying mid-body truncates the response; a client leaving early is 499', async (t) => {
-  const upstream = await startHttpUpstream((req, res) => {
+  const { daemon } = await httpFixture(t, {
+    handler: (req, res) => {
     if (req.url === '/die') {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial');
@@ -131,18 +120,7 @@ t.test('an upstream dying mid-body truncates the response; a client leaving earl
       return;
     }
     res.end('ok');
-  });
-  const daemon = await startDaemon({
-    config: `services:
-  - name: web
-    protocol: http
-    domains: [app.example.com]
-    target: ${upstream.url}
-`,
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
+  },
   });
   const died = await rawExchange(daemon.httpPort, 'GET /die HTTP/1.1\r\nHost: app.example.com\r\n\r\n', { timeoutMs: 8000 });
   t.ok(died.closed, `the client connection is closed, not left hanging (${died.ms} ms)`);
@@ -160,20 +138,7 @@ t.test('an upstream dying mid-body truncates the response; a client leaving earl
 });
 
 t.test('unknown-Host 404s, forwarding headers, PROXY UNKNOWN, 431', async (t) => {
-  const upstream = await startHttpUpstream();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: web
-    protocol: http
-    domains: [app.example.com]
-    target: ${upstream.url}
-`,
-    args: ['--trusted-proxies', '127.0.0.9/32', '--max-header-size', '2048'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
-  });
+  const { daemon } = await httpFixture(t, { args: ['--trusted-proxies', '127.0.0.9/32', '--max-header-size', '2048'] });
   const notFound = await httpGet(`${daemon.httpUrl}/.env`, { host: 'nope.example.com', from: '127.0.0.9', headers: { 'x-forwarded-for': '203.0.113.50' } });
   t.equal(notFound.status, 404);
   const nf = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/.env', 5000, '404 entry');
@@ -213,20 +178,7 @@ t.test('unknown-Host 404s, forwarding headers, PROXY UNKNOWN, 431', async (t) =>
 });
 
 t.test('PROXY UNKNOWN from a trusted balancer: the balancer is the client, its X-Forwarded-For is not believed', async (t) => {
-  const upstream = await startHttpUpstream();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: web
-    protocol: http
-    domains: [app.example.com]
-    target: ${upstream.url}
-`,
-    args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await upstream.close();
-  });
+  const { daemon, upstream } = await httpFixture(t, { args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32'] });
   const r = await rawExchange(
     daemon.httpPort,
     'PROXY UNKNOWN\r\nGET /unknown HTTP/1.1\r\nHost: app.example.com\r\nX-Forwarded-For: 203.0.113.66\r\nConnection: close\r\n\r\n',

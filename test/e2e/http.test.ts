@@ -3,7 +3,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDaemon } from '../harness/daemon';
-import { httpGet, sleep } from '../harness/clients';
+import { httpGet, until } from '../harness/clients';
 import { startHttpUpstream } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 
@@ -108,7 +108,8 @@ t.test('HTTP forwarding, routing, CIDR, client IP, errors', async (t) => {
         resolve();
       }, 100);
     });
-    await sleep(200);
+    const gone = await daemon.waitFor((l) => l.msg === 'access' && l.host === 'slow.example.com' && l.status === 499, 5000, 'the aborted request logged 499');
+    t.equal(gone.status, 499);
     t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'app.example.com' })).status, 200);
   });
 
@@ -177,7 +178,7 @@ t.test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
   });
   t.teardown(() => slow.close());
   const inflight = httpGet(`${daemon.httpUrl}/`, { host: 'slow.example.com' });
-  await sleep(200);
+  await until('the request reached the upstream', () => slow.requests.length === 1);
   daemon.signal('SIGTERM');
   const res = await inflight;
   t.equal(res.status, 200);

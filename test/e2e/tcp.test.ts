@@ -1,27 +1,12 @@
 import t from 'tap';
 import net from 'node:net';
-import { startDaemon } from '../harness/daemon';
 import { tcpExchange } from '../harness/clients';
-import { startTcpEcho } from '../harness/upstreams';
-import { freePort } from '../harness/ports';
+import { tcpFixture } from '../harness/fixture';
 
 t.test('TCP service: half-close, CIDR denial before dialing, PROXY protocol from trusted peers only', async (t) => {
-  const echo = await startTcpEcho();
-  const listenPort = await freePort();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: echo
-    protocol: tcp
-    listen: 127.0.0.1:${listenPort}
-    target: 127.0.0.1:${echo.port}
-    access:
-      cidr: { deny: [127.0.0.2/32, 203.0.113.0/24] }
-`,
+  const { daemon, echo, listenPort } = await tcpFixture(t, {
+    access: 'cidr: { deny: [127.0.0.2/32, 203.0.113.0/24] }',
     args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9'],
-  });
-  t.teardown(async () => {
-    await daemon.stop();
-    await echo.close();
   });
 
   await t.test('bytes flow both ways and a half-close reaches the upstream', async (t) => {
@@ -76,17 +61,7 @@ t.test('TCP service: half-close, CIDR denial before dialing, PROXY protocol from
 });
 
 t.test('SIGTERM: in-flight TCP connections are cut and the process exits 0', async (t) => {
-  const echo = await startTcpEcho();
-  const listenPort = await freePort();
-  const daemon = await startDaemon({
-    config: `services:
-  - name: echo
-    protocol: tcp
-    listen: 127.0.0.1:${listenPort}
-    target: 127.0.0.1:${echo.port}
-`,
-  });
-  t.teardown(() => echo.close());
+  const { daemon, listenPort } = await tcpFixture(t);
   const socket = net.connect({ port: listenPort, host: '127.0.0.1' });
   await new Promise((r) => socket.once('connect', r));
   const closed = new Promise((r) => socket.once('close', r));

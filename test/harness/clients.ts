@@ -63,22 +63,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `check` until it returns true or the time is up. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await sleep(intervalMs);
-  }
-  return check();
-}
-
-/** Waits until `pred` holds (checked every 10 ms); resolves with the milliseconds it took, throws after timeoutMs. */
-export async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<number> {
+/**
+ * The one polling helper: waits until `check` (sync or async) holds, checking every `intervalMs`;
+ * resolves with the milliseconds it took, throws after timeoutMs naming `what`.
+ */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 10): Promise<number> {
   const t0 = Date.now();
-  while (!pred()) {
+  while (!(await check())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(10);
+    await sleep(intervalMs);
   }
   return Date.now() - t0;
 }

@@ -7,8 +7,8 @@
  * removed → "deleted"). Empty lists are null, as with the real LAPI. `scopes=` filters by scope.
  * GET /v1/decisions?ip=X returns current decisions whose value is X, or null.
  */
-import { createServer, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 

@@ -35,10 +35,10 @@
  * decision: importing 1M decisions took 81 s (about 5 s per 100k at warning), and their startup
  * response is 138 MB, 14 s.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
-import { request as httpRequest, IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -16,7 +16,7 @@
  *   - PEBBLE_VA_NOSLEEP=1 skips the random validation delay; PEBBLE_WFE_NONCEREJECT=0 stops the 5 %
  *     bad-nonce rejections; PEBBLE_AUTHZREUSE=0 makes every order validate afresh.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';

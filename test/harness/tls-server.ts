@@ -74,6 +74,7 @@ export async function startTlsServer(
 ): Promise<TestTlsServer> {
   const logs = collectLogs();
   const registry = new Registry();
+  // eslint-disable-next-line prefer-const -- the metrics callback needs the binding before the manager exists
   let manager: TlsManager | undefined;
   const metrics = new TlsMetrics(registry, () => manager?.status() ?? []);
   manager = new TlsManager({ ...opts, log: logs.log, metrics });

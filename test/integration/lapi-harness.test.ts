@@ -4,7 +4,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lapiGet, startLapi, Lapi } from '../harness/lapi';
+import { lapiGet, startLapi, type Lapi } from '../harness/lapi';
 import { bigStartupBody, startFakeLapi, type FakeDecision } from '../harness/fake-lapi';
 import { issueClientCert, makeTestPki } from '../harness/pki';
 

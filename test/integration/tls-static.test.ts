@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, renameSync, writeFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/config/errors';
-import { eventually, until } from '../harness/clients';
+import { until } from '../harness/clients';
 import { issueLeaf, makeCa } from '../harness/certs';
 import { acmeSettings, handshake, servicesYaml, startTlsServer } from '../harness/tls-server';
 
@@ -51,7 +51,7 @@ t.test('static certificate files', async (t) => {
     renameSync(`${app.cert}.new`, app.cert);
     const t0 = Date.now();
     let now = before;
-    await eventually(async () => {
+    await until('condition holds', async () => {
       now = (await handshake(server.httpsPort, 'app.example.org')).cert.serialNumber;
       return now !== before;
     }, 10_000, 50);

@@ -143,7 +143,7 @@ export class DecisionStore implements DecisionLookup {
    * Applies a batch of a stream response's "deleted" list (for a response applied as it is parsed:
    * all its deleted batches must come before its new ones). Unusable elements are skipped and counted.
    */
-  applyDeleted(batch: readonly LapiDecision[], nowMs: number): ApplyResult {
+  applyDeleted(batch: readonly LapiDecision[], _nowMs: number): ApplyResult {
     let deleted = 0;
     let skipped = 0;
     for (let i = 0; i < batch.length; i++) {

@@ -1,11 +1,14 @@
 // The CrowdSec stream bouncer: one puller per process keeps the decision store in sync with the LAPI.
+// (~370 lines: one state machine — connecting, synced, degraded — whose pull, success and failure
+// paths share its counters and backoffs; the transport is in lapi-client.ts and pull-attempt.ts.)
 import type { Logger } from 'pino';
 import type { CrowdSecSettings } from './settings';
 import { Backoff } from './backoff';
 import { LapiClient, type DecisionSink, type LapiTimeouts } from './lapi-client';
+import { ChangeCollector, type DecisionChange } from './decision-change';
 import { LapiError, type LapiErrorKind } from './lapi-errors';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup, LapiDecision } from '../core/types';
+import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup } from '../core/types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -32,14 +35,6 @@ export interface StreamBouncerOptions {
   onChange?: (change: DecisionChange) => void;
 }
 
-/**
- * New decisions since the last pull: a delta lists its single addresses (and whether it held
- * ranges); a full pull (startup, resync) or a very large delta says `full`.
- */
-export type DecisionChange = { readonly full: true } | { readonly full: false; readonly ips: readonly string[]; readonly ranges: boolean };
-
-/** Past this many new addresses in one delta, listing them costs more than judging every open connection. */
-const MAX_LISTED_CHANGES = 10_000;
 
 export interface BouncerStatus {
   state: BouncerState;
@@ -376,29 +371,3 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
   }
 }
 
-/** Gathers the addresses a pull's new decisions name, for the live re-judgement. */
-class ChangeCollector {
-  private ips: string[] | undefined;
-  private ranges = false;
-
-  constructor(full: boolean) {
-    this.ips = full ? undefined : [];
-  }
-
-  collect(batch: readonly LapiDecision[]): void {
-    const ips = this.ips;
-    if (ips === undefined) return;
-    for (const d of batch) {
-      // The stream may carry nulls and junk; the store skips them, and so does this.
-      if (d === null || typeof d !== 'object') continue;
-      const scope = typeof d.scope === 'string' ? d.scope.toLowerCase() : undefined;
-      if (scope === 'ip' && typeof d.value === 'string') ips.push(d.value);
-      else if (scope === 'range') this.ranges = true;
-    }
-    if (ips.length > MAX_LISTED_CHANGES) this.ips = undefined;
-  }
-
-  result(): DecisionChange {
-    return this.ips === undefined ? { full: true } : { full: false, ips: this.ips, ranges: this.ranges };
-  }
-}

@@ -11,6 +11,9 @@ import {
   type LoadOptions,
 } from '../../../src/config/load';
 import type { HttpServiceConfig, ServiceConfig, TcpServiceConfig } from '../../../src/config/types';
+import { toClientAddress } from '../../../src/client-ip/peer';
+import { evaluate } from '../../../src/restrictions/chain';
+import { compileAccess } from '../../../src/restrictions/compile';
 import { CS, ERROR_CASES, F, FULL, NO_CS, VALID_CASES, access, http, tcp } from '../../harness/config-cases';
 
 function parse(text: string, opts: LoadOptions = CS) {
@@ -67,8 +70,13 @@ t.test('config/services.yaml (the documented example) validates', async (t) => {
     ['web', 'ssh', 'docs'],
   );
   const web = cfg.services[0] as HttpServiceConfig;
-  t.strictSame(web.access.cidr.allow, ['10.0.0.0/8', '2001:db8::/32', '192.168.1.20/32']);
-  t.strictSame(web.access.countries.allow, ['DE', 'FR', 'NO'], 'NO (Norway) stays a string');
+  t.strictSame(web.access.cidr.allow, ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '2001:db8::/32', '192.168.1.20/32']);
+  t.strictSame(web.access.countries.allow, [], 'no country rule on web: the README quick start curls it from loopback');
+  for (const ip of ['127.0.0.1', '::1']) {
+    const address = toClientAddress(ip);
+    t.ok(address !== undefined && evaluate(compileAccess(web.access), address, { geo: undefined, crowdsec: undefined }, Date.now()).allowed, `web lets ${ip} through (README quick start)`);
+  }
+  t.strictSame(cfg.services[1].access.countries.allow, ['DE', 'FR', 'NO'], 'NO (Norway) stays a string');
   t.equal(web.access.crowdsec, 'off', 'ships with CrowdSec off so that it runs without a LAPI');
   const plain = await loadServicesConfig(file, NO_CS);
   t.equal(plain.services.length, 3, 'and therefore loads without CrowdSec configured');

@@ -1,11 +1,19 @@
 // The restriction chain on its own: no sockets, no LAPI, no database file.
 import t from 'tap';
+import { toClientAddress } from '../../../src/client-ip/peer';
 import { evaluate, type ChainContext, type CountryLookup, type CrowdSecSource } from '../../../src/restrictions/chain';
 import { compileAccess } from '../../../src/restrictions/compile';
 import type { AccessConfig, CrowdSecMode } from '../../../src/config/types';
 import type { ActiveDecision } from '../../../src/crowdsec/core/types';
 
 const NOW = 1_000_000;
+
+/** The chain on an address given as text (the listeners hand it a normalised ClientAddress). */
+function judge(a: ReturnType<typeof compileAccess>, ip: string, c: ChainContext, now: number): ReturnType<typeof evaluate> {
+  const address = toClientAddress(ip);
+  if (address === undefined) throw new Error(`not an address: ${ip}`);
+  return evaluate(a, address, c, now);
+}
 
 function access(partial: { allow?: string[]; deny?: string[]; countryAllow?: string[]; countryDeny?: string[]; crowdsec?: CrowdSecMode }): ReturnType<typeof compileAccess> {
   const config: AccessConfig = {
@@ -39,70 +47,70 @@ function ctx(cs?: CrowdSecSource, withGeo = true): ChainContext {
 
 t.test('CIDR: allow (when non-empty) must match, then deny must not', async (t) => {
   const a = access({ allow: ['10.0.0.0/8', '2001:db8::/32'], deny: ['10.6.6.0/24'] });
-  t.match(evaluate(a, '10.1.2.3', ctx(), NOW), { allowed: true, denyReason: '' });
-  t.match(evaluate(a, '10.6.6.1', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' });
-  t.match(evaluate(a, '192.168.1.1', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' });
-  t.match(evaluate(a, '2001:db8::5', ctx(), NOW), { allowed: true });
-  t.match(evaluate(access({ deny: ['127.0.0.2/32'] }), '127.0.0.3', ctx(), NOW), { allowed: true }, 'deny-only list allows the rest');
-  t.match(evaluate(access({}), '1.2.3.4', ctx(), NOW), { allowed: true, metadata: undefined }, 'no rules: allowed');
+  t.match(judge(a, '10.1.2.3', ctx(), NOW), { allowed: true, denyReason: '' });
+  t.match(judge(a, '10.6.6.1', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' });
+  t.match(judge(a, '192.168.1.1', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' });
+  t.match(judge(a, '2001:db8::5', ctx(), NOW), { allowed: true });
+  t.match(judge(access({ deny: ['127.0.0.2/32'] }), '127.0.0.3', ctx(), NOW), { allowed: true }, 'deny-only list allows the rest');
+  t.match(judge(access({}), '1.2.3.4', ctx(), NOW), { allowed: true, metadata: undefined }, 'no rules: allowed');
 });
 
 t.test('country: allow list denies unknown countries, deny list lets them pass; country recorded', async (t) => {
   const allowDe = access({ countryAllow: ['DE'] });
-  t.match(evaluate(allowDe, '2001:db8::1', ctx(), NOW), { allowed: true, country: 'DE' });
-  t.match(evaluate(allowDe, '8.8.8.8', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: 'US' });
-  t.match(evaluate(allowDe, '127.0.0.1', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: undefined });
+  t.match(judge(allowDe, '2001:db8::1', ctx(), NOW), { allowed: true, country: 'DE' });
+  t.match(judge(allowDe, '8.8.8.8', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: 'US' });
+  t.match(judge(allowDe, '127.0.0.1', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: undefined });
   const denyUs = access({ countryDeny: ['US'] });
-  t.match(evaluate(denyUs, '8.8.8.8', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: 'US' });
-  t.match(evaluate(denyUs, '9.9.9.9', ctx(), NOW), { allowed: true, country: 'CH' });
-  t.match(evaluate(denyUs, '127.0.0.1', ctx(), NOW), { allowed: true });
-  t.match(evaluate(denyUs, '8.8.8.8', ctx(undefined, false), NOW), { allowed: false, denyReason: 'geo_unavailable' }, 'no database');
-  t.match(evaluate(access({}), '8.8.8.8', ctx(undefined, false), NOW), { allowed: true }, 'no country rules: no database needed');
+  t.match(judge(denyUs, '8.8.8.8', ctx(), NOW), { allowed: false, denyReason: 'country_restricted', country: 'US' });
+  t.match(judge(denyUs, '9.9.9.9', ctx(), NOW), { allowed: true, country: 'CH' });
+  t.match(judge(denyUs, '127.0.0.1', ctx(), NOW), { allowed: true });
+  t.match(judge(denyUs, '8.8.8.8', ctx(undefined, false), NOW), { allowed: false, denyReason: 'geo_unavailable' }, 'no database');
+  t.match(judge(access({}), '8.8.8.8', ctx(undefined, false), NOW), { allowed: true }, 'no country rules: no database needed');
 });
 
 t.test('CrowdSec enforce: every type denies, with its reason and verdict', async (t) => {
   const cs = crowdsec({ '1.1.1.1': 'ban', '1.1.1.2': 'captcha', '1.1.1.3': 'throttle', '1.1.1.4': 'mfa' });
   const a = access({ crowdsec: 'enforce' });
   for (const [ip, type] of [['1.1.1.1', 'ban'], ['1.1.1.2', 'captcha'], ['1.1.1.3', 'throttle'], ['1.1.1.4', 'mfa']]) {
-    t.same(evaluate(a, ip, ctx(cs), NOW), {
+    t.same(judge(a, ip, ctx(cs), NOW), {
       allowed: false,
       denyReason: `crowdsec_${type}`,
       country: undefined,
       metadata: { crowdsec_verdict: type, crowdsec_mode: 'enforce' },
     });
   }
-  t.same(evaluate(a, '1.1.1.9', ctx(cs), NOW), { allowed: true, denyReason: '', country: undefined, metadata: undefined }, 'clean client');
+  t.same(judge(a, '1.1.1.9', ctx(cs), NOW), { allowed: true, denyReason: '', country: undefined, metadata: undefined }, 'clean client');
 });
 
 t.test('CrowdSec before the first sync: enforce fails closed, observe records unavailable', async (t) => {
   const cs = crowdsec({}, false);
-  t.match(evaluate(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(cs), NOW), { allowed: false, denyReason: 'crowdsec_unavailable', metadata: { crowdsec_verdict: 'unavailable' } });
-  t.match(evaluate(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(undefined), NOW), { allowed: false, denyReason: 'crowdsec_unavailable' }, 'no bouncer at all');
-  t.same(evaluate(access({ crowdsec: 'observe' }), '1.1.1.9', ctx(cs), NOW).metadata, { crowdsec_verdict: 'unavailable', crowdsec_mode: 'observe' });
+  t.match(judge(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(cs), NOW), { allowed: false, denyReason: 'crowdsec_unavailable', metadata: { crowdsec_verdict: 'unavailable' } });
+  t.match(judge(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(undefined), NOW), { allowed: false, denyReason: 'crowdsec_unavailable' }, 'no bouncer at all');
+  t.same(judge(access({ crowdsec: 'observe' }), '1.1.1.9', ctx(cs), NOW).metadata, { crowdsec_verdict: 'unavailable', crowdsec_mode: 'observe' });
   t.equal(cs.lookups, 0, 'an unsynced cache is not consulted');
 });
 
 t.test('CrowdSec observe never denies; off never consults', async (t) => {
   const cs = crowdsec({ '1.1.1.1': 'ban' });
-  t.same(evaluate(access({ crowdsec: 'observe' }), '1.1.1.1', ctx(cs), NOW), {
+  t.same(judge(access({ crowdsec: 'observe' }), '1.1.1.1', ctx(cs), NOW), {
     allowed: true,
     denyReason: '',
     country: undefined,
     metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' },
   });
   const before = cs.lookups;
-  t.match(evaluate(access({ crowdsec: 'off' }), '1.1.1.1', ctx(cs), NOW), { allowed: true, metadata: undefined });
+  t.match(judge(access({ crowdsec: 'off' }), '1.1.1.1', ctx(cs), NOW), { allowed: true, metadata: undefined });
   t.equal(cs.lookups, before, 'off: no lookup');
 });
 
 t.test('order: CIDR, then country, then CrowdSec; the first denial wins and later layers are not consulted', async (t) => {
   const cs = crowdsec({ '8.8.8.8': 'ban', '9.9.9.9': 'ban' });
   const all = access({ deny: ['8.8.8.0/24'], countryDeny: ['CH'], crowdsec: 'enforce' });
-  t.match(evaluate(all, '8.8.8.8', ctx(cs), NOW), { denyReason: 'ip_restricted', country: undefined });
-  t.match(evaluate(all, '9.9.9.9', ctx(cs), NOW), { denyReason: 'country_restricted', country: 'CH' });
+  t.match(judge(all, '8.8.8.8', ctx(cs), NOW), { denyReason: 'ip_restricted', country: undefined });
+  t.match(judge(all, '9.9.9.9', ctx(cs), NOW), { denyReason: 'country_restricted', country: 'CH' });
   t.equal(cs.lookups, 0, 'CrowdSec not consulted after an earlier denial');
   const observe = access({ deny: ['8.8.8.0/24'], crowdsec: 'observe' });
-  t.match(evaluate(observe, '8.8.8.8', ctx(cs), NOW), { allowed: false, denyReason: 'ip_restricted' }, 'observe never relaxes a CIDR denial');
+  t.match(judge(observe, '8.8.8.8', ctx(cs), NOW), { allowed: false, denyReason: 'ip_restricted' }, 'observe never relaxes a CIDR denial');
   const countryThenCs = access({ countryAllow: ['US'], crowdsec: 'enforce' });
-  t.match(evaluate(countryThenCs, '8.8.8.8', ctx(cs), NOW), { denyReason: 'crowdsec_ban', country: 'US' }, 'country passes, CrowdSec denies, country kept');
+  t.match(judge(countryThenCs, '8.8.8.8', ctx(cs), NOW), { denyReason: 'crowdsec_ban', country: 'US' }, 'country passes, CrowdSec denies, country kept');
 });

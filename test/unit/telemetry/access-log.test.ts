@@ -4,6 +4,8 @@ import { AccessLog, formatAccessLine, metadataOrEmpty, type AccessEntry } from '
 const http: AccessEntry = {
   service: 'web',
   protocol: 'http',
+  scheme: 'https',
+  sni: 'app.example.com',
   client_ip: '127.0.0.2',
   country: 'DE',
   method: 'GET',
@@ -35,4 +37,11 @@ t.test('AccessLog writes whole lines to its sink', async (t) => {
   new AccessLog({ write: (l) => lines.push(l) > 0 }).write(http);
   t.equal(lines.length, 1);
   t.match(JSON.parse(lines[0]) as object, { msg: 'access', service: 'web' });
+});
+
+t.test('scheme and sni come right after protocol, and are left out when absent', async (t) => {
+  const line = formatAccessLine(http, 1);
+  t.match(line, /"protocol":"http","scheme":"https","sni":"app\.example\.com","client_ip"/);
+  const { scheme: _s, sni: _n, ...plain } = http;
+  t.notMatch(formatAccessLine(plain, 1), /scheme|sni/);
 });

@@ -18,6 +18,8 @@ function valueOf(list: Sample[] | undefined, labels: Record<string, string>): nu
 }
 
 class StubStats implements BouncerStats {
+  synced = false;
+  pollIntervalMs = 10_000;
   pullsOk = 0;
   pullsFailed = 0;
   lastSuccessAt: number | undefined;

@@ -348,7 +348,7 @@ t.test('403: clear error, the API key never appears in logs or status', async (t
   fake.respond(() => ({ status: 200, body: '{"new":[' }));
   await until('malformed', () => /malformed/.test(b.status().last_error ?? ''));
   fake.respond(() => ({ hang: true }));
-  await sleep(50);
+  await fake.waitForRequest(() => true, 5000);
   await b.stop();
   const everything = logs.raw.join('') + JSON.stringify(b.status());
   t.notOk(everything.includes(secret), 'no key anywhere in logs or status');

@@ -1,0 +1,45 @@
+// The JSON body of GET /status: built by the daemon, read by `netbird-proxy status`.
+import type { CertificateStatus } from '../tls/status';
+import type { CrowdSecMode } from '../config/types';
+import type { BouncerStatus } from '../crowdsec/stream/bouncer';
+
+export interface ListenerStatus {
+  kind: 'http' | 'https' | 'admin' | 'tcp';
+  address: string;
+  /** The tcp service it serves; null for the shared http entrypoint and the admin listener. */
+  service: string | null;
+  bound: boolean;
+}
+
+export interface ServiceStatus {
+  name: string;
+  protocol: 'http' | 'tcp';
+  /** http: the domains; tcp: the listen address. */
+  match: string[];
+  target: string;
+  crowdsec: CrowdSecMode;
+  cidr: { allow: string[]; deny: string[] };
+  countries: { allow: string[]; deny: string[] };
+}
+
+export type CrowdSecStatus = {
+  configured: boolean;
+  url: string | null;
+  /** True once the running bouncer completed its initial sync; false while stopped. */
+  synced: boolean;
+  /** Services with CrowdSec enforce or observe. */
+  services: Array<{ service: string; mode: CrowdSecMode }>;
+} & (BouncerStatus | { state: 'stopped' });
+
+export interface StatusReport {
+  version: string;
+  ready: boolean;
+  not_ready_reasons: string[];
+  /** TCP connections and WebSockets open now (those the live re-judgement watches). */
+  open_connections: number;
+  /** TLS certificates: names, issuer, not_after, source, last error, next renewal. */
+  certificates: CertificateStatus[];
+  listeners: ListenerStatus[];
+  services: ServiceStatus[];
+  crowdsec: CrowdSecStatus;
+}

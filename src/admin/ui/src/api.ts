@@ -1,0 +1,179 @@
+// The JSON API the page is built on (documented in docs/admin-ui.md), typed.
+
+export type Outcome = 'allowed' | 'denied' | 'observed' | 'not_found';
+export type Mode = 'off' | 'enforce' | 'observe';
+
+export interface EventRow {
+  seq: number;
+  time: string;
+  service: string;
+  protocol: 'http' | 'tcp';
+  client_ip: string;
+  country: string | null;
+  method: string | null;
+  host: string | null;
+  path: string | null;
+  status: number | null;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  outcome: Outcome;
+  deny_reason: string;
+  decision: string | null;
+  crowdsec_mode: string | null;
+}
+
+export interface EventsResponse {
+  newest_seq: number;
+  held: number;
+  capacity: number;
+  events: EventRow[];
+}
+
+export interface Session {
+  auth_required: boolean;
+  csrf_token: string;
+  event_log_size: number;
+  access_log: string;
+}
+
+export interface AllowDeny {
+  allow: string[];
+  deny: string[];
+}
+
+export interface ServiceInfo {
+  name: string;
+  protocol: 'http' | 'tcp';
+  domains: string[] | null;
+  listen: string | null;
+  target: string;
+  access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
+}
+
+export interface ServicesResponse {
+  supports_crowdsec: boolean;
+  crowdsec_hint: string | null;
+  config_file: string;
+  version: string | null;
+  services: ServiceInfo[];
+}
+
+export interface BouncerStatus {
+  configured: boolean;
+  state: string;
+  services?: { service: string; mode: string }[];
+  decisions?: { total: number; by_type: Record<string, number>; by_origin: Record<string, number> };
+  last_successful_pull?: string | null;
+  seconds_since_last_pull?: number | null;
+  last_error?: string | null;
+  pulls_ok?: number;
+  pulls_failed?: number;
+}
+
+export interface StatusResponse {
+  version: string;
+  crowdsec: BouncerStatus;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let session: Session | undefined;
+
+async function request<T>(method: string, url: string, body?: unknown, retried = false): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['x-csrf-token'] = (await getSession()).csrf_token;
+  }
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  // Without --admin-token the CSRF token is per process: after a proxy restart, fetch it again once.
+  if (res.status === 403 && body !== undefined && !retried && (await res.clone().text()).includes('x-csrf-token')) {
+    session = undefined;
+    return request<T>(method, url, body, true);
+  }
+  if (res.status === 401) {
+    location.assign('/login');
+    throw new ApiError(401, 'signed out');
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(res.status, text.trim() || `HTTP ${res.status}`);
+  }
+  if (!res.ok) {
+    const err = parsed as { error?: unknown };
+    throw new ApiError(res.status, typeof err.error === 'string' ? err.error : `HTTP ${res.status}`);
+  }
+  return parsed as T;
+}
+
+export async function getSession(): Promise<Session> {
+  session ??= await request<Session>('GET', '/api/session');
+  return session;
+}
+
+export const getEvents = (query: URLSearchParams): Promise<EventsResponse> => request('GET', `/api/events?${query.toString()}`);
+export const getServices = (): Promise<ServicesResponse> => request('GET', '/api/services');
+export const getStatus = (): Promise<StatusResponse> => request('GET', '/status');
+export const putMode = (service: string, mode: Mode, version: string | null): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
+  request('PUT', `/api/services/${encodeURIComponent(service)}/crowdsec`, version === null ? { mode } : { mode, version });
+
+/** The access log line as the live stream sends it (see docs/admin-ui.md). */
+interface AccessLine {
+  time: number;
+  service: string;
+  protocol: 'http' | 'tcp';
+  client_ip: string;
+  country?: string;
+  method?: string;
+  host?: string;
+  path?: string;
+  status?: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  deny_reason: string;
+  metadata: Record<string, string>;
+}
+
+/** One SSE message → rows, oldest first. Each data line is "<seq> <access log JSON line>". */
+export function parseStreamBatch(data: string): EventRow[] {
+  const rows: EventRow[] = [];
+  for (const text of data.split('\n')) {
+    const space = text.indexOf(' ');
+    if (space <= 0) continue;
+    const a = JSON.parse(text.slice(space + 1)) as AccessLine;
+    const mode = a.metadata.crowdsec_mode ?? null;
+    rows.push({
+      seq: Number(text.slice(0, space)),
+      time: new Date(a.time).toISOString(),
+      service: a.service,
+      protocol: a.protocol,
+      client_ip: a.client_ip,
+      country: a.country ?? null,
+      method: a.method ?? null,
+      host: a.host ?? null,
+      path: a.path ?? null,
+      status: a.status ?? null,
+      bytes_in: a.bytes_in,
+      bytes_out: a.bytes_out,
+      duration_ms: a.duration_ms,
+      outcome: a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed',
+      deny_reason: a.deny_reason,
+      decision: a.metadata.crowdsec_verdict ?? null,
+      crowdsec_mode: mode,
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,23 @@
+// Badges carry their meaning in text and an icon-like prefix; colour only reinforces it.
+import { h } from './dom.js';
+import type { EventRow } from './api.js';
+
+export function badge(kind: 'deny' | 'observe' | 'decision' | 'ok' | 'muted' | 'warn' | 'info', text: string, title?: string): HTMLSpanElement {
+  return h('span', { class: `badge badge-${kind}`, title }, text);
+}
+
+/** The reason cell: deny badge; observe badge plus decision; nothing for a clean request. */
+export function reasonCell(e: EventRow): HTMLElement[] {
+  if (e.outcome === 'denied') return [badge('deny', e.deny_reason, 'denied')];
+  if (e.outcome === 'observed') {
+    return [badge('observe', 'observe', 'observe mode: this request would have been denied in enforce mode'), badge('decision', e.decision ?? 'unknown', 'CrowdSec decision type')];
+  }
+  if (e.outcome === 'not_found') return [badge('muted', 'no service', 'no service matches the Host header')];
+  return [];
+}
+
+export function modeBadge(mode: string): HTMLSpanElement {
+  if (mode === 'enforce') return badge('deny', 'enforce');
+  if (mode === 'observe') return badge('observe', 'observe');
+  return badge('muted', 'off');
+}

@@ -1,0 +1,183 @@
+// Access control: the bouncer card and one card per service with its rules, live counters and
+// the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec).
+import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type ServiceInfo, type ServicesResponse } from './api.js';
+import { badge, modeBadge } from './badges.js';
+import { append, clear, h } from './dom.js';
+
+const POLL_MS = 2000;
+const MODE_LABELS: readonly [Mode, string][] = [
+  ['off', 'Off'],
+  ['enforce', 'Enforce'],
+  ['observe', 'Observe'],
+];
+
+export async function servicesView(root: HTMLElement): Promise<() => void> {
+  const initial = await getServices();
+  // The version of services.yaml this page was built from: a change is refused if the file has
+  // changed on disk since. Polling refreshes counters only, never this.
+  let version = initial.version;
+  const bouncerCard = h('section', { class: 'card bouncer', 'aria-labelledby': 'bouncer-title' });
+  const grid = h('div', { class: 'service-grid' });
+  const counters = new Map<string, HTMLElement>();
+  clear(root);
+  append(root, [
+    h('h1', {}, 'Access control'),
+    h('p', { class: 'note' }, 'Rules come from ', h('code', {}, initial.config_file), '. Counters are since the proxy started.'),
+    bouncerCard,
+    grid,
+  ]);
+  for (const svc of initial.services) {
+    const counterEl = h('div', { class: 'counters' });
+    counters.set(svc.name, counterEl);
+    grid.appendChild(serviceCard(svc, initial, counterEl, () => version, (v) => (version = v)));
+    renderCounters(counterEl, svc);
+  }
+  if (initial.services.length === 0) grid.appendChild(h('p', { class: 'empty' }, 'No services are configured.'));
+
+  const refresh = async (): Promise<void> => {
+    const [services, status] = await Promise.all([getServices(), getStatus()]);
+    for (const svc of services.services) {
+      const el = counters.get(svc.name);
+      if (el !== undefined) renderCounters(el, svc);
+    }
+    renderBouncer(bouncerCard, status.crowdsec, services);
+  };
+  await refresh().catch(() => undefined);
+  const timer = setInterval(() => void refresh().catch(() => undefined), POLL_MS);
+  return () => clearInterval(timer);
+}
+
+function serviceCard(svc: ServiceInfo, all: ServicesResponse, counterEl: HTMLElement, getVersion: () => string | null, setVersion: (v: string) => void): HTMLElement {
+  const a = svc.access;
+  const rows: [string, Node | string][] = [
+    svc.protocol === 'http' ? ['Domains', chips(svc.domains ?? [], 'domain')] : ['Listen', h('code', {}, svc.listen ?? '')],
+    ['Target', h('code', {}, svc.target)],
+    ['CIDR', allowDeny(a.cidr.allow, a.cidr.deny, 'any address')],
+    ['Countries', allowDeny(a.countries.allow, a.countries.deny, 'any country')],
+  ];
+  const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
+  let reputation: HTMLElement;
+  if (all.supports_crowdsec) {
+    const select = h(
+      'select',
+      { name: 'crowdsec', 'data-service': svc.name, id: `crowdsec-${svc.name}`, 'aria-describedby': `crowdsec-help-${svc.name}` },
+      ...MODE_LABELS.map(([value, label]) => h('option', { value }, label)),
+    );
+    select.value = a.crowdsec;
+    let saved: Mode = a.crowdsec;
+    select.addEventListener('change', () => {
+      const mode = select.value as Mode;
+      select.disabled = true;
+      message.className = 'save-message pending';
+      message.textContent = `Saving ${mode}…`;
+      putMode(svc.name, mode, getVersion()).then(
+        (res) => {
+          setVersion(res.version);
+          saved = res.mode;
+          message.className = 'save-message ok';
+          message.textContent = res.changed ? `Saved: services.yaml now says crowdsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
+        },
+        (err: unknown) => {
+          select.value = saved;
+          message.className = 'save-message error';
+          message.setAttribute('role', 'alert');
+          message.textContent = err instanceof ApiError ? err.message : String(err);
+        },
+      ).finally(() => {
+        select.disabled = false;
+      });
+    });
+    reputation = h(
+      'div',
+      { class: 'reputation' },
+      h('label', { for: select.id }, 'CrowdSec IP Reputation'),
+      select,
+      h('p', { class: 'help', id: `crowdsec-help-${svc.name}` }, 'Observe logs what would be blocked without blocking it; Enforce answers 403.'),
+      message,
+    );
+  } else {
+    reputation = h('div', { class: 'reputation' }, h('p', { class: 'hint', 'data-hint': 'crowdsec' }, all.crowdsec_hint ?? ''));
+  }
+  return h(
+    'section',
+    { class: 'card service', 'data-service': svc.name, 'aria-labelledby': `svc-${svc.name}` },
+    h('header', {}, h('h2', { id: `svc-${svc.name}` }, svc.name), badge('info', svc.protocol.toUpperCase())),
+    h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    counterEl,
+    reputation,
+  );
+}
+
+function chips(values: string[], cls: string): HTMLElement {
+  return h('span', { class: 'chips' }, ...values.map((v) => h('span', { class: `chip ${cls}` }, v)));
+}
+
+function allowDeny(allow: string[], deny: string[], none: string): HTMLElement {
+  if (allow.length === 0 && deny.length === 0) return h('span', { class: 'muted' }, `no rule (${none})`);
+  return h(
+    'span',
+    { class: 'rules' },
+    allow.length > 0 ? h('span', { class: 'rule' }, badge('ok', 'allow only'), chips(allow, 'allow')) : null,
+    deny.length > 0 ? h('span', { class: 'rule' }, badge('deny', 'deny'), chips(deny, 'deny')) : null,
+  );
+}
+
+function renderCounters(el: HTMLElement, svc: ServiceInfo): void {
+  clear(el);
+  const c = svc.counters;
+  if (c === null) {
+    el.appendChild(h('p', { class: 'muted' }, 'Counters need the event log (--event-log-size > 0).'));
+    return;
+  }
+  const denied = Object.entries(c.denied).sort((x, y) => y[1] - x[1]);
+  const total = denied.reduce((n, [, v]) => n + v, 0);
+  append(el, [
+    stat('Allowed', c.allowed, 'ok'),
+    stat('Observed', c.observed, 'observe'),
+    stat('Denied', total, 'deny'),
+    denied.length > 0 ? h('ul', { class: 'by-reason', 'aria-label': 'denied by reason' }, ...denied.map(([r, n]) => h('li', {}, badge('deny', r), ` ${n.toLocaleString()}`))) : null,
+  ]);
+}
+
+function stat(label: string, value: number, kind: string): HTMLElement {
+  return h('div', { class: `stat stat-${kind}`, 'data-stat': label.toLowerCase() }, h('span', { class: 'stat-value' }, value.toLocaleString()), h('span', { class: 'stat-label' }, label));
+}
+
+function renderBouncer(card: HTMLElement, b: BouncerStatus, services: ServicesResponse): void {
+  clear(card);
+  card.appendChild(h('h2', { id: 'bouncer-title' }, 'CrowdSec bouncer'));
+  if (!b.configured) {
+    card.appendChild(h('p', { class: 'hint' }, services.crowdsec_hint ?? 'CrowdSec is not configured.'));
+    return;
+  }
+  const stateKind = b.state === 'synced' ? 'ok' : b.state === 'stopped' ? 'muted' : b.state === 'degraded' ? 'deny' : 'warn';
+  const synced = b.state === 'synced' || b.state === 'degraded';
+  const d = b.decisions;
+  const age = b.seconds_since_last_pull;
+  append(card, [
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'State'),
+      h('dd', {}, badge(stateKind, b.state), b.state === 'stopped' ? ' (no service uses CrowdSec)' : synced ? ' · initial sync done' : ' · not synced yet'),
+      h('dt', {}, 'Decisions'),
+      h('dd', {}, d === undefined ? '—' : `${d.total.toLocaleString()}`),
+      h('dt', {}, 'By type'),
+      h('dd', {}, d === undefined ? '—' : counts(d.by_type)),
+      h('dt', {}, 'By origin'),
+      h('dd', {}, d === undefined ? '—' : counts(d.by_origin)),
+      h('dt', {}, 'Last pull'),
+      h('dd', {}, b.last_successful_pull ? `${new Date(b.last_successful_pull).toLocaleString()} (${age ?? '?'} s ago)` : 'never'),
+      h('dt', {}, 'Last error'),
+      h('dd', { class: b.last_error ? 'error' : 'muted' }, b.last_error ?? 'none'),
+      h('dt', {}, 'Services'),
+      h('dd', {}, ...(b.services ?? []).flatMap((s) => [h('span', { class: 'svc-mode' }, h('code', {}, s.service), modeBadge(s.mode))])),
+    ),
+  ]);
+}
+
+function counts(rec: Record<string, number>): HTMLElement {
+  const entries = Object.entries(rec).sort((x, y) => y[1] - x[1]);
+  if (entries.length === 0) return h('span', { class: 'muted' }, 'none');
+  return h('span', { class: 'chips' }, ...entries.map(([k, n]) => h('span', { class: 'chip' }, `${k}: ${n.toLocaleString()}`)));
+}

@@ -1,0 +1,30 @@
+// Per-service https.Agent for services with upstream_tls (CA, skip-verify, server name); the
+// others share the forwarder's agents. A replaced service's agent is left to finish its requests;
+// its idle sockets close after the keep-alive timeout like the shared agents'.
+import https from 'node:https';
+import { ConfigError } from '../config/errors';
+import { AGENT_OPTIONS } from '../forward/http';
+import type { HttpServiceRuntime } from '../services';
+import { upstreamTlsOptions } from '../tls/upstream';
+
+/** Gives each new runtime with upstream_tls its agent; a CA file that cannot be read is a ConfigError and no agent is left behind. */
+export async function attachUpstreamAgents(fresh: readonly HttpServiceRuntime[], file: string): Promise<void> {
+  const done: HttpServiceRuntime[] = [];
+  try {
+    for (const runtime of fresh) {
+      const cfg = runtime.config.upstreamTls;
+      if (cfg === undefined) continue;
+      let options;
+      try {
+        options = await upstreamTlsOptions(cfg);
+      } catch (err) {
+        throw new ConfigError((err as Error).message, { file, service: runtime.name, field: 'upstream_tls.ca' }, { cause: err });
+      }
+      runtime.target.agent = new https.Agent({ ...AGENT_OPTIONS, ...options });
+      done.push(runtime);
+    }
+  } catch (err) {
+    for (const runtime of done) runtime.target.agent = undefined;
+    throw err;
+  }
+}
