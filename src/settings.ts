@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
+import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
 import type { AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
@@ -28,6 +29,11 @@ export type SettingKey =
   | 'crowdsecCaCert'
   | 'crowdsecCert'
   | 'crowdsecKey'
+  | 'crowdsecOrigins'
+  | 'crowdsecScenariosContaining'
+  | 'crowdsecScenariosNotContaining'
+  | 'crowdsecScopes'
+  | 'crowdsecRemediationFallback'
   | 'geoipDb'
   | 'trustedProxies'
   | 'proxyProtocol'
@@ -59,6 +65,11 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   { key: 'crowdsecCaCert', flag: '--crowdsec-ca-cert <path>', env: 'NB_PROXY_CROWDSEC_CA_CERT', description: 'CA bundle that signed the LAPI certificate (https URLs)' },
   { key: 'crowdsecCert', flag: '--crowdsec-cert <path>', env: 'NB_PROXY_CROWDSEC_CERT', description: 'client certificate for LAPI TLS authentication (the API key becomes optional)' },
   { key: 'crowdsecKey', flag: '--crowdsec-key <path>', env: 'NB_PROXY_CROWDSEC_KEY', description: 'private key of --crowdsec-cert' },
+  { key: 'crowdsecOrigins', flag: '--crowdsec-origins <list>', env: 'NB_PROXY_CROWDSEC_ORIGINS', default: '(all)', description: 'only pull decisions of these origins, e.g. crowdsec,cscli,lists (restart to change)' },
+  { key: 'crowdsecScenariosContaining', flag: '--crowdsec-scenarios-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_CONTAINING', default: '(all)', description: 'only pull decisions whose scenario contains one of these words (restart to change)' },
+  { key: 'crowdsecScenariosNotContaining', flag: '--crowdsec-scenarios-not-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_NOT_CONTAINING', default: '(none)', description: 'skip decisions whose scenario contains one of these words (restart to change)' },
+  { key: 'crowdsecScopes', flag: '--crowdsec-scopes <list>', env: 'NB_PROXY_CROWDSEC_SCOPES', default: 'ip,range', description: 'decision scopes to pull (restart to change)' },
+  { key: 'crowdsecRemediationFallback', flag: '--crowdsec-remediation-fallback <ban|ignore>', env: 'NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK', default: 'ban', description: 'decision types other than ban, captcha, throttle: ban (deny) or ignore (not stored)' },
   { key: 'geoipDb', flag: '--geoip-db <path>', env: 'NB_PROXY_GEOIP_DB', default: '(bundled @ip-location-db/geo-whois-asn-country-mmdb)', description: 'country database in mmdb format (GeoLite2-Country, DB-IP, ip-location-db)' },
   { key: 'trustedProxies', flag: '--trusted-proxies <cidr,...>', env: 'NB_PROXY_TRUSTED_PROXIES', default: '(none)', description: 'peers whose X-Forwarded-For and PROXY headers are believed' },
   { key: 'proxyProtocol', flag: '--proxy-protocol', env: 'NB_PROXY_PROXY_PROTOCOL', default: 'false', boolean: true, description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only' },
@@ -113,6 +124,23 @@ export interface Settings {
 }
 
 export class SettingsError extends Error {}
+
+function remediationFallback(raw: string | undefined): 'ban' | 'ignore' {
+  const v = (raw ?? 'ban').trim().toLowerCase();
+  if (v !== 'ban' && v !== 'ignore') throw new SettingsError(`--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "${raw}" is not ban or ignore`);
+  return v;
+}
+
+function streamFilters(get: (k: SettingKey) => string | undefined): StreamFilters {
+  const scopes = parseScopes(get('crowdsecScopes'));
+  if (typeof scopes === 'string') throw new SettingsError(`--crowdsec-scopes / NB_PROXY_CROWDSEC_SCOPES: ${scopes}`);
+  return {
+    origins: commaList(get('crowdsecOrigins')),
+    scenariosContaining: commaList(get('crowdsecScenariosContaining')),
+    scenariosNotContaining: commaList(get('crowdsecScenariosNotContaining')),
+    scopes,
+  };
+}
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
@@ -223,6 +251,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
       caCertPath: get('crowdsecCaCert'),
       certPath,
       keyPath,
+      filters: streamFilters(get),
+      remediationFallback: remediationFallback(get('crowdsecRemediationFallback')),
     };
   }
 

@@ -19,4 +19,5 @@ function findVersion(start: string): string {
 }
 
 export const VERSION: string = findVersion(__dirname);
-export const USER_AGENT = `netbird-proxy/${VERSION}`;
+/** The remediation-component spec asks for crowdsec-<name>-bouncer/v<version>. */
+export const USER_AGENT = `crowdsec-netbird-proxy-bouncer/v${VERSION}`;

@@ -48,7 +48,17 @@ const B_SCENARIO = 5;
 
 const scratch6 = new Uint16Array(8);
 
+/** What to do with decision types other than ban, captcha and throttle (spec: remediation_fallback). */
+export type RemediationFallback = 'ban' | 'ignore';
+
 export class DecisionStore implements DecisionLookup {
+  /** "ban": kept under their own type (every type denies); "ignore": not stored, counted as skipped. */
+  readonly fallback: RemediationFallback;
+
+  constructor(opts: { fallback?: RemediationFallback } = {}) {
+    this.fallback = opts.fallback ?? 'ban';
+  }
+
   private readonly index = new PrefixIndex(EXTRA);
 
   private readonly overflow = new OverflowRecords();
@@ -168,6 +178,10 @@ export class DecisionStore implements DecisionLookup {
       if (typeof n === 'string') {
         if (n === 'expired') expired++;
         else skipped++;
+        continue;
+      }
+      if (this.fallback === 'ignore' && typeRank(n.type) === 3) {
+        skipped++;
         continue;
       }
       this.upsert(n);

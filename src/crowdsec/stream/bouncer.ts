@@ -92,7 +92,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
   constructor(opts: StreamBouncerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
-    this._store = opts.store ?? new DecisionStore();
+    this._store = opts.store ?? new DecisionStore({ fallback: opts.settings.remediationFallback });
     this.now = opts.now ?? Date.now;
     this.onChange = opts.onChange;
     this.client = new LapiClient({ settings: opts.settings, timeouts: opts.timeouts });
@@ -249,7 +249,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       // A full resync once synced is built into a fresh store while the old one keeps answering, then
       // swapped in whole: decisions the snapshot no longer holds are gone, and a ban present in both
       // is never missing. A resync that fails is discarded.
-      const store = startup && this._synced ? new DecisionStore() : this._store;
+      const store = startup && this._synced ? new DecisionStore({ fallback: this._store.fallback }) : this._store;
       const applied: ApplyResult = { added: 0, deleted: 0, skipped: 0, expired: 0 };
       const add = (r: ApplyResult): void => {
         applied.added += r.added;

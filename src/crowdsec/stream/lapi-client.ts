@@ -10,6 +10,7 @@ import { PullAttempt, type PullResult } from './pull-attempt';
 import type { CrowdSecSettings } from './settings';
 import { collectStream } from './collect-stream';
 import { StreamBodyParser, type DecisionSink } from './stream-parser';
+import { DEFAULT_FILTERS } from './filters';
 
 export type { DecisionSink } from './stream-parser';
 export type { PullResult } from './pull-attempt';
@@ -118,6 +119,7 @@ export class LapiClient {
       agent,
       apiKey: this.settings.apiKey,
       startup,
+      filters: this.settings.filters ?? DEFAULT_FILTERS,
       timeoutMs: startup ? this.timeouts.startupMs : this.timeouts.deltaMs,
       fresh,
       signal,

@@ -7,6 +7,7 @@ import type { LapiDecision, StreamResponse } from '../core/types';
 import { bodyError, LapiError, redactKey, requestError, RetryOnFreshSocket, statusError } from './lapi-errors';
 import { collectStream } from './collect-stream';
 import { StreamBodyParser, type DecisionSink } from './stream-parser';
+import { streamQuery, type StreamFilters } from './filters';
 
 export interface PullResult {
   /** The parsed lists; undefined when a sink was given to pull() (the decisions went there instead). */
@@ -30,6 +31,7 @@ export interface PullAttemptOptions {
   apiKey: string | undefined;
   /** startup=true (the full list) rather than a delta. */
   startup: boolean;
+  filters: StreamFilters;
   /** Startup: headers and each body chunk within this; delta: the whole exchange within this. */
   timeoutMs: number;
   /** This is the retry on a fresh connection (no further retry). */
@@ -77,7 +79,7 @@ export class PullAttempt {
   private send(): void {
     const o = this.opts;
     this.started = Date.now();
-    const target = new URL(`${o.url}/v1/decisions/stream?${o.startup ? 'startup=true&' : ''}scopes=ip,range`);
+    const target = new URL(`${o.url}/v1/decisions/stream?${streamQuery(o.filters, o.startup)}`);
     const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
     if (o.apiKey) headers['X-Api-Key'] = o.apiKey;
     const req = (o.isHttps ? https : http).request(target, { method: 'GET', headers, agent: o.agent });

@@ -1,4 +1,6 @@
 // How to reach the CrowdSec LAPI; resolved from flags/env by src/settings.ts.
+import type { StreamFilters } from './filters';
+import type { RemediationFallback } from '../core/store';
 
 export interface CrowdSecSettings {
   apiUrl: string;
@@ -7,4 +9,8 @@ export interface CrowdSecSettings {
   caCertPath: string | undefined;
   certPath: string | undefined;
   keyPath: string | undefined;
+  /** Sent on every stream pull; a change needs a restart. Absent = DEFAULT_FILTERS. */
+  filters?: StreamFilters;
+  /** Types other than ban/captcha/throttle; absent = "ban". */
+  remediationFallback?: RemediationFallback;
 }

@@ -355,3 +355,16 @@ t.test('randomised against a reference model (node:net BlockList for containment
   const hits = [...ref.values()].length;
   t.ok(hits > 10, `reference holds entries at the end (${hits})`);
 });
+
+t.test('remediation fallback: ban keeps custom types, ignore skips them and keeps the built-in ones', async (t) => {
+  const batch = [d('10.0.0.1', { type: 'mfa' }), d('10.0.0.2', { type: 'captcha' }), d('10.0.0.3', { type: 'ban' }), d('10.0.0.4', { type: 'throttle' })];
+  const keep = new DecisionStore();
+  t.equal(keep.fallback, 'ban', 'default');
+  keep.apply(resp(batch), NOW);
+  t.match(keep.lookup('10.0.0.1', NOW), { type: 'mfa' });
+  const ignore = new DecisionStore({ fallback: 'ignore' });
+  t.match(ignore.apply(resp(batch), NOW), { added: 3, skipped: 1 });
+  t.equal(ignore.lookup('10.0.0.1', NOW), undefined, 'custom type not stored');
+  for (const [ip, type] of [['10.0.0.2', 'captcha'], ['10.0.0.3', 'ban'], ['10.0.0.4', 'throttle']]) t.match(ignore.lookup(ip, NOW), { type });
+  t.equal(ignore.skippedTotal, 1);
+});

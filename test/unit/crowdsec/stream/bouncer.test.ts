@@ -137,7 +137,7 @@ t.test('protocol: headers, startup=true then deltas, scopes, null lists', async 
     t.equal(r.method, 'GET');
     t.equal(r.headers['x-api-key'], fake.apiKey);
     t.equal(r.headers['user-agent'], USER_AGENT);
-    t.match(r.headers['user-agent'], /^netbird-proxy\/\d+\.\d+\.\d+/);
+    t.match(r.headers['user-agent'], /^crowdsec-netbird-proxy-bouncer\/v\d+\.\d+\.\d+/, 'spec User-Agent');
     t.equal(r.headers.connection, 'keep-alive');
   }
   const gap = second.at - first.at;
