@@ -51,11 +51,20 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
 
 function describeSettings(opts: Options, pinning: string): Record<string, unknown> {
   return {
-    rounds: opts.rounds, duration_s: opts.durationS, warmup_s: opts.warmupS, latency_run_s: opts.latencyS, connections: opts.connections,
+    rounds: opts.rounds,
+    duration_s: opts.durationS,
+    warmup_s: opts.warmupS,
+    latency_run_s: opts.latencyS,
+    connections: opts.connections,
     wrk: `wrk -t${opts.threads} -c${opts.connections} -d${opts.durationS}s --latency (after a ${opts.warmupS} s warm-up run)`,
     pinning,
-    decisions_fake_lapi: opts.decisions, decisions_real_lapi: opts.realLapi ? opts.lapiDecisions : 0,
-    bulk_bytes: opts.bulkBytes, echo_conns_per_round: opts.echoConns, enforce_ab_pairs: opts.abPairs, enforce_ab_run_s: opts.abS, quick: opts.quick,
+    decisions_fake_lapi: opts.decisions,
+    decisions_real_lapi: opts.realLapi ? opts.lapiDecisions : 0,
+    bulk_bytes: opts.bulkBytes,
+    echo_conns_per_round: opts.echoConns,
+    enforce_ab_pairs: opts.abPairs,
+    enforce_ab_run_s: opts.abS,
+    quick: opts.quick,
   };
 }
 
@@ -100,18 +109,23 @@ async function main(): Promise<void> {
   const pin = choosePinning(opts.pin, tools.taskset);
   pinSelf(pin.load, tools.taskset);
   results.versions = toolVersions(tools);
-  results.settings = describeSettings(opts, pin.server === undefined
-    ? 'none (no taskset)'
-    : pin.load === undefined
-      ? `server under test on CPU ${pin.server} (taskset); wrk, upstreams, TCP clients, LAPIs and this runner unpinned`
-      : `server under test alone on CPU ${pin.server}; wrk, upstreams, TCP clients, LAPIs and this runner on CPU ${pin.load} (taskset)`);
+  results.settings = describeSettings(
+    opts,
+    pin.server === undefined
+      ? 'none (no taskset)'
+      : pin.load === undefined
+        ? `server under test on CPU ${pin.server} (taskset); wrk, upstreams, TCP clients, LAPIs and this runner unpinned`
+        : `server under test alone on CPU ${pin.server}; wrk, upstreams, TCP clients, LAPIs and this runner on CPU ${pin.load} (taskset)`,
+  );
   results.notes.push(
     'nginx (1 worker) and HAProxy (nbthread 1) get the same single core as netbird-proxy (one Node process).',
     'Every proxy writes an access log to a file: nginx access_log (unbuffered), HAProxy httplog to stdout redirected to a file, netbird-proxy --access-log (pino, async).',
     'HTTP upstream: nginx `return 200 "ok\\n"`, 1 worker, access_log off, on the load CPU; upstream keep-alive in every proxy (nginx keepalive 128, HAProxy http-reuse always, netbird-proxy keep-alive agent).',
     'wrk hits every HTTP variant with Host: bench.local from 127.0.0.1, which no decision covers: the CrowdSec lookup runs on every request and the request is forwarded.',
   );
-  log(`machine: ${results.machine.cpu_model}, ${results.machine.cpus} CPUs, ${results.machine.memory_gib} GiB, ${results.machine.os}, kernel ${results.machine.kernel}`);
+  log(
+    `machine: ${results.machine.cpu_model}, ${results.machine.cpus} CPUs, ${results.machine.memory_gib} GiB, ${results.machine.os}, kernel ${results.machine.kernel}`,
+  );
   log(`pinning: ${String(results.settings.pinning)}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'nbp-bench-'));

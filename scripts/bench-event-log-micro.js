@@ -10,9 +10,19 @@ const { formatAccessLine } = require('../dist/access-log');
 
 const N = Number(process.argv[2] ?? 200000);
 const entry = (i) => ({
-  service: 'shop', protocol: 'http', client_ip: `10.0.${(i >> 8) & 255}.${i & 255}`, country: 'DE', method: 'GET',
-  host: 'shop.example.com', path: `/products/${i}?ref=mail`, status: 200, bytes_in: 120, bytes_out: 512,
-  duration_ms: 1.234, deny_reason: '', metadata: {},
+  service: 'shop',
+  protocol: 'http',
+  client_ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
+  country: 'DE',
+  method: 'GET',
+  host: 'shop.example.com',
+  path: `/products/${i}?ref=mail`,
+  status: 200,
+  bytes_in: 120,
+  bytes_out: 512,
+  duration_ms: 1.234,
+  deny_reason: '',
+  metadata: {},
 });
 const entries = Array.from({ length: 4096 }, (_, i) => entry(i));
 const lines = entries.map((e) => formatAccessLine(e, Date.now()));
@@ -72,5 +82,7 @@ async function streaming() {
   const a = appendOnly();
   const s = await streaming();
   console.log(`append only (page closed):         ${a.toFixed(0)} ns CPU per request (median of 5)`);
-  console.log(`append + stream to one subscriber: ${s.nsPerEntry.toFixed(0)} ns CPU per request (incl. the batch timers; ${(s.bytes / 1e6).toFixed(1)} MB streamed)`);
+  console.log(
+    `append + stream to one subscriber: ${s.nsPerEntry.toFixed(0)} ns CPU per request (incl. the batch timers; ${(s.bytes / 1e6).toFixed(1)} MB streamed)`,
+  );
 })();

@@ -31,7 +31,10 @@ const TOTAL_STEPS = 10;
 // Output
 
 const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
-const paint = (code: string) => (s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+const paint =
+  (code: string) =>
+  (s: string): string =>
+    color ? `\x1b[${code}m${s}\x1b[0m` : s;
 const bold = paint('1');
 const dim = paint('2');
 const green = paint('32');
@@ -64,7 +67,10 @@ const rel = (p: string): string => {
 };
 
 class StepError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
@@ -148,8 +154,11 @@ function onSignal(sig: NodeJS.Signals): void {
   interrupted = sig;
   out(yellow(`\n${sig} received: stopping everything the demo started (press Ctrl-C again to force)`));
   void cleanup().then((allOk) => {
-    out(allOk ? yellow('Demo interrupted; everything it started is stopped.')
-      : red('Demo interrupted; some of what it started could not be stopped (see above).'));
+    out(
+      allOk
+        ? yellow('Demo interrupted; everything it started is stopped.')
+        : red('Demo interrupted; some of what it started could not be stopped (see above).'),
+    );
     process.exit(sig === 'SIGINT' ? 130 : 143);
   });
 }
@@ -211,8 +220,10 @@ async function request(daemon: Daemon, host: string, path: string, from: string)
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRNOTAVAIL') {
-      throw new StepError(`cannot send from ${from}: ${e.message}`,
-        'the demo poses as another client by binding 127.0.0.2, which Linux allows on lo; on other systems add the alias first (e.g. `sudo ifconfig lo0 alias 127.0.0.2`)');
+      throw new StepError(
+        `cannot send from ${from}: ${e.message}`,
+        'the demo poses as another client by binding 127.0.0.2, which Linux allows on lo; on other systems add the alias first (e.g. `sudo ifconfig lo0 alias 127.0.0.2`)',
+      );
     }
     throw err;
   }
@@ -248,8 +259,10 @@ async function runDemo(): Promise<void> {
 
   // Preflight: the helpers find the repository from their own location.
   if (!existsSync(join(REPO_ROOT, 'package.json')) || !existsSync(join(LAPI_HELPER_ROOT, 'package.json'))) {
-    throw new StepError(`the test helpers resolved the repository root to ${REPO_ROOT}, which has no package.json`,
-      'test/harness/daemon.ts and lapi.ts must find the repository root when compiled into .build/ as well');
+    throw new StepError(
+      `the test helpers resolved the repository root to ${REPO_ROOT}, which has no package.json`,
+      'test/harness/daemon.ts and lapi.ts must find the repository root when compiled into .build/ as well',
+    );
   }
   const stale = staleDistFile();
   if (stale !== undefined) {
@@ -258,12 +271,16 @@ async function runDemo(): Promise<void> {
     info(`dist/ is missing or older than ${rel(stale)}, so compiling src/ first:`);
     cmd('tsc -p tsconfig.json --noEmitOnError   (what `npm run build` does)');
     try {
-      execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmitOnError'],
-        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmitOnError'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (err) {
       const e = err as Error & { stdout?: Buffer };
-      throw new StepError(`building dist/ failed:\n${(e.stdout?.toString() ?? e.message).trim().split('\n').slice(0, 20).join('\n')}`,
-        'fix the TypeScript errors above (or run `npm run build` to see them all)');
+      throw new StepError(
+        `building dist/ failed:\n${(e.stdout?.toString() ?? e.message).trim().split('\n').slice(0, 20).join('\n')}`,
+        'fix the TypeScript errors above (or run `npm run build` to see them all)',
+      );
     }
     ok('dist/ is up to date');
   }
@@ -275,8 +292,10 @@ async function runDemo(): Promise<void> {
   try {
     ensureCrowdsec();
   } catch (err) {
-    throw new StepError((err as Error).message,
-      'the script uses `apt-get download crowdsec` (Debian/Ubuntu with network access); see scripts/fetch-crowdsec.sh');
+    throw new StepError(
+      (err as Error).message,
+      'the script uses `apt-get download crowdsec` (Debian/Ubuntu with network access); see scripts/fetch-crowdsec.sh',
+    );
   }
   ok(`${rel(CROWDSEC_BIN)} and ${rel(CSCLI_BIN)}`);
 
@@ -346,12 +365,13 @@ async function runDemo(): Promise<void> {
       return `stopped netbird-proxy (pid ${proxyPid ?? '?'}, SIGTERM, exit code ${code ?? 'none'}) and removed ${daemon.dir}`;
     },
   });
-  cmd(`${rel(BIN)} --config ${daemon.configPath} --http-addr 127.0.0.1:${daemon.httpPort} --admin-addr 127.0.0.1:${daemon.adminPort} ` +
-    `${crowdsecArgs.join(' ')} --env-file /dev/null --shutdown-grace 2s`);
+  cmd(
+    `${rel(BIN)} --config ${daemon.configPath} --http-addr 127.0.0.1:${daemon.httpPort} --admin-addr 127.0.0.1:${daemon.adminPort} ` +
+      `${crowdsecArgs.join(' ')} --env-file /dev/null --shutdown-grace 2s`,
+  );
   ok(`netbird-proxy (pid ${proxyPid ?? '?'}) listening: HTTP on ${bold(daemon.httpUrl)}, admin on ${bold(daemon.adminUrl)}`);
   wait('waiting for "CrowdSec bouncer synced initial decisions"');
-  const synced = await daemon.waitFor((l) => l.msg === 'CrowdSec bouncer synced initial decisions', 15_000,
-    '"CrowdSec bouncer synced initial decisions"');
+  const synced = await daemon.waitFor((l) => l.msg === 'CrowdSec bouncer synced initial decisions', 15_000, '"CrowdSec bouncer synced initial decisions"');
   for (const l of daemon.lines.filter((x) => /crowdsec/i.test(String(x.msg)))) info(dim('proxy log: ') + brief(l));
   ok(`bouncer synced (${String(synced.decisions ?? 0)} decisions so far)`);
   const ready = await httpGet(`${daemon.adminUrl}/readyz`);
@@ -366,8 +386,11 @@ async function runDemo(): Promise<void> {
   cmd('cscli decisions list');
   block(await lapi.cscli(['decisions', 'list']));
   wait(`waiting for the proxy to pull it (it polls the LAPI every ${POLL_MS / 1000} s); watching GET /status`);
-  const pulledMs = await waitUntil('the ban to reach the proxy (/status crowdsec.decisions.total ≥ 1)',
-    async () => ((await decisionsTotal(daemon)) ?? 0) >= 1, 10 * POLL_MS);
+  const pulledMs = await waitUntil(
+    'the ban to reach the proxy (/status crowdsec.decisions.total ≥ 1)',
+    async () => ((await decisionsTotal(daemon)) ?? 0) >= 1,
+    10 * POLL_MS,
+  );
   ok(`the proxy has it after ${(pulledMs / 1000).toFixed(1)} s: GET ${daemon.adminUrl}/status → crowdsec.decisions.total = 1`);
 
   // 7. Requests
@@ -407,14 +430,20 @@ async function runDemo(): Promise<void> {
   info(`observe: ${JSON.stringify(withoutPinoKeys(aObserve))}`);
   info(`clean:   ${JSON.stringify(withoutPinoKeys(aClean))}`);
   out();
-  expect(rEnforce.status === 403 && aEnforce.deny_reason === 'crowdsec_ban' && mEnforce.crowdsec_verdict === 'ban' && mEnforce.crowdsec_mode === 'enforce',
-    `expected 403 with deny_reason crowdsec_ban from ${ENFORCE_HOST}, got ${rEnforce.status} and ${JSON.stringify(withoutPinoKeys(aEnforce))}`);
+  expect(
+    rEnforce.status === 403 && aEnforce.deny_reason === 'crowdsec_ban' && mEnforce.crowdsec_verdict === 'ban' && mEnforce.crowdsec_mode === 'enforce',
+    `expected 403 with deny_reason crowdsec_ban from ${ENFORCE_HOST}, got ${rEnforce.status} and ${JSON.stringify(withoutPinoKeys(aEnforce))}`,
+  );
   ok(`enforce: ${BANNED_IP} → ${ENFORCE_HOST} → ${statusText(rEnforce)}, deny_reason: crowdsec_ban (the upstream never saw it)`);
-  expect(rObserve.status === 200 && aObserve.deny_reason === '' && mObserve.crowdsec_verdict === 'ban' && mObserve.crowdsec_mode === 'observe',
-    `expected 200 with metadata.crowdsec_verdict ban from ${OBSERVE_HOST}, got ${rObserve.status} and ${JSON.stringify(withoutPinoKeys(aObserve))}`);
+  expect(
+    rObserve.status === 200 && aObserve.deny_reason === '' && mObserve.crowdsec_verdict === 'ban' && mObserve.crowdsec_mode === 'observe',
+    `expected 200 with metadata.crowdsec_verdict ban from ${OBSERVE_HOST}, got ${rObserve.status} and ${JSON.stringify(withoutPinoKeys(aObserve))}`,
+  );
   ok(`observe: ${BANNED_IP} → ${OBSERVE_HOST} → ${statusText(rObserve)}, metadata.crowdsec_verdict: ban (crowdsec_mode: observe; logged, not blocked)`);
-  expect(rClean.status === 200 && aClean.deny_reason === '',
-    `expected 200 for the clean client ${CLEAN_IP}, got ${rClean.status} and ${JSON.stringify(withoutPinoKeys(aClean))}`);
+  expect(
+    rClean.status === 200 && aClean.deny_reason === '',
+    `expected 200 for the clean client ${CLEAN_IP}, got ${rClean.status} and ${JSON.stringify(withoutPinoKeys(aClean))}`,
+  );
   ok(`contrast: ${CLEAN_IP} → ${ENFORCE_HOST} → ${statusText(rClean)}, deny_reason: "" (no decision for ${CLEAN_IP})`);
 
   // 8. Unban
@@ -425,18 +454,21 @@ async function runDemo(): Promise<void> {
   ok('decision deleted from the LAPI');
   const limitMs = 2 * POLL_MS;
   wait(`waiting for the proxy to drop it (within two poll intervals, ${limitMs / 1000} s)`);
-  await waitUntil('the deletion to reach the proxy (/status crowdsec.decisions.total = 0)',
-    async () => (await decisionsTotal(daemon)) === 0, limitMs + 3000);
+  await waitUntil('the deletion to reach the proxy (/status crowdsec.decisions.total = 0)', async () => (await decisionsTotal(daemon)) === 0, limitMs + 3000);
   const pathAfter = '/demo/after-unban';
   cmd(`curl --interface ${BANNED_IP} -H 'Host: ${ENFORCE_HOST}' ${daemon.httpUrl}${pathAfter}`);
   const rAfter = await request(daemon, ENFORCE_HOST, pathAfter, BANNED_IP);
   const afterMs = Date.now() - t0;
   const aAfter = await accessFor(daemon, pathAfter);
   info(`access: ${JSON.stringify(withoutPinoKeys(aAfter))}`);
-  expect(rAfter.status === 200 && aAfter.deny_reason === '',
-    `expected 200 for ${BANNED_IP} after the unban, got ${rAfter.status} and ${JSON.stringify(withoutPinoKeys(aAfter))}`);
+  expect(
+    rAfter.status === 200 && aAfter.deny_reason === '',
+    `expected 200 for ${BANNED_IP} after the unban, got ${rAfter.status} and ${JSON.stringify(withoutPinoKeys(aAfter))}`,
+  );
   expect(afterMs <= limitMs + 1000, `${BANNED_IP} was allowed again only after ${afterMs} ms, more than two poll intervals (${limitMs} ms) plus 1 s slack`);
-  ok(`unbanned: ${BANNED_IP} → ${ENFORCE_HOST} → ${statusText(rAfter)} again, ${(afterMs / 1000).toFixed(1)} s after the delete (poll interval ${POLL_MS / 1000} s)`);
+  ok(
+    `unbanned: ${BANNED_IP} → ${ENFORCE_HOST} → ${statusText(rAfter)} again, ${(afterMs / 1000).toFixed(1)} s after the delete (poll interval ${POLL_MS / 1000} s)`,
+  );
 
   // 9. Cleanup
   step(9, 'Stopping everything the demo started');
@@ -446,7 +478,10 @@ async function runDemo(): Promise<void> {
   // 10. Logs
   step(10, 'What the proxy logged about CrowdSec');
   cmd('netbird-proxy ... | grep -i crowdsec');
-  const lines = daemon.output().split('\n').filter((l) => /crowdsec/i.test(l));
+  const lines = daemon
+    .output()
+    .split('\n')
+    .filter((l) => /crowdsec/i.test(l));
   block(lines.join('\n'), '   ');
 }
 
@@ -484,15 +519,17 @@ async function main(): Promise<number> {
   if (interrupted) return new Promise<number>(() => undefined); // onSignal exits once cleanup is done
   if (failure !== undefined) return 1;
   out();
-  out(green(bold(`✓ Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`)) +
-    ` Try it on your own services: put \`access: { crowdsec: enforce }\` (or observe) in services.yaml and pass --crowdsec-api-url/--crowdsec-api-key.`);
+  out(
+    green(bold(`✓ Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`)) +
+      ` Try it on your own services: put \`access: { crowdsec: enforce }\` (or observe) in services.yaml and pass --crowdsec-api-url/--crowdsec-api-key.`,
+  );
   return 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`demo: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -50,12 +50,21 @@ function parseArgs(argv) {
       return next;
     };
     switch (name) {
-      case '--file': opts.file = path.resolve(value()); break;
-      case '--example': opts.example = path.resolve(value()); break;
-      case '--force': opts.force = true; break;
+      case '--file':
+        opts.file = path.resolve(value());
+        break;
+      case '--example':
+        opts.example = path.resolve(value());
+        break;
+      case '--force':
+        opts.force = true;
+        break;
       case '-h':
-      case '--help': opts.help = true; break;
-      default: throw new UsageError(`unknown argument: ${arg}`);
+      case '--help':
+        opts.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument: ${arg}`);
     }
   }
   return opts;

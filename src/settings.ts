@@ -55,38 +55,197 @@ export type SettingKey =
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
 export const SETTINGS: ReadonlyArray<SettingSpec> = [
-  { key: 'config', flag: '--config <path>', env: 'NB_PROXY_CONFIG', default: 'config/services.yaml', description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)' },
-  { key: 'httpAddr', flag: '--http-addr <host:port>', env: 'NB_PROXY_HTTP_ADDR', default: '0.0.0.0:8080', description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack' },
-  { key: 'httpsAddr', flag: '--https-addr <host:port>', env: 'NB_PROXY_HTTPS_ADDR', default: '0.0.0.0:8443', description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host' },
-  { key: 'adminAddr', flag: '--admin-addr <host:port>', env: 'NB_PROXY_ADMIN_ADDR', default: '127.0.0.1:9090', description: 'admin listener: admin UI and API, /healthz /readyz /metrics /status /capabilities' },
+  {
+    key: 'config',
+    flag: '--config <path>',
+    env: 'NB_PROXY_CONFIG',
+    default: 'config/services.yaml',
+    description: 'services.yaml to load (re-read on SIGHUP and when it changes on disk)',
+  },
+  {
+    key: 'httpAddr',
+    flag: '--http-addr <host:port>',
+    env: 'NB_PROXY_HTTP_ADDR',
+    default: '0.0.0.0:8080',
+    description: 'HTTP entrypoint for every http service; [::]:8080 listens dual-stack',
+  },
+  {
+    key: 'httpsAddr',
+    flag: '--https-addr <host:port>',
+    env: 'NB_PROXY_HTTPS_ADDR',
+    default: '0.0.0.0:8443',
+    description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host',
+  },
+  {
+    key: 'adminAddr',
+    flag: '--admin-addr <host:port>',
+    env: 'NB_PROXY_ADMIN_ADDR',
+    default: '127.0.0.1:9090',
+    description: 'admin listener: admin UI and API, /healthz /readyz /metrics /status /capabilities',
+  },
   { key: 'crowdsecApiUrl', flag: '--crowdsec-api-url <url>', env: 'NB_PROXY_CROWDSEC_API_URL', description: 'CrowdSec LAPI URL, e.g. http://crowdsec:8080' },
   { key: 'crowdsecApiKey', flag: '--crowdsec-api-key <key>', env: 'NB_PROXY_CROWDSEC_API_KEY', description: 'CrowdSec bouncer API key (cscli bouncers add)' },
-  { key: 'crowdsecPollInterval', flag: '--crowdsec-poll-interval <duration>', env: 'NB_PROXY_CROWDSEC_POLL_INTERVAL', default: '10s', description: 'interval between decision stream pulls (Go duration: 500ms, 10s, 1m30s)' },
-  { key: 'crowdsecCaCert', flag: '--crowdsec-ca-cert <path>', env: 'NB_PROXY_CROWDSEC_CA_CERT', description: 'CA bundle that signed the LAPI certificate (https URLs)' },
-  { key: 'crowdsecCert', flag: '--crowdsec-cert <path>', env: 'NB_PROXY_CROWDSEC_CERT', description: 'client certificate for LAPI TLS authentication (the API key becomes optional)' },
+  {
+    key: 'crowdsecPollInterval',
+    flag: '--crowdsec-poll-interval <duration>',
+    env: 'NB_PROXY_CROWDSEC_POLL_INTERVAL',
+    default: '10s',
+    description: 'interval between decision stream pulls (Go duration: 500ms, 10s, 1m30s)',
+  },
+  {
+    key: 'crowdsecCaCert',
+    flag: '--crowdsec-ca-cert <path>',
+    env: 'NB_PROXY_CROWDSEC_CA_CERT',
+    description: 'CA bundle that signed the LAPI certificate (https URLs)',
+  },
+  {
+    key: 'crowdsecCert',
+    flag: '--crowdsec-cert <path>',
+    env: 'NB_PROXY_CROWDSEC_CERT',
+    description: 'client certificate for LAPI TLS authentication (the API key becomes optional)',
+  },
   { key: 'crowdsecKey', flag: '--crowdsec-key <path>', env: 'NB_PROXY_CROWDSEC_KEY', description: 'private key of --crowdsec-cert' },
-  { key: 'crowdsecOrigins', flag: '--crowdsec-origins <list>', env: 'NB_PROXY_CROWDSEC_ORIGINS', default: '(all)', description: 'only pull decisions of these origins, e.g. crowdsec,cscli,lists (restart to change)' },
-  { key: 'crowdsecScenariosContaining', flag: '--crowdsec-scenarios-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_CONTAINING', default: '(all)', description: 'only pull decisions whose scenario contains one of these words (restart to change)' },
-  { key: 'crowdsecScenariosNotContaining', flag: '--crowdsec-scenarios-not-containing <list>', env: 'NB_PROXY_CROWDSEC_SCENARIOS_NOT_CONTAINING', default: '(none)', description: 'skip decisions whose scenario contains one of these words (restart to change)' },
-  { key: 'crowdsecScopes', flag: '--crowdsec-scopes <list>', env: 'NB_PROXY_CROWDSEC_SCOPES', default: 'ip,range', description: 'decision scopes to pull (restart to change)' },
-  { key: 'crowdsecRemediationFallback', flag: '--crowdsec-remediation-fallback <ban|ignore>', env: 'NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK', default: 'ban', description: 'decision types other than ban, captcha, throttle: ban (deny) or ignore (not stored)' },
-  { key: 'geoipDb', flag: '--geoip-db <path>', env: 'NB_PROXY_GEOIP_DB', default: '(bundled @ip-location-db/geo-whois-asn-country-mmdb)', description: 'country database in mmdb format (GeoLite2-Country, DB-IP, ip-location-db)' },
-  { key: 'trustedProxies', flag: '--trusted-proxies <cidr,...>', env: 'NB_PROXY_TRUSTED_PROXIES', default: '(none)', description: 'peers whose X-Forwarded-For and PROXY headers are believed' },
-  { key: 'proxyProtocol', flag: '--proxy-protocol', env: 'NB_PROXY_PROXY_PROTOCOL', default: 'false', boolean: true, description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only' },
-  { key: 'upstreamTimeout', flag: '--upstream-timeout <duration>', env: 'NB_PROXY_UPSTREAM_TIMEOUT', default: '60s', description: 'time to wait for an upstream response (504 after) or TCP connect' },
-  { key: 'headerTimeout', flag: '--header-timeout <duration>', env: 'NB_PROXY_HEADER_TIMEOUT', default: '30s', description: 'time a client has to send a complete request head (408 after)' },
-  { key: 'maxHeaderSize', flag: '--max-header-size <bytes>', env: 'NB_PROXY_MAX_HEADER_SIZE', default: '16384', description: 'largest request head accepted, in bytes (431 above)' },
-  { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', env: 'NB_PROXY_SHUTDOWN_GRACE', default: '10s', description: 'how long in-flight requests may finish on SIGTERM/SIGINT' },
+  {
+    key: 'crowdsecOrigins',
+    flag: '--crowdsec-origins <list>',
+    env: 'NB_PROXY_CROWDSEC_ORIGINS',
+    default: '(all)',
+    description: 'only pull decisions of these origins, e.g. crowdsec,cscli,lists (restart to change)',
+  },
+  {
+    key: 'crowdsecScenariosContaining',
+    flag: '--crowdsec-scenarios-containing <list>',
+    env: 'NB_PROXY_CROWDSEC_SCENARIOS_CONTAINING',
+    default: '(all)',
+    description: 'only pull decisions whose scenario contains one of these words (restart to change)',
+  },
+  {
+    key: 'crowdsecScenariosNotContaining',
+    flag: '--crowdsec-scenarios-not-containing <list>',
+    env: 'NB_PROXY_CROWDSEC_SCENARIOS_NOT_CONTAINING',
+    default: '(none)',
+    description: 'skip decisions whose scenario contains one of these words (restart to change)',
+  },
+  {
+    key: 'crowdsecScopes',
+    flag: '--crowdsec-scopes <list>',
+    env: 'NB_PROXY_CROWDSEC_SCOPES',
+    default: 'ip,range',
+    description: 'decision scopes to pull (restart to change)',
+  },
+  {
+    key: 'crowdsecRemediationFallback',
+    flag: '--crowdsec-remediation-fallback <ban|ignore>',
+    env: 'NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK',
+    default: 'ban',
+    description: 'decision types other than ban, captcha, throttle: ban (deny) or ignore (not stored)',
+  },
+  {
+    key: 'geoipDb',
+    flag: '--geoip-db <path>',
+    env: 'NB_PROXY_GEOIP_DB',
+    default: '(bundled @ip-location-db/geo-whois-asn-country-mmdb)',
+    description: 'country database in mmdb format (GeoLite2-Country, DB-IP, ip-location-db)',
+  },
+  {
+    key: 'trustedProxies',
+    flag: '--trusted-proxies <cidr,...>',
+    env: 'NB_PROXY_TRUSTED_PROXIES',
+    default: '(none)',
+    description: 'peers whose X-Forwarded-For and PROXY headers are believed',
+  },
+  {
+    key: 'proxyProtocol',
+    flag: '--proxy-protocol',
+    env: 'NB_PROXY_PROXY_PROTOCOL',
+    default: 'false',
+    boolean: true,
+    description: 'accept PROXY protocol v1/v2 headers on the listeners, from trusted peers only',
+  },
+  {
+    key: 'upstreamTimeout',
+    flag: '--upstream-timeout <duration>',
+    env: 'NB_PROXY_UPSTREAM_TIMEOUT',
+    default: '60s',
+    description: 'time to wait for an upstream response (504 after) or TCP connect',
+  },
+  {
+    key: 'headerTimeout',
+    flag: '--header-timeout <duration>',
+    env: 'NB_PROXY_HEADER_TIMEOUT',
+    default: '30s',
+    description: 'time a client has to send a complete request head (408 after)',
+  },
+  {
+    key: 'maxHeaderSize',
+    flag: '--max-header-size <bytes>',
+    env: 'NB_PROXY_MAX_HEADER_SIZE',
+    default: '16384',
+    description: 'largest request head accepted, in bytes (431 above)',
+  },
+  {
+    key: 'shutdownGrace',
+    flag: '--shutdown-grace <duration>',
+    env: 'NB_PROXY_SHUTDOWN_GRACE',
+    default: '10s',
+    description: 'how long in-flight requests may finish on SIGTERM/SIGINT',
+  },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal, silent' },
-  { key: 'accessLog', flag: '--access-log <path>', env: 'NB_PROXY_ACCESS_LOG', default: '(stdout)', description: 'write access entries to this file; reopened on SIGUSR2' },
+  {
+    key: 'accessLog',
+    flag: '--access-log <path>',
+    env: 'NB_PROXY_ACCESS_LOG',
+    default: '(stdout)',
+    description: 'write access entries to this file; reopened on SIGUSR2',
+  },
   { key: 'acmeEmail', flag: '--acme-email <address>', env: 'NB_PROXY_ACME_EMAIL', description: 'contact address for the ACME account (expiry notices)' },
-  { key: 'acmeDirectory', flag: '--acme-directory <url>', env: 'NB_PROXY_ACME_DIRECTORY', default: LETS_ENCRYPT_PRODUCTION, description: 'ACME directory URL (Let\'s Encrypt production by default)' },
-  { key: 'acmeCaCert', flag: '--acme-ca-cert <pem>', env: 'NB_PROXY_ACME_CA_CERT', description: 'CA bundle trusted for a private ACME server\'s own HTTPS (step-ca, Pebble)' },
-  { key: 'acmeChallenge', flag: '--acme-challenge <type>', env: 'NB_PROXY_ACME_CHALLENGE', default: 'tls-alpn-01', description: 'tls-alpn-01 (on --https-addr) or http-01 (on --http-addr)' },
-  { key: 'acmeRenewBefore', flag: '--acme-renew-before <duration>', env: 'NB_PROXY_ACME_RENEW_BEFORE', default: '(a third of the lifetime)', description: 'renew when less than this remains; a large value forces renewal (tests)' },
-  { key: 'certDir', flag: '--cert-dir <dir>', env: 'NB_PROXY_CERT_DIR', default: './certs', description: 'ACME account key and certificates (mode 0600); may be shared by several instances' },
-  { key: 'eventLogSize', flag: '--event-log-size <n>', env: 'NB_PROXY_EVENT_LOG_SIZE', default: '10000', description: 'access entries kept in memory for the admin event log (0 disables it)' },
-  { key: 'adminToken', flag: '--admin-token <token>', env: 'NB_PROXY_ADMIN_TOKEN', description: 'token for the admin UI and API (required when --admin-addr is not loopback)' },
+  {
+    key: 'acmeDirectory',
+    flag: '--acme-directory <url>',
+    env: 'NB_PROXY_ACME_DIRECTORY',
+    default: LETS_ENCRYPT_PRODUCTION,
+    description: "ACME directory URL (Let's Encrypt production by default)",
+  },
+  {
+    key: 'acmeCaCert',
+    flag: '--acme-ca-cert <pem>',
+    env: 'NB_PROXY_ACME_CA_CERT',
+    description: "CA bundle trusted for a private ACME server's own HTTPS (step-ca, Pebble)",
+  },
+  {
+    key: 'acmeChallenge',
+    flag: '--acme-challenge <type>',
+    env: 'NB_PROXY_ACME_CHALLENGE',
+    default: 'tls-alpn-01',
+    description: 'tls-alpn-01 (on --https-addr) or http-01 (on --http-addr)',
+  },
+  {
+    key: 'acmeRenewBefore',
+    flag: '--acme-renew-before <duration>',
+    env: 'NB_PROXY_ACME_RENEW_BEFORE',
+    default: '(a third of the lifetime)',
+    description: 'renew when less than this remains; a large value forces renewal (tests)',
+  },
+  {
+    key: 'certDir',
+    flag: '--cert-dir <dir>',
+    env: 'NB_PROXY_CERT_DIR',
+    default: './certs',
+    description: 'ACME account key and certificates (mode 0600); may be shared by several instances',
+  },
+  {
+    key: 'eventLogSize',
+    flag: '--event-log-size <n>',
+    env: 'NB_PROXY_EVENT_LOG_SIZE',
+    default: '10000',
+    description: 'access entries kept in memory for the admin event log (0 disables it)',
+  },
+  {
+    key: 'adminToken',
+    flag: '--admin-token <token>',
+    env: 'NB_PROXY_ADMIN_TOKEN',
+    description: 'token for the admin UI and API (required when --admin-addr is not loopback)',
+  },
 ];
 
 /**
@@ -127,7 +286,8 @@ export class SettingsError extends Error {}
 
 function remediationFallback(raw: string | undefined): 'ban' | 'ignore' {
   const v = (raw ?? 'ban').trim().toLowerCase();
-  if (v !== 'ban' && v !== 'ignore') throw new SettingsError(`--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "${raw}" is not ban or ignore`);
+  if (v !== 'ban' && v !== 'ignore')
+    throw new SettingsError(`--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "${raw}" is not ban or ignore`);
   return v;
 }
 
@@ -213,7 +373,13 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   const proxyProtocol = proxyProtocolRaw === undefined ? false : parseBool(proxyProtocolRaw, 'proxyProtocol');
 
   const trustedRaw = get('trustedProxies');
-  const trustedProxies = trustedRaw === undefined ? [] : trustedRaw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const trustedProxies =
+    trustedRaw === undefined
+      ? []
+      : trustedRaw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
 
   const apiUrl = get('crowdsecApiUrl');
   const apiKey = get('crowdsecApiKey');
@@ -226,7 +392,9 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   const pollIntervalMs = duration('crowdsecPollInterval');
   if (apiUrl === undefined && (apiKey !== undefined || certPath !== undefined)) {
     const given = apiKey !== undefined ? '--crowdsec-api-key (NB_PROXY_CROWDSEC_API_KEY)' : '--crowdsec-cert (NB_PROXY_CROWDSEC_CERT)';
-    throw new SettingsError(`${given} is set but --crowdsec-api-url (NB_PROXY_CROWDSEC_API_URL) is not: set the LAPI URL, e.g. http://crowdsec:8080, or remove the key`);
+    throw new SettingsError(
+      `${given} is set but --crowdsec-api-url (NB_PROXY_CROWDSEC_API_URL) is not: set the LAPI URL, e.g. http://crowdsec:8080, or remove the key`,
+    );
   }
   if (apiUrl !== undefined && apiKey === undefined && certPath === undefined) {
     throw new SettingsError(
@@ -282,7 +450,9 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     throw new SettingsError('--admin-token / NB_PROXY_ADMIN_TOKEN: must be at least 16 characters (e.g. openssl rand -hex 16)');
   }
   if (adminToken === undefined && !isLoopbackAddress(adminAddr.host)) {
-    throw new SettingsError(`--admin-addr ${formatHostPort(adminAddr)} is not a loopback address: set --admin-token / NB_PROXY_ADMIN_TOKEN to expose the admin listener`);
+    throw new SettingsError(
+      `--admin-addr ${formatHostPort(adminAddr)} is not a loopback address: set --admin-token / NB_PROXY_ADMIN_TOKEN to expose the admin listener`,
+    );
   }
 
   return {

@@ -36,13 +36,10 @@ function main(): void {
     handler = (req, res) => proxy.web(req, res, { target, agent });
   } else {
     handler = (req, res) => {
-      const up = http.request(
-        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
+      const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
       up.on('error', () => badGateway(res));
       req.pipe(up);
     };

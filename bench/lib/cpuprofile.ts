@@ -61,7 +61,8 @@ export function areaOf(cf: CallFrame): string {
   if (name === '(program)' || name === '(root)') return 'V8/native (program)';
   if (u.startsWith('dist/')) return 'netbird-proxy (dist/)';
   if (u.startsWith('http-proxy/')) return 'http-proxy';
-  if (u.startsWith('pino') || u.startsWith('sonic-boom') || u.startsWith('thread-stream') || u.startsWith('fast-redact') || u.startsWith('quick-format')) return 'pino (access log)';
+  if (u.startsWith('pino') || u.startsWith('sonic-boom') || u.startsWith('thread-stream') || u.startsWith('fast-redact') || u.startsWith('quick-format'))
+    return 'pino (access log)';
   if (u.startsWith('prom-client') || u.startsWith('tdigest') || u.startsWith('bintrees')) return 'prom-client (metrics)';
   if (/^node:(_http_|https?$|internal\/http)/.test(u)) return 'Node http';
   if (u.startsWith('node:internal/streams') || u.startsWith('node:stream')) return 'Node streams';
@@ -124,7 +125,9 @@ export function summariseCpuProfile(file: string, top = 25): ProfileSummary {
   const row = (k: string): ProfileRow => {
     const [fn, where] = k.split('\t');
     return {
-      fn, where, area: keyArea.get(k) ?? '',
+      fn,
+      where,
+      area: keyArea.get(k) ?? '',
       self_ms: +((self.get(k) ?? 0) / 1000).toFixed(1),
       self_pct: pct(self.get(k) ?? 0),
       total_pct: pct(total.get(k) ?? 0),
@@ -137,7 +140,10 @@ export function summariseCpuProfile(file: string, top = 25): ProfileSummary {
     busy_ms: Math.round(busy / 1000),
     idle_pct: +((100 * idle) / (all || 1)).toFixed(1),
     by_area: [...area.entries()].sort((a, b) => b[1] - a[1]).map(([a, us]) => ({ area: a, self_ms: Math.round(us / 1000), self_pct: pct(us) })),
-    top_self: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k]) => row(k)),
+    top_self: [...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k]) => row(k)),
     top_total: [...total.entries()]
       .filter(([k]) => !skipTotal.has(k.split('\t')[0]))
       .sort((a, b) => b[1] - a[1])

@@ -49,10 +49,42 @@ export function prng(seed: number): () => number {
   };
 }
 
-const V4_RANGE_LENS: Array<[number, number]> = [[12, 1], [16, 4], [18, 2], [20, 4], [21, 2], [22, 4], [23, 3], [24, 40], [25, 3], [26, 4], [27, 4], [28, 5], [29, 5], [30, 4]];
-const V6_RANGE_LENS: Array<[number, number]> = [[32, 5], [40, 5], [48, 30], [56, 15], [64, 40], [96, 5]];
-const ORIGINS: Array<[string, number]> = [['CAPI', 60], ['crowdsec', 20], ['lists:firehol_cybercrime', 10], ['lists:tor-exit-nodes', 5], ['cscli', 5]];
-const TYPES: Array<[string, number]> = [['ban', 94], ['captcha', 5], ['throttle', 1]];
+const V4_RANGE_LENS: Array<[number, number]> = [
+  [12, 1],
+  [16, 4],
+  [18, 2],
+  [20, 4],
+  [21, 2],
+  [22, 4],
+  [23, 3],
+  [24, 40],
+  [25, 3],
+  [26, 4],
+  [27, 4],
+  [28, 5],
+  [29, 5],
+  [30, 4],
+];
+const V6_RANGE_LENS: Array<[number, number]> = [
+  [32, 5],
+  [40, 5],
+  [48, 30],
+  [56, 15],
+  [64, 40],
+  [96, 5],
+];
+const ORIGINS: Array<[string, number]> = [
+  ['CAPI', 60],
+  ['crowdsec', 20],
+  ['lists:firehol_cybercrime', 10],
+  ['lists:tor-exit-nodes', 5],
+  ['cscli', 5],
+];
+const TYPES: Array<[string, number]> = [
+  ['ban', 94],
+  ['captcha', 5],
+  ['throttle', 1],
+];
 // The category pattern repeats every 10 decisions: 7 IPv4, 2 IPv6, 1 range (families interleave).
 const PATTERN: Array<'ipv4' | 'ipv6' | 'range'> = ['ipv4', 'ipv4', 'ipv6', 'ipv4', 'ipv4', 'range', 'ipv4', 'ipv6', 'ipv4', 'ipv4'];
 
@@ -154,9 +186,17 @@ export function renderStartupBody(count: number, batch = 2000): { chunks: Buffer
   const mix: Mix = { ipv4: 0, ipv6: 0, range4: 0, range6: 0 };
   for (const d of mixedDecisions(count)) {
     mix[d.kind]++;
-    buf.push(JSON.stringify({
-      duration: d.duration, id: d.id, origin: d.origin, scenario: d.scenario, scope: d.scope, type: d.type, value: d.value,
-    }));
+    buf.push(
+      JSON.stringify({
+        duration: d.duration,
+        id: d.id,
+        origin: d.origin,
+        scenario: d.scenario,
+        scope: d.scope,
+        type: d.type,
+        value: d.value,
+      }),
+    );
     if (buf.length === batch) flush();
   }
   if (buf.length > 0) flush();

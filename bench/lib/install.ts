@@ -4,10 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-export const STREAM_MODULE_CANDIDATES = [
-  '/usr/lib/nginx/modules/ngx_stream_module.so',
-  '/usr/share/nginx/modules/ngx_stream_module.so',
-];
+export const STREAM_MODULE_CANDIDATES = ['/usr/lib/nginx/modules/ngx_stream_module.so', '/usr/share/nginx/modules/ngx_stream_module.so'];
 
 export type Log = (msg: string) => void;
 

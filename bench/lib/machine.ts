@@ -55,7 +55,11 @@ export function toolVersions(tools: Tools): Record<string, string> {
   const git = (args: string[]): string => firstLine('git', ['-C', REPO_ROOT, ...args]);
   const dirty = ((): boolean => {
     try {
-      return execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+      return (
+        execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim() !== ''
+      );
     } catch {
       return false;
     }

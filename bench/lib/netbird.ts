@@ -60,13 +60,20 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   const args = [
     ...(o.nodeFlags ?? []),
     NETBIRD_BIN,
-    '--config', config,
-    '--http-addr', `127.0.0.1:${o.httpPort}`,
-    '--admin-addr', `127.0.0.1:${o.adminPort}`,
-    '--env-file', '/dev/null',
-    '--access-log', join(o.dir, 'access.log'),
-    '--log-level', 'info',
-    '--shutdown-grace', '1s',
+    '--config',
+    config,
+    '--http-addr',
+    `127.0.0.1:${o.httpPort}`,
+    '--admin-addr',
+    `127.0.0.1:${o.adminPort}`,
+    '--env-file',
+    '/dev/null',
+    '--access-log',
+    join(o.dir, 'access.log'),
+    '--log-level',
+    'info',
+    '--shutdown-grace',
+    '1s',
     ...(o.crowdsec
       ? ['--crowdsec-api-url', o.crowdsec.url, '--crowdsec-api-key', o.crowdsec.key, '--crowdsec-poll-interval', o.crowdsec.pollInterval ?? '10s']
       : []),
@@ -80,12 +87,16 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   const stop = (): Promise<void> => stopChild(child, 5000);
   try {
     const readyz = sampler(() => withTimeout(httpGet(`${adminUrl}/readyz`), 2000, 'GET /readyz'), 100);
-    await until(`${o.name} /readyz`, () => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${o.name} exited (${child.signalCode ?? child.exitCode}): ${tail(logFile)}`);
-      }
-      return readyz()?.status === 200;
-    }, o.readyTimeoutMs ?? 15_000);
+    await until(
+      `${o.name} /readyz`,
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${o.name} exited (${child.signalCode ?? child.exitCode}): ${tail(logFile)}`);
+        }
+        return readyz()?.status === 200;
+      },
+      o.readyTimeoutMs ?? 15_000,
+    );
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- ${o.name} log:\n${tail(logFile)}`);
@@ -137,12 +148,7 @@ export function servicesYaml(o: {
     );
   }
   for (const [name, t] of Object.entries(o.tcp ?? {})) {
-    lines.push(
-      `  - name: ${name}`,
-      '    protocol: tcp',
-      `    listen: 127.0.0.1:${t.listen}`,
-      `    target: 127.0.0.1:${t.target}`,
-    );
+    lines.push(`  - name: ${name}`, '    protocol: tcp', `    listen: 127.0.0.1:${t.listen}`, `    target: 127.0.0.1:${t.target}`);
   }
   return `${lines.join('\n')}\n`;
 }

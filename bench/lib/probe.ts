@@ -13,14 +13,16 @@ export function sampler<T>(probe: () => Promise<T>, everyMs: number): () => T | 
     if (!inFlight && Date.now() - startedAt >= everyMs) {
       inFlight = true;
       startedAt = Date.now();
-      probe().then(
-        (v) => {
-          latest = v;
-        },
-        () => undefined,
-      ).finally(() => {
-        inFlight = false;
-      });
+      probe()
+        .then(
+          (v) => {
+            latest = v;
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          inFlight = false;
+        });
     }
     return latest;
   };

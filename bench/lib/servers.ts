@@ -29,12 +29,16 @@ function tcpOpen(port: number): Promise<boolean> {
 async function waitPorts(name: string, child: ChildProcess, ports: number[], logFile: string): Promise<void> {
   for (const port of ports) {
     const open = sampler(() => tcpOpen(port), 50);
-    await until(`${name} listening on ${port}`, () => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before listening`);
-      }
-      return open() === true;
-    }, 10_000).catch((err: Error) => {
+    await until(
+      `${name} listening on ${port}`,
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before listening`);
+        }
+        return open() === true;
+      },
+      10_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${tail(logFile)}`);
     });
   }
@@ -80,7 +84,9 @@ events { worker_connections 16384; multi_accept on; }
 export async function startNginxUpstream(o: { nginx: string; dir: string; port: number; cpu: string | undefined }): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });
   const conf = join(o.dir, 'nginx.conf');
-  writeFileSync(conf, `${NGINX_COMMON(o.dir)}
+  writeFileSync(
+    conf,
+    `${NGINX_COMMON(o.dir)}
 http {
   access_log off;
   default_type text/plain;
@@ -91,7 +97,8 @@ http {
     location / { return 200 "ok\\n"; }
   }
 }
-`);
+`,
+  );
   return launch('nginx-upstream', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
 }
 
@@ -119,7 +126,9 @@ export async function startNginxProxy(o: {
   const streams = Object.entries(o.ports.stream)
     .map(([, p]) => `  server { listen 127.0.0.1:${p.listen} backlog=4096; proxy_pass 127.0.0.1:${p.target}; }`)
     .join('\n');
-  writeFileSync(conf, `load_module ${o.streamModule};
+  writeFileSync(
+    conf,
+    `load_module ${o.streamModule};
 ${NGINX_COMMON(o.dir)}
 http {
   access_log ${o.dir}/access.log;
@@ -147,7 +156,8 @@ stream {
   access_log ${o.dir}/stream-access.log session;
 ${streams}
 }
-`);
+`,
+  );
   const ports = [o.ports.http, ...Object.values(o.ports.stream).map((p) => p.listen)];
   return launch('nginx-proxy', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], ports);
 }
@@ -157,10 +167,20 @@ ${streams}
  * session tickets and a session cache (nginx's defaults otherwise), proxy_pass with upstream
  * keep-alive and an access log, like the HTTP reverse proxy.
  */
-export async function startNginxTlsProxy(o: { nginx: string; dir: string; cpu: string | undefined; port: number; upstream: number; cert: string; key: string }): Promise<Server> {
+export async function startNginxTlsProxy(o: {
+  nginx: string;
+  dir: string;
+  cpu: string | undefined;
+  port: number;
+  upstream: number;
+  cert: string;
+  key: string;
+}): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });
   const conf = join(o.dir, 'nginx.conf');
-  writeFileSync(conf, `${NGINX_COMMON(o.dir)}
+  writeFileSync(
+    conf,
+    `${NGINX_COMMON(o.dir)}
 http {
   access_log ${o.dir}/access.log;
   default_type text/plain;
@@ -187,7 +207,8 @@ http {
     }
   }
 }
-`);
+`,
+  );
   return launch('nginx-tls', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
 }
 
@@ -195,7 +216,9 @@ http {
 export async function startHaproxy(o: { haproxy: string; dir: string; cpu: string | undefined; port: number; upstream: number }): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });
   const conf = join(o.dir, 'haproxy.cfg');
-  writeFileSync(conf, `global
+  writeFileSync(
+    conf,
+    `global
   nbthread 1
   maxconn 4096
   log stdout format raw local0 info
@@ -218,12 +241,26 @@ frontend fe
 
 backend be
   server s1 127.0.0.1:${o.upstream}
-`);
+`,
+  );
   return launch('haproxy', o.dir, o.cpu, o.haproxy, ['-f', conf, '-db'], [o.port]);
 }
 
 /** bench/bare-proxy.ts: a Node reverse proxy with nothing but forwarding (a reference). */
-export async function startBareProxy(o: { mode: 'http-proxy' | 'request'; dir: string; cpu: string | undefined; port: number; upstream: number }): Promise<Server> {
+export async function startBareProxy(o: {
+  mode: 'http-proxy' | 'request';
+  dir: string;
+  cpu: string | undefined;
+  port: number;
+  upstream: number;
+}): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });
-  return launch(`bare-proxy-${o.mode}`, o.dir, o.cpu, process.execPath, [join(__dirname, 'bare-proxy.js'), o.mode, String(o.port), String(o.upstream)], [o.port]);
+  return launch(
+    `bare-proxy-${o.mode}`,
+    o.dir,
+    o.cpu,
+    process.execPath,
+    [join(__dirname, 'bare-proxy.js'), o.mode, String(o.port), String(o.upstream)],
+    [o.port],
+  );
 }

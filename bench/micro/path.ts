@@ -50,7 +50,14 @@ function parseArgs(argv: string[]): Args {
     } else if (argv[i] !== '--json' && argv[i] !== '--quick') throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
   }
   const quick = argv.includes('--quick');
-  const a: Args = { json: argv.includes('--json'), decisions: 1_000_000, requests: quick ? 100_000 : 300_000, rounds: quick ? 3 : 7, warmup: quick ? 100_000 : 200_000, allocBatches: quick ? 100 : 300 };
+  const a: Args = {
+    json: argv.includes('--json'),
+    decisions: 1_000_000,
+    requests: quick ? 100_000 : 300_000,
+    rounds: quick ? 3 : 7,
+    warmup: quick ? 100_000 : 200_000,
+    allocBatches: quick ? 100 : 300,
+  };
   const num = (name: string): number | undefined => {
     const i = argv.indexOf(name);
     if (i < 0) return undefined;
@@ -169,20 +176,83 @@ async function main(): Promise<void> {
   const step = pathStep(deps);
   const misses = missAddresses(CONNECTIONS, bouncer, now);
   const hits = hitAddresses(CONNECTIONS, args.decisions, bouncer, now);
-  const proxies = Array.from({ length: CONNECTIONS }, (_, i) => `10.0.${(i >> 8) & 255}.${(i & 255) || 1}`);
-  const row = (key: string, label: string, description: string, conns: Conn[], s: Step, counts: Row['counts']): Row => ({ key, label, description, conns, step: s, counts, next: 0, roundNs: [], roundCpuNs: [], allocBytes: [], allocRun: 0 });
+  const proxies = Array.from({ length: CONNECTIONS }, (_, i) => `10.0.${(i >> 8) & 255}.${i & 255 || 1}`);
+  const row = (key: string, label: string, description: string, conns: Conn[], s: Step, counts: Row['counts']): Row => ({
+    key,
+    label,
+    description,
+    conns,
+    step: s,
+    counts,
+    next: 0,
+    roundNs: [],
+    roundCpuNs: [],
+    allocBytes: [],
+    allocRun: 0,
+  });
   const rows: Row[] = [
-    row('baseline', 'loop baseline', 'the loop and a fresh headers object only (what the harness costs per request)', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), baselineStep, undefined),
-    row('off', 'CrowdSec off', 'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed', misses.map((ip) => connection(ip, deps.trusted, 'off.bench.local', undefined)), step, { service: 'web-off', outcome: 'allowed' }),
-    row('enforce_1m_miss', `enforce ${short(args.decisions)}, miss`, 'direct client no decision covers, crowdsec: enforce → lookup, allowed', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), step, { service: 'web', outcome: 'allowed' }),
-    row('stage_admission', 'enforce miss: admission only', 'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers', misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), pathStep(deps, { metrics: false, accessLine: false }), undefined),
-    row('stage_admission_metrics', 'enforce miss: + metrics', 'enforce miss without the access line', misses.map((ip) => connection(ip, deps.trusted, 'www.bench.local', undefined)), pathStep(deps, { metrics: true, accessLine: false }), { service: 'web', outcome: 'allowed' }),
-    row('enforce_1m_hit', `enforce ${short(args.decisions)}, hit`, 'direct client with a decision (exact IPv4/IPv6 or inside a range) → lookup, denied (403 line with metadata)', hits.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)), step, { service: 'web', outcome: 'denied' }),
-    row('enforce_1m_xff', `enforce ${short(args.decisions)}, via proxy`, 'peer in --trusted-proxies, client from X-Forwarded-For (no decision) → lookup, allowed, X-Forwarded-For rebuilt', misses.map((ip, i) => connection(proxies[i], deps.trusted, 'xff.bench.local', ip)), step, { service: 'web-xff', outcome: 'allowed' }),
+    row(
+      'baseline',
+      'loop baseline',
+      'the loop and a fresh headers object only (what the harness costs per request)',
+      misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)),
+      baselineStep,
+      undefined,
+    ),
+    row(
+      'off',
+      'CrowdSec off',
+      'direct client (80 % IPv4, 20 % IPv6), service with crowdsec: off → allowed',
+      misses.map((ip) => connection(ip, deps.trusted, 'off.bench.local', undefined)),
+      step,
+      { service: 'web-off', outcome: 'allowed' },
+    ),
+    row(
+      'enforce_1m_miss',
+      `enforce ${short(args.decisions)}, miss`,
+      'direct client no decision covers, crowdsec: enforce → lookup, allowed',
+      misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)),
+      step,
+      { service: 'web', outcome: 'allowed' },
+    ),
+    row(
+      'stage_admission',
+      'enforce miss: admission only',
+      'enforce miss without the metrics counter and the access line: route, client IP, chain, X-Forwarded-* headers',
+      misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)),
+      pathStep(deps, { metrics: false, accessLine: false }),
+      undefined,
+    ),
+    row(
+      'stage_admission_metrics',
+      'enforce miss: + metrics',
+      'enforce miss without the access line',
+      misses.map((ip) => connection(ip, deps.trusted, 'www.bench.local', undefined)),
+      pathStep(deps, { metrics: true, accessLine: false }),
+      { service: 'web', outcome: 'allowed' },
+    ),
+    row(
+      'enforce_1m_hit',
+      `enforce ${short(args.decisions)}, hit`,
+      'direct client with a decision (exact IPv4/IPv6 or inside a range) → lookup, denied (403 line with metadata)',
+      hits.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)),
+      step,
+      { service: 'web', outcome: 'denied' },
+    ),
+    row(
+      'enforce_1m_xff',
+      `enforce ${short(args.decisions)}, via proxy`,
+      'peer in --trusted-proxies, client from X-Forwarded-For (no decision) → lookup, allowed, X-Forwarded-For rebuilt',
+      misses.map((ip, i) => connection(proxies[i], deps.trusted, 'xff.bench.local', ip)),
+      step,
+      { service: 'web-xff', outcome: 'allowed' },
+    ),
   ];
 
   global.gc?.();
-  log(`path: warm-up ${args.warmup.toLocaleString('en-US')} requests per row, then ${args.rounds} interleaved rounds of ${args.requests.toLocaleString('en-US')}`);
+  log(
+    `path: warm-up ${args.warmup.toLocaleString('en-US')} requests per row, then ${args.rounds} interleaved rounds of ${args.requests.toLocaleString('en-US')}`,
+  );
   for (const r of rows) runRequests(r, args.warmup);
   gcObserver.observe({ entryTypes: ['gc'] });
   for (let round = 0; round < args.rounds; round++) {
@@ -203,7 +273,8 @@ async function main(): Promise<void> {
   const counts = await outcomeCounts(metrics);
   const perRow = args.warmup + args.rounds * args.requests + args.allocBatches * ALLOC_BATCH;
   const expected = new Map<string, number>();
-  for (const r of rows) if (r.counts) expected.set(`${r.counts.service}/${r.counts.outcome}`, (expected.get(`${r.counts.service}/${r.counts.outcome}`) ?? 0) + perRow);
+  for (const r of rows)
+    if (r.counts) expected.set(`${r.counts.service}/${r.counts.outcome}`, (expected.get(`${r.counts.service}/${r.counts.outcome}`) ?? 0) + perRow);
   for (const [k, n] of expected) {
     if (counts.get(k) !== n) throw new Error(`metrics: ${k} counted ${counts.get(k) ?? 0}, expected ${n}`);
   }
@@ -229,8 +300,9 @@ async function main(): Promise<void> {
     benchmark: 'path',
     node: process.version,
     gc_exposed: global.gc !== undefined,
-    method: `time: median over ${args.rounds} interleaved rounds of ${args.requests} requests per row (after ${args.warmup} warm-up), GC included; `
-      + `memory: median over batches of ${ALLOC_BATCH} requests of V8 used-heap growth / requests, each batch after a forced minor GC, batches with a GC inside dropped`,
+    method:
+      `time: median over ${args.rounds} interleaved rounds of ${args.requests} requests per row (after ${args.warmup} warm-up), GC included; ` +
+      `memory: median over batches of ${ALLOC_BATCH} requests of V8 used-heap growth / requests, each batch after a forced minor GC, batches with a GC inside dropped`,
     decisions: args.decisions,
     store_sync: { via: 'StreamBouncer ← test/harness/fake-lapi.ts (mixed startup response, bench/lib/decisions.ts)', sync_ms: syncMs, total },
     requests_per_round: args.requests,
@@ -244,10 +316,14 @@ async function main(): Promise<void> {
     return;
   }
   log('');
-  log(`Per-request path (${process.version}${result.gc_exposed ? '' : ', no --expose-gc: bytes/request is noisier'}; ${CONNECTIONS} connections per row; access line ${Math.round(lineBytes / lines)} bytes on average)`);
+  log(
+    `Per-request path (${process.version}${result.gc_exposed ? '' : ', no --expose-gc: bytes/request is noisier'}; ${CONNECTIONS} connections per row; access line ${Math.round(lineBytes / lines)} bytes on average)`,
+  );
   log(`  ${'row'.padEnd(30)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  alloc batches`);
   for (const r of Object.values(out)) {
-    log(`  ${r.label.padEnd(30)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`);
+    log(
+      `  ${r.label.padEnd(30)} ${String(r.ns_per_request).padStart(7)} ${String(r.ns_per_request_best).padStart(7)} ${String(r.cpu_ns_per_request).padStart(7)} ${String(r.bytes_per_request).padStart(6)}  ${r.alloc_batches_used}/${r.alloc_batches_run}`,
+    );
   }
   log(`  method: ${result.method}`);
 }

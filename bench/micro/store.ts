@@ -61,11 +61,43 @@ function pick<T>(weighted: Array<[T, number]>): T {
   return weighted[weighted.length - 1][0];
 }
 
-const ORIGINS: Array<[string, number]> = [['CAPI', 60], ['crowdsec', 20], ['lists:firehol_cybercrime', 10], ['lists:tor-exit-nodes', 5], ['cscli', 5]];
-const TYPES: Array<[string, number]> = [['ban', 94], ['captcha', 5], ['throttle', 1]];
+const ORIGINS: Array<[string, number]> = [
+  ['CAPI', 60],
+  ['crowdsec', 20],
+  ['lists:firehol_cybercrime', 10],
+  ['lists:tor-exit-nodes', 5],
+  ['cscli', 5],
+];
+const TYPES: Array<[string, number]> = [
+  ['ban', 94],
+  ['captcha', 5],
+  ['throttle', 1],
+];
 const SCENARIOS = Array.from({ length: 60 }, (_, i): [string, number] => [`crowdsecurity/scenario-${i}`, 1 + (i % 7)]);
-const V4_RANGE_LENS: Array<[number, number]> = [[12, 1], [16, 4], [18, 2], [20, 4], [21, 2], [22, 4], [23, 3], [24, 40], [25, 3], [26, 4], [27, 4], [28, 5], [29, 5], [30, 4]];
-const V6_RANGE_LENS: Array<[number, number]> = [[32, 5], [40, 5], [48, 30], [56, 15], [64, 40], [96, 5]];
+const V4_RANGE_LENS: Array<[number, number]> = [
+  [12, 1],
+  [16, 4],
+  [18, 2],
+  [20, 4],
+  [21, 2],
+  [22, 4],
+  [23, 3],
+  [24, 40],
+  [25, 3],
+  [26, 4],
+  [27, 4],
+  [28, 5],
+  [29, 5],
+  [30, 4],
+];
+const V6_RANGE_LENS: Array<[number, number]> = [
+  [32, 5],
+  [40, 5],
+  [48, 30],
+  [56, 15],
+  [64, 40],
+  [96, 5],
+];
 
 function duration(): string {
   // CAPI-like remaining durations, e.g. "166h29m31.580512s"; all well in the future.
@@ -194,17 +226,25 @@ const exactSet6 = new Set(exact6);
 const sets: Record<string, string[]> = {
   ipv4_hit: build(QUERIES, () => v4(exact4[rint(n4)]), true),
   ipv4_miss: build(QUERIES, () => v4(u32()), false),
-  ipv4_range: build(QUERIES, () => {
-    const [net, len] = ranges4[rint(ranges4.length)];
-    return v4(inRange4(net, len));
-  }, true),
+  ipv4_range: build(
+    QUERIES,
+    () => {
+      const [net, len] = ranges4[rint(ranges4.length)];
+      return v4(inRange4(net, len));
+    },
+    true,
+  ),
   ipv6_hit: build(QUERIES, () => exact6[rint(n6)], true),
   ipv6_miss: build(QUERIES, () => `2${hex().padStart(3, '0').slice(0, 3)}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}:${hex()}`, false),
-  ipv6_range: build(QUERIES, () => {
-    const [h, len] = ranges6[rint(ranges6.length)];
-    const q = inRange6(h, len);
-    return exactSet6.has(q) ? '::1' : q;
-  }, true),
+  ipv6_range: build(
+    QUERIES,
+    () => {
+      const [h, len] = ranges6[rint(ranges6.length)];
+      const q = inRange6(h, len);
+      return exactSet6.has(q) ? '::1' : q;
+    },
+    true,
+  ),
 };
 sets.mixed = [];
 for (let i = 0; i < QUERIES; i++) {
@@ -314,7 +354,10 @@ if (asJson) {
   row('store bytes per decision', `${result.bytes_per_decision} (store.bytes ${(store.bytes / MB).toFixed(1)} MB)`);
   log(`  lookups (${QUERIES} distinct random queries per set, median of ${ROUNDS} passes; best pass):`);
   for (const [name, v] of Object.entries(lookups)) {
-    row(`    ${name}`, `${(v.perSec / 1e6).toFixed(2)}M/s  ${v.nsPerOp.toFixed(0).padStart(4)} ns/op  (best ${(v.bestPerSec / 1e6).toFixed(2)}M/s)  hit ratio ${v.hitRatio.toFixed(2)}`);
+    row(
+      `    ${name}`,
+      `${(v.perSec / 1e6).toFixed(2)}M/s  ${v.nsPerOp.toFixed(0).padStart(4)} ns/op  (best ${(v.bestPerSec / 1e6).toFixed(2)}M/s)  hit ratio ${v.hitRatio.toFixed(2)}`,
+    );
   }
   row('lookup target ≥ 2M/s', targets.lookups_ok ? 'OK' : `MISSED (min ${(minLookups / 1e6).toFixed(2)}M/s)`);
   row('stats() / sweep() with nothing expired', `${result.stats_ms} ms / ${result.sweep_ms} ms`);

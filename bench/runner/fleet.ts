@@ -66,8 +66,12 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   }
   const nginxHttpPort = await port();
   const nginx = await startNginxProxy({
-    nginx: tools.nginx, streamModule: tools.streamModule, dir: join(dir, 'nginx-proxy'), cpu: pin.server,
-    httpUpstream: upstreamPort, ports: { http: nginxHttpPort, stream: nginxStream },
+    nginx: tools.nginx,
+    streamModule: tools.streamModule,
+    dir: join(dir, 'nginx-proxy'),
+    cpu: pin.server,
+    httpUpstream: upstreamPort,
+    ports: { http: nginxHttpPort, stream: nginxStream },
   });
   defer(() => nginx.stop());
   const haproxyPort = await port();
@@ -85,15 +89,21 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   // services get their own daemon (TCP traffic in the same process makes Node's shared socket and
   // stream code polymorphic and measurably slows the HTTP path).
   const nbOff = await startNetbird({
-    name: 'netbird-off', dir: join(dir, 'netbird-off'), cpu: pin.server,
+    name: 'netbird-off',
+    dir: join(dir, 'netbird-off'),
+    cpu: pin.server,
     services: servicesYaml({ httpUpstream: upstreamPort, crowdsec: 'off' }),
-    httpPort: await port(), adminPort: await port(),
+    httpPort: await port(),
+    adminPort: await port(),
   });
   defer(() => nbOff.stop());
   const nbTcp = await startNetbird({
-    name: 'netbird-tcp', dir: join(dir, 'netbird-tcp'), cpu: pin.server,
+    name: 'netbird-tcp',
+    dir: join(dir, 'netbird-tcp'),
+    cpu: pin.server,
     services: servicesYaml({ httpUpstream: upstreamPort, crowdsec: 'off', tcp: netbirdTcp }),
-    httpPort: await port(), adminPort: await port(),
+    httpPort: await port(),
+    adminPort: await port(),
   });
   defer(() => nbTcp.stop());
   log('upstream, nginx, HAProxy, reference proxies, netbird-proxy (CrowdSec off; tcp services) up');
@@ -101,8 +111,23 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   const enforce: EnforceDaemon[] = [];
   const serverPids = (): number[] => [nginx.pid, haproxy.pid, bare.pid, bareReq.pid, nbOff.pid, nbTcp.pid, ...enforce.map((e) => e.nb.pid)];
   return {
-    tcpServer, upstreamPort, upstream, nginxStream, netbirdTcp, nginxHttpPort, nginx, haproxyPort, haproxy, barePort, bare, bareReqPort, bareReq,
-    nbOff, nbTcp, offMem: memoryOf(nbOff.pid), enforce,
+    tcpServer,
+    upstreamPort,
+    upstream,
+    nginxStream,
+    netbirdTcp,
+    nginxHttpPort,
+    nginx,
+    haproxyPort,
+    haproxy,
+    barePort,
+    bare,
+    bareReqPort,
+    bareReq,
+    nbOff,
+    nbTcp,
+    offMem: memoryOf(nbOff.pid),
+    enforce,
     serverPids,
     others: (pid) => serverPids().filter((p) => p !== pid),
   };

@@ -9,7 +9,10 @@ export const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocal
 
 export const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—');
 
-export const cpusText = (c: Record<string, number>): string => Object.values(c).map((x) => Math.round(x * 100)).join('/') || '—';
+export const cpusText = (c: Record<string, number>): string =>
+  Object.values(c)
+    .map((x) => Math.round(x * 100))
+    .join('/') || '—';
 
 /** 1000000 → "1M", 100000 → "100k". */
 export function short(n: number): string {

@@ -60,7 +60,12 @@ export async function measured<T>(what: string, pause: number[], warm: () => Pro
 
 /** Interleaved rounds: round 1 over every variant, then round 2, ...; a failed measurement is
  * passed to onError and the rounds go on. */
-export async function interleave<V>(rounds: number, variants: V[], measure: (v: V, round: number) => Promise<void>, onError: (v: V, round: number, err: Error) => void): Promise<void> {
+export async function interleave<V>(
+  rounds: number,
+  variants: V[],
+  measure: (v: V, round: number) => Promise<void>,
+  onError: (v: V, round: number, err: Error) => void,
+): Promise<void> {
   for (let r = 1; r <= rounds; r++) {
     for (const v of variants) {
       try {

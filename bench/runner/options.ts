@@ -48,9 +48,31 @@ export const USAGE = `usage: npm run bench -- [options]
 
 export function parseOptions(argv: string[]): Options {
   const o: Options = {
-    quick: false, rounds: 3, durationS: 5, warmupS: 2, latencyS: 1, initialWarmS: 3, abPairs: 5, abS: 3, connections: 50, threads: 1, pin: 'strict',
-    decisions: 1_000_000, lapiDecisions: 100_000, realLapi: true, http: true, tcp: true, https: true, bulkBytes: 2 ** 30, echoConns: 8000,
-    profile: true, profileS: 10, store: true, path: true, save: false, keep: false,
+    quick: false,
+    rounds: 3,
+    durationS: 5,
+    warmupS: 2,
+    latencyS: 1,
+    initialWarmS: 3,
+    abPairs: 5,
+    abS: 3,
+    connections: 50,
+    threads: 1,
+    pin: 'strict',
+    decisions: 1_000_000,
+    lapiDecisions: 100_000,
+    realLapi: true,
+    http: true,
+    tcp: true,
+    https: true,
+    bulkBytes: 2 ** 30,
+    echoConns: 8000,
+    profile: true,
+    profileS: 10,
+    store: true,
+    path: true,
+    save: false,
+    keep: false,
   };
   const num = (i: number): number => {
     const v = Number(argv[i + 1]);
@@ -62,33 +84,76 @@ export function parseOptions(argv: string[]): Options {
     const a = argv[i];
     given.add(a);
     switch (a) {
-      case '--quick': o.quick = true; break;
-      case '--rounds': o.rounds = Math.floor(num(i++)); break;
-      case '--duration': o.durationS = num(i++); break;
-      case '--warmup': o.warmupS = num(i++); break;
-      case '--connections': o.connections = Math.floor(num(i++)); break;
-      case '--threads': o.threads = Math.floor(num(i++)); break;
-      case '--decisions': o.decisions = Math.floor(num(i++)); break;
-      case '--lapi-decisions': o.lapiDecisions = Math.floor(num(i++)); break;
-      case '--no-lapi': o.realLapi = false; break;
-      case '--ab-pairs': o.abPairs = Math.floor(Number(argv[++i])); break;
-      case '--no-pin': o.pin = 'none'; break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--rounds':
+        o.rounds = Math.floor(num(i++));
+        break;
+      case '--duration':
+        o.durationS = num(i++);
+        break;
+      case '--warmup':
+        o.warmupS = num(i++);
+        break;
+      case '--connections':
+        o.connections = Math.floor(num(i++));
+        break;
+      case '--threads':
+        o.threads = Math.floor(num(i++));
+        break;
+      case '--decisions':
+        o.decisions = Math.floor(num(i++));
+        break;
+      case '--lapi-decisions':
+        o.lapiDecisions = Math.floor(num(i++));
+        break;
+      case '--no-lapi':
+        o.realLapi = false;
+        break;
+      case '--ab-pairs':
+        o.abPairs = Math.floor(Number(argv[++i]));
+        break;
+      case '--no-pin':
+        o.pin = 'none';
+        break;
       case '--pin': {
         const v = argv[++i];
         if (v !== 'strict' && v !== 'server' && v !== 'none') throw new Error(`--pin strict|server|none\n${USAGE}`);
         o.pin = v;
         break;
       }
-      case '--no-http': o.http = false; break;
-      case '--no-tcp': o.tcp = false; break;
-      case '--no-https': o.https = false; break;
-      case '--no-profile': o.profile = false; break;
-      case '--no-store': o.store = false; break;
-      case '--no-path': o.path = false; break;
-      case '--save': o.save = true; break;
-      case '--keep': o.keep = true; break;
-      case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
-      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+      case '--no-http':
+        o.http = false;
+        break;
+      case '--no-tcp':
+        o.tcp = false;
+        break;
+      case '--no-https':
+        o.https = false;
+        break;
+      case '--no-profile':
+        o.profile = false;
+        break;
+      case '--no-store':
+        o.store = false;
+        break;
+      case '--no-path':
+        o.path = false;
+        break;
+      case '--save':
+        o.save = true;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
   if (o.quick) {

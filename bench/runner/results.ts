@@ -24,7 +24,16 @@ export interface HttpVariantResult {
   description: string;
   port: number;
   rounds: HttpRound[];
-  median: { rps: number; p50_ms: number; p99_ms: number; server_cpu: number; cpus: Record<string, number>; c1_rps: number; c1_p50_ms: number; c1_p99_ms: number };
+  median: {
+    rps: number;
+    p50_ms: number;
+    p99_ms: number;
+    server_cpu: number;
+    cpus: Record<string, number>;
+    c1_rps: number;
+    c1_p50_ms: number;
+    c1_p99_ms: number;
+  };
 }
 
 export interface EnforceAbResult {
@@ -47,7 +56,14 @@ export interface TcpTargetResult {
   wrk_close: Array<Measured<WrkResult>>;
   echo: Array<Measured<ConnRateResult>>;
   bulk: Array<Measured<BulkResult>>;
-  median: { conns_per_sec_wrk: number; conns_per_sec_echo: number; echo_p99_ms: number; bulk_mib_per_sec: number; server_cpu_wrk: number; server_cpu_bulk: number };
+  median: {
+    conns_per_sec_wrk: number;
+    conns_per_sec_echo: number;
+    echo_p99_ms: number;
+    bulk_mib_per_sec: number;
+    server_cpu_wrk: number;
+    server_cpu_bulk: number;
+  };
 }
 
 export interface TcpResults {

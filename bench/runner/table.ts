@@ -9,7 +9,9 @@ export function renderTable(r: Results, reports: ScenarioReport[]): string {
     '',
     `netbird-proxy benchmark — ${r.generated_at}`,
     `machine: ${m.cpu_model}, ${m.cpus} vCPU (${m.virtualization}), ${m.memory_gib} GiB, ${m.os}, kernel ${m.kernel}`,
-    `versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `versions: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `settings: ${String(r.settings.wrk)}, ${String(r.settings.rounds)} interleaved rounds, medians; ${String(r.settings.pinning)}`,
   ];
   for (const rep of reports) L.push(...rep.section(r));

@@ -32,10 +32,14 @@ async function waitSynced(nb: Netbird, expected: number, timeoutMs: number): Pro
     return { total: s?.crowdsec?.decisions?.total, state: s?.crowdsec?.state, initial_sync_ms: s?.crowdsec?.initial_sync_ms };
   };
   try {
-    await until(`${nb.name} synced with ${expected} decisions`, () => {
-      const s = synced();
-      return s.state === 'synced' && s.total === expected;
-    }, timeoutMs);
+    await until(
+      `${nb.name} synced with ${expected} decisions`,
+      () => {
+        const s = synced();
+        return s.state === 'synced' && s.total === expected;
+      },
+      timeoutMs,
+    );
   } catch (err) {
     const last = synced();
     throw new Error(`${(err as Error).message} (state ${last.state}, total ${last.total})`);
@@ -58,21 +62,37 @@ async function startWithRealLapi(ctx: BenchContext): Promise<void> {
   log(`imported in ${fmt(importMs)} ms; starting netbird-proxy (enforce, real LAPI)`);
   const ts = Date.now();
   const nb = await startNetbird({
-    name: 'netbird-enforce-lapi', dir: join(dir, 'netbird-enforce-lapi'), cpu: pin.server,
+    name: 'netbird-enforce-lapi',
+    dir: join(dir, 'netbird-enforce-lapi'),
+    cpu: pin.server,
     services: servicesYaml({ httpUpstream: fleet.upstreamPort, crowdsec: 'enforce', offTwin: true }),
-    httpPort: await freePort(), adminPort: await freePort(),
-    crowdsec: { url: lapi.url, key: lapi.apiKey, pollInterval: POLL_INTERVAL }, readyTimeoutMs: 120_000,
+    httpPort: await freePort(),
+    adminPort: await freePort(),
+    crowdsec: { url: lapi.url, key: lapi.apiKey, pollInterval: POLL_INTERVAL },
+    readyTimeoutMs: 120_000,
   });
   const spawnToReady = Date.now() - ts;
   ctx.defer(() => nb.stop());
   const s = await waitSynced(nb, opts.lapiDecisions, 30_000);
   const mem = memoryOf(nb.pid);
   results.crowdsec_sync.enforce_lapi = {
-    source: 'CrowdSec LAPI 1.4.6 (cscli decisions import)', decisions_expected: opts.lapiDecisions, mix,
-    decisions_total: s.total, state: s.state, initial_sync_ms: s.initial_sync_ms, spawn_to_ready_ms: spawnToReady,
-    import_ms: importMs, rss_mb_after_sync: mem?.rss_mb, peak_rss_mb: mem?.peak_rss_mb,
+    source: 'CrowdSec LAPI 1.4.6 (cscli decisions import)',
+    decisions_expected: opts.lapiDecisions,
+    mix,
+    decisions_total: s.total,
+    state: s.state,
+    initial_sync_ms: s.initial_sync_ms,
+    spawn_to_ready_ms: spawnToReady,
+    import_ms: importMs,
+    rss_mb_after_sync: mem?.rss_mb,
+    peak_rss_mb: mem?.peak_rss_mb,
   };
-  fleet.enforce.push({ key: 'netbird_enforce_lapi', nb, label: `netbird-proxy enforce ${short(opts.lapiDecisions)} (real LAPI)`, description: `enforce; ${fmt(opts.lapiDecisions)} decisions from CrowdSec LAPI 1.4.6` });
+  fleet.enforce.push({
+    key: 'netbird_enforce_lapi',
+    nb,
+    label: `netbird-proxy enforce ${short(opts.lapiDecisions)} (real LAPI)`,
+    description: `enforce; ${fmt(opts.lapiDecisions)} decisions from CrowdSec LAPI 1.4.6`,
+  });
   log(`enforce (real LAPI) synced: ${fmt(s.total ?? NaN)} decisions, initial sync ${s.initial_sync_ms} ms, RSS ${mem?.rss_mb} MB`);
 }
 
@@ -87,22 +107,40 @@ async function startWithFakeLapi(ctx: BenchContext): Promise<void> {
   fake.setStartupStream(() => body.chunks);
   const ts = Date.now();
   const nb = await startNetbird({
-    name: 'netbird-enforce-fake', dir: join(dir, 'netbird-enforce-fake'), cpu: pin.server,
+    name: 'netbird-enforce-fake',
+    dir: join(dir, 'netbird-enforce-fake'),
+    cpu: pin.server,
     services: servicesYaml({ httpUpstream: fleet.upstreamPort, crowdsec: 'enforce', offTwin: true }),
-    httpPort: await freePort(), adminPort: await freePort(),
-    crowdsec: { url: fake.url, key: fake.apiKey, pollInterval: POLL_INTERVAL }, readyTimeoutMs: 180_000,
+    httpPort: await freePort(),
+    adminPort: await freePort(),
+    crowdsec: { url: fake.url, key: fake.apiKey, pollInterval: POLL_INTERVAL },
+    readyTimeoutMs: 180_000,
   });
   const spawnToReady = Date.now() - ts;
   ctx.defer(() => nb.stop());
   const s = await waitSynced(nb, opts.decisions, 30_000);
   const mem = memoryOf(nb.pid);
   results.crowdsec_sync.enforce_fake = {
-    source: 'fake LAPI (test/harness/fake-lapi.ts) replaying a pre-rendered startup response', decisions_expected: opts.decisions, mix: body.mix,
-    decisions_total: s.total, state: s.state, initial_sync_ms: s.initial_sync_ms, spawn_to_ready_ms: spawnToReady,
-    body_mb: +(body.bytes / 1e6).toFixed(1), rss_mb_after_sync: mem?.rss_mb, peak_rss_mb: mem?.peak_rss_mb,
+    source: 'fake LAPI (test/harness/fake-lapi.ts) replaying a pre-rendered startup response',
+    decisions_expected: opts.decisions,
+    mix: body.mix,
+    decisions_total: s.total,
+    state: s.state,
+    initial_sync_ms: s.initial_sync_ms,
+    spawn_to_ready_ms: spawnToReady,
+    body_mb: +(body.bytes / 1e6).toFixed(1),
+    rss_mb_after_sync: mem?.rss_mb,
+    peak_rss_mb: mem?.peak_rss_mb,
   };
-  fleet.enforce.push({ key: 'netbird_enforce_fake', nb, label: `netbird-proxy enforce ${short(opts.decisions)} (fake LAPI)`, description: `enforce; ${fmt(opts.decisions)} decisions replayed by the fake LAPI` });
-  log(`enforce (fake LAPI) synced: ${fmt(s.total ?? NaN)} decisions, initial sync ${s.initial_sync_ms} ms, spawn→ready ${spawnToReady} ms, RSS ${mem?.rss_mb} MB (peak ${mem?.peak_rss_mb} MB)`);
+  fleet.enforce.push({
+    key: 'netbird_enforce_fake',
+    nb,
+    label: `netbird-proxy enforce ${short(opts.decisions)} (fake LAPI)`,
+    description: `enforce; ${fmt(opts.decisions)} decisions replayed by the fake LAPI`,
+  });
+  log(
+    `enforce (fake LAPI) synced: ${fmt(s.total ?? NaN)} decisions, initial sync ${s.initial_sync_ms} ms, spawn→ready ${spawnToReady} ms, RSS ${mem?.rss_mb} MB (peak ${mem?.peak_rss_mb} MB)`,
+  );
 }
 
 /** Starts the enforce daemons (a real-LAPI failure is recorded and skipped; a fake-LAPI one is fatal). */
@@ -135,8 +173,12 @@ export const report: ScenarioReport = {
     if (syncs.length === 0) return [];
     const L = ['', 'CrowdSec initial sync in the daemon'];
     for (const [k, s] of syncs) {
-      L.push(`  ${k}: ${fmt(s.decisions_total ?? NaN)}/${fmt(s.decisions_expected)} decisions (${s.mix.ipv4} IPv4, ${s.mix.ipv6} IPv6, ${s.mix.range4} IPv4 ranges, ${s.mix.range6} IPv6 ranges) from ${s.source}`);
-      L.push(`    initial sync ${fmt(s.initial_sync_ms ?? NaN)} ms, spawn→ready ${fmt(s.spawn_to_ready_ms)} ms${s.import_ms !== undefined ? `, cscli import ${fmt(s.import_ms)} ms` : ''}${s.body_mb !== undefined ? `, body ${s.body_mb} MB` : ''}; RSS after sync ${s.rss_mb_after_sync} MB (peak ${s.peak_rss_mb} MB), after load ${s.rss_mb_after_load} MB (CrowdSec-off daemon: ${s.rss_mb_off_daemon_at_start} → ${s.rss_mb_off_daemon_after_load} MB); probe ${PROBE_BLOCKED_IP} → ${s.probe_blocked_status}`);
+      L.push(
+        `  ${k}: ${fmt(s.decisions_total ?? NaN)}/${fmt(s.decisions_expected)} decisions (${s.mix.ipv4} IPv4, ${s.mix.ipv6} IPv6, ${s.mix.range4} IPv4 ranges, ${s.mix.range6} IPv6 ranges) from ${s.source}`,
+      );
+      L.push(
+        `    initial sync ${fmt(s.initial_sync_ms ?? NaN)} ms, spawn→ready ${fmt(s.spawn_to_ready_ms)} ms${s.import_ms !== undefined ? `, cscli import ${fmt(s.import_ms)} ms` : ''}${s.body_mb !== undefined ? `, body ${s.body_mb} MB` : ''}; RSS after sync ${s.rss_mb_after_sync} MB (peak ${s.peak_rss_mb} MB), after load ${s.rss_mb_after_load} MB (CrowdSec-off daemon: ${s.rss_mb_off_daemon_at_start} → ${s.rss_mb_off_daemon_after_load} MB); probe ${PROBE_BLOCKED_IP} → ${s.probe_blocked_status}`,
+      );
     }
     return L;
   },

@@ -20,13 +20,21 @@ export async function run(ctx: BenchContext): Promise<void> {
   const byDaemon: EnforceAbResult['by_daemon'] = {};
   for (const e of fleet.enforce) {
     const url = `http://127.0.0.1:${e.nb.httpPort}/`;
-    const hosts = [{ key: 'enforce', host: 'bench.local' }, { key: 'off', host: OFF_TWIN_HOST }];
+    const hosts = [
+      { key: 'enforce', host: 'bench.local' },
+      { key: 'off', host: OFF_TWIN_HOST },
+    ];
     const got: Record<string, number[]> = { enforce: [], off: [] };
     for (let i = 0; i < opts.abPairs; i++) {
       for (const h of i % 2 === 0 ? hosts : [...hosts].reverse()) {
         const o = { ...wrk, headers: { Host: h.host } };
         try {
-          const res = await measured(`A/B ${e.key} ${i + 1} ${h.key}`, fleet.others(e.nb.pid), () => runWrk({ ...o, url, durationS: 1 }), () => runWrk({ ...o, url, durationS: opts.abS }));
+          const res = await measured(
+            `A/B ${e.key} ${i + 1} ${h.key}`,
+            fleet.others(e.nb.pid),
+            () => runWrk({ ...o, url, durationS: 1 }),
+            () => runWrk({ ...o, url, durationS: opts.abS }),
+          );
           if (res.non_2xx > 0) results.errors.push(`A/B ${e.key} ${h.key}: ${res.non_2xx} non-2xx`);
           got[h.key].push(res.rps);
         } catch (err) {
@@ -38,8 +46,12 @@ export async function run(ctx: BenchContext): Promise<void> {
     const ratios = got.enforce.map((x, i) => +(x / got.off[i]).toFixed(4));
     const ok = ratios.filter((x) => Number.isFinite(x));
     byDaemon[e.key] = {
-      enforce_rps: got.enforce.map(Math.round), off_rps: got.off.map(Math.round), ratios,
-      median: +median(ok).toFixed(4), min: Math.min(...ok), max: Math.max(...ok),
+      enforce_rps: got.enforce.map(Math.round),
+      off_rps: got.off.map(Math.round),
+      ratios,
+      median: +median(ok).toFixed(4),
+      min: Math.min(...ok),
+      max: Math.max(...ok),
     };
     log(`A/B ${e.key}: enforce/off median ${byDaemon[e.key].median} (range ${byDaemon[e.key].min}–${byDaemon[e.key].max})`);
   }
@@ -53,7 +65,9 @@ export const report: ScenarioReport = {
     if (!ab) return [];
     const L = [`  enforce vs off in the same process (A/B, ${ab.pairs} alternating pairs of ${ab.seconds} s runs, "web" vs its CrowdSec-off twin):`];
     for (const [k, v] of Object.entries(ab.by_daemon)) {
-      L.push(`    ${k.replace('netbird_', '')}: enforce/off median ${v.median} (range ${v.min}–${v.max}); enforce ${v.enforce_rps.map((x) => fmt(x)).join(' ')} | off ${v.off_rps.map((x) => fmt(x)).join(' ')}`);
+      L.push(
+        `    ${k.replace('netbird_', '')}: enforce/off median ${v.median} (range ${v.min}–${v.max}); enforce ${v.enforce_rps.map((x) => fmt(x)).join(' ')} | off ${v.off_rps.map((x) => fmt(x)).join(' ')}`,
+      );
     }
     return L;
   },

@@ -39,10 +39,35 @@ function variantsOf(ctx: BenchContext): Variant[] {
     { key: 'upstream', label: 'upstream alone (nginx return 200)', description: 'wrk → upstream directly', port: f.upstreamPort, pid: f.upstream.pid },
     { key: 'nginx', label: 'nginx reverse proxy', description: 'nginx 1 worker, proxy_pass with upstream keepalive', port: f.nginxHttpPort, pid: f.nginx.pid },
     { key: 'haproxy', label: 'HAProxy', description: 'HAProxy nbthread 1, mode http, http-reuse always', port: f.haproxyPort, pid: f.haproxy.pid },
-    { key: 'bare_node', label: 'ref: bare Node http-proxy', description: 'bench/lib/bare-proxy.ts http-proxy: http-proxy + keep-alive agent as in netbird-proxy, nothing else', port: f.barePort, pid: f.bare.pid },
-    { key: 'bare_request', label: 'ref: bare Node http.request', description: 'bench/lib/bare-proxy.ts request: http.request() + pipe() with the same agent, nothing else', port: f.bareReqPort, pid: f.bareReq.pid },
-    { key: 'netbird_tcp_pipe', label: 'ref: netbird tcp service as pipe', description: 'wrk keep-alive through a netbird-proxy tcp service to the upstream: bytes piped, no HTTP parsing (ceiling for a byte-level HTTP forwarder in Node)', port: f.netbirdTcp['tcp-http'].listen, pid: f.nbTcp.pid },
-    { key: 'netbird_off', label: 'netbird-proxy CrowdSec off', description: 'access: { crowdsec: off }, no LAPI configured', port: f.nbOff.httpPort, pid: f.nbOff.pid },
+    {
+      key: 'bare_node',
+      label: 'ref: bare Node http-proxy',
+      description: 'bench/lib/bare-proxy.ts http-proxy: http-proxy + keep-alive agent as in netbird-proxy, nothing else',
+      port: f.barePort,
+      pid: f.bare.pid,
+    },
+    {
+      key: 'bare_request',
+      label: 'ref: bare Node http.request',
+      description: 'bench/lib/bare-proxy.ts request: http.request() + pipe() with the same agent, nothing else',
+      port: f.bareReqPort,
+      pid: f.bareReq.pid,
+    },
+    {
+      key: 'netbird_tcp_pipe',
+      label: 'ref: netbird tcp service as pipe',
+      description:
+        'wrk keep-alive through a netbird-proxy tcp service to the upstream: bytes piped, no HTTP parsing (ceiling for a byte-level HTTP forwarder in Node)',
+      port: f.netbirdTcp['tcp-http'].listen,
+      pid: f.nbTcp.pid,
+    },
+    {
+      key: 'netbird_off',
+      label: 'netbird-proxy CrowdSec off',
+      description: 'access: { crowdsec: off }, no LAPI configured',
+      port: f.nbOff.httpPort,
+      pid: f.nbOff.pid,
+    },
     ...f.enforce.map((e) => ({ key: e.key, label: e.label, description: e.description, port: e.nb.httpPort, pid: e.nb.pid })),
   ];
 }
@@ -67,31 +92,50 @@ export async function run(ctx: BenchContext): Promise<void> {
 
   const wrk = wrkBase(ctx);
   const http: Record<string, HttpVariantResult> = {};
-  for (const v of variants) http[v.key] = { label: v.label, description: v.description, port: v.port, rounds: [], median: { rps: NaN, p50_ms: NaN, p99_ms: NaN, server_cpu: NaN, cpus: {}, c1_rps: NaN, c1_p50_ms: NaN, c1_p99_ms: NaN } };
+  for (const v of variants)
+    http[v.key] = {
+      label: v.label,
+      description: v.description,
+      port: v.port,
+      rounds: [],
+      median: { rps: NaN, p50_ms: NaN, p99_ms: NaN, server_cpu: NaN, cpus: {}, c1_rps: NaN, c1_p50_ms: NaN, c1_p99_ms: NaN },
+    };
   // Node's JIT needs a few seconds of traffic: give every variant one unrecorded run first.
   log(`warm-up: ${opts.initialWarmS} s of wrk per HTTP variant (not recorded)`);
   for (const v of variants) {
     await whilePaused(fleet.others(v.pid), () => runWrk({ ...wrk, url: `http://127.0.0.1:${v.port}/`, durationS: opts.initialWarmS }));
   }
-  await interleave(opts.rounds, variants, async (v, r) => {
-    const url = `http://127.0.0.1:${v.port}/`;
-    const res = await measured(`http r${r} ${v.key}`, fleet.others(v.pid), () => runWrk({ ...wrk, url, durationS: opts.warmupS }), async () => {
-      const probe = startCpuProbe({ server: v.pid, upstream: v.key === 'upstream' ? undefined : fleet.upstream.pid });
-      const cpuAll = cpuStatProbe();
-      const w = await runWrk({ ...wrk, url, durationS: opts.durationS });
-      const cpu = { ...probe.stop(), ...cpuAll.stop() };
-      const one = await runWrk({ ...wrk, connections: 1, url, durationS: opts.latencyS });
-      return { ...w, cpu, c1: { rps: one.rps, p50_ms: one.p50_ms, p99_ms: one.p99_ms } };
-    });
-    http[v.key].rounds.push({ round: r, ...res });
-    if (res.non_2xx > 0 || Object.values(res.socket_errors).some((x) => x > 0)) {
-      results.errors.push(`http ${v.key} round ${r}: ${res.non_2xx} non-2xx, socket errors ${JSON.stringify(res.socket_errors)}`);
-    }
-    log(`http r${r} ${v.key.padEnd(22)} ${fmt(res.rps).padStart(8)} req/s  p50 ${res.p50_ms.toFixed(2)} ms  p99 ${res.p99_ms.toFixed(2)} ms  (-c1: p50 ${res.c1.p50_ms.toFixed(3)} p99 ${res.c1.p99_ms.toFixed(3)})  cpu ${JSON.stringify(res.cpu)}  foreign ${res.foreign_cpu}`);
-  }, (v, r, err) => {
-    results.errors.push(`http ${v.key} round ${r}: ${err.message}`);
-    log(`http ${v.key} round ${r} failed: ${err.message}`);
-  });
+  await interleave(
+    opts.rounds,
+    variants,
+    async (v, r) => {
+      const url = `http://127.0.0.1:${v.port}/`;
+      const res = await measured(
+        `http r${r} ${v.key}`,
+        fleet.others(v.pid),
+        () => runWrk({ ...wrk, url, durationS: opts.warmupS }),
+        async () => {
+          const probe = startCpuProbe({ server: v.pid, upstream: v.key === 'upstream' ? undefined : fleet.upstream.pid });
+          const cpuAll = cpuStatProbe();
+          const w = await runWrk({ ...wrk, url, durationS: opts.durationS });
+          const cpu = { ...probe.stop(), ...cpuAll.stop() };
+          const one = await runWrk({ ...wrk, connections: 1, url, durationS: opts.latencyS });
+          return { ...w, cpu, c1: { rps: one.rps, p50_ms: one.p50_ms, p99_ms: one.p99_ms } };
+        },
+      );
+      http[v.key].rounds.push({ round: r, ...res });
+      if (res.non_2xx > 0 || Object.values(res.socket_errors).some((x) => x > 0)) {
+        results.errors.push(`http ${v.key} round ${r}: ${res.non_2xx} non-2xx, socket errors ${JSON.stringify(res.socket_errors)}`);
+      }
+      log(
+        `http r${r} ${v.key.padEnd(22)} ${fmt(res.rps).padStart(8)} req/s  p50 ${res.p50_ms.toFixed(2)} ms  p99 ${res.p99_ms.toFixed(2)} ms  (-c1: p50 ${res.c1.p50_ms.toFixed(3)} p99 ${res.c1.p99_ms.toFixed(3)})  cpu ${JSON.stringify(res.cpu)}  foreign ${res.foreign_cpu}`,
+      );
+    },
+    (v, r, err) => {
+      results.errors.push(`http ${v.key} round ${r}: ${err.message}`);
+      log(`http ${v.key} round ${r} failed: ${err.message}`);
+    },
+  );
 
   for (const v of Object.values(http)) {
     v.median = {
@@ -141,13 +185,37 @@ export const report: ScenarioReport = {
     L.push(row(['variant', 'req/s', 'p50ms', 'p99ms', 'srvCPU', 'CPU0/1', 'c1 p50', 'c1 p99', 'req/s per round'], w));
     for (const v of Object.values(r.http.variants)) {
       const md = v.median;
-      L.push(row([v.label, fmt(md.rps), md.p50_ms.toFixed(2), md.p99_ms.toFixed(2), pct(md.server_cpu), cpusText(md.cpus), md.c1_p50_ms.toFixed(3), md.c1_p99_ms.toFixed(3), v.rounds.map((x) => `${fmt(x.rps)}${x.foreign_cpu > FOREIGN_LIMIT ? '*' : ''}`).join(' ')], w));
+      L.push(
+        row(
+          [
+            v.label,
+            fmt(md.rps),
+            md.p50_ms.toFixed(2),
+            md.p99_ms.toFixed(2),
+            pct(md.server_cpu),
+            cpusText(md.cpus),
+            md.c1_p50_ms.toFixed(3),
+            md.c1_p99_ms.toFixed(3),
+            v.rounds.map((x) => `${fmt(x.rps)}${x.foreign_cpu > FOREIGN_LIMIT ? '*' : ''}`).join(' '),
+          ],
+          w,
+        ),
+      );
     }
     const h = r.http.ratios;
-    L.push(`  netbird-proxy (off) / nginx: req/s ${h.netbird_off_vs_nginx_rps}×, p99 ${h.netbird_off_vs_nginx_p99}× (at -c1: ${h.netbird_off_vs_nginx_c1_p99}×); / HAProxy: req/s ${h.netbird_off_vs_haproxy_rps}×; / bare Node http-proxy: req/s ${h.netbird_off_vs_bare_node_rps}×`);
-    L.push(`  references / nginx: bare http.request forwarder ${h.bare_request_vs_nginx_rps}× (${h.bare_request_vs_bare_http_proxy_rps}× bare http-proxy); netbird tcp service as a byte pipe ${h.tcp_pipe_vs_nginx_rps}×`);
-    L.push(`  enforce ${short(Number(r.settings.decisions_fake_lapi))} / off: req/s ${h.enforce_fake_vs_off_rps} (medians), ${h.enforce_fake_vs_off_rps_paired_median} (paired per round); p99 ${h.enforce_fake_vs_off_p99}×`);
-    if (Number.isFinite(h.enforce_lapi_vs_off_rps)) L.push(`  enforce ${short(Number(r.settings.decisions_real_lapi))} (real LAPI) / off: req/s ${h.enforce_lapi_vs_off_rps} (medians), ${h.enforce_lapi_vs_off_rps_paired_median} (paired)`);
+    L.push(
+      `  netbird-proxy (off) / nginx: req/s ${h.netbird_off_vs_nginx_rps}×, p99 ${h.netbird_off_vs_nginx_p99}× (at -c1: ${h.netbird_off_vs_nginx_c1_p99}×); / HAProxy: req/s ${h.netbird_off_vs_haproxy_rps}×; / bare Node http-proxy: req/s ${h.netbird_off_vs_bare_node_rps}×`,
+    );
+    L.push(
+      `  references / nginx: bare http.request forwarder ${h.bare_request_vs_nginx_rps}× (${h.bare_request_vs_bare_http_proxy_rps}× bare http-proxy); netbird tcp service as a byte pipe ${h.tcp_pipe_vs_nginx_rps}×`,
+    );
+    L.push(
+      `  enforce ${short(Number(r.settings.decisions_fake_lapi))} / off: req/s ${h.enforce_fake_vs_off_rps} (medians), ${h.enforce_fake_vs_off_rps_paired_median} (paired per round); p99 ${h.enforce_fake_vs_off_p99}×`,
+    );
+    if (Number.isFinite(h.enforce_lapi_vs_off_rps))
+      L.push(
+        `  enforce ${short(Number(r.settings.decisions_real_lapi))} (real LAPI) / off: req/s ${h.enforce_lapi_vs_off_rps} (medians), ${h.enforce_lapi_vs_off_rps_paired_median} (paired)`,
+      );
     return L;
   },
   targets(r: Results): Record<string, Target> {

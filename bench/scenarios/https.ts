@@ -36,7 +36,14 @@ export async function run(ctx: BenchContext): Promise<void> {
   const leaf = await issueLeaf(await makeCa(certDir), 'bench', ['bench.local', SNI]);
 
   const nginxPort = await freePort();
-  const nginx = await startNginxTlsProxy({ nginx: tools.nginx, dir: join(dir, 'nginx-tls'), cpu: pin.server, port: nginxPort, upstream: fleet.upstreamPort, ...leaf });
+  const nginx = await startNginxTlsProxy({
+    nginx: tools.nginx,
+    dir: join(dir, 'nginx-tls'),
+    cpu: pin.server,
+    port: nginxPort,
+    upstream: fleet.upstreamPort,
+    ...leaf,
+  });
   ctx.defer(() => nginx.stop());
   const nbPort = await freePort();
   const nb = await startNetbird({
@@ -57,13 +64,31 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.defer(() => nb.stop());
 
   const targets: HttpsTarget[] = [
-    { key: 'nginx_tls', label: 'nginx TLS', description: 'nginx 1 worker, ssl, session cache + tickets, proxy_pass with upstream keepalive, access_log', pid: nginx.pid, port: nginxPort },
-    { key: 'netbird_tls', label: 'netbird-proxy TLS', description: 'HTTPS entrypoint, tls: { cert, key }, CrowdSec off, access log to a file', pid: nb.pid, port: nbPort },
+    {
+      key: 'nginx_tls',
+      label: 'nginx TLS',
+      description: 'nginx 1 worker, ssl, session cache + tickets, proxy_pass with upstream keepalive, access_log',
+      pid: nginx.pid,
+      port: nginxPort,
+    },
+    {
+      key: 'netbird_tls',
+      label: 'netbird-proxy TLS',
+      description: 'HTTPS entrypoint, tls: { cert, key }, CrowdSec off, access log to a file',
+      pid: nb.pid,
+      port: nbPort,
+    },
   ];
   const pidsOf = (except: number): number[] => [...fleet.serverPids(), nginx.pid, nb.pid].filter((p) => p !== except);
   const out: Record<string, HttpsTargetResult> = {};
   for (const t of targets) {
-    out[t.key] = { label: t.label, description: t.description, keepalive: [], handshakes: [], median: { keepalive_rps: NaN, keepalive_p99_ms: NaN, handshakes_per_sec: NaN, server_cpu_keepalive: NaN, server_cpu_handshakes: NaN } };
+    out[t.key] = {
+      label: t.label,
+      description: t.description,
+      keepalive: [],
+      handshakes: [],
+      median: { keepalive_rps: NaN, keepalive_p99_ms: NaN, handshakes_per_sec: NaN, server_cpu_keepalive: NaN, server_cpu_handshakes: NaN },
+    };
   }
   const keep = wrkBase(ctx);
   const close = { ...keep, headers: { Host: 'bench.local', Connection: 'close' } };
@@ -71,28 +96,47 @@ export async function run(ctx: BenchContext): Promise<void> {
   for (const t of targets) {
     await whilePaused(pidsOf(t.pid), () => runWrk({ ...keep, url: `https://${SNI}:${t.port}/`, durationS: opts.initialWarmS }));
   }
-  await interleave(opts.rounds, targets, async (t, r) => {
-    const url = `https://${SNI}:${t.port}/`;
-    const paused = pidsOf(t.pid);
-    const withCpu = async <T>(fn: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> => {
-      const probe = startCpuProbe({ server: t.pid, upstream: fleet.upstream.pid });
-      const x = await fn();
-      return { ...x, cpu: probe.stop() };
-    };
-    const k = await measured(`https r${r} ${t.key} keep-alive`, paused, () => runWrk({ ...keep, url, durationS: opts.warmupS }),
-      () => withCpu(() => runWrk({ ...keep, url, durationS: opts.durationS })));
-    out[t.key].keepalive.push({ round: r, rps: k.rps, p99_ms: k.p99_ms, cpu: k.cpu, foreign_cpu: k.foreign_cpu, attempts: k.attempts });
-    const h = await measured(`https r${r} ${t.key} handshakes`, paused, () => runWrk({ ...close, url, durationS: Math.min(1, opts.warmupS) }),
-      () => withCpu(() => runWrk({ ...close, url, durationS: opts.durationS })));
-    out[t.key].handshakes.push({ round: r, rps: h.rps, cpu: h.cpu, foreign_cpu: h.foreign_cpu, attempts: h.attempts });
-    for (const [what, w] of [['keep-alive', k], ['handshakes', h]] as const) {
-      if (w.non_2xx > 0 || Object.values(w.socket_errors).some((x) => x > 0)) results.errors.push(`https ${t.key} ${what} round ${r}: ${w.non_2xx} non-2xx, socket errors ${JSON.stringify(w.socket_errors)}`);
-    }
-    log(`https r${r} ${t.key.padEnd(12)} keep-alive ${fmt(k.rps).padStart(7)} req/s (p99 ${k.p99_ms.toFixed(2)} ms)  handshakes ${fmt(h.rps).padStart(6)}/s  server cpu ${k.cpu.server ?? '-'}/${h.cpu.server ?? '-'}  foreign ${k.foreign_cpu}/${h.foreign_cpu}`);
-  }, (t, r, err) => {
-    results.errors.push(`https ${t.key} round ${r}: ${err.message}`);
-    log(`https ${t.key} round ${r} failed: ${err.message}`);
-  });
+  await interleave(
+    opts.rounds,
+    targets,
+    async (t, r) => {
+      const url = `https://${SNI}:${t.port}/`;
+      const paused = pidsOf(t.pid);
+      const withCpu = async <T>(fn: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> => {
+        const probe = startCpuProbe({ server: t.pid, upstream: fleet.upstream.pid });
+        const x = await fn();
+        return { ...x, cpu: probe.stop() };
+      };
+      const k = await measured(
+        `https r${r} ${t.key} keep-alive`,
+        paused,
+        () => runWrk({ ...keep, url, durationS: opts.warmupS }),
+        () => withCpu(() => runWrk({ ...keep, url, durationS: opts.durationS })),
+      );
+      out[t.key].keepalive.push({ round: r, rps: k.rps, p99_ms: k.p99_ms, cpu: k.cpu, foreign_cpu: k.foreign_cpu, attempts: k.attempts });
+      const h = await measured(
+        `https r${r} ${t.key} handshakes`,
+        paused,
+        () => runWrk({ ...close, url, durationS: Math.min(1, opts.warmupS) }),
+        () => withCpu(() => runWrk({ ...close, url, durationS: opts.durationS })),
+      );
+      out[t.key].handshakes.push({ round: r, rps: h.rps, cpu: h.cpu, foreign_cpu: h.foreign_cpu, attempts: h.attempts });
+      for (const [what, w] of [
+        ['keep-alive', k],
+        ['handshakes', h],
+      ] as const) {
+        if (w.non_2xx > 0 || Object.values(w.socket_errors).some((x) => x > 0))
+          results.errors.push(`https ${t.key} ${what} round ${r}: ${w.non_2xx} non-2xx, socket errors ${JSON.stringify(w.socket_errors)}`);
+      }
+      log(
+        `https r${r} ${t.key.padEnd(12)} keep-alive ${fmt(k.rps).padStart(7)} req/s (p99 ${k.p99_ms.toFixed(2)} ms)  handshakes ${fmt(h.rps).padStart(6)}/s  server cpu ${k.cpu.server ?? '-'}/${h.cpu.server ?? '-'}  foreign ${k.foreign_cpu}/${h.foreign_cpu}`,
+      );
+    },
+    (t, r, err) => {
+      results.errors.push(`https ${t.key} round ${r}: ${err.message}`);
+      log(`https ${t.key} round ${r} failed: ${err.message}`);
+    },
+  );
   for (const t of Object.values(out)) {
     t.median = {
       keepalive_rps: Math.round(median(t.keepalive.map((x) => x.rps))),
@@ -116,12 +160,28 @@ export const report: ScenarioReport = {
   section(r: Results): string[] {
     if (!r.https) return [];
     const w = [20, 14, 8, 14, 9, 9, 26];
-    const L = ['', `HTTPS (same cert/key): keep-alive = wrk -c${String(r.settings.connections)} over TLS; handshakes = wrk -H "Connection: close" (a full TLS handshake per request)`];
+    const L = [
+      '',
+      `HTTPS (same cert/key): keep-alive = wrk -c${String(r.settings.connections)} over TLS; handshakes = wrk -H "Connection: close" (a full TLS handshake per request)`,
+    ];
     L.push(row(['target', 'keep-alive r/s', 'p99ms', 'handshakes/s', 'srvCPU k', 'srvCPU h', 'per round: keep-alive / hs'], w));
     const star = (x: Disturbance): string => (x.foreign_cpu > FOREIGN_LIMIT ? '*' : '');
     for (const t of Object.values(r.https.targets)) {
       const per = t.keepalive.map((x, i) => `${fmt(x.rps)}${star(x)}/${fmt(t.handshakes[i]?.rps ?? NaN)}`).join(' ');
-      L.push(row([t.label, fmt(t.median.keepalive_rps), t.median.keepalive_p99_ms.toFixed(2), fmt(t.median.handshakes_per_sec), pct(t.median.server_cpu_keepalive), pct(t.median.server_cpu_handshakes), per], w));
+      L.push(
+        row(
+          [
+            t.label,
+            fmt(t.median.keepalive_rps),
+            t.median.keepalive_p99_ms.toFixed(2),
+            fmt(t.median.handshakes_per_sec),
+            pct(t.median.server_cpu_keepalive),
+            pct(t.median.server_cpu_handshakes),
+            per,
+          ],
+          w,
+        ),
+      );
     }
     const hr = r.https.ratios;
     L.push(`  netbird-proxy / nginx (TLS): keep-alive req/s ${hr.netbird_vs_nginx_keepalive_rps}×, new handshakes/s ${hr.netbird_vs_nginx_handshakes}×`);
@@ -131,7 +191,11 @@ export const report: ScenarioReport = {
     const hr = r.https?.ratios;
     if (!hr) return {};
     return {
-      https_keepalive_vs_nginx: { target: '≥ 0.35× nginx TLS req/s (as plain HTTP)', measured: `${hr.netbird_vs_nginx_keepalive_rps}×`, met: hr.netbird_vs_nginx_keepalive_rps >= 0.35 },
+      https_keepalive_vs_nginx: {
+        target: '≥ 0.35× nginx TLS req/s (as plain HTTP)',
+        measured: `${hr.netbird_vs_nginx_keepalive_rps}×`,
+        met: hr.netbird_vs_nginx_keepalive_rps >= 0.35,
+      },
     };
   },
 };

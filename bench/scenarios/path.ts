@@ -24,10 +24,15 @@ export const report: ScenarioReport = {
   section(r: Results): string[] {
     const p = r.path;
     if (!p) return [];
-    const L = ['', `Per-request path (bench/micro/path.ts, in process: route, client IP, restriction chain, headers, metrics, access line; ${p.rounds} rounds of ${p.requests_per_round} requests)`];
+    const L = [
+      '',
+      `Per-request path (bench/micro/path.ts, in process: route, client IP, restriction chain, headers, metrics, access line; ${p.rounds} rounds of ${p.requests_per_round} requests)`,
+    ];
     L.push(`  ${'row'.padEnd(30)} ${'ns/req'.padStart(7)} ${'best'.padStart(7)} ${'CPU ns'.padStart(7)} ${'B/req'.padStart(6)}  GC-free alloc batches`);
     for (const row of Object.values(p.rows)) {
-      L.push(`  ${row.label.padEnd(30)} ${String(row.ns_per_request).padStart(7)} ${String(row.ns_per_request_best).padStart(7)} ${String(row.cpu_ns_per_request).padStart(7)} ${String(row.bytes_per_request).padStart(6)}  ${row.alloc_batches_used}/${row.alloc_batches_run}`);
+      L.push(
+        `  ${row.label.padEnd(30)} ${String(row.ns_per_request).padStart(7)} ${String(row.ns_per_request_best).padStart(7)} ${String(row.cpu_ns_per_request).padStart(7)} ${String(row.bytes_per_request).padStart(6)}  ${row.alloc_batches_used}/${row.alloc_batches_run}`,
+      );
     }
     return L;
   },

@@ -18,14 +18,18 @@ async function profileRun(kind: 'http' | 'tcp', ctx: BenchContext): Promise<Prof
   const profDir = join(dir, `cpuprofile-${kind}`);
   mkdirSync(profDir, { recursive: true });
   const tcpPort = await freePort();
-  const what = kind === 'http'
-    ? `HTTP: wrk -c${opts.connections} keep-alive GET / through an http service (CrowdSec off)`
-    : `TCP: wrk -c${opts.connections} with Connection: close through a tcp service (a new TCP connection per request)`;
+  const what =
+    kind === 'http'
+      ? `HTTP: wrk -c${opts.connections} keep-alive GET / through an http service (CrowdSec off)`
+      : `TCP: wrk -c${opts.connections} with Connection: close through a tcp service (a new TCP connection per request)`;
   log(`profile ${kind}: netbird-proxy under node --cpu-prof, ${opts.profileS} s of wrk`);
   const nb = await startNetbird({
-    name: `netbird-profile-${kind}`, dir: join(dir, `netbird-profile-${kind}`), cpu: pin.server,
+    name: `netbird-profile-${kind}`,
+    dir: join(dir, `netbird-profile-${kind}`),
+    cpu: pin.server,
     services: servicesYaml({ httpUpstream: fleet.upstreamPort, crowdsec: 'off', tcp: { 'tcp-http': { listen: tcpPort, target: fleet.upstreamPort } } }),
-    httpPort: await freePort(), adminPort: await freePort(),
+    httpPort: await freePort(),
+    adminPort: await freePort(),
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   });
   let rate = NaN;
@@ -66,7 +70,12 @@ export const report: ScenarioReport = {
     for (const p of [r.profile?.http, r.profile?.tcp]) {
       if (!p) continue;
       L.push('', `Profile (node --cpu-prof) — ${p.what}: ${fmt(p.rate_during_profile)}/s while profiling, ${fmt(p.busy_ms)} ms busy, ${p.idle_pct}% idle`);
-      L.push(`  by area: ${p.by_area.slice(0, 10).map((a) => `${a.area} ${a.self_pct}%`).join(', ')}`);
+      L.push(
+        `  by area: ${p.by_area
+          .slice(0, 10)
+          .map((a) => `${a.area} ${a.self_pct}%`)
+          .join(', ')}`,
+      );
       L.push('  top self time:');
       for (const x of p.top_self.slice(0, 15)) L.push(`    ${`${x.self_pct}%`.padStart(6)}  ${x.fn}  ${x.where}`);
     }

@@ -26,7 +26,9 @@ export const report: ScenarioReport = {
       '',
       `Decision store (bench/micro/store.ts, in process, ${fmt(s.decisions)} decisions)`,
       `  apply ${fmt(s.apply_ms)} ms; RSS peak during apply ${s.rss_mb_peak_during_apply} MB, after apply ${s.rss_mb_after_apply} MB; ${s.bytes_per_decision} bytes/decision`,
-      `  lookups/s: ${Object.entries(s.lookups_per_sec).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`).join(', ')}`,
+      `  lookups/s: ${Object.entries(s.lookups_per_sec)
+        .map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)}M`)
+        .join(', ')}`,
     ];
   },
   targets(r: Results): Record<string, Target> {

@@ -31,13 +31,38 @@ export async function run(ctx: BenchContext): Promise<void> {
   const { opts, pin, results, fleet } = ctx;
   if (!opts.tcp) return;
   const targets: TcpTarget[] = [
-    { key: 'direct', label: 'direct (no proxy)', description: 'clients → upstream', pid: undefined, ports: { echo: fleet.tcpServer.echo, source: fleet.tcpServer.source, http: fleet.upstreamPort } },
-    { key: 'nginx_stream', label: 'nginx stream', description: 'nginx 1 worker, stream proxy_pass, session access_log', pid: fleet.nginx.pid, ports: { echo: fleet.nginxStream.echo.listen, source: fleet.nginxStream.source.listen, http: fleet.nginxStream.http.listen } },
-    { key: 'netbird_tcp', label: 'netbird-proxy tcp', description: 'tcp services (no access rules), access log to a file', pid: fleet.nbTcp.pid, ports: { echo: fleet.netbirdTcp['tcp-echo'].listen, source: fleet.netbirdTcp['tcp-source'].listen, http: fleet.netbirdTcp['tcp-http'].listen } },
+    {
+      key: 'direct',
+      label: 'direct (no proxy)',
+      description: 'clients → upstream',
+      pid: undefined,
+      ports: { echo: fleet.tcpServer.echo, source: fleet.tcpServer.source, http: fleet.upstreamPort },
+    },
+    {
+      key: 'nginx_stream',
+      label: 'nginx stream',
+      description: 'nginx 1 worker, stream proxy_pass, session access_log',
+      pid: fleet.nginx.pid,
+      ports: { echo: fleet.nginxStream.echo.listen, source: fleet.nginxStream.source.listen, http: fleet.nginxStream.http.listen },
+    },
+    {
+      key: 'netbird_tcp',
+      label: 'netbird-proxy tcp',
+      description: 'tcp services (no access rules), access log to a file',
+      pid: fleet.nbTcp.pid,
+      ports: { echo: fleet.netbirdTcp['tcp-echo'].listen, source: fleet.netbirdTcp['tcp-source'].listen, http: fleet.netbirdTcp['tcp-http'].listen },
+    },
   ];
   const tcp: Record<string, TcpTargetResult> = {};
   for (const t of targets) {
-    tcp[t.key] = { label: t.label, description: t.description, wrk_close: [], echo: [], bulk: [], median: { conns_per_sec_wrk: NaN, conns_per_sec_echo: NaN, echo_p99_ms: NaN, bulk_mib_per_sec: NaN, server_cpu_wrk: NaN, server_cpu_bulk: NaN } };
+    tcp[t.key] = {
+      label: t.label,
+      description: t.description,
+      wrk_close: [],
+      echo: [],
+      bulk: [],
+      median: { conns_per_sec_wrk: NaN, conns_per_sec_echo: NaN, echo_p99_ms: NaN, bulk_mib_per_sec: NaN, server_cpu_wrk: NaN, server_cpu_bulk: NaN },
+    };
   }
   const close = { ...wrkBase(ctx), headers: { Host: 'bench.local', Connection: 'close' } };
   const maxEchoMs = Math.max(3000, opts.durationS * 2000);
@@ -45,32 +70,50 @@ export async function run(ctx: BenchContext): Promise<void> {
   for (const t of targets) {
     await whilePaused(fleet.others(t.pid), () => runWrk({ ...close, url: `http://127.0.0.1:${t.ports.http}/`, durationS: opts.initialWarmS }));
   }
-  await interleave(opts.rounds, targets, async (t, r) => {
-    const trees = { server: t.pid, upstream: fleet.upstream.pid, tcp_upstream: fleet.tcpServer.pid };
-    const paused = fleet.others(t.pid);
-    const url = `http://127.0.0.1:${t.ports.http}/`;
-    const w = await measured(`tcp r${r} ${t.key} wrk`, paused, () => runWrk({ ...close, url, durationS: Math.min(1, opts.warmupS) }),
-      () => withCpu(trees, () => runWrk({ ...close, url, durationS: opts.durationS })));
-    tcp[t.key].wrk_close.push({ round: r, ...w });
-    if (w.non_2xx > 0 || w.socket_errors.connect + w.socket_errors.timeout > 0) results.errors.push(`tcp ${t.key} wrk round ${r}: non-2xx ${w.non_2xx}, socket errors ${JSON.stringify(w.socket_errors)}`);
+  await interleave(
+    opts.rounds,
+    targets,
+    async (t, r) => {
+      const trees = { server: t.pid, upstream: fleet.upstream.pid, tcp_upstream: fleet.tcpServer.pid };
+      const paused = fleet.others(t.pid);
+      const url = `http://127.0.0.1:${t.ports.http}/`;
+      const w = await measured(
+        `tcp r${r} ${t.key} wrk`,
+        paused,
+        () => runWrk({ ...close, url, durationS: Math.min(1, opts.warmupS) }),
+        () => withCpu(trees, () => runWrk({ ...close, url, durationS: opts.durationS })),
+      );
+      tcp[t.key].wrk_close.push({ round: r, ...w });
+      if (w.non_2xx > 0 || w.socket_errors.connect + w.socket_errors.timeout > 0)
+        results.errors.push(`tcp ${t.key} wrk round ${r}: non-2xx ${w.non_2xx}, socket errors ${JSON.stringify(w.socket_errors)}`);
 
-    const echoArgs = ['connrate', '--port', String(t.ports.echo), '--concurrency', '50', '--max-ms', String(maxEchoMs)];
-    const e = await measured(`tcp r${r} ${t.key} echo`, paused,
-      () => runTcpClient<ConnRateResult>(pin.load, [...echoArgs, '--count', String(Math.round(opts.echoConns / 10))], maxEchoMs),
-      () => withCpu(trees, () => runTcpClient<ConnRateResult>(pin.load, [...echoArgs, '--count', String(opts.echoConns)], maxEchoMs)));
-    tcp[t.key].echo.push({ round: r, ...e });
-    if (e.errors > 0) results.errors.push(`tcp ${t.key} echo round ${r}: ${e.errors} failed connections`);
+      const echoArgs = ['connrate', '--port', String(t.ports.echo), '--concurrency', '50', '--max-ms', String(maxEchoMs)];
+      const e = await measured(
+        `tcp r${r} ${t.key} echo`,
+        paused,
+        () => runTcpClient<ConnRateResult>(pin.load, [...echoArgs, '--count', String(Math.round(opts.echoConns / 10))], maxEchoMs),
+        () => withCpu(trees, () => runTcpClient<ConnRateResult>(pin.load, [...echoArgs, '--count', String(opts.echoConns)], maxEchoMs)),
+      );
+      tcp[t.key].echo.push({ round: r, ...e });
+      if (e.errors > 0) results.errors.push(`tcp ${t.key} echo round ${r}: ${e.errors} failed connections`);
 
-    const bulkArgs = ['bulk', '--port', String(t.ports.source), '--max-ms', '120000'];
-    const b = await measured(`tcp r${r} ${t.key} bulk`, paused,
-      () => runTcpClient<BulkResult>(pin.load, [...bulkArgs, '--bytes', String(2 ** 26)], 120_000),
-      () => withCpu(trees, () => runTcpClient<BulkResult>(pin.load, [...bulkArgs, '--bytes', String(opts.bulkBytes)], 120_000)));
-    tcp[t.key].bulk.push({ round: r, ...b });
-    log(`tcp  r${r} ${t.key.padEnd(13)} conns/s wrk ${fmt(w.rps).padStart(7)}  echo ${fmt(e.per_sec).padStart(7)} (p99 ${e.p99_ms} ms)  bulk ${fmt(b.mib_per_sec)} MiB/s  server cpu ${w.cpu.server ?? '-'}/${e.cpu.server ?? '-'}/${b.cpu.server ?? '-'}  foreign ${w.foreign_cpu}/${e.foreign_cpu}/${b.foreign_cpu}`);
-  }, (t, r, err) => {
-    results.errors.push(`tcp ${t.key} round ${r}: ${err.message}`);
-    log(`tcp ${t.key} round ${r} failed: ${err.message}`);
-  });
+      const bulkArgs = ['bulk', '--port', String(t.ports.source), '--max-ms', '120000'];
+      const b = await measured(
+        `tcp r${r} ${t.key} bulk`,
+        paused,
+        () => runTcpClient<BulkResult>(pin.load, [...bulkArgs, '--bytes', String(2 ** 26)], 120_000),
+        () => withCpu(trees, () => runTcpClient<BulkResult>(pin.load, [...bulkArgs, '--bytes', String(opts.bulkBytes)], 120_000)),
+      );
+      tcp[t.key].bulk.push({ round: r, ...b });
+      log(
+        `tcp  r${r} ${t.key.padEnd(13)} conns/s wrk ${fmt(w.rps).padStart(7)}  echo ${fmt(e.per_sec).padStart(7)} (p99 ${e.p99_ms} ms)  bulk ${fmt(b.mib_per_sec)} MiB/s  server cpu ${w.cpu.server ?? '-'}/${e.cpu.server ?? '-'}/${b.cpu.server ?? '-'}  foreign ${w.foreign_cpu}/${e.foreign_cpu}/${b.foreign_cpu}`,
+      );
+    },
+    (t, r, err) => {
+      results.errors.push(`tcp ${t.key} round ${r}: ${err.message}`);
+      log(`tcp ${t.key} round ${r} failed: ${err.message}`);
+    },
+  );
   for (const t of Object.values(tcp)) {
     t.median = {
       conns_per_sec_wrk: Math.round(median(t.wrk_close.map((x) => x.rps))),
@@ -100,22 +143,45 @@ export const report: ScenarioReport = {
   section(r: Results): string[] {
     if (!r.tcp) return [];
     const w = [18, 13, 14, 11, 10, 8, 8, 30];
-    const L = ['', 'TCP: conns/s = wrk -H "Connection: close" through the proxy (one TCP connection per request) and a Node echo client; bulk = 1 connection download'];
+    const L = [
+      '',
+      'TCP: conns/s = wrk -H "Connection: close" through the proxy (one TCP connection per request) and a Node echo client; bulk = 1 connection download',
+    ];
     L.push(row(['target', 'conns/s (wrk)', 'conns/s (echo)', 'echo p99ms', 'bulk MiB/s', 'srvCPU c', 'srvCPU b', 'per round: wrk / echo / bulk'], w));
     const star = (x: Disturbance): string => (x.foreign_cpu > FOREIGN_LIMIT ? '*' : '');
     for (const t of Object.values(r.tcp.targets)) {
       const per = t.wrk_close.map((x, i) => `${fmt(x.rps)}${star(x)}/${fmt(t.echo[i]?.per_sec ?? NaN)}/${fmt(t.bulk[i]?.mib_per_sec ?? NaN)}`).join(' ');
-      L.push(row([t.label, fmt(t.median.conns_per_sec_wrk), fmt(t.median.conns_per_sec_echo), t.median.echo_p99_ms.toFixed(2), fmt(t.median.bulk_mib_per_sec), pct(t.median.server_cpu_wrk), pct(t.median.server_cpu_bulk), per], w));
+      L.push(
+        row(
+          [
+            t.label,
+            fmt(t.median.conns_per_sec_wrk),
+            fmt(t.median.conns_per_sec_echo),
+            t.median.echo_p99_ms.toFixed(2),
+            fmt(t.median.bulk_mib_per_sec),
+            pct(t.median.server_cpu_wrk),
+            pct(t.median.server_cpu_bulk),
+            per,
+          ],
+          w,
+        ),
+      );
     }
     const tr = r.tcp.ratios;
-    L.push(`  netbird-proxy / nginx stream: conns/s ${tr.netbird_vs_nginx_conns_wrk}× (wrk), ${tr.netbird_vs_nginx_conns_echo}× (echo); bulk ${tr.netbird_vs_nginx_bulk}×`);
+    L.push(
+      `  netbird-proxy / nginx stream: conns/s ${tr.netbird_vs_nginx_conns_wrk}× (wrk), ${tr.netbird_vs_nginx_conns_echo}× (echo); bulk ${tr.netbird_vs_nginx_bulk}×`,
+    );
     return L;
   },
   targets(r: Results): Record<string, Target> {
     const tr = r.tcp?.ratios;
     if (!tr) return {};
     return {
-      tcp_conns_vs_nginx: { target: '≥ 0.6× nginx stream', measured: `${tr.netbird_vs_nginx_conns_wrk}× (wrk close), ${tr.netbird_vs_nginx_conns_echo}× (echo client)`, met: Math.min(tr.netbird_vs_nginx_conns_wrk, tr.netbird_vs_nginx_conns_echo) >= 0.6 },
+      tcp_conns_vs_nginx: {
+        target: '≥ 0.6× nginx stream',
+        measured: `${tr.netbird_vs_nginx_conns_wrk}× (wrk close), ${tr.netbird_vs_nginx_conns_echo}× (echo client)`,
+        met: Math.min(tr.netbird_vs_nginx_conns_wrk, tr.netbird_vs_nginx_conns_echo) >= 0.6,
+      },
       tcp_bulk_vs_nginx: { target: '≥ 0.6× nginx stream', measured: `${tr.netbird_vs_nginx_bulk}×`, met: tr.netbird_vs_nginx_bulk >= 0.6 },
     };
   },

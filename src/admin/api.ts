@@ -76,7 +76,12 @@ export class AdminUi {
 
     if ((path === '/' || path === '/services') && method === 'GET') return this.asset(res, 'index.html');
     if (path === '/api/session' && method === 'GET') {
-      return sendJson(res, 200, { auth_required: this.auth.required, csrf_token: this.auth.csrfToken, event_log_size: this.events?.capacity ?? 0, access_log: this.host.accessLogTarget });
+      return sendJson(res, 200, {
+        auth_required: this.auth.required,
+        csrf_token: this.auth.csrfToken,
+        event_log_size: this.events?.capacity ?? 0,
+        access_log: this.host.accessLogTarget,
+      });
     }
     if (path === '/api/events' && method === 'GET') return this.listEvents(req, res);
     if (path === '/api/events/stream' && method === 'GET') return this.stream(req, res);

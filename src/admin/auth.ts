@@ -37,7 +37,9 @@ export class AdminAuth {
 
   authenticate(req: IncomingMessage): AuthResult {
     if (this.token === undefined) {
-      return isLoopbackHost(req.headers.host) ? { ok: true, via: 'open' } : { ok: false, why: 'the Host header must name a loopback address when no --admin-token is set' };
+      return isLoopbackHost(req.headers.host)
+        ? { ok: true, via: 'open' }
+        : { ok: false, why: 'the Host header must name a loopback address when no --admin-token is set' };
     }
     const authz = req.headers.authorization;
     if (authz !== undefined) {
@@ -84,7 +86,10 @@ export function checkOrigin(req: IncomingMessage): string | undefined {
 
 export function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (hostHeader === undefined) return false;
-  const host = hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const host = hostHeader
+    .replace(/:\d+$/, '')
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 

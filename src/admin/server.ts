@@ -16,7 +16,12 @@ export interface AdminState {
 export class AdminServer {
   private readonly server: http.Server;
 
-  constructor(state: AdminState, metrics: Metrics, log: Logger, private readonly ui?: AdminUi) {
+  constructor(
+    state: AdminState,
+    metrics: Metrics,
+    log: Logger,
+    private readonly ui?: AdminUi,
+  ) {
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       // Probes and scrapers stay unauthenticated; everything else goes through the admin UI

@@ -9,9 +9,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } fr
 import { ConfigError, parseServicesConfig, type LoadOptions } from '../config/load';
 import type { CrowdSecMode } from '../config/types';
 
-export type EditResult =
-  | { ok: true; version: string; changed: boolean }
-  | { ok: false; status: 404 | 409 | 422 | 500; message: string };
+export type EditResult = { ok: true; version: string; changed: boolean } | { ok: false; status: 404 | 409 | 422 | 500; message: string };
 
 /** A short content hash: the "version" a page loaded and must send back with a change. */
 export function versionOf(text: string): string {
@@ -49,7 +47,8 @@ export async function setCrowdsecMode(
   try {
     const parsed = parseServicesConfig(edited, file, opts);
     const svc = parsed.services.find((s) => s.name === service);
-    if (svc?.access.crowdsec !== mode) return { ok: false, status: 500, message: `${file}: service "${service}": the edit did not produce access.crowdsec: ${mode}; nothing was written` };
+    if (svc?.access.crowdsec !== mode)
+      return { ok: false, status: 500, message: `${file}: service "${service}": the edit did not produce access.crowdsec: ${mode}; nothing was written` };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, status: 422, message: `${err.message}; nothing was written` };
     throw err;
@@ -80,7 +79,13 @@ function editText(text: string, service: string, mode: CrowdSecMode): string | E
   const node = isMap(access) ? access.get('crowdsec', true) : undefined;
   // The common case: replace just the characters of the existing value, so the file is
   // byte-for-byte the same elsewhere.
-  if (isScalar(node) && node.range !== undefined && node.range !== null && node.range[1] > node.range[0] && (typeof node.value === 'string' || node.value === false)) {
+  if (
+    isScalar(node) &&
+    node.range !== undefined &&
+    node.range !== null &&
+    node.range[1] > node.range[0] &&
+    (typeof node.value === 'string' || node.value === false)
+  ) {
     return text.slice(0, node.range[0]) + mode + text.slice(node.range[1]);
   }
   // No value yet: insert one line of text where it belongs, so the rest stays byte-for-byte.
@@ -145,7 +150,12 @@ async function writeAtomically(file: string, original: string, text: string): Pr
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
-    const hint = code === 'EBUSY' || code === 'EXDEV' ? ' (a single file bind-mounted into a container cannot be replaced: mount its directory instead)' : code === 'EACCES' || code === 'EROFS' ? ' (the directory must be writable by the proxy)' : '';
+    const hint =
+      code === 'EBUSY' || code === 'EXDEV'
+        ? ' (a single file bind-mounted into a container cannot be replaced: mount its directory instead)'
+        : code === 'EACCES' || code === 'EROFS'
+          ? ' (the directory must be writable by the proxy)'
+          : '';
     return { ok: false, status: 500, message: `${file}: cannot write the new version${hint}: ${(err as Error).message}; nothing was changed` };
   }
   return { ok: true, version: versionOf(text), changed: true };

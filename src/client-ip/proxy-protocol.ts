@@ -116,7 +116,6 @@ function isV1Address(s: string, family: 4 | 6): boolean {
   return net.isIP(s) === family;
 }
 
-
 // ---------------------------------------------------------------------------
 // v2: 12-byte signature, ver_cmd, fam, len (big endian), address block, TLVs.
 

@@ -54,14 +54,25 @@ export interface AdminResponse {
 export function adminGet(addr: HostPort, path: string, timeoutMs: number, token?: string): Promise<AdminResponse> {
   return new Promise((resolve, reject) => {
     const fail = (why: string): void => {
-      reject(new AdminClientError(`cannot reach the admin listener at ${adminUrl(addr, path)} (${why}); is netbird-proxy running? Set --admin-addr or ${ADMIN_ENV}`));
+      reject(
+        new AdminClientError(`cannot reach the admin listener at ${adminUrl(addr, path)} (${why}); is netbird-proxy running? Set --admin-addr or ${ADMIN_ENV}`),
+      );
     };
-    const req = http.get({ host: addr.host, port: addr.port, path, agent: false, headers: { accept: 'application/json, text/plain', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => fail(err.message));
-    });
+    const req = http.get(
+      {
+        host: addr.host,
+        port: addr.port,
+        path,
+        agent: false,
+        headers: { accept: 'application/json, text/plain', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => fail(err.message));
+      },
+    );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
   });

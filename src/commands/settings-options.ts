@@ -8,7 +8,12 @@ type RawOptions = Partial<Record<SettingKey, string | boolean>> & { proxyEnv?: s
 
 export function addSettingsOptions(cmd: Command): Command {
   cmd.addOption(new Option(ENV_FILE_FLAG, 'dotenv file with NB_PROXY_* variables (default: ./proxy.env when it exists)'));
-  cmd.addOption(new Option(ENV_FILE_ALIAS, 'alias of --proxy-env; `node bin/netbird-proxy --env-file x` is taken by Node itself, use ./bin/netbird-proxy or node -- bin/netbird-proxy'));
+  cmd.addOption(
+    new Option(
+      ENV_FILE_ALIAS,
+      'alias of --proxy-env; `node bin/netbird-proxy --env-file x` is taken by Node itself, use ./bin/netbird-proxy or node -- bin/netbird-proxy',
+    ),
+  );
   for (const spec of SETTINGS) {
     const extra = spec.default !== undefined ? `env: ${spec.env}, default: ${spec.default}` : `env: ${spec.env}`;
     cmd.addOption(new Option(spec.flag, `${spec.description} (${extra})`));

@@ -75,7 +75,9 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
     out.push(' not configured (no NB_PROXY_CROWDSEC_API_URL / NB_PROXY_CROWDSEC_API_KEY)');
   } else {
     const age = typeof cs.seconds_since_last_pull === 'number' ? ` (${formatAge(cs.seconds_since_last_pull)} ago)` : '';
-    const modes = asArray(cs.services).map(asObject).map((x) => `${text(x.service)} (${text(x.mode)})`);
+    const modes = asArray(cs.services)
+      .map(asObject)
+      .map((x) => `${text(x.service)} (${text(x.mode)})`);
     out.push(
       renderRecord([
         ['State', text(cs.state)],
@@ -92,8 +94,20 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
     out.push('', `Decisions: ${text(decisions.total, '0')}`);
     const byType = counts(decisions.by_type);
     const byOrigin = counts(decisions.by_origin);
-    if (byType.length > 0) out.push(renderTable(['Type', 'Count'], byType.map(([k, n]) => [k, String(n)])));
-    if (byOrigin.length > 0) out.push(renderTable(['Origin', 'Count'], byOrigin.map(([k, n]) => [k, String(n)])));
+    if (byType.length > 0)
+      out.push(
+        renderTable(
+          ['Type', 'Count'],
+          byType.map(([k, n]) => [k, String(n)]),
+        ),
+      );
+    if (byOrigin.length > 0)
+      out.push(
+        renderTable(
+          ['Origin', 'Count'],
+          byOrigin.map(([k, n]) => [k, String(n)]),
+        ),
+      );
   }
   out.push('');
 

@@ -17,7 +17,13 @@ Exit codes:
 export function configureUsageErrors(program: Command): void {
   program
     .configureOutput({
-      outputError: (str, write) => write(`netbird-proxy: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see --help)\n`),
+      outputError: (str, write) =>
+        write(
+          `netbird-proxy: ${str
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')
+            .trim()} (see --help)\n`,
+        ),
     })
     .exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);

@@ -12,15 +12,7 @@ import { ConfigError } from './errors';
 import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
 import { httpTlsEquals, parseHttpTls } from './tls';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
-import type {
-  AccessConfig,
-  CrowdSecMode,
-  HostPort,
-  HttpServiceConfig,
-  ServiceConfig,
-  ServicesConfig,
-  TcpServiceConfig,
-} from './types';
+import type { AccessConfig, CrowdSecMode, HostPort, HttpServiceConfig, ServiceConfig, ServicesConfig, TcpServiceConfig } from './types';
 
 export { ConfigError } from './errors';
 export { parseHostPort, formatHostPort } from './addr';
@@ -29,7 +21,6 @@ export interface LoadOptions {
   /** True when the CrowdSec LAPI URL and bouncer key are configured. */
   crowdsecAvailable: boolean;
 }
-
 
 function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -168,9 +159,7 @@ function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions): AccessConfig {
   if (!isMapping(v)) ctx.fail('access', `must be a mapping (cidr, countries, crowdsec); got ${describe(v)}`);
   ctx.checkKeys(v, ACCESS_KEYS, 'access');
   const cidr = parseAllowDeny(ctx, v['cidr'], 'access.cidr', '[10.0.0.0/8]', (raw, f) => parseCidrItem(ctx, raw, f));
-  const countries = parseAllowDeny(ctx, v['countries'], 'access.countries', '[DE, FR]', (raw, f) =>
-    parseCountryItem(ctx, raw, f),
-  );
+  const countries = parseAllowDeny(ctx, v['countries'], 'access.countries', '[DE, FR]', (raw, f) => parseCountryItem(ctx, raw, f));
   const crowdsec = parseCrowdsec(ctx, v['crowdsec'], opts);
   return { cidr, countries, crowdsec };
 }
@@ -358,11 +347,15 @@ export function parseServicesConfig(text: string, file: string, opts: LoadOption
     if (alias !== undefined) {
       const pos = lineCounter.linePos(alias.offset);
       const text = `*${alias.name}`;
-      throw new ConfigError(`invalid YAML: ${text} is read as a YAML alias because it starts with "*": quote it, e.g. "${text}"`, {
-        file,
-        line: pos.line,
-        column: pos.col,
-      }, { cause: err });
+      throw new ConfigError(
+        `invalid YAML: ${text} is read as a YAML alias because it starts with "*": quote it, e.g. "${text}"`,
+        {
+          file,
+          line: pos.line,
+          column: pos.col,
+        },
+        { cause: err },
+      );
     }
     throw new ConfigError(`invalid YAML: ${err instanceof Error ? err.message : String(err)}`, { file }, { cause: err });
   }

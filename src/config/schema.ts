@@ -4,7 +4,18 @@
 // What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
 // only the loader checks; docs/operations.md lists it.
 import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
-import { type ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, NAME_RE, PROTOCOLS, type SERVICE_KEYS, TLS_FILE_KEYS, TLS_MODES, TOP_KEYS, type UPSTREAM_TLS_KEYS } from './keys';
+import {
+  type ACCESS_KEYS,
+  ALLOW_DENY_KEYS,
+  CROWDSEC_MODES,
+  NAME_RE,
+  PROTOCOLS,
+  type SERVICE_KEYS,
+  TLS_FILE_KEYS,
+  TLS_MODES,
+  TOP_KEYS,
+  type UPSTREAM_TLS_KEYS,
+} from './keys';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonSchema = { [key: string]: JsonValue } | boolean;
@@ -62,7 +73,10 @@ function allowDeny(item: string, description: string, example: string[]): JsonSc
     type: ['object', 'null'],
     additionalProperties: false,
     properties: Object.fromEntries(
-      ALLOW_DENY_KEYS.map((k) => [k, { ...list, description: k === 'allow' ? 'when non-empty, a client must match one of these' : 'a client matching one of these is refused' }]),
+      ALLOW_DENY_KEYS.map((k) => [
+        k,
+        { ...list, description: k === 'allow' ? 'when non-empty, a client must match one of these' : 'a client matching one of these is refused' },
+      ]),
     ),
     examples: [{ allow: example, deny: [] }],
   };
@@ -136,7 +150,10 @@ export function servicesSchema(): JsonSchema {
         properties: serviceProps,
         allOf: [
           only('http', { required: ['domains'], properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget } } }),
-          only('tcp', { required: ['listen'], properties: { domains: false, tls: false, redirect_https: false, upstream_tls: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } } }),
+          only('tcp', {
+            required: ['listen'],
+            properties: { domains: false, tls: false, redirect_https: false, upstream_tls: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } },
+          }),
         ],
       },
       access: {

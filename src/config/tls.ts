@@ -103,8 +103,6 @@ export function httpTlsEquals(a: HttpTlsFields, b: HttpTlsFields): boolean {
   const ua = a.upstreamTls;
   const ub = b.upstreamTls;
   const upstreamSame =
-    ua === undefined || ub === undefined
-      ? ua === ub
-      : ua.ca === ub.ca && ua.insecureSkipVerify === ub.insecureSkipVerify && ua.serverName === ub.serverName;
+    ua === undefined || ub === undefined ? ua === ub : ua.ca === ub.ca && ua.insecureSkipVerify === ub.insecureSkipVerify && ua.serverName === ub.serverName;
   return sameTls(a.tls, b.tls) && a.redirectHttps === b.redirectHttps && upstreamSame;
 }

@@ -206,7 +206,10 @@ class Daemon {
       this.log.info({ path: geo.path, type: geo.databaseType, build_date: geo.buildDate.toISOString() }, 'country database loaded');
       return geo;
     } catch (err) {
-      this.log.error({ path: this.settings.geoipDb, err: (err as Error).message }, 'country database unavailable: services with country rules deny with geo_unavailable');
+      this.log.error(
+        { path: this.settings.geoipDb, err: (err as Error).message },
+        'country database unavailable: services with country rules deny with geo_unavailable',
+      );
       return undefined;
     }
   }
@@ -252,10 +255,13 @@ class Daemon {
   /** A reload that adds the first TLS service binds --https-addr; a failure is logged and shown by /readyz. */
   private bindHttpsIfNeeded(): Promise<void> {
     if (!this.tls.enabled || this.https.listening || this.stopping) return Promise.resolve();
-    this.httpsBinding ??= this.https.listen(this.settings.httpsAddr).then(
-      () => this.log.info({ https_addr: formatHostPort(this.settings.httpsAddr) }, 'https listener bound'),
-      (err: Error) => this.log.error({ https_addr: formatHostPort(this.settings.httpsAddr), err: err.message }, 'cannot bind the https listener'),
-    ).finally(() => (this.httpsBinding = undefined));
+    this.httpsBinding ??= this.https
+      .listen(this.settings.httpsAddr)
+      .then(
+        () => this.log.info({ https_addr: formatHostPort(this.settings.httpsAddr) }, 'https listener bound'),
+        (err: Error) => this.log.error({ https_addr: formatHostPort(this.settings.httpsAddr), err: err.message }, 'cannot bind the https listener'),
+      )
+      .finally(() => (this.httpsBinding = undefined));
     return this.httpsBinding;
   }
 
@@ -265,7 +271,11 @@ class Daemon {
 
   private rejudgeOpen(conns: Iterable<OpenConnection>, crowdsecOnly: boolean, why: string): void {
     const startNs = process.hrtime.bigint();
-    const cut = rejudge(conns, { services: this.services, chain: this.chain, nowMs: Date.now(), onCut: (conn, verdict) => this.onCut(conn, verdict) }, crowdsecOnly);
+    const cut = rejudge(
+      conns,
+      { services: this.services, chain: this.chain, nowMs: Date.now(), onCut: (conn, verdict) => this.onCut(conn, verdict) },
+      crowdsecOnly,
+    );
     if (cut > 0 || why === 'reload') {
       this.log.debug({ why, open: this.open.size, cut, ms: Number(process.hrtime.bigint() - startNs) / 1e6 }, 'open connections judged again');
     }
@@ -328,7 +338,6 @@ class Daemon {
     }
     return list;
   }
-
 
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;

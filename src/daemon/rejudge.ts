@@ -7,7 +7,6 @@ import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { ServiceRuntime } from '../services';
 
-
 export interface RejudgeContext {
   services: ReadonlyMap<string, ServiceRuntime>;
   chain: ChainContext;

@@ -21,8 +21,7 @@ export interface AdmissionContext {
 }
 
 export type Admission =
-  | { service: undefined; clientIp: ClientAddress; verdict: undefined }
-  | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict };
+  { service: undefined; clientIp: ClientAddress; verdict: undefined } | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict };
 
 /** Routes, resolves the client and runs the chain; counts the outcome; rewrites the forwarding headers of an admitted request. */
 export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: Peer, scheme: string, port: number): Admission {

@@ -97,7 +97,10 @@ export class TcpListener {
     forwardTcp(socket, service.config.target, this.opts.connectTimeoutMs, {
       onUpstreamError: (kind, err) => {
         this.opts.metrics.upstreamError(service.name, kind);
-        this.opts.log.warn({ service: service.name, upstream: `${service.config.target.host}:${service.config.target.port}`, kind, err: err.message }, 'upstream error');
+        this.opts.log.warn(
+          { service: service.name, upstream: `${service.config.target.host}:${service.config.target.port}`, kind, err: err.message },
+          'upstream error',
+        );
       },
     });
   }

@@ -153,7 +153,7 @@ export function mappedV4(h: ArrayLike<number>): number {
 export function formatIpv6(h: ArrayLike<number>): string {
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (h[i] !== 0) {
       i++;
       continue;

@@ -9,7 +9,7 @@ import { isHttp01Path } from './acme/challenges';
 export function httpsRedirectLocation(redirectHttps: boolean, host: string | undefined, url: string): string | undefined {
   if (!redirectHttps || isHttp01Path(url)) return undefined;
   if (host === undefined || host === '' || /[\s/\\@?#]/.test(host)) return undefined;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
   if (name === '' || name === '[]') return undefined;
   return `https://${name.toLowerCase()}${url.startsWith('/') ? url : `/${url}`}`;
 }

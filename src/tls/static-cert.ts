@@ -146,10 +146,7 @@ export class StaticCert {
       this.current = pair;
       this.lastError = undefined;
       this.lastErrorAt = undefined;
-      this.opts.log.info(
-        { service: this.opts.service, names: pair.info.names, notAfter: pair.info.notAfter.toISOString() },
-        'certificate files reloaded',
-      );
+      this.opts.log.info({ service: this.opts.service, names: pair.info.names, notAfter: pair.info.notAfter.toISOString() }, 'certificate files reloaded');
       this.opts.onChange(pair);
     } finally {
       this.reloading = false;

@@ -65,8 +65,14 @@ t.test('promtool test rules: every rule fires when it should and stays quiet oth
   t.ok(rules.length >= 7);
   for (const rule of rules) {
     const mine = tests.filter((x) => x.alertname === rule.alert);
-    t.ok(mine.some((x) => (x.exp_alerts ?? []).length > 0), `${rule.alert}: a case where it fires`);
-    t.ok(mine.some((x) => (x.exp_alerts ?? []).length === 0), `${rule.alert}: a case where it does not`);
+    t.ok(
+      mine.some((x) => (x.exp_alerts ?? []).length > 0),
+      `${rule.alert}: a case where it fires`,
+    );
+    t.ok(
+      mine.some((x) => (x.exp_alerts ?? []).length === 0),
+      `${rule.alert}: a case where it does not`,
+    );
   }
 });
 
@@ -76,8 +82,14 @@ t.test('alert rules name only metrics the proxy exports (or ones other issues ar
       t.ok(EXPORTED.has(name) || PENDING.has(name) || PROMETHEUS_OWN.has(name), `${rule.alert}: ${name}`);
     }
   }
-  t.ok(rules.some((r) => r.expr.includes('netbird_proxy_certificate_expiry_timestamp_seconds')), 'certificate expiry alert');
-  t.ok(rules.some((r) => r.expr.includes('netbird_proxy_access_log_write_errors_total')), 'access log alert');
+  t.ok(
+    rules.some((r) => r.expr.includes('netbird_proxy_certificate_expiry_timestamp_seconds')),
+    'certificate expiry alert',
+  );
+  t.ok(
+    rules.some((r) => r.expr.includes('netbird_proxy_access_log_write_errors_total')),
+    'access log alert',
+  );
 });
 
 interface Panel {

@@ -122,8 +122,7 @@ t.test('npm run demo: ban → 403 on enforce, verdict logged on observe, unban, 
   if (run.code !== 0 || run.signal !== null) {
     t.comment(`npm run demo output:\n${out}`);
     const why = /^✗ (Demo failed at .*)$/m.exec(out)?.[1] ?? 'see the output above';
-    t.fail(`npm run demo must exit 0 (it exits 1 when a step fails, e.g. no CrowdSec binaries); ` +
-      `got ${run.signal ?? `exit code ${run.code}`}: ${why}`);
+    t.fail(`npm run demo must exit 0 (it exits 1 when a step fails, e.g. no CrowdSec binaries); ` + `got ${run.signal ?? `exit code ${run.code}`}: ${why}`);
     await assertNothingLeft(t, out, false);
     return;
   }
@@ -148,14 +147,30 @@ t.test('npm run demo: ban → 403 on enforce, verdict logged on observe, unban, 
     const m = new RegExp(`^\\s+${label}:\\s+(\\{.*"msg":"access"\\})$`, 'm').exec(out);
     return m ? (JSON.parse(m[1]) as Record<string, unknown>) : undefined;
   };
-  t.match(accessJson('enforce'), {
-    service: 'enforce-demo', client_ip: '127.0.0.2', host: 'enforce.demo.local', status: 403,
-    deny_reason: 'crowdsec_ban', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' },
-  }, 'enforce access entry');
-  t.match(accessJson('observe'), {
-    service: 'observe-demo', client_ip: '127.0.0.2', host: 'observe.demo.local', status: 200,
-    deny_reason: '', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' },
-  }, 'observe access entry');
+  t.match(
+    accessJson('enforce'),
+    {
+      service: 'enforce-demo',
+      client_ip: '127.0.0.2',
+      host: 'enforce.demo.local',
+      status: 403,
+      deny_reason: 'crowdsec_ban',
+      metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' },
+    },
+    'enforce access entry',
+  );
+  t.match(
+    accessJson('observe'),
+    {
+      service: 'observe-demo',
+      client_ip: '127.0.0.2',
+      host: 'observe.demo.local',
+      status: 200,
+      deny_reason: '',
+      metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' },
+    },
+    'observe access entry',
+  );
   t.match(accessJson('clean'), { client_ip: '127.0.0.1', status: 200, deny_reason: '', metadata: {} }, 'clean access entry');
 
   // Unban, cleanup, logs.

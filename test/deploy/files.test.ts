@@ -258,7 +258,10 @@ t.test('Dockerfile', async (t) => {
   t.notMatch(dockerfile, /RUN --mount/, 'no BuildKit-only RUN --mount (the legacy builder builds it)');
   const build = stages[0];
   const final = stages[stages.length - 1];
-  const buildRuns = build.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join('\n');
+  const buildRuns = build.instructions
+    .filter((i) => i.cmd === 'RUN')
+    .map((i) => i.args)
+    .join('\n');
   t.match(buildRuns, /\bnpm ci\b/, 'build stage runs npm ci');
   t.match(buildRuns, /\bnpm run build\b/, 'build stage runs npm run build');
   t.match(buildRuns, /\bnpm prune --omit=dev\b/, 'build stage prunes dev dependencies');
@@ -327,7 +330,10 @@ t.test('Dockerfile', async (t) => {
   t.match(read('bin/netbird-proxy'), /\.\.\/dist\/cli\.js/, 'bin/netbird-proxy loads ../dist/cli.js');
 
   // ENTRYPOINT "netbird-proxy" resolves through PATH to the copied bin directory.
-  const envText = final.instructions.filter((i) => i.cmd === 'ENV').map((i) => i.args).join(' ');
+  const envText = final.instructions
+    .filter((i) => i.cmd === 'ENV')
+    .map((i) => i.args)
+    .join(' ');
   const pathValue = /\bPATH=(\S+)/.exec(envText)?.[1] ?? '';
   t.ok(pathValue.split(':').includes(posix.join(app, 'bin')), `ENV PATH contains ${posix.join(app, 'bin')}`);
   const pkg = JSON.parse(read('package.json')) as { bin?: Record<string, string> };
@@ -337,14 +343,20 @@ t.test('Dockerfile', async (t) => {
   const deps = (JSON.parse(read('package.json')) as { dependencies?: Record<string, string> }).dependencies ?? {};
   t.ok(deps['@ip-location-db/geo-whois-asn-country-mmdb'], 'GeoIP database package is a runtime dependency');
 
-  const expose = final.instructions.filter((i) => i.cmd === 'EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.split('/')[0]));
+  const expose = final.instructions
+    .filter((i) => i.cmd === 'EXPOSE')
+    .flatMap((i) => i.args.split(/\s+/))
+    .map((p) => Number(p.split('/')[0]));
   const httpPort = portOf(defaultOf('NB_PROXY_HTTP_ADDR') ?? '0.0.0.0:8080');
   const adminPort = portOf(defaultOf('NB_PROXY_ADMIN_ADDR') ?? '127.0.0.1:9090');
   t.ok(expose.includes(httpPort), `EXPOSE ${httpPort}`);
   t.ok(expose.includes(adminPort), `EXPOSE ${adminPort}`);
 
   // Access log directory for the shared volume, writable by the runtime user.
-  const runs = final.instructions.filter((i) => i.cmd === 'RUN').map((i) => i.args).join('\n');
+  const runs = final.instructions
+    .filter((i) => i.cmd === 'RUN')
+    .map((i) => i.args)
+    .join('\n');
   t.match(runs, /mkdir -p \/var\/log\/netbird-proxy/, 'creates /var/log/netbird-proxy');
   t.match(runs, new RegExp(`chown ${user}(:\\w+)? /var/log/netbird-proxy`), `/var/log/netbird-proxy belongs to ${user}`);
 
@@ -353,7 +365,7 @@ t.test('Dockerfile', async (t) => {
   const hcCmd = /\bCMD\s+(\[[\s\S]*\])\s*$/.exec(hc?.args ?? '')?.[1];
   t.ok(hcCmd, 'HEALTHCHECK CMD is in exec (JSON) form');
   const argv = hcCmd ? jsonArray(hcCmd) : [];
-  t.same(argv, ['netbird-proxy', 'healthcheck'], 'HEALTHCHECK runs the proxy\'s own `netbird-proxy healthcheck` (no inline script; the slim image has no curl)');
+  t.same(argv, ['netbird-proxy', 'healthcheck'], "HEALTHCHECK runs the proxy's own `netbird-proxy healthcheck` (no inline script; the slim image has no curl)");
   t.match(read('src/commands/healthcheck.ts'), /'\/healthz'/, 'the healthcheck command requests /healthz');
 });
 
@@ -418,7 +430,11 @@ t.test('docker-compose.yml', async (t) => {
     t.ok(m, `crowdsec mounts ${target}`);
     t.ok(m && declared.includes(m.source), `${target} is the named volume "${m?.source}", declared at top level`);
   }
-  t.not(csMounts.find((x) => x.target === '/var/lib/crowdsec/data')?.source, csMounts.find((x) => x.target === '/etc/crowdsec')?.source, 'data and config are separate volumes');
+  t.not(
+    csMounts.find((x) => x.target === '/var/lib/crowdsec/data')?.source,
+    csMounts.find((x) => x.target === '/etc/crowdsec')?.source,
+    'data and config are separate volumes',
+  );
   const hcTest = ((crowdsec.healthcheck as Obj | undefined)?.test ?? []) as string[] | string;
   t.match(Array.isArray(hcTest) ? hcTest.join(' ') : hcTest, /cscli lapi status/, 'crowdsec healthcheck: cscli lapi status');
   t.match(String((crowdsec.environment as Obj | undefined)?.COLLECTIONS ?? ''), /crowdsecurity\/base-http-scenarios/, 'HTTP scenarios installed');
@@ -456,11 +472,11 @@ t.test('docker-compose.yml', async (t) => {
   t.same([build.context, build.dockerfile], ['.', 'docker/Dockerfile'], 'proxy is built from docker/Dockerfile in the repo root');
   t.equal(build.network, 'host', 'the build reaches the package registries (network: host)');
   const nodeArg = withDefaults(String((build.args as Obj | undefined)?.NODE_IMAGE));
-  t.equal(nodeArg, /^ARG NODE_IMAGE=(\S+)$/m.exec(read('docker/Dockerfile'))?.[1], 'build arg NODE_IMAGE defaults to the Dockerfile\'s');
+  t.equal(nodeArg, /^ARG NODE_IMAGE=(\S+)$/m.exec(read('docker/Dockerfile'))?.[1], "build arg NODE_IMAGE defaults to the Dockerfile's");
   t.equal(proxy.read_only, true, 'proxy runs with a read-only root filesystem');
   t.equal((proxy.environment as Obj | undefined)?.NB_PROXY_ADMIN_ADDR, '0.0.0.0:9090', 'admin listener on every interface inside the container');
   const adminPublished = ((proxy.ports as unknown[]) ?? []).map(String).filter((p) => /:9090$/.test(p));
-  t.same(adminPublished.map(withDefaults), ['127.0.0.1:9090:9090'], 'admin published on the host\'s loopback only');
+  t.same(adminPublished.map(withDefaults), ['127.0.0.1:9090:9090'], "admin published on the host's loopback only");
   t.ok(existsSync(join(ROOT, 'docker/Dockerfile')), 'docker/Dockerfile exists');
   t.same(proxy.depends_on, { crowdsec: { condition: 'service_healthy' } }, 'proxy waits for a healthy crowdsec');
   t.equal(proxy.restart, 'unless-stopped', 'proxy restart: unless-stopped');
@@ -505,7 +521,10 @@ t.test('environment variable names', async (t) => {
   t.ok(CLI_ENV.size >= 14, `${CLI_ENV.size} variables known`);
   const example = read('proxy.env.example');
   const composeText = read('docker-compose.yml');
-  for (const [file, text] of [['proxy.env.example', example], ['docker-compose.yml', composeText]] as const) {
+  for (const [file, text] of [
+    ['proxy.env.example', example],
+    ['docker-compose.yml', composeText],
+  ] as const) {
     for (const name of new Set(text.match(/\bNB_PROXY_[A-Z0-9_]+/g) ?? [])) {
       t.ok(CLI_ENV.has(name), `${file}: ${name} is read by the CLI`);
     }
@@ -554,7 +573,11 @@ t.test('CrowdSec reads the access log', async (t) => {
   t.ok(csLog && Object.keys((c.volumes as Obj) ?? {}).includes(csLog.source), 'a declared named volume');
   t.ok(csLog?.readOnly, 'read-only for crowdsec');
   t.notOk(pxLog?.readOnly, 'writable for the proxy');
-  t.equal(parseDotenv(read('proxy.env.example').replace(/^#(NB_PROXY_ACCESS_LOG=)/m, '$1')).NB_PROXY_ACCESS_LOG, logFile, 'proxy.env.example shows the path CrowdSec reads');
+  t.equal(
+    parseDotenv(read('proxy.env.example').replace(/^#(NB_PROXY_ACCESS_LOG=)/m, '$1')).NB_PROXY_ACCESS_LOG,
+    logFile,
+    'proxy.env.example shows the path CrowdSec reads',
+  );
   t.equal(acquis.force_inotify, true, 'the file is picked up once the proxy creates it');
 
   const type = String((acquis.labels as Obj | undefined)?.type);
@@ -619,14 +642,32 @@ t.test('the parser feeds a real CrowdSec agent (replay) into crowdsecurity/http-
   const now = Date.now();
   const line = (o: Record<string, unknown>) =>
     JSON.stringify({
-      level: 30, time: now, pid: 1, hostname: 'h', msg: 'access', service: 'web', protocol: 'http',
-      client_ip: '203.0.113.7', country: 'DE', method: 'GET', host: 'app.example.com', path: '/',
-      status: 404, bytes_in: 0, bytes_out: 9, duration_ms: 1.2, deny_reason: '', metadata: {}, ...o,
+      level: 30,
+      time: now,
+      pid: 1,
+      hostname: 'h',
+      msg: 'access',
+      service: 'web',
+      protocol: 'http',
+      client_ip: '203.0.113.7',
+      country: 'DE',
+      method: 'GET',
+      host: 'app.example.com',
+      path: '/',
+      status: 404,
+      bytes_in: 0,
+      bytes_out: 9,
+      duration_ms: 1.2,
+      deny_reason: '',
+      metadata: {},
+      ...o,
     });
   const lines = [
     ...Array.from({ length: 12 }, (_, i) => line({ path: `/probe${i}.php?id=${i}` })), // a scanner
     ...Array.from({ length: 12 }, (_, i) => line({ client_ip: '198.51.100.9', path: `/x${i}`, status: 403, deny_reason: 'country' })),
-    ...Array.from({ length: 12 }, (_, i) => line({ client_ip: '198.51.100.10', service: 'ssh', protocol: 'tcp', method: null, path: null, status: null, host: null, bytes_in: i })),
+    ...Array.from({ length: 12 }, (_, i) =>
+      line({ client_ip: '198.51.100.10', service: 'ssh', protocol: 'tcp', method: null, path: null, status: null, host: null, bytes_in: i }),
+    ),
     JSON.stringify({ level: 30, time: now, msg: 'listening', addr: '0.0.0.0:8080' }),
   ];
   const log = join(dir, 'access.log');
@@ -640,7 +681,11 @@ t.test('the parser feeds a real CrowdSec agent (replay) into crowdsecurity/http-
   const got = (alerts ?? []).map((a) => `${a.source.value} ${a.scenario}`);
   t.same(got, ['203.0.113.7 crowdsecurity/http-probing'], 'one alert: the scanner; none for refused requests or tcp lines');
   const decisions = JSON.parse(await lapi.cscli(['decisions', 'list', '-o', 'json'])) as Array<{ decisions: Array<{ value: string; type: string }> }> | null;
-  t.same((decisions ?? []).flatMap((a) => a.decisions.map((d) => `${d.type} ${d.value}`)), ['ban 203.0.113.7'], 'and a ban decision the bouncer pulls');
+  t.same(
+    (decisions ?? []).flatMap((a) => a.decisions.map((d) => `${d.type} ${d.value}`)),
+    ['ban 203.0.113.7'],
+    'and a ban decision the bouncer pulls',
+  );
 });
 
 t.test('crowdsec entrypoint wrapper', { skip: existsSync('/bin/bash') ? false : 'no /bin/bash' }, async (t) => {

@@ -43,7 +43,10 @@ t.test('npm pack builds dist/ and packs only what runs', async (t) => {
   t.ok(files.includes('config/services.yaml'), 'the example config');
   t.ok(files.includes('config/services.schema.json'), 'the schema it names');
   const unexpected = files.filter(
-    (f) => !(f.startsWith('dist/') && f.endsWith('.js')) && !f.startsWith('bin/') && !['config/services.yaml', 'config/services.schema.json', 'package.json', 'README.md'].includes(f),
+    (f) =>
+      !(f.startsWith('dist/') && f.endsWith('.js')) &&
+      !f.startsWith('bin/') &&
+      !['config/services.yaml', 'config/services.schema.json', 'package.json', 'README.md'].includes(f),
   );
   t.strictSame(unexpected, [], 'nothing else: no src/, test/, docker/, source maps');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };

@@ -83,7 +83,9 @@ t.test("the unit's validate command line works with the unit's environment", asy
 });
 
 function get(text: string, key: string): string[] {
-  return directives(text).filter(([k]) => k === key).map(([, v]) => v);
+  return directives(text)
+    .filter(([k]) => k === key)
+    .map(([, v]) => v);
 }
 
 t.test('systemd-sysusers creates the user the unit runs as', async (t) => {

@@ -27,10 +27,15 @@ async function certificates(daemon: Daemon): Promise<CertRow[]> {
 
 async function issued(daemon: Daemon, name: string): Promise<CertRow> {
   let row: CertRow | undefined;
-  await until(`a valid certificate for ${name}`, async () => {
-    row = (await certificates(daemon)).find((c) => c.name === name);
-    return row?.state === 'valid';
-  }, 60_000, 200);
+  await until(
+    `a valid certificate for ${name}`,
+    async () => {
+      row = (await certificates(daemon)).find((c) => c.name === name);
+      return row?.state === 'valid';
+    },
+    60_000,
+    200,
+  );
   return row as CertRow;
 }
 
@@ -45,11 +50,16 @@ function service(name: string, domain: string, upstream: HttpUpstream): string {
 
 function acmeArgs(pebble: Pebble, certDir: string, httpsPort: number): string[] {
   return [
-    '--https-addr', `127.0.0.1:${httpsPort}`,
-    '--acme-directory', pebble.directoryUrl,
-    '--acme-ca-cert', pebble.apiCaCertPath,
-    '--acme-email', 'ops@example.com',
-    '--cert-dir', certDir,
+    '--https-addr',
+    `127.0.0.1:${httpsPort}`,
+    '--acme-directory',
+    pebble.directoryUrl,
+    '--acme-ca-cert',
+    pebble.apiCaCertPath,
+    '--acme-email',
+    'ops@example.com',
+    '--cert-dir',
+    certDir,
   ];
 }
 
@@ -111,7 +121,11 @@ t.test('ACME through the binary against Pebble', async (t) => {
       rmSync(certDir, { recursive: true, force: true });
     });
     await issued(daemon, 'web.example.com');
-    const challenge = await daemon.waitFor((l) => l.msg === 'access' && typeof l.path === 'string' && l.path.startsWith('/.well-known/acme-challenge/'), 5000, 'challenge access entry');
+    const challenge = await daemon.waitFor(
+      (l) => l.msg === 'access' && typeof l.path === 'string' && l.path.startsWith('/.well-known/acme-challenge/'),
+      5000,
+      'challenge access entry',
+    );
     t.match(challenge, { scheme: 'http', status: 200, service: '' }, 'the validation request got its answer, not a 308');
     t.equal(upstream.requests.length, 0, 'the challenge never reached the upstream');
     const r = await httpsRequest({ port: ownHttps, servername: 'web.example.com', path: '/', ca: root });

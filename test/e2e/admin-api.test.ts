@@ -68,7 +68,11 @@ t.test('with --admin-token', async (t) => {
     const bad = await admin(d, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope' });
     t.equal(bad.status, 401);
     t.notOk(bad.headers['set-cookie']);
-    const login = await admin(d, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(TOKEN)}` });
+    const login = await admin(d, '/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${encodeURIComponent(TOKEN)}`,
+    });
     t.equal(login.status, 303);
     const setCookie = String(login.headers['set-cookie']);
     t.match(setCookie, /^nbp_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict/);
@@ -79,7 +83,8 @@ t.test('with --admin-token', async (t) => {
     const csrf = String(json(session).csrf_token);
     const origin = d.adminUrl;
 
-    const put = (headers: Record<string, string>) => admin(d, '/api/services/app/crowdsec', { method: 'PUT', headers: { cookie, ...headers }, body: { mode: 'observe' } });
+    const put = (headers: Record<string, string>) =>
+      admin(d, '/api/services/app/crowdsec', { method: 'PUT', headers: { cookie, ...headers }, body: { mode: 'observe' } });
     const noCsrf = await put({ origin });
     t.equal(noCsrf.status, 403, 'no CSRF header');
     t.match(json(noCsrf).error, /x-csrf-token/);
@@ -88,7 +93,11 @@ t.test('with --admin-token', async (t) => {
     t.equal(crossOrigin.status, 403, 'another Origin');
     t.match(json(crossOrigin).error, /cross-origin/);
     t.equal((await put({ origin, 'x-csrf-token': csrf })).status, 200, 'same origin with the CSRF token');
-    const crossLogin = await admin(d, '/login', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${TOKEN}` });
+    const crossLogin = await admin(d, '/login', {
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${TOKEN}`,
+    });
     t.equal(crossLogin.status, 403, 'a login form posted from another origin');
   });
 
@@ -109,12 +118,16 @@ t.test('services.yaml edits', async (t) => {
   const csrf = String(json(await admin(d, '/api/session')).csrf_token);
   const put = (name: string, body: unknown, headers: Record<string, string> = {}) =>
     admin(d, `/api/services/${name}/crowdsec`, { method: 'PUT', headers: { 'x-csrf-token': csrf, ...headers }, body });
-  const services = async () => json(await admin(d, '/api/services')) as { version: string; supports_crowdsec: boolean; services: { name: string; access: { crowdsec: string } }[] };
+  const services = async () =>
+    json(await admin(d, '/api/services')) as { version: string; supports_crowdsec: boolean; services: { name: string; access: { crowdsec: string } }[] };
 
   await t.test('GET /api/services', async (t) => {
     const s = await services();
     t.equal(s.supports_crowdsec, true);
-    t.match(s.services, [{ name: 'app', access: { crowdsec: 'observe' } }, { name: 'api', access: { crowdsec: 'off' } }]);
+    t.match(s.services, [
+      { name: 'app', access: { crowdsec: 'observe' } },
+      { name: 'api', access: { crowdsec: 'off' } },
+    ]);
     t.match(s.version, /^[0-9a-f]{16}$/);
   });
 
@@ -203,18 +216,42 @@ t.test('event API filters', async (t) => {
   const events = async (q: string) => json(await admin(d, `/api/events${q}`)) as { held: number; capacity: number; events: { path: string; seq: number }[] };
   const all = await events('');
   t.equal(all.capacity, 5);
-  t.same(all.events.map((e) => e.path), ['/r7', '/r6', '/r5', '/r4', '/r3'], 'the ring keeps the last 5, newest first');
-  t.same((await events('?service=b')).events.map((e) => e.path), ['/r6', '/r4']);
-  t.same((await events('?outcome=denied')).events.map((e) => e.path), ['/r7']);
-  t.same((await events('?reason=ip_restricted')).events.map((e) => e.path), ['/r7']);
-  t.same((await events('?ip=127.0.1.0/30')).events.map((e) => e.path), ['/r3']);
-  t.same((await events('?limit=2')).events.map((e) => e.path), ['/r7', '/r6']);
+  t.same(
+    all.events.map((e) => e.path),
+    ['/r7', '/r6', '/r5', '/r4', '/r3'],
+    'the ring keeps the last 5, newest first',
+  );
+  t.same(
+    (await events('?service=b')).events.map((e) => e.path),
+    ['/r6', '/r4'],
+  );
+  t.same(
+    (await events('?outcome=denied')).events.map((e) => e.path),
+    ['/r7'],
+  );
+  t.same(
+    (await events('?reason=ip_restricted')).events.map((e) => e.path),
+    ['/r7'],
+  );
+  t.same(
+    (await events('?ip=127.0.1.0/30')).events.map((e) => e.path),
+    ['/r3'],
+  );
+  t.same(
+    (await events('?limit=2')).events.map((e) => e.path),
+    ['/r7', '/r6'],
+  );
   t.same((await events('?since=1h')).events.length, 5);
   t.same((await events(`?until=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`)).events.length, 0);
   const bad = await admin(d, '/api/events?ip=not-an-ip');
   t.equal(bad.status, 400);
   t.match(json(bad).error, /^ip: "not-an-ip" is not an IP address or CIDR prefix/);
-  t.match(json(await admin(d, '/api/services')), { services: [{ name: 'a', counters: { allowed: 3, observed: 0, denied: { ip_restricted: 1 } } }, { name: 'b', counters: { allowed: 3 } }] });
+  t.match(json(await admin(d, '/api/services')), {
+    services: [
+      { name: 'a', counters: { allowed: 3, observed: 0, denied: { ip_restricted: 1 } } },
+      { name: 'b', counters: { allowed: 3 } },
+    ],
+  });
 });
 
 t.test('--event-log-size 0 turns the event log off', async (t) => {
@@ -285,5 +322,12 @@ t.test('the event stream: batched SSE, filtered, carrying the access-log lines',
       });
     });
   });
-  t.same(replay.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.split(' ')[1]), ['2', '3'], 'replays after seq 1, oldest first');
+  t.same(
+    replay
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.split(' ')[1]),
+    ['2', '3'],
+    'replays after seq 1, oldest first',
+  );
 });

@@ -133,7 +133,10 @@ t.test('admin UI against the real LAPI', async (t) => {
   });
 
   await t.test('fits 1280 px and a 390 px phone without sideways scrolling, in light and dark', async (t) => {
-    for (const [width, scheme] of [[1280, 'light'], [390, 'dark']] as const) {
+    for (const [width, scheme] of [
+      [1280, 'light'],
+      [390, 'dark'],
+    ] as const) {
       const page = await browser.newPage({ width, height: 800 });
       await page.emulateMedia({ colorScheme: scheme });
       for (const path of ['/', '/services']) {

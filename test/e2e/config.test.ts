@@ -35,14 +35,20 @@ t.test('a bad services.yaml at start: message on stderr naming file, service and
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'nbp-bad-'));
   const file = join(dir, 'services.yaml');
-  writeFileSync(file, 'services:\n  - name: web\n    protocol: http\n    domains: [a.example.com]\n    target: http://127.0.0.1:1\n    access:\n      cidr: { allow: [010.8.8.8/32] }\n');
+  writeFileSync(
+    file,
+    'services:\n  - name: web\n    protocol: http\n    domains: [a.example.com]\n    target: http://127.0.0.1:1\n    access:\n      cidr: { allow: [010.8.8.8/32] }\n',
+  );
   const res = await runBinary(['--config', file, '--env-file', '/dev/null']);
   t.equal(res.code, 2);
   t.match(res.stderr, file);
   t.match(res.stderr, 'service "web"');
   t.match(res.stderr, 'access.cidr.allow[0]');
   const crowdsec = join(dir, 'cs.yaml');
-  writeFileSync(crowdsec, 'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n');
+  writeFileSync(
+    crowdsec,
+    'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n',
+  );
   const res2 = await runBinary(['--config', crowdsec, '--env-file', '/dev/null']);
   t.equal(res2.code, 2, 'enforce without CrowdSec configured is rejected');
   t.match(res2.stderr, 'NB_PROXY_CROWDSEC_API_URL');
@@ -59,7 +65,9 @@ t.test('settings precedence: flag > environment > env file > default', async (t)
   t.match(fromFile.stderr, 'bogus-from-file', 'env file is read');
   const fromEnv = await runBinary(['--env-file', envFile, '--config', '/nonexistent.yaml'], { NB_PROXY_LOG_LEVEL: 'also-bogus-env' });
   t.match(fromEnv.stderr, 'also-bogus-env', 'environment beats env file');
-  const fromFlag = await runBinary(['--env-file', envFile, '--config', '/nonexistent.yaml', '--log-level', 'flag-bogus'], { NB_PROXY_LOG_LEVEL: 'also-bogus-env' });
+  const fromFlag = await runBinary(['--env-file', envFile, '--config', '/nonexistent.yaml', '--log-level', 'flag-bogus'], {
+    NB_PROXY_LOG_LEVEL: 'also-bogus-env',
+  });
   t.match(fromFlag.stderr, 'flag-bogus', 'flag beats environment');
   t.notMatch(fromFlag.stdout + fromFlag.stderr, 'dotenv', 'dotenv prints nothing');
 });
@@ -98,7 +106,8 @@ t.test('live reload: file change and SIGHUP add, change and remove services; a b
   held.write('held');
 
   // 1. change on disk: add a service, deny 127.0.0.2 on web
-  daemon.writeConfig(`${base}  - name: other
+  daemon.writeConfig(
+    `${base}  - name: other
     protocol: http
     domains: [other.example.com]
     target: ${other.url}
@@ -106,7 +115,8 @@ t.test('live reload: file change and SIGHUP add, change and remove services; a b
     protocol: tcp
     listen: 127.0.0.1:${tcpPort2}
     target: 127.0.0.1:${echo.port}
-`.replace(`target: ${upstream.url}\n`, `target: ${upstream.url}\n    access: { cidr: { deny: [127.0.0.2] } }\n`));
+`.replace(`target: ${upstream.url}\n`, `target: ${upstream.url}\n    access: { cidr: { deny: [127.0.0.2] } }\n`),
+  );
   await daemon.waitFor((l) => l.msg === 'config reloaded', 10_000, 'config reloaded');
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'other.example.com' })).body, 'other', 'added service routes');
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'web.example.com', from: '127.0.0.2' })).status, 403, 'changed rules apply');
@@ -178,9 +188,15 @@ t.test('country rules against the default database', async (t) => {
 t.test('an explicit --geoip-db that cannot be read refuses to start instead of denying with geo_unavailable', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nbp-geo-'));
   const config = join(dir, 'services.yaml');
-  writeFileSync(config, 'services:\n  - name: geo\n    protocol: http\n    domains: [geo.example.com]\n    target: http://127.0.0.1:9\n    access: { countries: { deny: [US] } }\n');
+  writeFileSync(
+    config,
+    'services:\n  - name: geo\n    protocol: http\n    domains: [geo.example.com]\n    target: http://127.0.0.1:9\n    access: { countries: { deny: [US] } }\n',
+  );
   const res = await runBinary(['--config', config, '--proxy-env', '/dev/null', '--geoip-db', '/nonexistent/GeoLite2-Country.mmdb']);
-  t.equal(res.stderr, 'netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB /nonexistent/GeoLite2-Country.mmdb: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n');
+  t.equal(
+    res.stderr,
+    'netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB /nonexistent/GeoLite2-Country.mmdb: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n',
+  );
   t.equal(res.code, 2);
 });
 
@@ -202,7 +218,11 @@ t.test('dual-stack listener: IPv4 clients are seen as IPv4, IPv6 clients as IPv6
   });
   t.equal((await httpGet(`http://127.0.0.1:${daemon.httpPort}/v4`, { host: 'web.example.com', from: '127.0.0.3' })).status, 200);
   t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/v4'), { client_ip: '127.0.0.3' });
-  t.equal((await httpGet(`http://127.0.0.1:${daemon.httpPort}/v4d`, { host: 'web.example.com', from: '127.0.0.2' })).status, 403, 'an IPv4 rule matches a mapped client');
+  t.equal(
+    (await httpGet(`http://127.0.0.1:${daemon.httpPort}/v4d`, { host: 'web.example.com', from: '127.0.0.2' })).status,
+    403,
+    'an IPv4 rule matches a mapped client',
+  );
   t.equal((await httpGet(`http://[::1]:${daemon.httpPort}/v6`, { host: 'web.example.com' })).status, 403, 'an IPv6 rule matches');
   t.match(await daemon.waitFor((l) => l.msg === 'access' && l.path === '/v6'), { client_ip: '::1', deny_reason: 'ip_restricted' });
 });

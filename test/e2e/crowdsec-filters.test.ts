@@ -57,11 +57,39 @@ t.test('stream filters decide which decisions are enforced', async (t) => {
   await lapi.importDecisions(file);
   await lapi.addDecision({ ip: CUSTOM, type: 'mfa', duration: '5m', reason: 'custom-type' });
 
-  t.same(await statuses(lapi, upstream, []), { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 403 }, 'no filter: all enforced, a custom type too (fallback ban)');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli-import']), { '127.0.0.2': 200, '127.0.0.3': 200, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 200 }, 'origins=cscli-import');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli']), { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 403 }, 'origins=cscli');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-scenarios-containing', 'ssh']), { '127.0.0.2': 403, '127.0.0.3': 200, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 200 }, 'scenarios containing ssh');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-scenarios-not-containing', 'probing,sshx']), { '127.0.0.2': 403, '127.0.0.3': 200, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 403 }, 'scenarios not containing probing');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli', '--crowdsec-scenarios-not-containing', 'ssh']), { '127.0.0.2': 200, '127.0.0.3': 403, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 403 }, 'origin and scenario filters combine');
-  t.same(await statuses(lapi, upstream, ['--crowdsec-remediation-fallback', 'ignore']), { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 200 }, 'fallback ignore: the custom type is not enforced');
+  t.same(
+    await statuses(lapi, upstream, []),
+    { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 403 },
+    'no filter: all enforced, a custom type too (fallback ban)',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli-import']),
+    { '127.0.0.2': 200, '127.0.0.3': 200, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 200 },
+    'origins=cscli-import',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli']),
+    { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 403 },
+    'origins=cscli',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-scenarios-containing', 'ssh']),
+    { '127.0.0.2': 403, '127.0.0.3': 200, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 200 },
+    'scenarios containing ssh',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-scenarios-not-containing', 'probing,sshx']),
+    { '127.0.0.2': 403, '127.0.0.3': 200, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 403 },
+    'scenarios not containing probing',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-origins', 'cscli', '--crowdsec-scenarios-not-containing', 'ssh']),
+    { '127.0.0.2': 200, '127.0.0.3': 403, '127.0.0.4': 200, '127.0.0.5': 200, [CUSTOM]: 403 },
+    'origin and scenario filters combine',
+  );
+  t.same(
+    await statuses(lapi, upstream, ['--crowdsec-remediation-fallback', 'ignore']),
+    { '127.0.0.2': 403, '127.0.0.3': 403, '127.0.0.4': 403, '127.0.0.5': 200, [CUSTOM]: 200 },
+    'fallback ignore: the custom type is not enforced',
+  );
 });

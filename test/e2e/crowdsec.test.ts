@@ -64,7 +64,11 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
     const res = await httpGet(`${daemon.httpUrl}/ban`, { host: 'shop.example.com', from: '127.0.0.2' });
     t.equal(res.status, 403);
     t.equal(res.body, 'Forbidden');
-    t.match(await lastAccess(daemon, '/ban'), { client_ip: '127.0.0.2', deny_reason: 'crowdsec_ban', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' } });
+    t.match(await lastAccess(daemon, '/ban'), {
+      client_ip: '127.0.0.2',
+      deny_reason: 'crowdsec_ban',
+      metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' },
+    });
     t.equal((await httpGet(`${daemon.httpUrl}/clean`, { host: 'shop.example.com', from: '127.0.0.3' })).status, 200, 'a clean client passes');
   });
 
@@ -99,10 +103,20 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
   await t.test('a decision deleted with cscli stops blocking within two poll intervals, a new one starts', async (t) => {
     await lapi.deleteDecision({ ip: '127.0.0.2' });
     const unblockedAt = Date.now();
-    await until('unblocked', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status === 200, TWO_POLLS_MS, 50);
+    await until(
+      'unblocked',
+      async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status === 200,
+      TWO_POLLS_MS,
+      50,
+    );
     t.ok(Date.now() - unblockedAt <= TWO_POLLS_MS);
     await lapi.addDecision({ ip: '127.0.0.12', type: 'ban', duration: '5m' });
-    await until('blocked', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.12' })).status === 403, TWO_POLLS_MS, 50);
+    await until(
+      'blocked',
+      async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.12' })).status === 403,
+      TWO_POLLS_MS,
+      50,
+    );
   });
 
   await t.test('a LAPI killed after the first sync: the cache keeps blocking, the bouncer resumes after restart', async (t) => {
@@ -115,7 +129,12 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
     t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.3' })).status, 200, 'clean clients still pass');
     await lapi.start();
     await lapi.addDecision({ ip: '127.0.0.13', type: 'ban', duration: '5m' });
-    await until('a decision made after the restart blocks', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.13' })).status === 403, 15_000, 100);
+    await until(
+      'a decision made after the restart blocks',
+      async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.13' })).status === 403,
+      15_000,
+      100,
+    );
     await daemon.waitFor((l) => l.msg === 'CrowdSec LAPI reachable again', 5000);
   });
 
@@ -184,7 +203,11 @@ t.test('lazy start and stop through reloads; modifying a CrowdSec service does n
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'shop.example.com', from: '127.0.0.2' })).status, 403);
 
   await reload(`services:\n${httpService('shop', 'shop.example.com', upstream, 'observe')}${httpService('blog', 'blog.example.com', upstream, 'enforce')}`);
-  t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'blog.example.com', from: '127.0.0.2' })).status, 403, 'the new service blocks at once, from the same cache');
+  t.equal(
+    (await httpGet(`${daemon.httpUrl}/`, { host: 'blog.example.com', from: '127.0.0.2' })).status,
+    403,
+    'the new service blocks at once, from the same cache',
+  );
   t.equal(connects(), 1, 'a second service and a modified one do not restart the bouncer');
   t.equal(daemon.lines.filter(synced).length, 1, 'no second initial sync');
 
@@ -202,7 +225,11 @@ t.test('dual-stack listener: an IPv4 client arriving as ::ffff:127.0.0.2 and an 
   const upstream = await startHttpUpstream();
   await lapi.addDecision({ ip: '127.0.0.2', type: 'ban', duration: '5m' });
   await lapi.addDecision({ ip: '::1', type: 'ban', duration: '5m' });
-  const daemon = await startDaemon({ httpHost: '::', config: `services:\n${httpService('shop', 'shop.example.com', upstream, 'enforce')}`, args: crowdsecArgs(lapi) });
+  const daemon = await startDaemon({
+    httpHost: '::',
+    config: `services:\n${httpService('shop', 'shop.example.com', upstream, 'enforce')}`,
+    args: crowdsecArgs(lapi),
+  });
   t.teardown(async () => {
     await daemon.stop();
     await upstream.close();
@@ -224,7 +251,18 @@ t.test('TLS to the LAPI with a private CA and a client certificate, no API key',
   await lapi.addDecision({ ip: '127.0.0.2', type: 'ban', duration: '5m' });
   const daemon = await startDaemon({
     config: `services:\n${httpService('shop', 'shop.example.com', upstream, 'enforce')}`,
-    args: ['--crowdsec-api-url', lapi.url, '--crowdsec-ca-cert', pki.caCert, '--crowdsec-cert', pki.clientCert, '--crowdsec-key', pki.clientKey, '--crowdsec-poll-interval', POLL],
+    args: [
+      '--crowdsec-api-url',
+      lapi.url,
+      '--crowdsec-ca-cert',
+      pki.caCert,
+      '--crowdsec-cert',
+      pki.clientCert,
+      '--crowdsec-key',
+      pki.clientKey,
+      '--crowdsec-poll-interval',
+      POLL,
+    ],
   });
   t.teardown(async () => {
     await daemon.stop();

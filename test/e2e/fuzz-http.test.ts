@@ -34,12 +34,21 @@ function request(gen: Gen): Buffer {
     default:
       break;
   }
-  for (let i = gen.int(5); i > 0; i--) headers.push(gen.pick(['X-Forwarded-For: 1.2.3.4, garbage', 'Connection: upgrade', 'Upgrade: websocket', `X-Junk: ${gen.bytes(gen.int(40)).toString('latin1')}`, 'Expect: 100-continue']));
+  for (let i = gen.int(5); i > 0; i--)
+    headers.push(
+      gen.pick([
+        'X-Forwarded-For: 1.2.3.4, garbage',
+        'Connection: upgrade',
+        'Upgrade: websocket',
+        `X-Junk: ${gen.bytes(gen.int(40)).toString('latin1')}`,
+        'Expect: 100-continue',
+      ]),
+    );
   headers.push('Connection: close');
   let payload: Buffer = body;
   if (headers.some((h) => h.startsWith('Transfer-Encoding'))) {
     const chunks: Buffer[] = [];
-    for (let off = 0; off < body.length; ) {
+    for (let off = 0; off < body.length;) {
       const n = 1 + gen.int(64);
       const part = body.subarray(off, off + n);
       chunks.push(Buffer.from(`${part.length.toString(16)}${gen.chance(0.1) ? ';ext=1' : ''}\r\n`), part, Buffer.from('\r\n'));
@@ -74,7 +83,7 @@ t.test(`${CASES} generated requests against the HTTP entrypoint (seed ${SEED})`,
   const gen = new Gen(seededRandom(SEED));
   let cleanOk = 0;
   let cleanChecks = 0;
-  for (let done = 0; done < CASES; ) {
+  for (let done = 0; done < CASES;) {
     const batch: Promise<void>[] = [];
     for (let i = 0; i < PARALLEL && done < CASES; i++, done++) {
       const trusted = gen.chance(0.3);
@@ -90,6 +99,9 @@ t.test(`${CASES} generated requests against the HTTP entrypoint (seed ${SEED})`,
   }
   t.equal(cleanOk, cleanChecks, `a clean client was served at every check (${cleanChecks} checks)`);
   t.equal(daemon.child.exitCode, null, 'the proxy is still running');
-  t.notOk(daemon.lines.some((l) => l.msg === 'netbird-proxy crashed'), 'nothing crashed');
+  t.notOk(
+    daemon.lines.some((l) => l.msg === 'netbird-proxy crashed'),
+    'nothing crashed',
+  );
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'app.example.com' })).status, 200, 'and serves after the run');
 });

@@ -21,7 +21,11 @@ function sendAndReset(port: number, from: string, payload: string): Promise<void
 }
 
 /** Sends raw bytes and collects the answer until the server closes (or timeoutMs). */
-function rawExchange(port: number, data: string | Buffer, opts: { from?: string; timeoutMs?: number; keepOpen?: boolean } = {}): Promise<{ text: string; closed: boolean; ms: number }> {
+function rawExchange(
+  port: number,
+  data: string | Buffer,
+  opts: { from?: string; timeoutMs?: number; keepOpen?: boolean } = {},
+): Promise<{ text: string; closed: boolean; ms: number }> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     let text = '';
@@ -84,7 +88,9 @@ t.test('reset right after sending never bypasses the deny lists (HTTP and TCP)',
 });
 
 t.test('with --proxy-protocol the header timeout and the shutdown grace still apply', async (t) => {
-  const { daemon } = await httpFixture(t, { args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '1s', '--shutdown-grace', '2s'] });
+  const { daemon } = await httpFixture(t, {
+    args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9/32', '--header-timeout', '1s', '--shutdown-grace', '2s'],
+  });
   // An untrusted peer (no PROXY header read) that never finishes its request head.
   const slow = await rawExchange(daemon.httpPort, 'GET / HTTP/1.1\r\nHost: app.example.com\r\nX-Slow: 1\r\n', { timeoutMs: 8000 });
   t.ok(slow.closed, `a half-sent request head is closed (after ${slow.ms} ms)`);
@@ -109,18 +115,18 @@ t.test('with --proxy-protocol the header timeout and the shutdown grace still ap
 t.test('an upstream dying mid-body truncates the response; a client leaving early is 499', async (t) => {
   const { daemon } = await httpFixture(t, {
     handler: (req, res) => {
-    if (req.url === '/die') {
-      res.writeHead(200, { 'content-length': '100' });
-      res.write('partial');
-      setTimeout(() => res.socket?.destroy(), 50);
-      return;
-    }
-    if (req.url === '/slow') {
-      setTimeout(() => res.end('late'), 1500).unref();
-      return;
-    }
-    res.end('ok');
-  },
+      if (req.url === '/die') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
+        setTimeout(() => res.socket?.destroy(), 50);
+        return;
+      }
+      if (req.url === '/slow') {
+        setTimeout(() => res.end('late'), 1500).unref();
+        return;
+      }
+      res.end('ok');
+    },
   });
   const died = await rawExchange(daemon.httpPort, 'GET /die HTTP/1.1\r\nHost: app.example.com\r\n\r\n', { timeoutMs: 8000 });
   t.ok(died.closed, `the client connection is closed, not left hanging (${died.ms} ms)`);
@@ -152,7 +158,9 @@ t.test('unknown-Host 404s, forwarding headers, PROXY UNKNOWN, 431', async (t) =>
     'x-client-ip': '1.1.1.1',
     'cf-connecting-ip': '1.1.1.1',
   };
-  const untrusted = JSON.parse((await httpGet(`${daemon.httpUrl}/h`, { host: 'app.example.com', from: '127.0.0.3', headers: spoof })).body) as { headers: Record<string, string> };
+  const untrusted = JSON.parse((await httpGet(`${daemon.httpUrl}/h`, { host: 'app.example.com', from: '127.0.0.3', headers: spoof })).body) as {
+    headers: Record<string, string>;
+  };
   t.equal(untrusted.headers['forwarded'], undefined, 'Forwarded from an untrusted client is dropped');
   t.equal(untrusted.headers['true-client-ip'], undefined);
   t.equal(untrusted.headers['x-client-ip'], undefined);
@@ -252,7 +260,10 @@ t.test('a reload cuts open TCP and WebSocket connections the new rules deny', as
   const wsEntry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'chat' && l.client_ip === '127.0.0.3', 5000, 'ws entry');
   t.equal(wsEntry.deny_reason, 'ip_restricted');
   t.same(wsEntry.metadata, { terminated: 'rule_change' });
-  t.ok(daemon.lines.some((l) => l.msg === 'open connection closed: the rules now deny it' && l.service === 'raw'), 'one info line per cut');
+  t.ok(
+    daemon.lines.some((l) => l.msg === 'open connection closed: the rules now deny it' && l.service === 'raw'),
+    'one info line per cut',
+  );
   const metrics = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
   t.match(metrics, /netbird_proxy_connections_terminated_total\{service="raw",deny_reason="ip_restricted"\} 1/);
 

@@ -39,7 +39,10 @@ t.test('HTTP forwarding, routing, CIDR, client IP, errors', async (t) => {
   });
 
   await t.test('routes by Host and sets X-Forwarded-* replacing what an untrusted client sent', async (t) => {
-    const res = await httpGet(`${daemon.httpUrl}/hello?x=1`, { host: 'app.example.com:8080', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' } });
+    const res = await httpGet(`${daemon.httpUrl}/hello?x=1`, {
+      host: 'app.example.com:8080',
+      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+    });
     t.equal(res.status, 200);
     const seen = JSON.parse(res.body) as { url: string; headers: Record<string, string> };
     t.equal(seen.url, '/hello?x=1');
@@ -47,7 +50,16 @@ t.test('HTTP forwarding, routing, CIDR, client IP, errors', async (t) => {
     t.equal(seen.headers['x-forwarded-proto'], 'http');
     t.equal(seen.headers['x-forwarded-host'], 'app.example.com:8080');
     const entry = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/hello?x=1');
-    t.match(entry, { service: 'web', protocol: 'http', client_ip: '127.0.0.1', method: 'GET', host: 'app.example.com:8080', status: 200, deny_reason: '', metadata: {} });
+    t.match(entry, {
+      service: 'web',
+      protocol: 'http',
+      client_ip: '127.0.0.1',
+      method: 'GET',
+      host: 'app.example.com:8080',
+      status: 200,
+      deny_reason: '',
+      metadata: {},
+    });
     t.ok((entry.bytes_in as number) > 60, 'bytes_in counts the request line and headers');
     t.ok((entry.bytes_out as number) > res.body.length, 'bytes_out counts the response headers and body');
     t.type(entry.duration_ms, 'number');
@@ -78,7 +90,7 @@ t.test('HTTP forwarding, routing, CIDR, client IP, errors', async (t) => {
     t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'app.example.com', from: '127.0.0.3' })).status, 200, 'another source is allowed');
   });
 
-  await t.test('a trusted proxy\'s X-Forwarded-For gives the client, and the rules apply to it', async (t) => {
+  await t.test("a trusted proxy's X-Forwarded-For gives the client, and the rules apply to it", async (t) => {
     const res = await httpGet(`${daemon.httpUrl}/via-lb`, { host: 'app.example.com', from: '127.0.0.9', headers: { 'x-forwarded-for': '127.0.0.2' } });
     t.equal(res.status, 403, 'the client behind the trusted proxy is denied');
     const entry = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/via-lb');
@@ -185,7 +197,10 @@ t.test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
   t.equal(res.body, 'finished', 'the request in flight completed');
   t.equal(await daemon.stop(), 0);
   await t.rejects(httpGet(`${daemon.httpUrl}/`, { host: 'slow.example.com' }), 'no longer accepting');
-  t.ok(daemon.lines.some((l) => l.msg === 'netbird-proxy stopped'), 'logs were flushed before exit');
+  t.ok(
+    daemon.lines.some((l) => l.msg === 'netbird-proxy stopped'),
+    'logs were flushed before exit',
+  );
 });
 
 t.test('WebSocket: the access entry records what the client got when the upgrade fails', async (t) => {

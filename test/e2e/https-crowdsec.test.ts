@@ -63,7 +63,13 @@ t.test('enforce, observe and a WebSocket over HTTPS against the real LAPI', asyn
 
   const banned = await httpsRequest({ port: httpsPort, servername: 'shop.example.com', path: '/ban', from: '127.0.0.2', ca: ca.rootPem });
   t.equal(banned.status, 403);
-  t.match(await accessFor(daemon, '/ban'), { scheme: 'https', sni: 'shop.example.com', client_ip: '127.0.0.2', deny_reason: 'crowdsec_ban', metadata: { crowdsec_mode: 'enforce' } });
+  t.match(await accessFor(daemon, '/ban'), {
+    scheme: 'https',
+    sni: 'shop.example.com',
+    client_ip: '127.0.0.2',
+    deny_reason: 'crowdsec_ban',
+    metadata: { crowdsec_mode: 'enforce' },
+  });
   const observed = await httpsRequest({ port: httpsPort, servername: 'blog.example.com', path: '/observed', from: '127.0.0.2' });
   t.equal(observed.status, 200, 'observe lets the banned client through');
   t.match(await accessFor(daemon, '/observed'), { deny_reason: '', metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' } });
@@ -85,5 +91,12 @@ t.test('enforce, observe and a WebSocket over HTTPS against the real LAPI', asyn
   await lapi.addDecision({ ip: '127.0.0.4', type: 'ban', duration: '5m' });
   await closed;
   const entry = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/chat', 5000, 'WebSocket access entry');
-  t.match(entry, { scheme: 'https', sni: 'ws.example.com', status: 101, client_ip: '127.0.0.4', deny_reason: 'crowdsec_ban', metadata: { terminated: 'rule_change' } });
+  t.match(entry, {
+    scheme: 'https',
+    sni: 'ws.example.com',
+    status: 101,
+    client_ip: '127.0.0.4',
+    deny_reason: 'crowdsec_ban',
+    metadata: { terminated: 'rule_change' },
+  });
 });

@@ -114,7 +114,10 @@ ${extra}`;
     t.match(await accessFor(daemon, '/cidr'), { service: 'c', scheme: 'https', sni: 'c.example.com', client_ip: '127.0.0.2', deny_reason: 'ip_restricted' });
 
     const proxied = await httpsRequest({
-      port: httpsPort, servername: 'a.example.com', path: '/via-lb', from: '127.0.0.9',
+      port: httpsPort,
+      servername: 'a.example.com',
+      path: '/via-lb',
+      from: '127.0.0.9',
       proxyHeader: `PROXY TCP4 203.0.113.7 127.0.0.1 40000 ${httpsPort}\r\n`,
     });
     t.equal(proxied.status, 200);
@@ -122,7 +125,10 @@ ${extra}`;
     t.equal(seen.headers['x-forwarded-for'], '203.0.113.7', 'the announced client reaches the upstream');
     t.match(await accessFor(daemon, '/via-lb'), { client_ip: '203.0.113.7', scheme: 'https', sni: 'a.example.com' });
     const announcedDenied = await httpsRequest({
-      port: httpsPort, servername: 'c.example.com', path: '/lb-denied', from: '127.0.0.9',
+      port: httpsPort,
+      servername: 'c.example.com',
+      path: '/lb-denied',
+      from: '127.0.0.9',
       proxyHeader: `PROXY TCP4 203.0.113.66 127.0.0.1 40001 ${httpsPort}\r\n`,
     });
     t.equal(announcedDenied.status, 403, 'the rules judge the announced address');
@@ -140,7 +146,10 @@ ${extra}`;
 
   await t.test('/status lists the certificates, /metrics their expiry, /readyz is ready', async (t) => {
     const status = JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as { certificates: Record<string, unknown>[] };
-    t.match(status.certificates.find((c) => c.name === 'a.example.com'), { service: 'a', source: 'file', state: 'valid', names: ['a.example.com'], last_error: null });
+    t.match(
+      status.certificates.find((c) => c.name === 'a.example.com'),
+      { service: 'a', source: 'file', state: 'valid', names: ['a.example.com'], last_error: null },
+    );
     const metrics = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
     t.match(metrics, /netbird_proxy_certificate_expiry_timestamp_seconds\{name="a\.example\.com"\} \d+/);
     t.equal((await httpGet(`${daemon.adminUrl}/readyz`)).status, 200);
@@ -149,12 +158,14 @@ ${extra}`;
   await t.test('a bad certificate file at reload keeps the running config', async (t) => {
     const bad = join(dir, 'bad.crt');
     writeFileSync(bad, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
-    daemon.writeConfig(services(`  - name: d
+    daemon.writeConfig(
+      services(`  - name: d
     protocol: http
     domains: [d.example.com]
     target: ${upstream.url}
     tls: { cert: ${bad}, key: ${a.key} }
-`));
+`),
+    );
     const err = await daemon.waitFor((l) => l.msg === 'config reload failed; keeping the running config', 10_000, 'reload failure');
     t.match(err.err, /service "d": field "tls\.cert"/);
     const r = await httpsRequest({ port: httpsPort, servername: 'a.example.com', path: '/after-bad-reload', ca: ca.rootPem });

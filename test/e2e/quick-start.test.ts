@@ -20,8 +20,14 @@ t.test('README quick start against the shipped config', async (t) => {
   t.ok(block.length > 0, 'README has the quick-start block');
   const run = shellLines.find((l) => command(l) === 'node bin/netbird-proxy --config config/services.yaml');
   t.ok(run, 'the run line is as tested');
-  t.ok(shellLines.some((l) => command(l) === 'npm ci && npm run build'), 'the install line');
-  t.ok(shellLines.some((l) => command(l) === 'npm test'), 'the test line');
+  t.ok(
+    shellLines.some((l) => command(l) === 'npm ci && npm run build'),
+    'the install line',
+  );
+  t.ok(
+    shellLines.some((l) => command(l) === 'npm test'),
+    'the test line',
+  );
   const curls = shellLines.filter((l) => l.startsWith('curl '));
   t.equal(curls.length, 2, 'two curl lines');
   if (run === undefined || curls.length !== 2) return;
@@ -38,7 +44,11 @@ t.test('README quick start against the shipped config', async (t) => {
   });
   t.teardown(() => upstream.close());
 
-  const proxy = spawn('sh', ['-c', `exec ${command(run)}`], { cwd: REPO_ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proxy = spawn('sh', ['-c', `exec ${command(run)}`], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proxy.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   proxy.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));

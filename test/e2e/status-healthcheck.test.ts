@@ -51,7 +51,13 @@ t.test('status shows the synced bouncer, decision counts, services, listeners an
   const s = JSON.parse(json.stdout) as {
     ready: boolean;
     readyz: { status: number; body: string };
-    crowdsec: { synced: boolean; state: string; url: string; decisions: { total: number; by_type: Record<string, number>; by_origin: Record<string, number> }; last_successful_pull: string | null };
+    crowdsec: {
+      synced: boolean;
+      state: string;
+      url: string;
+      decisions: { total: number; by_type: Record<string, number>; by_origin: Record<string, number> };
+      last_successful_pull: string | null;
+    };
     services: Array<{ name: string; protocol: string; crowdsec: string; match: string[]; target: string }>;
     listeners: Array<{ kind: string; address: string; service: string | null; bound: boolean }>;
   };
@@ -66,13 +72,22 @@ t.test('status shows the synced bouncer, decision counts, services, listeners an
   t.ok(s.crowdsec.last_successful_pull, 'last pull time');
   t.same(
     s.services.map((x) => [x.name, x.protocol, x.crowdsec]),
-    [['shop', 'http', 'enforce'], ['blog', 'http', 'observe'], ['plain', 'http', 'off'], ['ssh', 'tcp', 'off']],
+    [
+      ['shop', 'http', 'enforce'],
+      ['blog', 'http', 'observe'],
+      ['plain', 'http', 'off'],
+      ['ssh', 'tcp', 'off'],
+    ],
     'every service with its CrowdSec mode',
   );
   t.same(s.services.find((x) => x.name === 'blog')?.match, ['blog.test', '*.blog.test']);
   t.same(
     s.listeners.map((l) => [l.kind, l.address, l.service, l.bound]),
-    [['http', `127.0.0.1:${d.httpPort}`, null, true], ['admin', admin, null, true], ['tcp', `127.0.0.1:${tcpPort}`, 'ssh', true]],
+    [
+      ['http', `127.0.0.1:${d.httpPort}`, null, true],
+      ['admin', admin, null, true],
+      ['tcp', `127.0.0.1:${tcpPort}`, 'ssh', true],
+    ],
     'listeners, all bound',
   );
 
@@ -128,7 +143,10 @@ t.test('nothing listening: both exit 1 with a one-line reason', async (t) => {
   const port = await freePort();
   const hc = await runBinary(['healthcheck', '--admin-addr', `127.0.0.1:${port}`]);
   t.equal(hc.code, 1);
-  t.equal(hc.stderr, `unhealthy: cannot reach the admin listener at http://127.0.0.1:${port}/healthz (ECONNREFUSED); is netbird-proxy running? Set --admin-addr or NB_PROXY_ADMIN_ADDR\n`);
+  t.equal(
+    hc.stderr,
+    `unhealthy: cannot reach the admin listener at http://127.0.0.1:${port}/healthz (ECONNREFUSED); is netbird-proxy running? Set --admin-addr or NB_PROXY_ADMIN_ADDR\n`,
+  );
   const st = await runBinary(['status', '--admin-addr', `127.0.0.1:${port}`]);
   t.equal(st.code, 1);
   t.match(st.stderr, new RegExp(`^netbird-proxy status: cannot reach the admin listener at http://127\\.0\\.0\\.1:${port}/(status|readyz) \\(ECONNREFUSED\\)`));

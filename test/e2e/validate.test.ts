@@ -36,8 +36,14 @@ t.test('the example config is valid: exit 0 and a one-line summary', async (t) =
 });
 
 t.test('the same message and exit status as a start, for every kind of bad input', async (t) => {
-  const badCidr = file('bad-cidr.yaml', 'services:\n  - name: web\n    protocol: http\n    domains: [a.example.com]\n    target: http://127.0.0.1:1\n    access:\n      cidr: { allow: [10.1.2.3/8] }\n');
-  const enforce = file('enforce.yaml', 'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n');
+  const badCidr = file(
+    'bad-cidr.yaml',
+    'services:\n  - name: web\n    protocol: http\n    domains: [a.example.com]\n    target: http://127.0.0.1:1\n    access:\n      cidr: { allow: [10.1.2.3/8] }\n',
+  );
+  const enforce = file(
+    'enforce.yaml',
+    'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n',
+  );
   const envFile = file('bad.env', 'NB_PROXY_UPSTREAM_TIMEOUT=soon\n');
   const cases: [string, string[], Record<string, string>?][] = [
     ['services.yaml error', ['--config', badCidr, ...NO_ENV]],
@@ -62,7 +68,10 @@ t.test('the same message and exit status as a start, for every kind of bad input
 });
 
 t.test('flags before or after "validate", environment and env file are all read', async (t) => {
-  const enforce = file('enforce2.yaml', 'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n');
+  const enforce = file(
+    'enforce2.yaml',
+    'services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:2222\n    target: 127.0.0.1:22\n    access: { crowdsec: enforce }\n',
+  );
   const envFile = file('cs.env', `NB_PROXY_CROWDSEC_API_URL=http://127.0.0.1:1/\nNB_PROXY_CROWDSEC_API_KEY=secret-key-value\nNB_PROXY_CONFIG=${enforce}\n`);
   const viaFile = await runBinary(['validate', '--env-file', envFile]);
   t.equal(viaFile.code, 0, viaFile.stderr);
@@ -91,8 +100,23 @@ t.test('binds nothing and connects nowhere: succeeds while every address is take
   t.teardown(() => {
     for (const s of [http, admin, tcp, lapi]) s.server.close();
   });
-  const cfg = file('busy.yaml', `services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:${tcp.port}\n    target: 127.0.0.1:${tcp.port}\n    access: { crowdsec: enforce }\n`);
-  const args = ['--config', cfg, '--http-addr', `127.0.0.1:${http.port}`, '--admin-addr', `127.0.0.1:${admin.port}`, '--crowdsec-api-url', `http://127.0.0.1:${lapi.port}`, '--crowdsec-api-key', 'k', ...NO_ENV];
+  const cfg = file(
+    'busy.yaml',
+    `services:\n  - name: ssh\n    protocol: tcp\n    listen: 127.0.0.1:${tcp.port}\n    target: 127.0.0.1:${tcp.port}\n    access: { crowdsec: enforce }\n`,
+  );
+  const args = [
+    '--config',
+    cfg,
+    '--http-addr',
+    `127.0.0.1:${http.port}`,
+    '--admin-addr',
+    `127.0.0.1:${admin.port}`,
+    '--crowdsec-api-url',
+    `http://127.0.0.1:${lapi.port}`,
+    '--crowdsec-api-key',
+    'k',
+    ...NO_ENV,
+  ];
   const res = await runBinary(['validate', ...args]);
   t.equal(res.code, 0, res.stderr);
   t.equal(lapi.accepted() + tcp.accepted(), 0, 'no connection to the LAPI or the target');
@@ -102,7 +126,9 @@ t.test('binds nothing and connects nowhere: succeeds while every address is take
 });
 
 t.test('--json prints the normalised config, which validates to itself', async (t) => {
-  const messy = file('messy.yaml', `services:
+  const messy = file(
+    'messy.yaml',
+    `services:
   - name: web
     protocol: http
     domains: [App.Example.COM, "*.Example.org"]
@@ -114,7 +140,8 @@ t.test('--json prints the normalised config, which validates to itself', async (
     protocol: tcp
     listen: "[0:0::0]:2222"
     target: LocalHost:22
-`);
+`,
+  );
   const res = await runBinary(['validate', '--json', '--config', messy, ...NO_ENV]);
   t.equal(res.code, 0, res.stderr);
   const doc = JSON.parse(res.stdout) as unknown;
@@ -139,6 +166,9 @@ t.test('--json prints the normalised config, which validates to itself', async (
 t.test('an explicit country database that cannot be read is an error, as at start', async (t) => {
   const res = await runBinary(['validate', '--config', EXAMPLE, '--geoip-db', join(dir, 'none.mmdb'), ...NO_ENV]);
   t.equal(res.code, 2);
-  t.equal(res.stderr, `netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB ${join(dir, 'none.mmdb')}: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n`);
+  t.equal(
+    res.stderr,
+    `netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB ${join(dir, 'none.mmdb')}: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n`,
+  );
   t.equal(res.stdout, '');
 });

@@ -69,11 +69,16 @@ async function startDaemonOnce(opts: StartDaemonOptions): Promise<Daemon> {
   const adminPort = await freePort();
   const httpHost = opts.httpHost ?? '127.0.0.1';
   const args = [
-    '--config', configPath,
-    '--http-addr', `${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`,
-    '--admin-addr', `127.0.0.1:${adminPort}`,
-    '--proxy-env', '/dev/null',
-    '--shutdown-grace', '2s',
+    '--config',
+    configPath,
+    '--http-addr',
+    `${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`,
+    '--admin-addr',
+    `127.0.0.1:${adminPort}`,
+    '--proxy-env',
+    '/dev/null',
+    '--shutdown-grace',
+    '2s',
     ...(opts.args ?? []),
   ];
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env };

@@ -186,8 +186,12 @@ export async function startFakeLapi(opts: { apiKey?: string; host?: string } = {
   const server = createServer((msg: IncomingMessage, res: ServerResponse) => {
     const u = new URL(msg.url ?? '/', 'http://fake');
     const req: FakeRequest = {
-      method: msg.method ?? 'GET', url: msg.url ?? '/', path: u.pathname, query: u.searchParams,
-      headers: msg.headers, at: Date.now(),
+      method: msg.method ?? 'GET',
+      url: msg.url ?? '/',
+      path: u.pathname,
+      query: u.searchParams,
+      headers: msg.headers,
+      at: Date.now(),
     };
     requests.push(req);
     for (const w of [...waiters]) {
@@ -238,7 +242,8 @@ export async function startFakeLapi(opts: { apiKey?: string; host?: string } = {
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const w = {
-          pred, since,
+          pred,
+          since,
           resolve: (r: FakeRequest) => {
             clearTimeout(t);
             resolve(r);
@@ -270,10 +275,17 @@ export function* bigStartupBody(count: number, opts: { batch?: number; rangeEver
     const n = 0x01000000 + i;
     const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     const range = opts.rangeEvery !== undefined && i % opts.rangeEvery === 0;
-    buf.push(JSON.stringify({
-      duration: '3h59m59.5s', id: i + 1, origin: 'cscli-import', scenario: 'manual',
-      scope: range ? 'Range' : 'Ip', type: 'ban', value: range ? `${ip.slice(0, ip.lastIndexOf('.'))}.0/24` : ip,
-    }));
+    buf.push(
+      JSON.stringify({
+        duration: '3h59m59.5s',
+        id: i + 1,
+        origin: 'cscli-import',
+        scenario: 'manual',
+        scope: range ? 'Range' : 'Ip',
+        type: 'ban',
+        value: range ? `${ip.slice(0, ip.lastIndexOf('.'))}.0/24` : ip,
+      }),
+    );
     if (buf.length === batch) {
       yield (i + 1 > batch ? ',' : '') + buf.join(',');
       buf = [];

@@ -47,7 +47,9 @@ export function httpsRequest(r: HttpsRequest): Promise<HttpsResult> {
         cert = s.getPeerCertificate();
         authorized = s.authorized;
         authorizationError = s.authorizationError === null ? undefined : String(s.authorizationError);
-        const extra = Object.entries(r.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        const extra = Object.entries(r.headers ?? {})
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('');
         s.write(`GET ${r.path ?? '/'} HTTP/1.1\r\nHost: ${r.host ?? r.servername}\r\n${extra}Connection: close\r\n\r\n`);
       });
       s.once('close', () => {

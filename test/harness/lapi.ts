@@ -131,8 +131,7 @@ export function ensureCrowdsec(): void {
     execFileSync('bash', [FETCH_SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   } catch (err) {
     const e = err as Error & { stderr?: Buffer };
-    throw new Error(`scripts/fetch-crowdsec.sh failed, so there is no CrowdSec LAPI in ${CROWDSEC_ROOT}: ` +
-      `${e.stderr?.toString().trim() || e.message}`);
+    throw new Error(`scripts/fetch-crowdsec.sh failed, so there is no CrowdSec LAPI in ${CROWDSEC_ROOT}: ` + `${e.stderr?.toString().trim() || e.message}`);
   }
   if (!existsSync(CROWDSEC_BIN) || !existsSync(CSCLI_BIN)) {
     throw new Error(`scripts/fetch-crowdsec.sh did not produce ${CROWDSEC_BIN} and ${CSCLI_BIN}`);
@@ -163,9 +162,10 @@ export function lapiGet(
       res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
       res.on('error', reject);
     };
-    const req = u.protocol === 'https:'
-      ? httpsRequest(u, { headers, ca: read(opts.ca), cert: read(opts.cert), key: read(opts.key), agent: false }, onRes)
-      : httpRequest(u, { headers, agent: false }, onRes);
+    const req =
+      u.protocol === 'https:'
+        ? httpsRequest(u, { headers, ca: read(opts.ca), cert: read(opts.cert), key: read(opts.key), agent: false }, onRes)
+        : httpRequest(u, { headers, agent: false }, onRes);
     req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`GET ${u.href} timed out`)));
     req.on('error', reject);
     req.end();
@@ -211,12 +211,15 @@ export async function startLapi(opts: StartLapiOptions = {}): Promise<Lapi> {
   await writeFile(cfgPath, stringify(config));
   await writeFile(p('index.json'), '{}');
   await writeFile(p('simulation.yaml'), 'simulation: false\n');
-  await writeFile(p('profiles.yaml'), stringify({
-    name: 'default_ip_remediation',
-    filters: ['Alert.Remediation == true && Alert.GetScope() == "Ip"'],
-    decisions: [{ type: 'ban', duration: '4h' }],
-    on_success: 'break',
-  }));
+  await writeFile(
+    p('profiles.yaml'),
+    stringify({
+      name: 'default_ip_remediation',
+      filters: ['Alert.Remediation == true && Alert.GetScope() == "Ip"'],
+      decisions: [{ type: 'ban', duration: '4h' }],
+      on_success: 'break',
+    }),
+  );
 
   const cscli = (args: string[]): Promise<string> =>
     new Promise((res, rej) => {
@@ -308,7 +311,11 @@ export async function startLapi(opts: StartLapiOptions = {}): Promise<Lapi> {
   }
 
   return {
-    url, apiKey, dir, cfgPath, logPath,
+    url,
+    apiKey,
+    dir,
+    cfgPath,
+    logPath,
     get pid() {
       return child?.pid;
     },
@@ -318,8 +325,7 @@ export async function startLapi(opts: StartLapiOptions = {}): Promise<Lapi> {
     cscli,
     logTail,
     async addDecision(d) {
-      await cscli(['decisions', 'add', ...target(d), '--duration', d.duration ?? '4h',
-        ...(d.reason ? ['--reason', d.reason] : [])]);
+      await cscli(['decisions', 'add', ...target(d), '--duration', d.duration ?? '4h', ...(d.reason ? ['--reason', d.reason] : [])]);
     },
     async deleteDecision(d) {
       await cscli(['decisions', 'delete', ...target(d)]);

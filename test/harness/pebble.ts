@@ -137,8 +137,22 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
 
   const chall = spawn(
     CHALLTESTSRV_BIN,
-    ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${challMgmtPort}`,
-      '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''],
+    [
+      '-dns01',
+      `127.0.0.1:${dnsPort}`,
+      '-http01',
+      '',
+      '-https01',
+      '',
+      '-tlsalpn01',
+      '',
+      '-management',
+      `127.0.0.1:${challMgmtPort}`,
+      '-defaultIPv4',
+      '127.0.0.1',
+      '-defaultIPv6',
+      '',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   collect(chall, 'challtestsrv');
@@ -176,10 +190,13 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
     async setDnsA(host: string, ip: string) {
       const body = JSON.stringify({ host: host.endsWith('.') ? host : `${host}.`, addresses: [ip] });
       await new Promise<void>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: challMgmtPort, path: '/add-a', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`challtestsrv /add-a answered ${res.statusCode ?? 0}`))));
-        });
+        const req = httpRequest(
+          { host: '127.0.0.1', port: challMgmtPort, path: '/add-a', method: 'POST', headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`challtestsrv /add-a answered ${res.statusCode ?? 0}`))));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

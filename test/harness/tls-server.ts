@@ -69,9 +69,7 @@ export const FAST: Pick<TlsManagerOptions, 'timing' | 'issuer' | 'staticPollMs'>
   staticPollMs: 300,
 };
 
-export async function startTlsServer(
-  opts: Omit<TlsManagerOptions, 'log' | 'metrics'> & { httpsPort?: number; httpPort?: number },
-): Promise<TestTlsServer> {
+export async function startTlsServer(opts: Omit<TlsManagerOptions, 'log' | 'metrics'> & { httpsPort?: number; httpPort?: number }): Promise<TestTlsServer> {
   const logs = collectLogs();
   const registry = new Registry();
   // eslint-disable-next-line prefer-const -- the metrics callback needs the binding before the manager exists
@@ -120,7 +118,10 @@ export function servicesYaml(services: { name: string; domains: string[]; tls: s
   const text =
     (services.length === 0 ? 'services: []\n' : 'services:\n') +
     services
-      .map((s) => `  - name: ${s.name}\n    protocol: http\n    domains: [${s.domains.map((d) => JSON.stringify(d)).join(', ')}]\n    target: http://127.0.0.1:9\n    tls: ${s.tls}\n`)
+      .map(
+        (s) =>
+          `  - name: ${s.name}\n    protocol: http\n    domains: [${s.domains.map((d) => JSON.stringify(d)).join(', ')}]\n    target: http://127.0.0.1:9\n    tls: ${s.tls}\n`,
+      )
       .join('');
   return parseServicesConfig(text, '/tmp/services.yaml', { crowdsecAvailable: false });
 }

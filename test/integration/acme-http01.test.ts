@@ -35,11 +35,14 @@ t.test('http-01 against Pebble', async (t) => {
   await server.tls.apply(servicesYaml([{ name: 'web', domains: [D], tls: 'acme' }]));
   await until('issued', () => server.tls.status()[0]?.state === 'valid', 30_000);
   t.comment(`http-01 issuance took ${Date.now() - t0} ms`);
-  t.ok(asked.some((a) => /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+ -> answered$/.test(a)), `the CA fetched the token over HTTP (${asked.join('; ')})`);
+  t.ok(
+    asked.some((a) => /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+ -> answered$/.test(a)),
+    `the CA fetched the token over HTTP (${asked.join('; ')})`,
+  );
 
   const root = await pebble.rootPem();
   const hs = await handshake(httpsPort, D, { ca: root, rejectUnauthorized: true });
-  t.ok(hs.authorized, 'trusted via Pebble\'s root');
+  t.ok(hs.authorized, "trusted via Pebble's root");
   t.match(hs.cert.subjectaltname, `DNS:${D}`);
 
   t.equal(server.tls.answerHttp01('/.well-known/acme-challenge/unknown-token'), undefined, 'unknown token: no answer');

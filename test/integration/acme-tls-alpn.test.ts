@@ -49,13 +49,13 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
   t.teardown(() => server.close());
   const root = await pebble.rootPem();
 
-  await t.test('a certificate is obtained and trusted via Pebble\'s root', async (t) => {
+  await t.test("a certificate is obtained and trusted via Pebble's root", async (t) => {
     const t0 = Date.now();
     await server.tls.apply(servicesYaml([{ name: 'a', domains: [A], tls: 'acme' }]));
     await until('alpha issued', () => state(server, A)?.state === 'valid', 30_000);
     t.comment(`tls-alpn-01 issuance took ${Date.now() - t0} ms`);
     const hs = await handshake(httpsPort, A, { ca: root, rejectUnauthorized: true });
-    t.ok(hs.authorized, 'verified against Pebble\'s root');
+    t.ok(hs.authorized, "verified against Pebble's root");
     t.match(hs.cert.subjectaltname, `DNS:${A}`);
     t.equal(hs.alpn, 'http/1.1', 'ALPN http/1.1');
     t.equal(await httpsGet(httpsPort, A, root), `https ${A} /hi`, 'HTTPS request served');
@@ -88,12 +88,17 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
   });
 
   await t.test('a second name is obtained on reload, without a restart', async (t) => {
-    await server.tls.apply(servicesYaml([{ name: 'a', domains: [A], tls: 'acme' }, { name: 'b', domains: [B], tls: 'acme' }]));
+    await server.tls.apply(
+      servicesYaml([
+        { name: 'a', domains: [A], tls: 'acme' },
+        { name: 'b', domains: [B], tls: 'acme' },
+      ]),
+    );
     await until('bravo issued', () => state(server, B)?.state === 'valid', 30_000);
     const hsB = await handshake(httpsPort, B, { ca: root, rejectUnauthorized: true });
     t.match(hsB.cert.subjectaltname, `DNS:${B}`);
     const hsA = await handshake(httpsPort, A, { ca: root, rejectUnauthorized: true });
-    t.match(hsA.cert.subjectaltname, `DNS:${A}`, 'SNI picks each name\'s certificate');
+    t.match(hsA.cert.subjectaltname, `DNS:${A}`, "SNI picks each name's certificate");
     t.equal(await metric(server, 'netbird_proxy_acme_orders_total', 'result="success"'), 2, 'alpha was not ordered again');
   });
 
@@ -101,7 +106,11 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     await pebble.stopCa();
     const failuresBefore = (await metric(server, 'netbird_proxy_acme_orders_total', 'result="failure"')) ?? 0;
     await server.tls.apply(
-      servicesYaml([{ name: 'a', domains: [A], tls: 'acme' }, { name: 'b', domains: [B], tls: 'acme' }, { name: 'c', domains: [C], tls: 'acme' }]),
+      servicesYaml([
+        { name: 'a', domains: [A], tls: 'acme' },
+        { name: 'b', domains: [B], tls: 'acme' },
+        { name: 'c', domains: [C], tls: 'acme' },
+      ]),
     );
     await until('charlie failed', () => (state(server, C)?.last_error ?? null) !== null, 15_000);
     const st = state(server, C);
@@ -124,7 +133,7 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     t.ok(attempts >= 2 && attempts <= 6, `backoff limits attempts (${attempts})`);
     const hsA = await handshake(httpsPort, A, { ca: root, rejectUnauthorized: true });
     t.ok(hsA.authorized, 'alpha still served with its valid certificate');
-    t.equal(state(server, A)?.last_error, null, 'alpha is not affected by charlie\'s failures');
+    t.equal(state(server, A)?.last_error, null, "alpha is not affected by charlie's failures");
 
     await pebble.startCa();
     const newRoot = await pebble.rootPem();
@@ -138,7 +147,11 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     const FAIL = 'unreachable.example.com';
     const OK = 'delta.example.com';
     await pebble.setDnsA(FAIL, '127.0.0.2'); // nothing listens there: validation is refused
-    const base = [{ name: 'a', domains: [A], tls: 'acme' }, { name: 'b', domains: [B], tls: 'acme' }, { name: 'c', domains: [C], tls: 'acme' }];
+    const base = [
+      { name: 'a', domains: [A], tls: 'acme' },
+      { name: 'b', domains: [B], tls: 'acme' },
+      { name: 'c', domains: [C], tls: 'acme' },
+    ];
     await server.tls.apply(servicesYaml([...base, { name: 'f', domains: [FAIL], tls: 'acme' }, { name: 'd', domains: [OK], tls: 'acme' }]));
     await until('delta issued', () => state(server, OK)?.state === 'valid', 30_000);
     await until('unreachable failed', () => (state(server, FAIL)?.last_error ?? null) !== null, 30_000);
@@ -164,15 +177,22 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     const renewing = await startTlsServer({ acme: { ...acme, renewBeforeMs: 100 * 365 * 86400_000 }, ...FAST });
     t.teardown(() => renewing.close());
     await renewing.tls.apply(servicesYaml([{ name: 'a', domains: [A], tls: 'acme' }]));
-    await until('alpha renewed', () => {
-      const s = state(renewing, A);
-      return s?.serial !== undefined && s.serial !== null && s.serial !== before;
-    }, 30_000);
+    await until(
+      'alpha renewed',
+      () => {
+        const s = state(renewing, A);
+        return s?.serial !== undefined && s.serial !== null && s.serial !== before;
+      },
+      30_000,
+    );
     t.equal(await metric(renewing, 'netbird_proxy_acme_orders_total', 'result="success"'), 1, 'one renewal order');
     // Still "due" under the forced threshold, but the next look is a full check interval (3 s in FAST) away: no loop.
     const wait = Date.parse(state(renewing, A)?.next_check ?? '') - Date.now();
     t.ok(wait > 2000, `next check ${wait} ms after a renewal, not at once`);
-    t.ok(renewing.logs.lines.some((l) => l['msg'] === 'renewing the ACME certificate'), 'logged as a renewal');
+    t.ok(
+      renewing.logs.lines.some((l) => l['msg'] === 'renewing the ACME certificate'),
+      'logged as a renewal',
+    );
     const hs = await handshake(renewing.httpsPort, A);
     t.equal(hs.cert.serialNumber, state(renewing, A)?.serial, 'the renewed certificate is served');
     t.not(hs.cert.serialNumber, before);

@@ -149,7 +149,10 @@ t.test('fake LAPI', async (t) => {
   fake.addDecision({ value: '198.51.100.0/24' });
   const s = await body('?startup=true&scopes=ip,range');
   t.same(s.deleted, null);
-  t.match(s.new, [{ scope: 'Ip', value: '192.0.2.1', type: 'ban' }, { scope: 'Range', value: '198.51.100.0/24' }]);
+  t.match(s.new, [
+    { scope: 'Ip', value: '192.0.2.1', type: 'ban' },
+    { scope: 'Range', value: '198.51.100.0/24' },
+  ]);
   t.same(await body(''), { new: null, deleted: null });
   fake.removeDecision('192.0.2.1');
   fake.addDecision({ value: '192.0.2.2', type: 'captcha' });

@@ -51,13 +51,21 @@ t.test('static certificate files', async (t) => {
     renameSync(`${app.cert}.new`, app.cert);
     const t0 = Date.now();
     let now = before;
-    await until('condition holds', async () => {
-      now = (await handshake(server.httpsPort, 'app.example.org')).cert.serialNumber;
-      return now !== before;
-    }, 10_000, 50);
+    await until(
+      'condition holds',
+      async () => {
+        now = (await handshake(server.httpsPort, 'app.example.org')).cert.serialNumber;
+        return now !== before;
+      },
+      10_000,
+      50,
+    );
     t.comment(`replacement served after ${Date.now() - t0} ms`);
     t.not(now, before, 'new serial served');
-    t.ok(server.logs.lines.some((l) => l['msg'] === 'certificate files reloaded'), 'reload logged');
+    t.ok(
+      server.logs.lines.some((l) => l['msg'] === 'certificate files reloaded'),
+      'reload logged',
+    );
     t.equal(server.tls.status().find((s) => s.name === 'app.example.org')?.last_error, null);
   });
 
@@ -74,7 +82,11 @@ t.test('static certificate files', async (t) => {
     t.equal(h.cert.serialNumber, serving, 'old certificate still served');
     t.ok(h.authorized);
     writeFileSync(app.cert, 'garbage');
-    await until('garbage refused', () => (server.tls.status().find((s) => s.name === 'app.example.org')?.last_error ?? '').includes('no PEM certificate'), 10_000);
+    await until(
+      'garbage refused',
+      () => (server.tls.status().find((s) => s.name === 'app.example.org')?.last_error ?? '').includes('no PEM certificate'),
+      10_000,
+    );
     t.equal((await handshake(server.httpsPort, 'app.example.org')).cert.serialNumber, serving, 'still the old one');
   });
 
@@ -83,20 +95,29 @@ t.test('static certificate files', async (t) => {
       { name: 'app', domains: ['app.example.org'], tls: `{ cert: ${app.cert}, key: ${app.key} }` },
       { name: 'broken', domains: ['b.example.org'], tls: `{ cert: ${wild.cert}, key: ${join(dir, 'missing.key')} }` },
     ]);
-    const err = await server.tls.apply(bad).then(() => undefined, (e: unknown) => e);
+    const err = await server.tls.apply(bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.ok(err instanceof ConfigError);
     t.equal((err as Error).message, `/tmp/services.yaml: service "broken": field "tls.key": ${join(dir, 'missing.key')}: cannot read (ENOENT)`);
     t.ok((await handshake(server.httpsPort, 'shop.example.net')).cert.subjectaltname, 'previous config still served');
     await t.rejects(handshake(server.httpsPort, 'b.example.org'), 'the rejected service got nothing');
     const mismatched = servicesYaml([{ name: 'mm', domains: ['mm.example.org'], tls: `{ cert: ${wild.cert}, key: ${join(dir, 'int.key')} }` }]);
-    const err2 = await server.tls.apply(mismatched).then(() => undefined, (e: unknown) => e);
+    const err2 = await server.tls.apply(mismatched).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     t.equal((err2 as Error).message, `/tmp/services.yaml: service "mm": field "tls.cert": ${wild.cert}: the private key does not match the certificate`);
   });
 
   await t.test('removing a service stops serving its names', async (t) => {
     await server.tls.apply(servicesYaml([{ name: 'app', domains: ['app.example.org'], tls: `{ cert: ${app.cert}, key: ${app.key} }` }]));
     await t.rejects(handshake(server.httpsPort, 'shop.example.net'));
-    t.strictSame(server.tls.status().map((s) => s.name), ['app.example.org']);
+    t.strictSame(
+      server.tls.status().map((s) => s.name),
+      ['app.example.org'],
+    );
     t.equal(server.tls.enabled, true);
     await server.tls.apply(servicesYaml([]));
     t.equal(server.tls.enabled, false, 'no HTTPS entrypoint needed');

@@ -26,15 +26,7 @@ import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from 
 import { NIL, OverflowRecords } from './overflow';
 import { breakdownEntries, countEntries, type EntryFn } from './stats';
 import { typeRank } from './precedence';
-import type {
-  ActiveDecision,
-  ApplyResult,
-  DecisionBreakdownRow,
-  DecisionLookup,
-  DecisionStoreStats,
-  LapiDecision,
-  StreamResponse,
-} from './types';
+import type { ActiveDecision, ApplyResult, DecisionBreakdownRow, DecisionLookup, DecisionStoreStats, LapiDecision, StreamResponse } from './types';
 
 /** `found` value for "the entry inside the bucket". */
 const INLINE = -2;
@@ -229,7 +221,12 @@ export class DecisionStore implements DecisionLookup {
         this.origins.strs[buf[off + B_ORIGIN]],
         this.scenarios.strs[buf[off + B_SCENARIO]],
         t.f64[(off + B_EXP) >> 1],
-        text, tag, k0, k1, k2, k3,
+        text,
+        tag,
+        k0,
+        k1,
+        k2,
+        k3,
       );
     }
     const ov = this.overflow;
@@ -238,7 +235,12 @@ export class DecisionStore implements DecisionLookup {
       this.origins.strs[ov.origin(r)],
       this.scenarios.strs[ov.scenario(r)],
       ov.expiresAt(r),
-      text, tag, k0, k1, k2, k3,
+      text,
+      tag,
+      k0,
+      k1,
+      k2,
+      k3,
     );
   }
 
@@ -252,7 +254,7 @@ export class DecisionStore implements DecisionLookup {
         if (buf[off] === NONE) continue;
         // overflow chain
         let prev = NIL;
-        for (let r = buf[off] - 1; r !== NIL; ) {
+        for (let r = buf[off] - 1; r !== NIL;) {
           const next = this.overflow.next(r);
           if (this.overflow.expiresAt(r) <= nowMs) {
             if (prev === NIL) buf[off] = next + 1;

@@ -35,7 +35,6 @@ export interface StreamBouncerOptions {
   onChange?: (change: DecisionChange) => void;
 }
 
-
 export interface BouncerStatus {
   state: BouncerState;
   decisions: {
@@ -284,14 +283,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
     this.schedule(delay);
   }
 
-  private onSuccess(
-    startup: boolean,
-    durationMs: number,
-    bytes: number,
-    applied: ApplyResult,
-    received: number,
-    receivedDeleted: number,
-  ): void {
+  private onSuccess(startup: boolean, durationMs: number, bytes: number, applied: ApplyResult, received: number, receivedDeleted: number): void {
     const now = this.now();
     const wasFailing = this.consecutiveFailures;
     const outageMs = this.failingSince === undefined ? 0 : now - this.failingSince;
@@ -312,14 +304,19 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       this.log.info({ failed_pulls: wasFailing, outage_ms: outageMs }, 'CrowdSec LAPI reachable again');
     }
     const fields = {
-      received_new: received, received_deleted: receivedDeleted, added: applied.added, deleted: applied.deleted,
-      skipped: applied.skipped, expired: applied.expired ?? 0, bytes, pull_ms: durationMs,
+      received_new: received,
+      received_deleted: receivedDeleted,
+      added: applied.added,
+      deleted: applied.deleted,
+      skipped: applied.skipped,
+      expired: applied.expired ?? 0,
+      bytes,
+      pull_ms: durationMs,
     };
     if (!this._synced) {
       this._synced = true;
       this._initialSyncMs = now - this.startedAt;
-      this.log.info({ decisions: this.store.size, duration_ms: this._initialSyncMs, ...fields },
-        'CrowdSec bouncer synced initial decisions');
+      this.log.info({ decisions: this.store.size, duration_ms: this._initialSyncMs, ...fields }, 'CrowdSec bouncer synced initial decisions');
     } else if (wasResync) {
       this.log.info({ decisions: this.store.size, ...fields }, 'CrowdSec bouncer resynced all decisions');
     } else {
@@ -332,9 +329,10 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
 
   /** Returns the delay before the next attempt. */
   private onFailure(err: unknown, startup: boolean): number {
-    const e = err instanceof LapiError
-      ? err
-      : new LapiError('malformed', `CrowdSec decisions could not be applied: ${(err as Error).message}`, { maybeProcessed: true });
+    const e =
+      err instanceof LapiError
+        ? err
+        : new LapiError('malformed', `CrowdSec decisions could not be applied: ${(err as Error).message}`, { maybeProcessed: true });
     const now = this.now();
     this._pullsFailed++;
     this.consecutiveFailures++;
@@ -370,4 +368,3 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
     return delay;
   }
 }
-

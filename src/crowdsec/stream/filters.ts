@@ -18,7 +18,10 @@ export const DEFAULT_FILTERS: StreamFilters = { origins: [], scenariosContaining
 /** Splits a comma list, trimming and dropping empty items. */
 export function commaList(raw: string | undefined): string[] {
   if (raw === undefined) return [];
-  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** Validates --crowdsec-scopes; returns an error message or the scopes. */

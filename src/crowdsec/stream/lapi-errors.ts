@@ -44,9 +44,18 @@ export class RetryOnFreshSocket extends Error {
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'EAI_FAIL', 'EAI_NONAME']);
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'HOSTNAME_MISMATCH', 'EPROTO',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+  'EPROTO',
 ]);
 
 function isTlsError(code: string | undefined, message: string): boolean {
@@ -72,12 +81,19 @@ export function requestError(err: NodeJS.ErrnoException, ctx: RequestErrorContex
     return new LapiError('unreachable', `CrowdSec LAPI unreachable at ${ctx.url} (${code})`, { code });
   }
   if (!ctx.gotResponse && isTlsError(code, err.message)) {
-    return new LapiError('tls', `TLS error talking to ${where}: ${err.message}${code ? ` (${code})` : ''}; check the LAPI certificate, --crowdsec-ca-cert and --crowdsec-cert/--crowdsec-key`, { code });
+    return new LapiError(
+      'tls',
+      `TLS error talking to ${where}: ${err.message}${code ? ` (${code})` : ''}; check the LAPI certificate, --crowdsec-ca-cert and --crowdsec-cert/--crowdsec-key`,
+      { code },
+    );
   }
   if (ctx.gotResponse) {
     return new LapiError('truncated', `${where} closed the connection before the whole body arrived (${err.message})`, { code, maybeProcessed: true });
   }
-  return new LapiError('network', `connection to ${where} failed: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, { code, maybeProcessed: true });
+  return new LapiError('network', `connection to ${where} failed: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}`, {
+    code,
+    maybeProcessed: true,
+  });
 }
 
 /** A non-200 answer; `body` is the start of the body, for the message. */

@@ -104,7 +104,11 @@ export class PullAttempt {
     const ct = res.headers['content-type'];
     if (!isJsonContentType(ct)) {
       res.resume();
-      this.fail(new LapiError('malformed', `${this.where} answered with content-type ${ct ?? '(none)'}, expected application/json; is the URL the LAPI?`, { maybeProcessed: true }));
+      this.fail(
+        new LapiError('malformed', `${this.where} answered with content-type ${ct ?? '(none)'}, expected application/json; is the URL the LAPI?`, {
+          maybeProcessed: true,
+        }),
+      );
       return;
     }
     this.streamBody(res);
@@ -147,7 +151,12 @@ export class PullAttempt {
       }
     });
     res.on('error', (err: NodeJS.ErrnoException) => {
-      this.fail(new LapiError('truncated', `${this.where} closed the connection after ${this.bytes} bytes of the body (${err.message})`, { code: err.code, maybeProcessed: true }));
+      this.fail(
+        new LapiError('truncated', `${this.where} closed the connection after ${this.bytes} bytes of the body (${err.message})`, {
+          code: err.code,
+          maybeProcessed: true,
+        }),
+      );
     });
     res.on('close', () => {
       if (!res.complete) this.fail(this.truncated());

@@ -158,8 +158,12 @@ export class StreamBodyParser {
     const deferredNew = this.deferred;
     this.deferred = [];
     return {
-      newCount: this.newCount, deletedCount: this.deletedCount, newForm: this.newForm, deletedForm: this.deletedForm,
-      deferredNew, bytes: this.bytes,
+      newCount: this.newCount,
+      deletedCount: this.deletedCount,
+      newForm: this.newForm,
+      deletedForm: this.deletedForm,
+      deferredNew,
+      bytes: this.bytes,
     };
   }
 

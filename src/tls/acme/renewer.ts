@@ -244,10 +244,7 @@ export class Renewer {
       state.lastError = undefined;
       state.lastErrorAt = undefined;
       this.events.order('success');
-      this.log.info(
-        { domain, issuer: pair.info.issuer, notAfter: pair.info.notAfter.toISOString(), ms: Date.now() - t0 },
-        'ACME certificate installed',
-      );
+      this.log.info({ domain, issuer: pair.info.issuer, notAfter: pair.info.notAfter.toISOString(), ms: Date.now() - t0 }, 'ACME certificate installed');
       this.scheduleValid(state, pair, true);
     } catch (err) {
       this.events.order('failure');

@@ -6,7 +6,18 @@ import { EventLog, BYTES_PER_ENTRY } from '../../../src/admin/event-log';
 import { eventJson, parseEventFilter } from '../../../src/admin/event-filter';
 
 function entry(i: number, over: Partial<AccessEntry> = {}): AccessEntry {
-  return { service: 'svc', protocol: 'http', client_ip: `10.0.0.${i % 250}`, path: `/${i}`, bytes_in: 0, bytes_out: 0, duration_ms: 1, deny_reason: '', metadata: {}, ...over };
+  return {
+    service: 'svc',
+    protocol: 'http',
+    client_ip: `10.0.0.${i % 250}`,
+    path: `/${i}`,
+    bytes_in: 0,
+    bytes_out: 0,
+    duration_ms: 1,
+    deny_reason: '',
+    metadata: {},
+    ...over,
+  };
 }
 
 function add(log: EventLog, e: AccessEntry, time: number): void {
@@ -53,7 +64,10 @@ t.test('outcomes, filters and counters', async (t) => {
   add(log, entry(4, { deny_reason: 'ip_restricted' }), 4);
   add(log, entry(5, { service: '' }), 5);
   add(log, entry(6, { service: 'other' }), 6);
-  t.same([...log.newestFirst()].map((s) => eventJson(log.get(s)!).outcome), ['allowed', 'not_found', 'denied', 'observed', 'denied', 'allowed']);
+  t.same(
+    [...log.newestFirst()].map((s) => eventJson(log.get(s)!).outcome),
+    ['allowed', 'not_found', 'denied', 'observed', 'denied', 'allowed'],
+  );
   t.same(log.countsFor('svc'), { allowed: 1, observed: 1, denied: { crowdsec_ban: 1, ip_restricted: 1 } });
   t.same(log.countsFor('nope'), { allowed: 0, observed: 0, denied: {} });
 

@@ -87,7 +87,11 @@ t.test('same mode: nothing written', async (t) => {
 t.test('refusals', async (t) => {
   const text = head('    access:\n      crowdsec: observe\n');
   const file = fileWith(text);
-  t.match(await setCrowdsecMode(file, 'web', 'enforce', '0000000000000000', OPTS), { ok: false, status: 409, message: /changed on disk since this page was loaded/ });
+  t.match(await setCrowdsecMode(file, 'web', 'enforce', '0000000000000000', OPTS), {
+    ok: false,
+    status: 409,
+    message: /changed on disk since this page was loaded/,
+  });
   t.match(await setCrowdsecMode(file, 'nope', 'enforce', undefined, OPTS), { ok: false, status: 404 });
   t.match(await setCrowdsecMode(file, 'web', 'enforce', undefined, { crowdsecAvailable: false }), { ok: false, status: 422, message: /needs CrowdSec/ });
   t.equal(readFileSync(file, 'utf8'), text, 'untouched');

@@ -157,7 +157,8 @@ t.test('v2', async (t) => {
 
   t.test('TLVs are skipped', async (t) => {
     const tlvs = Buffer.concat([
-      Buffer.from([0x02, 0x00, 0x0b]), Buffer.from('example.org'), // PP2_TYPE_AUTHORITY
+      Buffer.from([0x02, 0x00, 0x0b]),
+      Buffer.from('example.org'), // PP2_TYPE_AUTHORITY
       Buffer.from([0x04, 0x00, 0x00]), // PP2_TYPE_NOOP, empty
       Buffer.from([0x20, 0x00, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00]), // PP2_TYPE_SSL
     ]);
@@ -233,8 +234,6 @@ t.test('v2 IPv6 source text is RFC 5952', async (t) => {
 
 // ---------------------------------------------------------------------------
 // Socket level: readProxyHeader on real sockets.
-
-
 
 interface Harness {
   port: number;
@@ -341,8 +340,7 @@ function jsonBodies(raw: string): Record<string, unknown>[] {
   return out;
 }
 
-const GET = (path: string, close = true): string =>
-  `GET ${path} HTTP/1.1\r\nHost: app.example\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+const GET = (path: string, close = true): string => `GET ${path} HTTP/1.1\r\nHost: app.example\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
 
 t.test('readProxyHeader + http.Server handoff', async (t) => {
   const { server, handoff } = httpBehind();

@@ -2,14 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  ConfigError,
-  loadServicesConfig,
-  parseHostPort,
-  parseServicesConfig,
-  serviceEquals,
-  type LoadOptions,
-} from '../../../src/config/load';
+import { ConfigError, loadServicesConfig, parseHostPort, parseServicesConfig, serviceEquals, type LoadOptions } from '../../../src/config/load';
 import type { HttpServiceConfig, ServiceConfig, TcpServiceConfig } from '../../../src/config/types';
 import { CS, ERROR_CASES, F, FULL, NO_CS, VALID_CASES, access, http, tcp } from '../../harness/config-cases';
 
@@ -89,11 +82,15 @@ t.test('defaults and empty', async (t) => {
     crowdsec: 'off',
   });
   const nulls = parse(http('    access:\n      cidr:\n      countries: { allow: }\n      crowdsec:\n'), NO_CS);
-  t.strictSame(nulls.services[0]?.access, {
-    cidr: { allow: [], deny: [] },
-    countries: { allow: [], deny: [] },
-    crowdsec: 'off',
-  }, 'empty values mean the default');
+  t.strictSame(
+    nulls.services[0]?.access,
+    {
+      cidr: { allow: [], deny: [] },
+      countries: { allow: [], deny: [] },
+      crowdsec: 'off',
+    },
+    'empty values mean the default',
+  );
   t.equal(parse(http('    access: { crowdsec: false }\n'), NO_CS).services[0]?.access.crowdsec, 'off', 'false is off');
   t.equal(parse(http('    access: { crowdsec: off }\n'), NO_CS).services[0]?.access.crowdsec, 'off', 'bare off is "off"');
   t.equal(parse(http('    access: { crowdsec: enforce }\n'), CS).services[0]?.access.crowdsec, 'enforce');
@@ -136,7 +133,7 @@ t.test('targets', async (t) => {
   t.equal(href('HTTPS://Backend.Internal'), 'https://backend.internal/');
   t.equal(href('http://[::1]:8080'), 'http://[::1]:8080/');
   t.equal(href('http://my_service:80'), 'http://my_service/', 'underscores (compose names) and the default port');
-  const tcpTarget = (parse(tcp('', '"[::]:2222"', '"[2001:DB8::5]:22"')).services[0] as TcpServiceConfig);
+  const tcpTarget = parse(tcp('', '"[::]:2222"', '"[2001:DB8::5]:22"')).services[0] as TcpServiceConfig;
   t.strictSame(tcpTarget.listen, { host: '::', port: 2222 });
   t.strictSame(tcpTarget.target, { host: '2001:db8::5', port: 22 });
   t.strictSame((parse(tcp('', 'LocalHost:2222', 'Backend:22')).services[0] as TcpServiceConfig).target, { host: 'backend', port: 22 });
@@ -252,9 +249,28 @@ t.test('parseHostPort', async (t) => {
   ];
   for (const [s, want] of good) t.strictSame(parseHostPort(s), want, s);
   const bad = [
-    '', '8080', ':8080', 'localhost', 'localhost:', 'localhost:0', 'localhost:65536', 'localhost:08080',
-    'localhost:+80', 'localhost:80x', '::1:8080', '[::1]', '[::1]8080', '[::1:8080', '[1.2.3.4]:80',
-    '010.0.0.1:80', '10.1:80', '1.2.3.4.5:80', 'bad host:80', '-x:80', 'x..y:80', 'http://x:80',
+    '',
+    '8080',
+    ':8080',
+    'localhost',
+    'localhost:',
+    'localhost:0',
+    'localhost:65536',
+    'localhost:08080',
+    'localhost:+80',
+    'localhost:80x',
+    '::1:8080',
+    '[::1]',
+    '[::1]8080',
+    '[::1:8080',
+    '[1.2.3.4]:80',
+    '010.0.0.1:80',
+    '10.1:80',
+    '1.2.3.4.5:80',
+    'bad host:80',
+    '-x:80',
+    'x..y:80',
+    'http://x:80',
   ];
   for (const s of bad) t.equal(parseHostPort(s), undefined, JSON.stringify(s));
 });

@@ -54,7 +54,10 @@ t.test('config/services.yaml names the schema for yaml-language-server, by a pat
 });
 
 t.test('every valid example and its normalised form are valid for the schema too', async (t) => {
-  const examples: [string, string][] = [['config/services.yaml', readFileSync(EXAMPLE, 'utf8')], ...VALID_CASES.map(([what, yaml]): [string, string] => [what, yaml])];
+  const examples: [string, string][] = [
+    ['config/services.yaml', readFileSync(EXAMPLE, 'utf8')],
+    ...VALID_CASES.map(([what, yaml]): [string, string] => [what, yaml]),
+  ];
   for (const [what, yaml] of examples) {
     t.equal(schemaSays(parseYaml(yaml)), 'valid', what);
     const normalised = toServicesDocument(parseServicesConfig(yaml, F, CS));

@@ -53,24 +53,57 @@ t.test('upstream_tls', async (t) => {
 t.test('errors name the file, the service and the field', async (t) => {
   const p = `${F}: service "web": `;
   const cases: [string, string, string][] = [
-    ['unknown mode', svc('    tls: yes-please\n'), `${p}field "tls": "yes-please" is not one of off, acme, or { cert: /path/fullchain.pem, key: /path/key.pem }`],
+    [
+      'unknown mode',
+      svc('    tls: yes-please\n'),
+      `${p}field "tls": "yes-please" is not one of off, acme, or { cert: /path/fullchain.pem, key: /path/key.pem }`,
+    ],
     ['true', svc('    tls: true\n'), `${p}field "tls": true is ambiguous; use one of off, acme, or { cert: /path/fullchain.pem, key: /path/key.pem }`],
     ['a list', svc('    tls: [a]\n'), `${p}field "tls": must be off, acme, or { cert: /path/fullchain.pem, key: /path/key.pem }; got a list`],
-    ['wildcard with acme', svc('    tls: acme\n', '[a.example.org, "*.example.org"]'),
-      `${p}field "tls": "acme" cannot cover the wildcard domain "*.example.org" (domains[1]): ACME wildcards need the DNS-01 challenge, which is not supported; use tls: { cert, key } with a wildcard certificate`],
-    ['IP with acme', svc('    tls: acme\n', '[192.168.1.10]'), `${p}field "tls": "acme" cannot cover the IP address "192.168.1.10" (domains[0]); use tls: { cert, key }`],
+    [
+      'wildcard with acme',
+      svc('    tls: acme\n', '[a.example.org, "*.example.org"]'),
+      `${p}field "tls": "acme" cannot cover the wildcard domain "*.example.org" (domains[1]): ACME wildcards need the DNS-01 challenge, which is not supported; use tls: { cert, key } with a wildcard certificate`,
+    ],
+    [
+      'IP with acme',
+      svc('    tls: acme\n', '[192.168.1.10]'),
+      `${p}field "tls": "acme" cannot cover the IP address "192.168.1.10" (domains[0]); use tls: { cert, key }`,
+    ],
     ['key missing', svc('    tls: { cert: a.pem }\n'), `${p}field "tls.key": is required (a file path)`],
     ['cert empty', svc('    tls: { cert: "", key: k.pem }\n'), `${p}field "tls.cert": must not be empty`],
     ['typo', svc('    tls: { cert: a.pem, kye: k.pem }\n'), `${p}field "tls.kye": unknown key "kye" (did you mean "key"?); allowed keys: cert, key`],
     ['redirect not bool', svc('    tls: acme\n    redirect_https: "yes"\n'), `${p}field "redirect_https": must be true or false, got "yes"`],
-    ['redirect without tls', svc('    redirect_https: true\n'), `${p}field "redirect_https": true needs tls (acme or { cert, key }): this service is not served over HTTPS`],
-    ['upstream_tls on http target', svc('    upstream_tls: { insecure_skip_verify: true }\n'), `${p}field "upstream_tls": applies to https:// targets only; the target is "http://127.0.0.1:3000"`],
-    ['skip and ca', svc('    upstream_tls: { ca: c.pem, insecure_skip_verify: true }\n', undefined, 'https://10.0.0.5'),
-      `${p}field "upstream_tls.insecure_skip_verify": true contradicts upstream_tls.ca: verify against the CA or skip verification, not both`],
-    ['skip not bool', svc('    upstream_tls: { insecure_skip_verify: 1 }\n', undefined, 'https://10.0.0.5'), `${p}field "upstream_tls.insecure_skip_verify": must be true or false, got 1`],
-    ['server_name wildcard', svc('    upstream_tls: { server_name: "*.x.org" }\n', undefined, 'https://10.0.0.5'), `${p}field "upstream_tls.server_name": "*.x.org": a wildcard is not a server name`],
-    ['tls on tcp', 'services:\n  - name: ssh\n    protocol: tcp\n    listen: 0.0.0.0:2222\n    target: 127.0.0.1:22\n    tls: acme\n',
-      `${F}: service "ssh": field "tls": is not allowed for protocol tcp: TLS is terminated for http services only`],
+    [
+      'redirect without tls',
+      svc('    redirect_https: true\n'),
+      `${p}field "redirect_https": true needs tls (acme or { cert, key }): this service is not served over HTTPS`,
+    ],
+    [
+      'upstream_tls on http target',
+      svc('    upstream_tls: { insecure_skip_verify: true }\n'),
+      `${p}field "upstream_tls": applies to https:// targets only; the target is "http://127.0.0.1:3000"`,
+    ],
+    [
+      'skip and ca',
+      svc('    upstream_tls: { ca: c.pem, insecure_skip_verify: true }\n', undefined, 'https://10.0.0.5'),
+      `${p}field "upstream_tls.insecure_skip_verify": true contradicts upstream_tls.ca: verify against the CA or skip verification, not both`,
+    ],
+    [
+      'skip not bool',
+      svc('    upstream_tls: { insecure_skip_verify: 1 }\n', undefined, 'https://10.0.0.5'),
+      `${p}field "upstream_tls.insecure_skip_verify": must be true or false, got 1`,
+    ],
+    [
+      'server_name wildcard',
+      svc('    upstream_tls: { server_name: "*.x.org" }\n', undefined, 'https://10.0.0.5'),
+      `${p}field "upstream_tls.server_name": "*.x.org": a wildcard is not a server name`,
+    ],
+    [
+      'tls on tcp',
+      'services:\n  - name: ssh\n    protocol: tcp\n    listen: 0.0.0.0:2222\n    target: 127.0.0.1:22\n    tls: acme\n',
+      `${F}: service "ssh": field "tls": is not allowed for protocol tcp: TLS is terminated for http services only`,
+    ],
   ];
   for (const [what, yaml, message] of cases) t.equal(errorOf(yaml), message, what);
 });
@@ -80,7 +113,10 @@ t.test('serviceEquals sees TLS changes', async (t) => {
   t.ok(serviceEquals(base, parseWeb(svc('    tls: acme\n', undefined, 'https://10.0.0.5'))));
   t.notOk(serviceEquals(base, parseWeb(svc('    tls: off\n', undefined, 'https://10.0.0.5'))), 'tls mode');
   t.notOk(serviceEquals(base, parseWeb(svc('    tls: acme\n    redirect_https: false\n', undefined, 'https://10.0.0.5'))), 'redirect');
-  t.notOk(serviceEquals(base, parseWeb(svc('    tls: acme\n    upstream_tls: { insecure_skip_verify: true }\n', undefined, 'https://10.0.0.5'))), 'upstream_tls');
+  t.notOk(
+    serviceEquals(base, parseWeb(svc('    tls: acme\n    upstream_tls: { insecure_skip_verify: true }\n', undefined, 'https://10.0.0.5'))),
+    'upstream_tls',
+  );
   const a = parseWeb(svc('    tls: { cert: a.pem, key: k.pem }\n'));
   t.notOk(serviceEquals(a, parseWeb(svc('    tls: { cert: b.pem, key: k.pem }\n'))), 'cert path');
 });

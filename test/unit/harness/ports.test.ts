@@ -8,5 +8,8 @@ t.test('ports are distinct, bindable and below the ephemeral range', async (t) =
   const [ephemeralStart] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
   const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
   t.equal(new Set(ports).size, ports.length, 'no port handed out twice');
-  t.ok(ports.every((p) => p >= 10_000 && p < ephemeralStart), `all in [10000, ${ephemeralStart})`);
+  t.ok(
+    ports.every((p) => p >= 10_000 && p < ephemeralStart),
+    `all in [10000, ${ephemeralStart})`,
+  );
 });

@@ -123,7 +123,19 @@ t.test('parsePrefixKey with canonical text', async (t) => {
   t.same([...(parseCidr('::/0')?.key as Int32Array)], [0, 0, 0, 0]);
   t.match(parseCidr('::/0'), { family: 6, prefix: 0, canonical: '::/0' });
   t.equal(parseCidr('255.255.255.255/32')?.key, -1, 'IPv4 key is int32');
-  for (const bad of ['010.0.0.0/8', '10.0/16', '10.0.0.0/33', '10.0.0.0/08', '10.0.0.0/', '/8', '::/129', 'fe80::1%eth0/64', '10.0.0.0/8/8', '10.0.0.0/-1', '10.0.0.0/ 8']) {
+  for (const bad of [
+    '010.0.0.0/8',
+    '10.0/16',
+    '10.0.0.0/33',
+    '10.0.0.0/08',
+    '10.0.0.0/',
+    '/8',
+    '::/129',
+    'fe80::1%eth0/64',
+    '10.0.0.0/8/8',
+    '10.0.0.0/-1',
+    '10.0.0.0/ 8',
+  ]) {
     t.equal(parseCidr(bad), undefined, `rejects ${bad}`);
   }
   t.equal(formatPrefixKey(4, 32, 0x01020304, true), '1.2.3.4');

@@ -83,14 +83,11 @@ t.test('set/get/replace, host bits and entries', async (t) => {
   m.set('2001:db8::/32', 3);
   m.set('::ffff:5.6.7.8', 4);
   t.equal(m.get('5.6.7.8/32'), 4, 'mapped stored as IPv4');
-  t.same(
-    [...m.entries()].sort(),
-    [
-      ['1.2.3.0/24', 2],
-      ['2001:db8::/32', 3],
-      ['5.6.7.8/32', 4],
-    ],
-  );
+  t.same([...m.entries()].sort(), [
+    ['1.2.3.0/24', 2],
+    ['2001:db8::/32', 3],
+    ['5.6.7.8/32', 4],
+  ]);
   t.throws(() => m.set('10.8/16', 1), /invalid CIDR.*10\.8\/16/);
   t.equal(m.get('nope'), undefined);
   m.clear();
@@ -103,9 +100,18 @@ t.test('match filter skips to shorter prefixes', async (t) => {
   m.set('10.0.0.0/8', 8);
   m.set('10.1.0.0/16', 16);
   m.set('10.1.2.3', 32);
-  t.equal(m.longestMatch('10.1.2.3', (v) => v !== 32), 16);
-  t.equal(m.longestMatch('10.1.2.3', (v) => v < 16), 8);
-  t.equal(m.longestMatch('10.1.2.3', () => false), undefined);
+  t.equal(
+    m.longestMatch('10.1.2.3', (v) => v !== 32),
+    16,
+  );
+  t.equal(
+    m.longestMatch('10.1.2.3', (v) => v < 16),
+    8,
+  );
+  t.equal(
+    m.longestMatch('10.1.2.3', () => false),
+    undefined,
+  );
 });
 
 t.test('CidrSet', async (t) => {

@@ -15,7 +15,13 @@ function judge(a: ReturnType<typeof compileAccess>, ip: string, c: ChainContext,
   return evaluate(a, address, c, now);
 }
 
-function access(partial: { allow?: string[]; deny?: string[]; countryAllow?: string[]; countryDeny?: string[]; crowdsec?: CrowdSecMode }): ReturnType<typeof compileAccess> {
+function access(partial: {
+  allow?: string[];
+  deny?: string[];
+  countryAllow?: string[];
+  countryDeny?: string[];
+  crowdsec?: CrowdSecMode;
+}): ReturnType<typeof compileAccess> {
   const config: AccessConfig = {
     cidr: { allow: partial.allow ?? [], deny: partial.deny ?? [] },
     countries: { allow: partial.countryAllow ?? [], deny: partial.countryDeny ?? [] },
@@ -25,7 +31,7 @@ function access(partial: { allow?: string[]; deny?: string[]; countryAllow?: str
 }
 
 const geo: CountryLookup = {
-  country: (ip) => ({ '8.8.8.8': 'US', '9.9.9.9': 'CH', '2001:db8::1': 'DE' } as Record<string, string>)[ip],
+  country: (ip) => (({ '8.8.8.8': 'US', '9.9.9.9': 'CH', '2001:db8::1': 'DE' }) as Record<string, string>)[ip],
 };
 
 function crowdsec(decisions: Record<string, string>, synced = true): CrowdSecSource & { lookups: number } {
@@ -71,7 +77,12 @@ t.test('country: allow list denies unknown countries, deny list lets them pass; 
 t.test('CrowdSec enforce: every type denies, with its reason and verdict', async (t) => {
   const cs = crowdsec({ '1.1.1.1': 'ban', '1.1.1.2': 'captcha', '1.1.1.3': 'throttle', '1.1.1.4': 'mfa' });
   const a = access({ crowdsec: 'enforce' });
-  for (const [ip, type] of [['1.1.1.1', 'ban'], ['1.1.1.2', 'captcha'], ['1.1.1.3', 'throttle'], ['1.1.1.4', 'mfa']]) {
+  for (const [ip, type] of [
+    ['1.1.1.1', 'ban'],
+    ['1.1.1.2', 'captcha'],
+    ['1.1.1.3', 'throttle'],
+    ['1.1.1.4', 'mfa'],
+  ]) {
     t.same(judge(a, ip, ctx(cs), NOW), {
       allowed: false,
       denyReason: `crowdsec_${type}`,
@@ -84,7 +95,11 @@ t.test('CrowdSec enforce: every type denies, with its reason and verdict', async
 
 t.test('CrowdSec before the first sync: enforce fails closed, observe records unavailable', async (t) => {
   const cs = crowdsec({}, false);
-  t.match(judge(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(cs), NOW), { allowed: false, denyReason: 'crowdsec_unavailable', metadata: { crowdsec_verdict: 'unavailable' } });
+  t.match(judge(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(cs), NOW), {
+    allowed: false,
+    denyReason: 'crowdsec_unavailable',
+    metadata: { crowdsec_verdict: 'unavailable' },
+  });
   t.match(judge(access({ crowdsec: 'enforce' }), '1.1.1.9', ctx(undefined), NOW), { allowed: false, denyReason: 'crowdsec_unavailable' }, 'no bouncer at all');
   t.same(judge(access({ crowdsec: 'observe' }), '1.1.1.9', ctx(cs), NOW).metadata, { crowdsec_verdict: 'unavailable', crowdsec_mode: 'observe' });
   t.equal(cs.lookups, 0, 'an unsynced cache is not consulted');

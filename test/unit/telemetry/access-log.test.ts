@@ -19,7 +19,7 @@ const http: AccessEntry = {
   metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce' },
 };
 
-t.test('one JSON line in pino\'s format, fields intact whatever the client sent', async (t) => {
+t.test("one JSON line in pino's format, fields intact whatever the client sent", async (t) => {
   const line = formatAccessLine(http, 1795609645772);
   t.ok(line.endsWith('}\n'));
   t.equal(line.indexOf('\n'), line.length - 1, 'a hostile path cannot break the line');
@@ -27,9 +27,30 @@ t.test('one JSON line in pino\'s format, fields intact whatever the client sent'
 });
 
 t.test('TCP entries carry no HTTP fields; no metadata is {}', async (t) => {
-  const entry: AccessEntry = { service: 'ssh', protocol: 'tcp', client_ip: '::1', bytes_in: 4, bytes_out: 9, duration_ms: 1.5, deny_reason: '', metadata: metadataOrEmpty(undefined) };
+  const entry: AccessEntry = {
+    service: 'ssh',
+    protocol: 'tcp',
+    client_ip: '::1',
+    bytes_in: 4,
+    bytes_out: 9,
+    duration_ms: 1.5,
+    deny_reason: '',
+    metadata: metadataOrEmpty(undefined),
+  };
   const parsed = JSON.parse(formatAccessLine(entry, 1)) as Record<string, unknown>;
-  t.same(parsed, { level: 30, time: 1, service: 'ssh', protocol: 'tcp', client_ip: '::1', bytes_in: 4, bytes_out: 9, duration_ms: 1.5, deny_reason: '', metadata: {}, msg: 'access' });
+  t.same(parsed, {
+    level: 30,
+    time: 1,
+    service: 'ssh',
+    protocol: 'tcp',
+    client_ip: '::1',
+    bytes_in: 4,
+    bytes_out: 9,
+    duration_ms: 1.5,
+    deny_reason: '',
+    metadata: {},
+    msg: 'access',
+  });
 });
 
 t.test('AccessLog writes whole lines to its sink', async (t) => {

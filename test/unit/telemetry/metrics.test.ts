@@ -73,7 +73,10 @@ t.test('CrowdSec gauges without a bouncer: no decisions, zero pulls, no pull age
 t.test('CrowdSec gauges follow the bouncer stats at each scrape', async (t) => {
   const stats = new StubStats();
   let now = 1_000_000;
-  const m = new Metrics(() => stats, () => now);
+  const m = new Metrics(
+    () => stats,
+    () => now,
+  );
 
   stats.pullsFailed = 3;
   t.same(await samples(m, 'netbird_proxy_crowdsec_seconds_since_last_pull'), [], 'absent before the first successful pull');
@@ -92,8 +95,14 @@ t.test('CrowdSec gauges follow the bouncer stats at each scrape', async (t) => {
   const pulls = await samples(m, 'netbird_proxy_crowdsec_pulls_total');
   t.equal(valueOf(pulls, { result: 'success' }), 2);
   t.equal(valueOf(pulls, { result: 'failure' }), 3, 'a scrape reports the totals, not increments');
-  t.same((await samples(m, 'netbird_proxy_crowdsec_seconds_since_last_pull'))?.map((s) => s.value), [5]);
-  t.same((await samples(m, 'netbird_proxy_crowdsec_initial_sync_seconds'))?.map((s) => s.value), [1.25]);
+  t.same(
+    (await samples(m, 'netbird_proxy_crowdsec_seconds_since_last_pull'))?.map((s) => s.value),
+    [5],
+  );
+  t.same(
+    (await samples(m, 'netbird_proxy_crowdsec_initial_sync_seconds'))?.map((s) => s.value),
+    [1.25],
+  );
   const decisions = await samples(m, 'netbird_proxy_crowdsec_decisions');
   t.equal(valueOf(decisions, { type: 'ban', origin: 'CAPI', family: 'ipv4' }), 10);
   t.equal(valueOf(decisions, { type: 'ban', origin: 'crowdsec', family: 'ipv6' }), 2);

@@ -35,15 +35,48 @@ t.test('certificate name coverage', async (t) => {
 t.test('TLS settings: defaults, environment, errors', async (t) => {
   const s = resolveSettings({}, {}, undefined);
   t.strictSame(s.httpsAddr, { host: '0.0.0.0', port: 8443 });
-  t.strictSame(s.acme, { email: undefined, directoryUrl: LETS_ENCRYPT_PRODUCTION, caCertPath: undefined, challenge: 'tls-alpn-01', renewBeforeMs: undefined, certDir: './certs' });
-  const e = resolveSettings({ acmeChallenge: 'http-01' }, {
-    NB_PROXY_HTTPS_ADDR: '127.0.0.1:9443', NB_PROXY_ACME_EMAIL: 'a@b.c', NB_PROXY_ACME_DIRECTORY: 'https://127.0.0.1:14000/dir',
-    NB_PROXY_ACME_CA_CERT: '/ca.pem', NB_PROXY_ACME_CHALLENGE: 'tls-alpn-01', NB_PROXY_ACME_RENEW_BEFORE: '2160h', NB_PROXY_CERT_DIR: '/var/lib/x',
-  }, undefined);
+  t.strictSame(s.acme, {
+    email: undefined,
+    directoryUrl: LETS_ENCRYPT_PRODUCTION,
+    caCertPath: undefined,
+    challenge: 'tls-alpn-01',
+    renewBeforeMs: undefined,
+    certDir: './certs',
+  });
+  const e = resolveSettings(
+    { acmeChallenge: 'http-01' },
+    {
+      NB_PROXY_HTTPS_ADDR: '127.0.0.1:9443',
+      NB_PROXY_ACME_EMAIL: 'a@b.c',
+      NB_PROXY_ACME_DIRECTORY: 'https://127.0.0.1:14000/dir',
+      NB_PROXY_ACME_CA_CERT: '/ca.pem',
+      NB_PROXY_ACME_CHALLENGE: 'tls-alpn-01',
+      NB_PROXY_ACME_RENEW_BEFORE: '2160h',
+      NB_PROXY_CERT_DIR: '/var/lib/x',
+    },
+    undefined,
+  );
   t.strictSame(e.httpsAddr, { host: '127.0.0.1', port: 9443 });
-  t.strictSame(e.acme, { email: 'a@b.c', directoryUrl: 'https://127.0.0.1:14000/dir', caCertPath: '/ca.pem', challenge: 'http-01', renewBeforeMs: 90 * 86400_000, certDir: '/var/lib/x' }, 'the flag beats the environment');
-  t.throws(() => resolveSettings({ acmeChallenge: 'dns-01' }, {}, undefined), new SettingsError('--acme-challenge / NB_PROXY_ACME_CHALLENGE: "dns-01" is not tls-alpn-01 or http-01'));
-  t.throws(() => resolveSettings({ acmeDirectory: 'letsencrypt' }, {}, undefined), new SettingsError('--acme-directory / NB_PROXY_ACME_DIRECTORY: "letsencrypt" is not an http(s) URL'));
+  t.strictSame(
+    e.acme,
+    {
+      email: 'a@b.c',
+      directoryUrl: 'https://127.0.0.1:14000/dir',
+      caCertPath: '/ca.pem',
+      challenge: 'http-01',
+      renewBeforeMs: 90 * 86400_000,
+      certDir: '/var/lib/x',
+    },
+    'the flag beats the environment',
+  );
+  t.throws(
+    () => resolveSettings({ acmeChallenge: 'dns-01' }, {}, undefined),
+    new SettingsError('--acme-challenge / NB_PROXY_ACME_CHALLENGE: "dns-01" is not tls-alpn-01 or http-01'),
+  );
+  t.throws(
+    () => resolveSettings({ acmeDirectory: 'letsencrypt' }, {}, undefined),
+    new SettingsError('--acme-directory / NB_PROXY_ACME_DIRECTORY: "letsencrypt" is not an http(s) URL'),
+  );
   t.throws(() => resolveSettings({ httpsAddr: '8443' }, {}, undefined), new SettingsError('--https-addr / NB_PROXY_HTTPS_ADDR: "8443" is not host:port'));
 });
 
@@ -66,7 +99,15 @@ t.test('upstream_tls options against a real HTTPS upstream', async (t) => {
     });
   t.equal(await get(await upstreamTlsOptions(undefined)), 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'default: system roots, so a private CA fails as today');
   t.equal(await get(await upstreamTlsOptions({ insecureSkipVerify: true })), 'ok 200', 'insecure_skip_verify');
-  t.equal(await get(await upstreamTlsOptions({ insecureSkipVerify: false, ca: join(dir, 'root.crt') })), 'ERR_TLS_CERT_ALTNAME_INVALID', 'ca alone: the IP is not in the certificate');
-  t.equal(await get(await upstreamTlsOptions({ insecureSkipVerify: false, ca: join(dir, 'root.crt'), serverName: 'internal.example' })), 'ok 200', 'ca + server_name');
+  t.equal(
+    await get(await upstreamTlsOptions({ insecureSkipVerify: false, ca: join(dir, 'root.crt') })),
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ca alone: the IP is not in the certificate',
+  );
+  t.equal(
+    await get(await upstreamTlsOptions({ insecureSkipVerify: false, ca: join(dir, 'root.crt'), serverName: 'internal.example' })),
+    'ok 200',
+    'ca + server_name',
+  );
   await t.rejects(upstreamTlsOptions({ insecureSkipVerify: false, ca: join(dir, 'nope.pem') }), { message: `${join(dir, 'nope.pem')}: cannot read (ENOENT)` });
 });

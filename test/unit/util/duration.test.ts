@@ -35,8 +35,38 @@ t.test('valid Go durations', async (t) => {
 });
 
 t.test('invalid durations throw, naming the input', async (t) => {
-  for (const s of ['', '5', '-', '+', '1d', '1.5.s', 's', '.s', '1h 2m', ' 1s', '1s ', '1hm', '1S', '1Ms', '1sec', '00', '1h-1m', 'ms', '1e3s', '--1s', 'NaN', 'Infinity', '100000000000s', '2562048h', '-9999999999h']) {
-    t.throws(() => parseGoDuration(s), new RegExp(`invalid duration ${JSON.stringify(s).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `rejects ${JSON.stringify(s)}`);
+  for (const s of [
+    '',
+    '5',
+    '-',
+    '+',
+    '1d',
+    '1.5.s',
+    's',
+    '.s',
+    '1h 2m',
+    ' 1s',
+    '1s ',
+    '1hm',
+    '1S',
+    '1Ms',
+    '1sec',
+    '00',
+    '1h-1m',
+    'ms',
+    '1e3s',
+    '--1s',
+    'NaN',
+    'Infinity',
+    '100000000000s',
+    '2562048h',
+    '-9999999999h',
+  ]) {
+    t.throws(
+      () => parseGoDuration(s),
+      new RegExp(`invalid duration ${JSON.stringify(s).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      `rejects ${JSON.stringify(s)}`,
+    );
     t.ok(Number.isNaN(tryParseGoDuration(s)), `try-form gives NaN for ${JSON.stringify(s)}`);
   }
 });

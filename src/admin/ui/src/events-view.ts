@@ -215,7 +215,11 @@ function field(label: string, control: HTMLElement): HTMLLabelElement {
 function rowFor(e: EventRow, fresh: boolean): HTMLTableRowElement {
   const t = new Date(e.time);
   const cell = (label: string, value: string | number | null, cls?: string, title?: string): HTMLTableCellElement =>
-    h('td', { 'data-label': label, class: cls, title: title ?? (value === null ? undefined : String(value)) }, value === null || value === '' ? '—' : String(value));
+    h(
+      'td',
+      { 'data-label': label, class: cls, title: title ?? (value === null ? undefined : String(value)) },
+      value === null || value === '' ? '—' : String(value),
+    );
   const status = e.status === null ? (e.protocol === 'tcp' ? 'tcp' : null) : e.status;
   return h(
     'tr',

@@ -29,7 +29,15 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
   for (const svc of initial.services) {
     const counterEl = h('div', { class: 'counters' });
     counters.set(svc.name, counterEl);
-    grid.appendChild(serviceCard(svc, initial, counterEl, () => version, (v) => (version = v)));
+    grid.appendChild(
+      serviceCard(
+        svc,
+        initial,
+        counterEl,
+        () => version,
+        (v) => (version = v),
+      ),
+    );
     renderCounters(counterEl, svc);
   }
   if (initial.services.length === 0) grid.appendChild(h('p', { class: 'empty' }, 'No services are configured.'));
@@ -47,7 +55,13 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
   return () => clearInterval(timer);
 }
 
-function serviceCard(svc: ServiceInfo, all: ServicesResponse, counterEl: HTMLElement, getVersion: () => string | null, setVersion: (v: string) => void): HTMLElement {
+function serviceCard(
+  svc: ServiceInfo,
+  all: ServicesResponse,
+  counterEl: HTMLElement,
+  getVersion: () => string | null,
+  setVersion: (v: string) => void,
+): HTMLElement {
   const a = svc.access;
   const rows: [string, Node | string][] = [
     svc.protocol === 'http' ? ['Domains', chips(svc.domains ?? [], 'domain')] : ['Listen', h('code', {}, svc.listen ?? '')],
@@ -70,22 +84,24 @@ function serviceCard(svc: ServiceInfo, all: ServicesResponse, counterEl: HTMLEle
       select.disabled = true;
       message.className = 'save-message pending';
       message.textContent = `Saving ${mode}…`;
-      putMode(svc.name, mode, getVersion()).then(
-        (res) => {
-          setVersion(res.version);
-          saved = res.mode;
-          message.className = 'save-message ok';
-          message.textContent = res.changed ? `Saved: services.yaml now says crowdsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
-        },
-        (err: unknown) => {
-          select.value = saved;
-          message.className = 'save-message error';
-          message.setAttribute('role', 'alert');
-          message.textContent = err instanceof ApiError ? err.message : String(err);
-        },
-      ).finally(() => {
-        select.disabled = false;
-      });
+      putMode(svc.name, mode, getVersion())
+        .then(
+          (res) => {
+            setVersion(res.version);
+            saved = res.mode;
+            message.className = 'save-message ok';
+            message.textContent = res.changed ? `Saved: services.yaml now says crowdsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
+          },
+          (err: unknown) => {
+            select.value = saved;
+            message.className = 'save-message error';
+            message.setAttribute('role', 'alert');
+            message.textContent = err instanceof ApiError ? err.message : String(err);
+          },
+        )
+        .finally(() => {
+          select.disabled = false;
+        });
     });
     reputation = h(
       'div',
@@ -135,12 +151,19 @@ function renderCounters(el: HTMLElement, svc: ServiceInfo): void {
     stat('Allowed', c.allowed, 'ok'),
     stat('Observed', c.observed, 'observe'),
     stat('Denied', total, 'deny'),
-    denied.length > 0 ? h('ul', { class: 'by-reason', 'aria-label': 'denied by reason' }, ...denied.map(([r, n]) => h('li', {}, badge('deny', r), ` ${n.toLocaleString()}`))) : null,
+    denied.length > 0
+      ? h('ul', { class: 'by-reason', 'aria-label': 'denied by reason' }, ...denied.map(([r, n]) => h('li', {}, badge('deny', r), ` ${n.toLocaleString()}`)))
+      : null,
   ]);
 }
 
 function stat(label: string, value: number, kind: string): HTMLElement {
-  return h('div', { class: `stat stat-${kind}`, 'data-stat': label.toLowerCase() }, h('span', { class: 'stat-value' }, value.toLocaleString()), h('span', { class: 'stat-label' }, label));
+  return h(
+    'div',
+    { class: `stat stat-${kind}`, 'data-stat': label.toLowerCase() },
+    h('span', { class: 'stat-value' }, value.toLocaleString()),
+    h('span', { class: 'stat-label' }, label),
+  );
 }
 
 function renderBouncer(card: HTMLElement, b: BouncerStatus, services: ServicesResponse): void {

@@ -6,7 +6,11 @@ t.test('Interner: one id per string, counted references, ids recycled', async (t
   const i = new Interner();
   const seen: string[] = [];
   const ban = i.acquire('ban', (_id, s) => seen.push(s));
-  t.equal(i.acquire('ban', (_id, s) => seen.push(s)), ban, 'same string, same id');
+  t.equal(
+    i.acquire('ban', (_id, s) => seen.push(s)),
+    ban,
+    'same string, same id',
+  );
   t.same(seen, ['ban'], 'onNew only for a fresh id');
   const captcha = i.acquire('captcha');
   t.not(captcha, ban);

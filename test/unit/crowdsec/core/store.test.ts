@@ -35,14 +35,7 @@ t.test('exact address before any range, then the most specific range', async (t)
 
 t.test('IPv6 exact and ranges, canonical values', async (t) => {
   const s = new DecisionStore();
-  s.apply(
-    resp([
-      d('2001:DB8:0:0::1'),
-      d('2001:db8:aa::/48', { type: 'captcha' }),
-      d('2001:db8:aa:bb::/64', { scope: 'range', type: 'ban' }),
-    ]),
-    NOW,
-  );
+  s.apply(resp([d('2001:DB8:0:0::1'), d('2001:db8:aa::/48', { type: 'captcha' }), d('2001:db8:aa:bb::/64', { scope: 'range', type: 'ban' })]), NOW);
   t.match(s.lookup('2001:db8::1', NOW), { type: 'ban', value: '2001:db8::1' }, 'stored canonical');
   t.match(s.lookup('2001:0db8:0000::0001', NOW), { type: 'ban' }, 'non-canonical query');
   t.match(s.lookup('2001:db8:aa:bb::5', NOW), { type: 'ban', value: '2001:db8:aa:bb::/64' });
@@ -125,13 +118,7 @@ t.test('null arrays, deletions before new, duplicates', async (t) => {
   t.same(r, { added: 1, deleted: 1, skipped: 0, expired: 0 });
   t.match(s.lookup('9.9.9.9', NOW), { type: 'ban', expiresAt: NOW + 2 * H }, 'deleted applied before new');
   // duplicates: later expiry kept, latest origin/scenario kept
-  s.apply(
-    resp([
-      d('6.6.6.6', { duration: '3h', origin: 'CAPI', scenario: 'a' }),
-      d('6.6.6.6', { duration: '1h', origin: 'cscli', scenario: 'b' }),
-    ]),
-    NOW,
-  );
+  s.apply(resp([d('6.6.6.6', { duration: '3h', origin: 'CAPI', scenario: 'a' }), d('6.6.6.6', { duration: '1h', origin: 'cscli', scenario: 'b' })]), NOW);
   t.equal(s.size, 2, 'duplicate does not add an entry');
   t.match(s.lookup('6.6.6.6', NOW), { expiresAt: NOW + 3 * H, origin: 'cscli', scenario: 'b' });
   t.same(s.stats().byOrigin, { crowdsec: 1, cscli: 1 }, 'replaced origin no longer counted');
@@ -235,7 +222,13 @@ t.test('many entries with churn stay consistent', async (t) => {
   s.apply(resp(adds), NOW);
   s.apply(resp(adds.slice(0, 2500).map((x) => ({ ...x, type: 'throttle' }))), NOW);
   t.equal(s.size, 7500);
-  s.apply(resp(null, adds.filter((_, i) => i % 2 === 0)), NOW);
+  s.apply(
+    resp(
+      null,
+      adds.filter((_, i) => i % 2 === 0),
+    ),
+    NOW,
+  );
   t.equal(s.size, 5000);
   let wrong = 0;
   for (let i = 0; i < 5000; i++) {
@@ -323,7 +316,13 @@ t.test('randomised against a reference model (node:net BlockList for containment
       const k = `${x.value}|${x.type}`;
       const exp = now + Number((x.duration as string).slice(0, -1)) * 1000;
       const old = ref.get(k);
-      ref.set(k, { value: x.value as string, type: x.type as string, expiresAt: Math.max(exp, old?.expiresAt ?? 0), origin: x.origin as string, scenario: x.scenario as string });
+      ref.set(k, {
+        value: x.value as string,
+        type: x.type as string,
+        expiresAt: Math.max(exp, old?.expiresAt ?? 0),
+        origin: x.origin as string,
+        scenario: x.scenario as string,
+      });
     }
     now += rnd(4000);
     if (round % 7 === 0) {
@@ -333,7 +332,9 @@ t.test('randomised against a reference model (node:net BlockList for containment
     }
     for (let q = 0; q < 20; q++) {
       const v = values[rnd(values.length)].split('/')[0];
-      const ip = v.includes(':') ? v.replace(/::(\d*)$/, (_m, x: string) => `::${x === '' ? rnd(5) : Number(x) + rnd(2)}`) : v.replace(/\.(\d+)$/, (_m, x: string) => `.${Number(x) + rnd(3)}`);
+      const ip = v.includes(':')
+        ? v.replace(/::(\d*)$/, (_m, x: string) => `::${x === '' ? rnd(5) : Number(x) + rnd(2)}`)
+        : v.replace(/\.(\d+)$/, (_m, x: string) => `.${Number(x) + rnd(3)}`);
       const got = s.lookup(ip, now);
       const want = refLookup(ip, now);
       checks++;
@@ -342,7 +343,12 @@ t.test('randomised against a reference model (node:net BlockList for containment
       const same =
         got === undefined
           ? want === undefined
-          : want !== undefined && got.type === want.type && got.value === want.value && got.expiresAt === want.expiresAt && got.origin === want.origin && got.scenario === want.scenario;
+          : want !== undefined &&
+            got.type === want.type &&
+            got.value === want.value &&
+            got.expiresAt === want.expiresAt &&
+            got.origin === want.origin &&
+            got.scenario === want.scenario;
       if (!same) {
         wrong++;
         if (wrong <= 5) t.fail(`${ip} at +${now - NOW}: got ${JSON.stringify(got)} want ${JSON.stringify(want)}`);
@@ -365,6 +371,11 @@ t.test('remediation fallback: ban keeps custom types, ignore skips them and keep
   const ignore = new DecisionStore({ fallback: 'ignore' });
   t.match(ignore.apply(resp(batch), NOW), { added: 3, skipped: 1 });
   t.equal(ignore.lookup('10.0.0.1', NOW), undefined, 'custom type not stored');
-  for (const [ip, type] of [['10.0.0.2', 'captcha'], ['10.0.0.3', 'ban'], ['10.0.0.4', 'throttle']]) t.match(ignore.lookup(ip, NOW), { type });
+  for (const [ip, type] of [
+    ['10.0.0.2', 'captcha'],
+    ['10.0.0.3', 'ban'],
+    ['10.0.0.4', 'throttle'],
+  ])
+    t.match(ignore.lookup(ip, NOW), { type });
   t.equal(ignore.skippedTotal, 1);
 });

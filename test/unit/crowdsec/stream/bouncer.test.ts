@@ -37,7 +37,12 @@ function captureLog(): Captured {
     },
   });
   const log = pino({ level: 'trace', base: undefined }, stream);
-  const entries = (): LogEntry[] => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEntry);
+  const entries = (): LogEntry[] =>
+    raw
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogEntry);
   return { log, raw, entries, msgs: () => entries().map((e) => e.msg) };
 }
 
@@ -67,7 +72,11 @@ async function rig(t: Test, over: Partial<CrowdSecSettings> = {}, extra: Partial
   return { fake, b, logs };
 }
 
-const failure = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (e: unknown) => e);
+const failure = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 t.test('backoff: exponential, full jitter, floor, capped', async (t) => {
   const max = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
@@ -78,10 +87,18 @@ t.test('backoff: exponential, full jitter, floor, capped', async (t) => {
   t.equal(max.next(), 100, 'reset starts over');
 
   const min = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
-  t.same(Array.from({ length: 5 }, () => min.next()), [50, 50, 50, 50, 50], 'floor is half the initial delay');
+  t.same(
+    Array.from({ length: 5 }, () => min.next()),
+    [50, 50, 50, 50, 50],
+    'floor is half the initial delay',
+  );
 
   const half = new Backoff({ initialMs: 100, maxMs: 1000, minMs: 0, random: () => 0.5 });
-  t.same(Array.from({ length: 6 }, () => half.next()), [50, 100, 200, 400, 500, 500], 'uniform under the ceiling');
+  t.same(
+    Array.from({ length: 6 }, () => half.next()),
+    [50, 100, 200, 400, 500, 500],
+    'uniform under the ceiling',
+  );
 
   const big = new Backoff({ initialMs: 1000, maxMs: 60_000, random: () => 1 });
   for (let i = 0; i < 2000; i++) big.next();
@@ -89,7 +106,10 @@ t.test('backoff: exponential, full jitter, floor, capped', async (t) => {
 
   const real = new Backoff({ initialMs: 100, maxMs: 400 });
   const draws = Array.from({ length: 200 }, () => real.next());
-  t.ok(draws.every((d) => d >= 50 && d <= 400), 'Math.random draws stay within [floor, cap]');
+  t.ok(
+    draws.every((d) => d >= 50 && d <= 400),
+    'Math.random draws stay within [floor, cap]',
+  );
   t.ok(new Set(draws).size > 20, 'and are spread out');
   t.throws(() => new Backoff({ initialMs: 0, maxMs: 10 }), RangeError);
 });
@@ -178,7 +198,13 @@ t.test('protocol: headers, startup=true then deltas, scopes, null lists', async 
   t.equal(msgs.filter((m) => m === 'CrowdSec bouncer stopped').length, 1, 'stopped logged once');
   const synced = logs.entries().find((e) => e.msg === 'CrowdSec bouncer synced initial decisions');
   t.match(synced, { level: 30, decisions: 2, duration_ms: Number });
-  t.ok(logs.entries().filter((e) => e.level >= 30).every((e) => /crowdsec/i.test(e.msg)), 'every info+ line matches grep -i crowdsec');
+  t.ok(
+    logs
+      .entries()
+      .filter((e) => e.level >= 30)
+      .every((e) => /crowdsec/i.test(e.msg)),
+    'every info+ line matches grep -i crowdsec',
+  );
 
   const n = fake.requests.length;
   await sleep(300);
@@ -193,7 +219,10 @@ t.test('500 before the first sync: retried quickly, stays connecting', async (t)
   t.equal(b.state, 'connecting');
   t.equal(b.synced, false);
   t.match(b.status().last_error, /answered HTTP 500/);
-  t.ok(fake.requests.every((r) => r.query.get('startup') === 'true'), 'keeps asking for the full list');
+  t.ok(
+    fake.requests.every((r) => r.query.get('startup') === 'true'),
+    'keeps asking for the full list',
+  );
   fake.setMode('ok');
   fake.addDecision({ value: '192.0.2.1' });
   await until('synced', () => b.synced);
@@ -308,7 +337,10 @@ t.test('stop() aborts an in-flight request promptly', async (t) => {
   t.ok(Date.now() - t0 < 200, 'stop does not wait for the timeout');
   t.equal(b.state, 'stopped');
   t.equal(b.pullsFailed, 0, 'an aborted pull is not a failure');
-  t.notOk(logs.entries().some((e) => e.level >= 40), 'nothing logged as failure');
+  t.notOk(
+    logs.entries().some((e) => e.level >= 40),
+    'nothing logged as failure',
+  );
   const n = fake.requests.length;
   await sleep(300);
   t.equal(fake.requests.length, n);
@@ -337,8 +369,7 @@ t.test('403: clear error, the API key never appears in logs or status', async (t
   await until('failures', () => b.pullsFailed >= 3);
   t.equal(b.state, 'connecting');
   t.equal(fake.requests[0].headers['x-api-key'], secret, 'the key is sent');
-  t.equal(b.status().last_error,
-    'CrowdSec LAPI rejected the API key (403); check NB_PROXY_CROWDSEC_API_KEY / cscli bouncers list');
+  t.equal(b.status().last_error, 'CrowdSec LAPI rejected the API key (403); check NB_PROXY_CROWDSEC_API_KEY / cscli bouncers list');
   const err = logs.entries().find((e) => e.level === 50);
   t.match(err?.msg, /rejected the API key \(403\)/, 'logged at error level');
 
@@ -408,7 +439,10 @@ t.test('unreachable LAPI: named as unreachable, failures not flooded', async (t)
   const loud = logs.entries().filter((e) => e.level >= 40);
   t.ok(loud.length >= 1 && loud.length <= 3, `${loud.length} warn lines for ${b.pullsFailed} failures`);
   t.match(loud[0], { msg: /LAPI unreachable/, kind: 'unreachable', code: 'ECONNREFUSED', consecutive_failures: 1 });
-  t.ok(loud.slice(1).every((e) => (e.consecutive_failures as number) % 10 === 0), 'then every 10th');
+  t.ok(
+    loud.slice(1).every((e) => (e.consecutive_failures as number) % 10 === 0),
+    'then every 10th',
+  );
 });
 
 t.test('unknown host: unreachable', async (t) => {

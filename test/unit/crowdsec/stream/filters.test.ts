@@ -29,7 +29,10 @@ t.test('settings: flags and NB_PROXY_ env vars', async (t) => {
   t.same(env.crowdsec?.filters, { origins: ['cscli', 'lists'], scenariosContaining: [], scenariosNotContaining: ['probing'], scopes: ['ip', 'range'] });
   const flags = resolveSettings({ crowdsecScenariosContaining: 'ssh', crowdsecScopes: 'ip' }, BASE, undefined);
   t.same(flags.crowdsec?.filters, { origins: [], scenariosContaining: ['ssh'], scenariosNotContaining: [], scopes: ['ip'] });
-  t.throws(() => resolveSettings({ crowdsecScopes: 'ip,asn' }, BASE, undefined), new SettingsError('--crowdsec-scopes / NB_PROXY_CROWDSEC_SCOPES: "asn" is not a supported scope (ip, range)'));
+  t.throws(
+    () => resolveSettings({ crowdsecScopes: 'ip,asn' }, BASE, undefined),
+    new SettingsError('--crowdsec-scopes / NB_PROXY_CROWDSEC_SCOPES: "asn" is not a supported scope (ip, range)'),
+  );
 });
 
 t.test('the filters go on the startup pull and on every delta pull', async (t) => {
@@ -46,11 +49,17 @@ t.test('the filters go on the startup pull and on every delta pull', async (t) =
   b.start();
   await until('three pulls', () => fake.requests.length >= 3);
   const tail = 'scopes=ip&origins=crowdsec&scenarios_containing=ssh&scenarios_not_containing=probing';
-  t.same(fake.requests.slice(0, 3).map((r) => r.url), [`/v1/decisions/stream?startup=true&${tail}`, `/v1/decisions/stream?${tail}`, `/v1/decisions/stream?${tail}`]);
+  t.same(
+    fake.requests.slice(0, 3).map((r) => r.url),
+    [`/v1/decisions/stream?startup=true&${tail}`, `/v1/decisions/stream?${tail}`, `/v1/decisions/stream?${tail}`],
+  );
 });
 
 t.test('settings: --crowdsec-remediation-fallback', async (t) => {
   t.equal(resolveSettings({}, BASE, undefined).crowdsec?.remediationFallback, 'ban', 'default ban');
   t.equal(resolveSettings({}, { ...BASE, NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: 'Ignore' }, undefined).crowdsec?.remediationFallback, 'ignore');
-  t.throws(() => resolveSettings({ crowdsecRemediationFallback: 'captcha' }, BASE, undefined), new SettingsError('--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "captcha" is not ban or ignore'));
+  t.throws(
+    () => resolveSettings({ crowdsecRemediationFallback: 'captcha' }, BASE, undefined),
+    new SettingsError('--crowdsec-remediation-fallback / NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK: "captcha" is not ban or ignore'),
+  );
 });

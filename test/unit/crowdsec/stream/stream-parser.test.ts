@@ -36,9 +36,9 @@ function expected(text: string): StreamResponse {
 
 const TRICKY = Buffer.from(
   ' \n{ "other" : {"nested": ["]", "}", {"x": "\\"{["}], "n": -1.5e3, "t": true},\r\n' +
-  '  "new" : [ {"value": "192.0.2.1", "scope": "Ip", "type": "ban", "duration": "4h", "scenario": "a \\"quoted\\" {brace} [bracket] \\\\ back\\\\"},' +
-  '\t{"value":"2001:db8::/32","scope":"Range","type":"captcha","duration":"1h","scenario":"héllo wörld ✓ \\u00e9 🚫","origin":"cscli"} ,null, 7, "s]", [1,{"a":"}"}] ],\n' +
-  ' "deleted":[{"value":"198.51.100.7","scope":"Ip","type":"ban","duration":"-1s","scenario":"\\\\"}], "tail": null }\n ',
+    '  "new" : [ {"value": "192.0.2.1", "scope": "Ip", "type": "ban", "duration": "4h", "scenario": "a \\"quoted\\" {brace} [bracket] \\\\ back\\\\"},' +
+    '\t{"value":"2001:db8::/32","scope":"Range","type":"captcha","duration":"1h","scenario":"héllo wörld ✓ \\u00e9 🚫","origin":"cscli"} ,null, 7, "s]", [1,{"a":"}"}] ],\n' +
+    ' "deleted":[{"value":"198.51.100.7","scope":"Ip","type":"ban","duration":"-1s","scenario":"\\\\"}], "tail": null }\n ',
   'utf8',
 );
 
@@ -180,7 +180,8 @@ t.test('a 200k-decision body in random chunk sizes builds the same store as JSON
 
   const seed = (s: DecisionStore): void => {
     const seeded: LapiDecision[] = [];
-    for (let i = 0; i < 6000; i++) seeded.push({ scope: 'Ip', value: `10.0.${i >> 8}.${i & 255}`, type: 'ban', duration: '4h', origin: 'cscli', scenario: 'seed' });
+    for (let i = 0; i < 6000; i++)
+      seeded.push({ scope: 'Ip', value: `10.0.${i >> 8}.${i & 255}`, type: 'ban', duration: '4h', origin: 'cscli', scenario: 'seed' });
     s.apply({ new: seeded, deleted: null }, NOW);
   };
   const ref = new DecisionStore();
@@ -208,7 +209,7 @@ t.test('a 200k-decision body in random chunk sizes builds the same store as JSON
     seedRnd = (Math.imul(seedRnd, 1103515245) + 12345) >>> 0;
     return seedRnd / 4294967296;
   };
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const n = 1 + Math.floor(rnd() * (rnd() < 0.1 ? 200_000 : 3000));
     p.push(body.subarray(i, i + n));
     i += n;
@@ -246,7 +247,10 @@ t.test('LapiClient: with a sink, held-back new batches come after the deletions;
   t.equal(r.response, undefined);
   t.same(r.received, { new: 50_000, deleted: 1 });
   t.same(log[0], ['-', 1], 'deletions first');
-  t.equal(log.slice(1).reduce((a, [, n]) => a + n, 0), 50_000);
+  t.equal(
+    log.slice(1).reduce((a, [, n]) => a + n, 0),
+    50_000,
+  );
   fake.enqueue({ status: 200, body, headers: { 'Content-Type': 'application/json' } });
   const r2 = await client.pull(false);
   t.equal(r2.response?.new?.length, 50_000);
