@@ -49,7 +49,8 @@ export function prng(seed: number): () => number {
   };
 }
 
-const V4_RANGE_LENS: Array<[number, number]> = [
+/** The decision mix, shared with the store micro-benchmark. */
+export const V4_RANGE_LENS: Array<[number, number]> = [
   [12, 1],
   [16, 4],
   [18, 2],
@@ -65,7 +66,7 @@ const V4_RANGE_LENS: Array<[number, number]> = [
   [29, 5],
   [30, 4],
 ];
-const V6_RANGE_LENS: Array<[number, number]> = [
+export const V6_RANGE_LENS: Array<[number, number]> = [
   [32, 5],
   [40, 5],
   [48, 30],
@@ -73,14 +74,14 @@ const V6_RANGE_LENS: Array<[number, number]> = [
   [64, 40],
   [96, 5],
 ];
-const ORIGINS: Array<[string, number]> = [
+export const ORIGINS: Array<[string, number]> = [
   ['CAPI', 60],
   ['crowdsec', 20],
   ['lists:firehol_cybercrime', 10],
   ['lists:tor-exit-nodes', 5],
   ['cscli', 5],
 ];
-const TYPES: Array<[string, number]> = [
+export const TYPES: Array<[string, number]> = [
   ['ban', 94],
   ['captcha', 5],
   ['throttle', 1],

@@ -8,6 +8,7 @@
 // Targets: apply ≤ 5 s, process RSS ≤ 300 MB after apply, ≥ 2M lookups/s in every category.
 import { DecisionStore } from '../../src/crowdsec/core/store';
 import type { LapiDecision, StreamResponse } from '../../src/crowdsec/core/types';
+import { ORIGINS, TYPES, V4_RANGE_LENS, V6_RANGE_LENS } from '../lib/decisions';
 import type { StoreBenchResult } from '../runner/results';
 
 const args = process.argv.slice(2);
@@ -61,43 +62,7 @@ function pick<T>(weighted: Array<[T, number]>): T {
   return weighted[weighted.length - 1][0];
 }
 
-const ORIGINS: Array<[string, number]> = [
-  ['CAPI', 60],
-  ['crowdsec', 20],
-  ['lists:firehol_cybercrime', 10],
-  ['lists:tor-exit-nodes', 5],
-  ['cscli', 5],
-];
-const TYPES: Array<[string, number]> = [
-  ['ban', 94],
-  ['captcha', 5],
-  ['throttle', 1],
-];
 const SCENARIOS = Array.from({ length: 60 }, (_, i): [string, number] => [`crowdsecurity/scenario-${i}`, 1 + (i % 7)]);
-const V4_RANGE_LENS: Array<[number, number]> = [
-  [12, 1],
-  [16, 4],
-  [18, 2],
-  [20, 4],
-  [21, 2],
-  [22, 4],
-  [23, 3],
-  [24, 40],
-  [25, 3],
-  [26, 4],
-  [27, 4],
-  [28, 5],
-  [29, 5],
-  [30, 4],
-];
-const V6_RANGE_LENS: Array<[number, number]> = [
-  [32, 5],
-  [40, 5],
-  [48, 30],
-  [56, 15],
-  [64, 40],
-  [96, 5],
-];
 
 function duration(): string {
   // CAPI-like remaining durations, e.g. "166h29m31.580512s"; all well in the future.
