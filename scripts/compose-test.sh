@@ -264,8 +264,13 @@ check "status shows State synced" grep -Eq '^ State +synced' <<<"$status_out"
 check "status counts the bans" grep -Eq '^ ban +[1-9][0-9]*$' <<<"$status_out"
 check "status lists both services with their CrowdSec mode" grep -Eq '^ app +http +app\.example\.com .* enforce' <<<"$status_out"
 check "status says ready" grep -q '^Readiness: ready' <<<"$status_out"
+# The admin listener binds every interface inside the container, so it has a token (gen-key
+# wrote NB_PROXY_ADMIN_TOKEN); /status needs it, /healthz and /readyz do not.
+admin_token=$(sed -n 's/^NB_PROXY_ADMIN_TOKEN=//p' proxy.env)
 check "GET /status from the host through the published admin port says synced" \
-  test "$(curl -s --max-time 5 "http://127.0.0.1:$ADMIN_PORT/status" | json_field crowdsec.synced)" = true
+  test "$(curl -s --max-time 5 -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$ADMIN_PORT/status" | json_field crowdsec.synced)" = true
+check "GET /status without the admin token is refused" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/status")" = 401
 
 # ---------------------------------------------------------------------------------------------
 note "step 9: NB_PROXY_ACCESS_LOG=/var/log/netbird-proxy/access.log in proxy.env"
