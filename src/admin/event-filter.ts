@@ -1,5 +1,6 @@
 // Query parameters of GET /api/events and /api/events/stream → an EventQuery, and the JSON shape
 // one event has in the API.
+import type { AccessEntry } from '../telemetry/access-log';
 import { CidrSet } from '../net/cidr-set';
 import { tryParseGoDuration } from '../util/duration';
 import type { EventQuery, Outcome, StoredEvent } from './event-log';
@@ -80,22 +81,8 @@ export interface EventJson {
   crowdsec_mode: string | null;
 }
 
-interface AccessLine {
-  time: number;
-  service: string;
-  protocol: 'http' | 'tcp';
-  client_ip: string;
-  country?: string;
-  method?: string;
-  host?: string;
-  path?: string;
-  status?: number;
-  bytes_in: number;
-  bytes_out: number;
-  duration_ms: number;
-  deny_reason: string;
-  metadata: Record<string, string>;
-}
+/** An access-log line as formatAccessLine writes it: the entry plus its time. */
+type AccessLine = AccessEntry & { time: number };
 
 /** A held event (its access-log line) in the API's shape. */
 export function eventJson(ev: StoredEvent): EventJson {
