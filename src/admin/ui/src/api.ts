@@ -72,9 +72,27 @@ export interface BouncerStatus {
   pulls_failed?: number;
 }
 
+/** One row of /status `certificates`: one configured TLS name (src/tls/status.ts). */
+export interface CertificateStatus {
+  name: string;
+  service: string;
+  source: 'acme' | 'file';
+  state: 'valid' | 'expired' | 'pending';
+  names: string[];
+  issuer: string | null;
+  not_before: string | null;
+  not_after: string | null;
+  serial: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+  next_renewal: string | null;
+  next_check: string | null;
+}
+
 export interface StatusResponse {
   version: string;
   crowdsec: BouncerStatus;
+  certificates: CertificateStatus[];
 }
 
 export class ApiError extends Error {

@@ -1,7 +1,8 @@
-// Access control: the bouncer card and one card per service with its rules, live counters and
+// Access control: the bouncer and certificates cards, and one card per service with its rules, live counters and
 // the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec).
 import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type ServiceInfo, type ServicesResponse } from './api.js';
 import { badge, modeBadge } from './badges.js';
+import { renderCertificates } from './certificates-card.js';
 import { append, clear, h } from './dom.js';
 
 const POLL_MS = 2000;
@@ -17,13 +18,14 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
   // changed on disk since. Polling refreshes counters only, never this.
   let version = initial.version;
   const bouncerCard = h('section', { class: 'card bouncer', 'aria-labelledby': 'bouncer-title' });
+  const certCard = h('section', { class: 'card certificates', 'aria-labelledby': 'certificates-title' });
   const grid = h('div', { class: 'service-grid' });
   const counters = new Map<string, HTMLElement>();
   clear(root);
   append(root, [
     h('h1', {}, 'Access control'),
     h('p', { class: 'note' }, 'Rules come from ', h('code', {}, initial.config_file), '. Counters are since the proxy started.'),
-    bouncerCard,
+    h('div', { class: 'status-cards' }, bouncerCard, certCard),
     grid,
   ]);
   for (const svc of initial.services) {
@@ -49,6 +51,7 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
       if (el !== undefined) renderCounters(el, svc);
     }
     renderBouncer(bouncerCard, status.crowdsec, services);
+    renderCertificates(certCard, status.certificates);
   };
   await refresh().catch(() => undefined);
   const timer = setInterval(() => void refresh().catch(() => undefined), POLL_MS);
