@@ -1,7 +1,9 @@
 // The admin UI in Debian's Chromium, against the real binary and the real CrowdSec LAPI.
 // NBP_SCREENSHOTS=<dir> also writes event-log.png and access-control.png there (docs/ uses them).
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startLapi, type Lapi } from '../harness/lapi';
@@ -10,6 +12,8 @@ import { httpGet } from '../harness/clients';
 import { rawGet } from '../harness/raw-http';
 import { startHttpUpstream, type HttpUpstream } from '../harness/upstreams';
 import { launchBrowser, type Browser } from '../harness/browser';
+import { issueLeaf, makeCa } from '../harness/certs';
+import { freePort } from '../harness/ports';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -264,4 +268,75 @@ t.test('8. with a token set, the UI and API refuse a visitor without it', async 
   const [cookie] = await browser.context.cookies(daemon.adminUrl);
   t.match(cookie, { name: 'nbp_session', httpOnly: true, sameSite: 'Strict' });
   t.notOk(cookie?.value.includes(TOKEN), 'the cookie does not carry the token itself');
+});
+
+t.test('the Certificates card: empty without HTTPS, then a certificate file with its expiry, refreshed without a reload', async (t) => {
+  const upstream = await startHttpUpstream();
+  const plain = `services:\n  - name: app\n    protocol: http\n    domains: [app.example.com]\n    target: ${upstream.url}\n`;
+  const daemon = await startDaemon({ config: plain, args: ['--https-addr', `127.0.0.1:${await freePort()}`] });
+  t.teardown(async () => {
+    await daemon.stop();
+    await upstream.close();
+  });
+  const page = await browser.newPage();
+  t.teardown(() => page.close());
+  await page.goto(daemon.adminUrl + '/services');
+  const card = page.locator('.card.certificates');
+
+  await t.test('no HTTPS services: the empty state', async (t) => {
+    const empty = card.locator('.empty');
+    await empty.waitFor();
+    t.match(await empty.textContent(), /^No HTTPS services/);
+    t.equal(await card.locator('.cert').count(), 0);
+  });
+
+  const ca = await makeCa(mkdtempSync(join(tmpdir(), 'nbp-certcard-')));
+  const leaf = await issueLeaf(ca, 'secure', ['secure.example.com', 'www.secure.example.com']);
+  const notAfter = new Date(new X509Certificate(readFileSync(leaf.cert)).validTo);
+  const utc = `${notAfter.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same document'));
+  daemon.writeConfig(`${plain}  - name: secure
+    protocol: http
+    domains: [secure.example.com, www.secure.example.com]
+    target: ${upstream.url}
+    tls: { cert: ${leaf.cert}, key: ${leaf.key} }
+`);
+  await daemon.waitFor((l) => l.msg === 'https listener bound', 10_000, 'https listener bound');
+
+  await t.test('a file certificate: its hosts, valid, file, not-after and days left', async (t) => {
+    const cert = card.locator('.cert[data-host="secure.example.com"]');
+    await cert.waitFor({ timeout: 10_000 });
+    t.equal(await page.evaluate(() => (window as unknown as { marker?: string }).marker), 'same document', 'the status polling refreshed it');
+    t.equal(await card.locator('.empty').count(), 0, 'the empty state is gone');
+    t.same(
+      await cert.locator('.cert-hosts .chip').allTextContents(),
+      ['secure.example.com', 'www.secure.example.com'],
+      'one entry for both hosts of the certificate',
+    );
+    t.equal(await cert.getAttribute('data-state'), 'valid');
+    t.equal(await cert.locator('header .badge-ok').textContent(), 'valid');
+    t.equal(await cert.locator('header .badge-info').textContent(), 'file');
+    const expiry = cert.locator('.cert-expiry');
+    t.equal(await expiry.locator('time').getAttribute('datetime'), notAfter.toISOString(), 'the not-after of the file');
+    t.equal(await expiry.locator('time').textContent(), utc);
+    const days = Math.floor((notAfter.getTime() - Date.now()) / 86_400_000);
+    t.equal(await expiry.locator('.days-left').textContent(), days === 1 ? '1 day left' : `${days} days left`);
+    t.equal(await expiry.locator('.badge-warn').count(), 0, 'far from the renewal threshold: no warning');
+    t.equal(await cert.locator('.cert-issuer').textContent(), 'nbp test intermediate', 'the issuer (its CN)');
+    t.equal(await cert.locator('.cert-error').textContent(), 'none');
+  });
+
+  await t.test('under the renewal threshold (a third of the lifetime) the days left turn into a warning', async (t) => {
+    const late = await browser.newPage({ width: 390, height: 800 });
+    t.teardown(() => late.close());
+    // The browser's clock only: 10 hours before not-after, the daemon still says valid.
+    await late.clock.setFixedTime(new Date(notAfter.getTime() - 10 * 3_600_000));
+    await late.goto(daemon.adminUrl + '/services');
+    const expiry = late.locator('.card.certificates .cert[data-host="secure.example.com"] .cert-expiry');
+    await expiry.waitFor();
+    t.equal(await expiry.locator('.badge-warn').textContent(), 'less than a day left (10 h)');
+    t.equal(await late.locator('.card.certificates .cert header .badge-ok').textContent(), 'valid', 'a file is not renewed by the proxy: still valid');
+    const overflow = await late.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    t.ok(overflow <= 0, `the card fits a 390 px phone (${overflow})`);
+  });
 });

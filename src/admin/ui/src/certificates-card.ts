@@ -51,7 +51,7 @@ function entry(e: CertEntry, now: number): HTMLElement {
       h('dt', {}, 'Not after'),
       h('dd', { class: 'cert-expiry', 'data-days-left': e.daysLeft ?? undefined }, ...expiry(e, now)),
       h('dt', {}, 'Issuer'),
-      h('dd', { class: e.issuer === null ? 'muted' : undefined }, e.issuer ?? '—'),
+      h('dd', { class: e.issuer === null ? 'muted cert-issuer' : 'cert-issuer' }, e.issuer ?? '—'),
       ...(e.source === 'acme' ? acmeSchedule(e) : []),
       h('dt', {}, 'Last error'),
       h(
