@@ -1,6 +1,7 @@
-// HTTP(S) client for the CrowdSec LAPI decision stream (GET /v1/decisions/stream). The only CrowdSec I/O:
-// the connection (keep-alive agent, TLS files, one retry on a dead reused socket) lives here, one exchange
-// in pull-attempt.ts, the error kinds and messages in lapi-errors.ts.
+// HTTP(S) client for the CrowdSec LAPI: the decision stream (GET /v1/decisions/stream) and the usage-metrics
+// push (POST /v1/usage-metrics, one exchange in usage-post.ts). The only CrowdSec I/O: the connection
+// (keep-alive agent, TLS files, one retry on a dead reused socket) lives here, one pull in pull-attempt.ts,
+// the error kinds and messages in lapi-errors.ts.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
