@@ -34,6 +34,7 @@ export type SettingKey =
   | 'crowdsecScenariosNotContaining'
   | 'crowdsecScopes'
   | 'crowdsecRemediationFallback'
+  | 'crowdsecMetricsInterval'
   | 'geoipDb'
   | 'trustedProxies'
   | 'proxyProtocol'
@@ -139,6 +140,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_CROWDSEC_REMEDIATION_FALLBACK',
     default: 'ban',
     description: 'decision types other than ban, captcha, throttle: ban (deny) or ignore (not stored)',
+  },
+  {
+    key: 'crowdsecMetricsInterval',
+    flag: '--crowdsec-metrics-interval <duration>',
+    env: 'NB_PROXY_CROWDSEC_METRICS_INTERVAL',
+    default: '30m',
+    description: 'push usage metrics (dropped, processed, active decisions) to the LAPI this often; 0 disables, at least 10m',
   },
   {
     key: 'geoipDb',
@@ -302,6 +310,26 @@ function streamFilters(get: (k: SettingKey) => string | undefined): StreamFilter
   };
 }
 
+/** Test-only: lifts the 10m floor of --crowdsec-metrics-interval so that end-to-end tests see pushes in seconds. */
+export const SHORT_METRICS_INTERVAL_ENV = 'NB_PROXY_TEST_SHORT_METRICS_INTERVAL';
+export const MIN_METRICS_INTERVAL_MS = 10 * 60_000;
+
+/** Usage-metrics push interval in ms; 0 disables. CrowdSec's spec recommends 15m or more between pushes. */
+function metricsInterval(value: string, allowShort: boolean): number {
+  const where = '--crowdsec-metrics-interval / NB_PROXY_CROWDSEC_METRICS_INTERVAL';
+  let ms: number;
+  try {
+    ms = parseGoDuration(value);
+  } catch {
+    throw new SettingsError(`${where}: "${value}" is not a duration such as 30m or 1h (0 disables)`);
+  }
+  if (ms < 0 || !Number.isFinite(ms)) throw new SettingsError(`${where}: "${value}" must be 0 (disabled) or positive`);
+  if (ms > 0 && ms < MIN_METRICS_INTERVAL_MS && !allowShort) {
+    throw new SettingsError(`${where}: "${value}" is below the 10m minimum (CrowdSec recommends 15m or more; 0 disables)`);
+  }
+  return ms;
+}
+
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 type RawValues = Partial<Record<SettingKey, string | boolean>>;
@@ -390,6 +418,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   }
   // Checked whether or not CrowdSec is configured, so that a typo shows before the LAPI is added.
   const pollIntervalMs = duration('crowdsecPollInterval');
+  const metricsIntervalMs = metricsInterval(withDefault('crowdsecMetricsInterval'), env[SHORT_METRICS_INTERVAL_ENV] === '1');
   if (apiUrl === undefined && (apiKey !== undefined || certPath !== undefined)) {
     const given = apiKey !== undefined ? '--crowdsec-api-key (NB_PROXY_CROWDSEC_API_KEY)' : '--crowdsec-cert (NB_PROXY_CROWDSEC_CERT)';
     throw new SettingsError(
@@ -421,6 +450,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
       keyPath,
       filters: streamFilters(get),
       remediationFallback: remediationFallback(get('crowdsecRemediationFallback')),
+      metricsIntervalMs,
     };
   }
 

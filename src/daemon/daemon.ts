@@ -8,6 +8,9 @@ import type { HostPort, ServicesConfig } from '../config/types';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
+import { LapiClient } from '../crowdsec/stream/lapi-client';
+import { UsageCounters } from '../crowdsec/usage/counters';
+import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
@@ -47,6 +50,7 @@ class Daemon {
   private readonly log: Logger;
   private readonly chain: ChainContext;
   private readonly lifecycle: BouncerLifecycle;
+  private readonly usagePusher: UsageMetricsPusher | undefined;
   private readonly metrics: Metrics;
   private readonly open = new OpenConnections();
   private readonly http: HttpEntrypoint;
@@ -72,6 +76,8 @@ class Daemon {
       crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
     );
     this.metrics = new Metrics(() => this.lifecycle.current);
+    const usage = crowdsec?.metricsIntervalMs ? new UsageCounters() : undefined;
+    this.usagePusher = usage && crowdsec && this.createUsagePusher(usage, crowdsec);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
     const common = {
@@ -82,6 +88,7 @@ class Daemon {
       accessLog: logs.access,
       metrics: this.metrics,
       open: this.open,
+      usage,
     };
     const entrypoint = {
       ...common,
@@ -120,6 +127,19 @@ class Daemon {
       reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
     };
     return new AdminUi(host, events, this.settings.adminToken, this.log);
+  }
+
+  /** Usage metrics go to the LAPI on a client of their own, with the bouncer's credentials. */
+  private createUsagePusher(usage: UsageCounters, crowdsec: NonNullable<Settings['crowdsec']>): UsageMetricsPusher {
+    const client = new LapiClient({ settings: crowdsec });
+    return new UsageMetricsPusher({
+      post: (body) => client.postUsageMetrics(body),
+      source: usage,
+      activeDecisions: () => this.lifecycle.current?.store.activeByOrigin(Date.now()),
+      intervalMs: crowdsec.metricsIntervalMs ?? 0,
+      version: VERSION,
+      log: this.log,
+    });
   }
 
   accessLogWriteError(): void {
@@ -189,6 +209,7 @@ class Daemon {
       flushLogs: () => this.logs.flush(),
     });
     this.reloader.watch();
+    this.usagePusher?.start();
   }
 
   /** A listener could not be bound at start: an operator error, one line on stderr, exit 2. */
@@ -343,6 +364,7 @@ class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.reloader?.stop();
+    this.usagePusher?.stop();
     await Promise.all([
       this.http.close(this.settings.shutdownGraceMs),
       this.https.close(this.settings.shutdownGraceMs),

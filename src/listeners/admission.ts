@@ -12,12 +12,15 @@ import type { HttpServiceRuntime } from '../services';
 import { elapsedMs, metadataOrEmpty, type AccessEntry } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { HostRouter } from './host-router';
+import { countAdmission, type UsageRecorder } from '../crowdsec/usage/counters';
 
 export interface AdmissionContext {
   router: HostRouter;
   trusted: IpSet;
   chain: ChainContext;
   metrics: Pick<Metrics, 'httpRequest'>;
+  /** CrowdSec usage metrics; undefined when they are not pushed. */
+  usage?: UsageRecorder;
 }
 
 export type Admission =
@@ -32,6 +35,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
     return { service, clientIp: forwardedFor.clientIp, verdict: undefined };
   }
   const verdict = evaluate(service.access, forwardedFor.clientIp, ctx.chain, Date.now());
+  if (ctx.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
     ctx.metrics.httpRequest(service.name, 'allowed', '');
     setForwardingHeaders(req.headers, { peer, forwardedFor, scheme, port });

@@ -32,6 +32,7 @@ import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation } from '../tls/redirect';
 import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
+import type { UsageRecorder } from '../crowdsec/usage/counters';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
 import { HostRouter } from './host-router';
 import { closeServer, listenOn } from './listen';
@@ -62,6 +63,7 @@ export interface HttpEntrypointOptions {
   accessLog: AccessLog;
   metrics: Metrics;
   open: OpenConnections;
+  usage?: UsageRecorder;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -80,11 +82,13 @@ export class HttpEntrypoint implements AdmissionContext {
   readonly trusted: IpSet;
   readonly chain: ChainContext;
   readonly metrics: Metrics;
+  readonly usage: UsageRecorder | undefined;
 
   constructor(private readonly opts: HttpEntrypointOptions) {
     this.trusted = opts.trusted;
     this.chain = opts.chain;
     this.metrics = opts.metrics;
+    this.usage = opts.usage;
     this.forwarder = new HttpForwarder({
       upstreamTimeoutMs: opts.upstreamTimeoutMs,
       log: opts.log,

@@ -10,6 +10,7 @@ import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
 import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
+import { countAdmission, type UsageRecorder } from '../crowdsec/usage/counters';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
 
@@ -22,6 +23,8 @@ export interface TcpListenerOptions {
   accessLog: AccessLog;
   metrics: Metrics;
   open: OpenConnections;
+  /** CrowdSec usage metrics; undefined when they are not pushed. */
+  usage?: UsageRecorder;
 }
 
 export class TcpListener {
@@ -71,6 +74,7 @@ export class TcpListener {
   private admit(socket: Socket, peer: Peer, startNs: bigint): void {
     const service = this.service;
     const admitted = evaluate(service.access, peer.address, this.opts.chain, Date.now());
+    if (this.opts.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(this.opts.usage, 'connection', admitted);
     const conn = new OpenConnection('tcp', service.name, peer.address, admitted, socket);
     socket.once('close', () => {
       const verdict = conn.verdict;

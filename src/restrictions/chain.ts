@@ -2,7 +2,7 @@
 // Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
 import type { ClientAddress } from '../client-ip/peer';
 import type { CrowdSecMode } from '../config/types';
-import type { DecisionLookup } from '../crowdsec/core/types';
+import type { ActiveDecision, DecisionLookup } from '../crowdsec/core/types';
 import type { IpSet } from '../net/ip-set';
 import type { DenyReason, Verdict } from './types';
 
@@ -48,23 +48,28 @@ export function evaluate(access: CompiledAccess, ip: ClientAddress, ctx: ChainCo
   }
 
   if (access.crowdsec === 'off') return country === undefined ? ALLOWED : allow(country, undefined);
-  const verdict = crowdsecVerdict(ctx.crowdsec, ip, nowMs);
-  if (verdict === undefined) return country === undefined ? ALLOWED : allow(country, undefined);
+  const hit = crowdsecDecision(ctx.crowdsec, ip, nowMs);
+  if (hit === undefined) return country === undefined ? ALLOWED : allow(country, undefined);
+  const decision = hit === UNAVAILABLE ? undefined : hit;
+  const verdict = decision === undefined ? 'unavailable' : decision.type;
   if (access.crowdsec === 'observe') {
-    return allow(country, { crowdsec_verdict: verdict, crowdsec_mode: 'observe' });
+    return { allowed: true, denyReason: '', country, metadata: { crowdsec_verdict: verdict, crowdsec_mode: 'observe' }, decision };
   }
   return {
     allowed: false,
     denyReason: `crowdsec_${verdict}`,
     country,
     metadata: { crowdsec_verdict: verdict, crowdsec_mode: 'enforce' },
+    decision,
   };
 }
 
-/** The remediation that applies, "unavailable" before the first sync, or undefined when the client is clean. */
-function crowdsecVerdict(source: CrowdSecSource | undefined, ip: ClientAddress, nowMs: number): string | undefined {
-  if (source === undefined || !source.synced) return 'unavailable';
-  return source.lookup(ip, nowMs)?.type;
+const UNAVAILABLE = 'unavailable';
+
+/** The decision that applies, "unavailable" before the first sync, or undefined when the client is clean. */
+function crowdsecDecision(source: CrowdSecSource | undefined, ip: ClientAddress, nowMs: number): ActiveDecision | typeof UNAVAILABLE | undefined {
+  if (source === undefined || !source.synced) return UNAVAILABLE;
+  return source.lookup(ip, nowMs);
 }
 
 function deny(reason: DenyReason, country: string | undefined): Verdict {

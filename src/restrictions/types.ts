@@ -1,3 +1,5 @@
+import type { ActiveDecision } from '../crowdsec/core/types';
+
 export type DenyReason =
   | ''
   | 'ip_restricted'
@@ -15,4 +17,6 @@ export interface Verdict {
   country: string | undefined;
   /** Layer annotations for the access log (crowdsec_verdict, crowdsec_mode). */
   metadata: Record<string, string> | undefined;
+  /** The CrowdSec decision that applied (enforce or observe), for the usage metrics' origin label. */
+  decision?: ActiveDecision;
 }

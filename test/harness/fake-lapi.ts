@@ -6,6 +6,7 @@
  * in "new"; later pulls return what changed since the last successful pull (added → "new",
  * removed → "deleted"). Empty lists are null, as with the real LAPI. `scopes=` filters by scope.
  * GET /v1/decisions?ip=X returns current decisions whose value is X, or null.
+ * Anything else (POST /v1/usage-metrics included) gets 404 like the 1.4.x LAPI, unless a handler answers.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
@@ -51,6 +52,8 @@ export interface FakeRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   at: number;
+  /** The request body as text ('' for GET). */
+  body: string;
 }
 
 type Chunks = AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
@@ -183,7 +186,7 @@ export async function startFakeLapi(opts: { apiKey?: string; host?: string } = {
     await serveDefault(req, res);
   };
 
-  const server = createServer((msg: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (msg: IncomingMessage, res: ServerResponse, body: string): void => {
     const u = new URL(msg.url ?? '/', 'http://fake');
     const req: FakeRequest = {
       method: msg.method ?? 'GET',
@@ -192,6 +195,7 @@ export async function startFakeLapi(opts: { apiKey?: string; host?: string } = {
       query: u.searchParams,
       headers: msg.headers,
       at: Date.now(),
+      body,
     };
     requests.push(req);
     for (const w of [...waiters]) {
@@ -200,8 +204,13 @@ export async function startFakeLapi(opts: { apiKey?: string; host?: string } = {
         w.resolve(req);
       }
     }
-    msg.resume();
     serve(req, res).catch(() => res.destroy());
+  };
+  const server = createServer((msg: IncomingMessage, res: ServerResponse) => {
+    // The request is recorded once its body is in (empty for GET), so that handlers see it.
+    const chunks: Buffer[] = [];
+    msg.on('data', (c: Buffer) => chunks.push(c));
+    msg.on('end', () => onRequest(msg, res, Buffer.concat(chunks).toString()));
   });
   server.on('connection', (s) => {
     sockets.add(s);

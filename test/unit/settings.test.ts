@@ -53,3 +53,22 @@ t.test('bad values name the flag and the env var', async (t) => {
     t.throws(() => resolveSettings(flags, {}, '/dev/null'), { constructor: SettingsError, message }, JSON.stringify(flags));
   }
 });
+
+t.test('--crowdsec-metrics-interval: 30m by default, 0 disables, below 10m refused unless the test override is set', async (t) => {
+  const crowdsec = { crowdsecApiUrl: 'http://127.0.0.1:8080', crowdsecApiKey: 'k' };
+  t.equal(resolveSettings(crowdsec, {}, '/dev/null').crowdsec?.metricsIntervalMs, 30 * 60_000);
+  t.equal(resolveSettings({ ...crowdsec, crowdsecMetricsInterval: '0' }, {}, '/dev/null').crowdsec?.metricsIntervalMs, 0);
+  t.equal(resolveSettings(crowdsec, { NB_PROXY_CROWDSEC_METRICS_INTERVAL: '10m' }, '/dev/null').crowdsec?.metricsIntervalMs, 600_000);
+  t.throws(() => resolveSettings({ ...crowdsec, crowdsecMetricsInterval: '9m' }, {}, '/dev/null'), {
+    constructor: SettingsError,
+    message: /below the 10m minimum/,
+  });
+  t.throws(() => resolveSettings({ ...crowdsec, crowdsecMetricsInterval: '-1m' }, {}, '/dev/null'), {
+    constructor: SettingsError,
+    message: /0 \(disabled\) or positive|not a duration/,
+  });
+  t.equal(
+    resolveSettings({ ...crowdsec, crowdsecMetricsInterval: '1s' }, { NB_PROXY_TEST_SHORT_METRICS_INTERVAL: '1' }, '/dev/null').crowdsec?.metricsIntervalMs,
+    1000,
+  );
+});

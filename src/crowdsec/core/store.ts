@@ -24,7 +24,7 @@ import { Hit } from './hit';
 import { Interner } from './interner';
 import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './normalize';
 import { NIL, OverflowRecords } from './overflow';
-import { breakdownEntries, countEntries, type EntryFn } from './stats';
+import { activeDecisionRows, breakdownEntries, countEntries, type ActiveDecisionRow, type EntryFn } from './stats';
 import { typeRank } from './precedence';
 import type { ActiveDecision, ApplyResult, DecisionBreakdownRow, DecisionLookup, DecisionStoreStats, LapiDecision, StreamResponse } from './types';
 
@@ -307,9 +307,9 @@ export class DecisionStore implements DecisionLookup {
       const range = prefix !== (family === 4 ? 32 : 128);
       for (let off = 0; off < buf.length; off += t.stride) {
         if (buf[off] === NONE) continue;
-        if (t.f64[(off + B_EXP) >> 1] > limit) fn(buf[off + B_TYPE], buf[off + B_ORIGIN], family, range);
+        if (t.f64[(off + B_EXP) >> 1] > limit) fn(buf[off + B_TYPE], buf[off + B_ORIGIN], family, range, buf[off + B_SCENARIO]);
         for (let r = buf[off] - 1; r !== NIL; r = ov.next(r)) {
-          if (ov.expiresAt(r) > limit) fn(ov.type(r), ov.origin(r), family, range);
+          if (ov.expiresAt(r) > limit) fn(ov.type(r), ov.origin(r), family, range, ov.scenario(r));
         }
       }
     });
@@ -326,6 +326,11 @@ export class DecisionStore implements DecisionLookup {
   /** One row per (type, origin, family) with its count, e.g. for a Prometheus gauge. */
   breakdown(nowMs?: number): DecisionBreakdownRow[] {
     return breakdownEntries((fn) => this.forEachEntry(nowMs, fn), this.types.strs, this.origins.strs);
+  }
+
+  /** Unexpired entries by (origin label, address family), for the usage metrics' active_decisions. */
+  activeByOrigin(nowMs: number): ActiveDecisionRow[] {
+    return activeDecisionRows((fn) => this.forEachEntry(nowMs, fn), this.origins.strs, this.scenarios.strs);
   }
 
   /** Whether an entry for (value, type) is held (expired or not); value as "1.2.3.4" or a CIDR. */

@@ -1,6 +1,7 @@
-// HTTP(S) client for the CrowdSec LAPI decision stream (GET /v1/decisions/stream). The only CrowdSec I/O:
-// the connection (keep-alive agent, TLS files, one retry on a dead reused socket) lives here, one exchange
-// in pull-attempt.ts, the error kinds and messages in lapi-errors.ts.
+// HTTP(S) client for the CrowdSec LAPI: the decision stream (GET /v1/decisions/stream) and the usage-metrics
+// push (POST /v1/usage-metrics, one exchange in usage-post.ts). The only CrowdSec I/O: the connection
+// (keep-alive agent, TLS files, one retry on a dead reused socket) lives here, one pull in pull-attempt.ts,
+// the error kinds and messages in lapi-errors.ts.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -11,6 +12,7 @@ import type { CrowdSecSettings } from './settings';
 import { collectStream } from './collect-stream';
 import { StreamBodyParser, type DecisionSink } from './stream-parser';
 import { DEFAULT_FILTERS } from './filters';
+import { postUsageMetrics, type UsagePostResult } from './usage-post';
 
 export type { DecisionSink } from './stream-parser';
 export type { PullResult } from './pull-attempt';
@@ -26,6 +28,8 @@ export interface LapiTimeouts {
 }
 
 export const STARTUP_TIMEOUT_MS = 30_000;
+/** POST /v1/usage-metrics: the whole exchange. */
+export const USAGE_TIMEOUT_MS = 10_000;
 export const DELTA_TIMEOUT_MIN_MS = 1_000;
 export const DELTA_TIMEOUT_MAX_MS = 10_000;
 
@@ -134,6 +138,12 @@ export class LapiClient {
       this.agent = new http.Agent(common);
       return this.agent;
     }
+    this.agent = new https.Agent({ ...common, ...this.tlsOptions() });
+    return this.agent;
+  }
+
+  /** CA and client certificate files for https URLs, read now; throws a 'config' LapiError. */
+  private tlsOptions(): https.AgentOptions {
     const s = this.settings;
     const read = (path: string | undefined, what: string): Buffer | undefined => {
       if (path === undefined) return undefined;
@@ -143,12 +153,19 @@ export class LapiClient {
         throw new LapiError('config', `cannot read CrowdSec ${what} ${path}: ${(err as Error).message}`);
       }
     };
-    this.agent = new https.Agent({
-      ...common,
+    return {
       ca: read(s.caCertPath, 'CA certificate (--crowdsec-ca-cert)'),
       cert: read(s.certPath, 'client certificate (--crowdsec-cert)'),
       key: read(s.keyPath, 'client key (--crowdsec-key)'),
-    });
-    return this.agent;
+    };
+  }
+
+  /**
+   * POST /v1/usage-metrics with the bouncer's credentials, on a connection of its own (a pull may be
+   * streaming on the pooled one). Resolves with any status; rejects with LapiError when there is no answer.
+   */
+  async postUsageMetrics(body: string, timeoutMs = USAGE_TIMEOUT_MS): Promise<UsagePostResult> {
+    const tls = this.isHttps ? this.tlsOptions() : {};
+    return postUsageMetrics({ url: this.url, apiKey: this.settings.apiKey, tls, body, timeoutMs });
   }
 }

@@ -13,4 +13,6 @@ export interface CrowdSecSettings {
   filters?: StreamFilters;
   /** Types other than ban/captcha/throttle; absent = "ban". */
   remediationFallback?: RemediationFallback;
+  /** Usage metrics push interval (POST /v1/usage-metrics); 0 or absent = not pushed. */
+  metricsIntervalMs?: number;
 }

@@ -88,6 +88,7 @@ t.test('CrowdSec enforce: every type denies, with its reason and verdict', async
       denyReason: `crowdsec_${type}`,
       country: undefined,
       metadata: { crowdsec_verdict: type, crowdsec_mode: 'enforce' },
+      decision: { type, origin: 'cscli', scenario: 'test', value: ip, expiresAt: NOW + 1000 },
     });
   }
   t.same(judge(a, '1.1.1.9', ctx(cs), NOW), { allowed: true, denyReason: '', country: undefined, metadata: undefined }, 'clean client');
@@ -112,6 +113,7 @@ t.test('CrowdSec observe never denies; off never consults', async (t) => {
     denyReason: '',
     country: undefined,
     metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' },
+    decision: { type: 'ban', origin: 'cscli', scenario: 'test', value: '1.1.1.1', expiresAt: NOW + 1000 },
   });
   const before = cs.lookups;
   t.match(judge(access({ crowdsec: 'off' }), '1.1.1.1', ctx(cs), NOW), { allowed: true, metadata: undefined });
