@@ -125,8 +125,10 @@ t.test('country-scope decisions from the real LAPI', async (t) => {
     de.socket.setEncoding('utf8').on('data', (c: string) => (echoed += c));
     de.socket.write('ping');
     await until('echo through the open connection', () => echoed === 'ping');
+    const t0 = Date.now();
     await addCountryBan(lapi, 'DE');
     await until('the open connection from DE is cut', () => de.closed(), 10_000);
+    t.pass(`open connection from DE cut ${Date.now() - t0} ms after cscli decisions add started (poll interval 500 ms)`);
     t.match(await daemon.waitFor((l) => l.msg === 'open connection closed: the rules now deny it' && l.client_ip === DE_CLIENT), {
       service: 'db',
       deny_reason: 'crowdsec_ban',
