@@ -187,7 +187,7 @@ check "its access entry says deny_reason crowdsec_ban" test "$(json_field deny_r
 check "observe route (observe.example.com) answers 200" test "$(get observe.example.com)" = 200
 entry="$(last_access observe.example.com)"
 check "its access entry carries metadata crowdsec_verdict ban, crowdsec_mode observe" \
-  test "$(json_field metadata <<<"$entry")" = '{"crowdsec_verdict":"ban","crowdsec_mode":"observe"}'
+  test "$(json_field metadata <<<"$entry")" = '{"crowdsec_verdict":"ban","crowdsec_scope":"ip","crowdsec_mode":"observe"}'
 
 # ---------------------------------------------------------------------------------------------
 note "step 4: cscli decisions delete --ip <client>"

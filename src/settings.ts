@@ -132,7 +132,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     flag: '--crowdsec-scopes <list>',
     env: 'NB_PROXY_CROWDSEC_SCOPES',
     default: 'ip,range',
-    description: 'decision scopes to pull (restart to change)',
+    description: 'decision scopes to pull: ip, range, country (country needs a country database; restart to change)',
   },
   {
     key: 'crowdsecRemediationFallback',

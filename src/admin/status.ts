@@ -2,6 +2,7 @@
 import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
+import type { CountryScopeState } from '../daemon/country-scope';
 
 export interface ListenerStatus {
   kind: 'http' | 'https' | 'admin' | 'tcp';
@@ -27,6 +28,8 @@ export type CrowdSecStatus = {
   url: string | null;
   /** True once the running bouncer completed its initial sync; false while stopped. */
   synced: boolean;
+  /** Whether Country-scope decisions can match (they need "country" in --crowdsec-scopes and a country database). */
+  country_scope: CountryScopeState;
   /** Services with CrowdSec enforce or observe. */
   services: Array<{ service: string; mode: CrowdSecMode }>;
 } & (BouncerStatus | { state: 'stopped' });

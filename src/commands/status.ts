@@ -87,6 +87,10 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
         ['Pulls', `${text(cs.pulls_ok, '0')} ok, ${text(cs.pulls_failed, '0')} failed`],
         ['Initial sync', typeof cs.initial_sync_ms === 'number' ? `${cs.initial_sync_ms} ms` : '-'],
         ['Last error', text(cs.last_error)],
+        [
+          'Country scope',
+          `${text(cs.country_scope)}${typeof asObject(cs.decisions).countries === 'number' ? ` (${String(asObject(cs.decisions).countries)} decisions)` : ''}`,
+        ],
         ['Used by', modes.length > 0 ? modes.join(', ') : 'no service (bouncer stopped)'],
       ]),
     );

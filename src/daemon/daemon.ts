@@ -29,6 +29,7 @@ import { TlsManager } from '../tls/manager';
 import { TlsMetrics } from '../tls/metrics';
 import { VERSION } from '../version';
 import { ConfigReloader } from './config-reload';
+import { countryScopeState } from './country-scope';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
 import { preflight } from './preflight';
 import { affectedBy, rejudge } from './rejudge';
@@ -72,6 +73,9 @@ class Daemon {
     this.log = logs.log;
     this.chain = { geo: this.openGeo(geo), crowdsec: undefined };
     const crowdsec = settings.crowdsec;
+    if (countryScopeState(crowdsec, this.chain.geo).startsWith('unavailable')) {
+      this.log.warn('--crowdsec-scopes has country but no country database is loaded: country-scope decisions cannot match');
+    }
     this.lifecycle = new BouncerLifecycle(() =>
       crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
     );
@@ -339,6 +343,7 @@ class Daemon {
         configured: this.settings.crowdsec !== undefined,
         url: this.settings.crowdsec?.apiUrl ?? null,
         synced: bouncer?.synced ?? false,
+        country_scope: countryScopeState(this.settings.crowdsec, this.chain.geo),
         services: crowdsecServices,
         ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },

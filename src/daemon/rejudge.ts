@@ -15,9 +15,9 @@ export interface RejudgeContext {
   onCut(conn: OpenConnection, verdict: Verdict): void;
 }
 
-/** The connections a decision change may affect: by address for a delta of single IPs, all otherwise. */
+/** The connections a decision change may affect: by address for a delta of single IPs, all otherwise (ranges, countries, full pulls). */
 export function affectedBy(change: DecisionChange, open: OpenConnections): Iterable<OpenConnection> {
-  if (change.full || change.ranges) return open.all();
+  if (change.full || change.wide) return open.all();
   const out: OpenConnection[] = [];
   for (const value of change.ips) {
     const ip = toClientAddress(value);

@@ -2,7 +2,8 @@
 // Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
 import type { ClientAddress } from '../client-ip/peer';
 import type { CrowdSecMode } from '../config/types';
-import type { ActiveDecision, DecisionLookup } from '../crowdsec/core/types';
+import { compareTypes } from '../crowdsec/core/precedence';
+import type { ActiveDecision, CountryDecisionLookup, DecisionLookup } from '../crowdsec/core/types';
 import type { IpSet } from '../net/ip-set';
 import type { DenyReason, Verdict } from './types';
 
@@ -12,7 +13,7 @@ export interface CountryLookup {
 }
 
 /** The decision cache as the chain sees it; `synced` turns true once the initial sync completed and stays so through later outages. */
-export type CrowdSecSource = DecisionLookup & { readonly synced: boolean };
+export type CrowdSecSource = DecisionLookup & Partial<CountryDecisionLookup> & { readonly synced: boolean };
 
 /** One service's access rules, compiled once per config load. */
 export interface CompiledAccess {
@@ -36,7 +37,8 @@ export function evaluate(access: CompiledAccess, ip: ClientAddress, ctx: ChainCo
   if (access.cidrDeny !== undefined && access.cidrDeny.contains(ip)) return deny('ip_restricted', undefined);
 
   let country: string | undefined;
-  if (access.countryAllow !== undefined || access.countryDeny !== undefined) {
+  const countryRules = access.countryAllow !== undefined || access.countryDeny !== undefined;
+  if (countryRules) {
     if (ctx.geo === undefined) return deny('geo_unavailable', undefined);
     country = ctx.geo.country(ip);
     if (access.countryAllow !== undefined && (country === undefined || !access.countryAllow.has(country))) {
@@ -48,28 +50,41 @@ export function evaluate(access: CompiledAccess, ip: ClientAddress, ctx: ChainCo
   }
 
   if (access.crowdsec === 'off') return country === undefined ? ALLOWED : allow(country, undefined);
-  const hit = crowdsecDecision(ctx.crowdsec, ip, nowMs);
-  if (hit === undefined) return country === undefined ? ALLOWED : allow(country, undefined);
-  const decision = hit === UNAVAILABLE ? undefined : hit;
-  const verdict = decision === undefined ? 'unavailable' : decision.type;
-  if (access.crowdsec === 'observe') {
-    return { allowed: true, denyReason: '', country, metadata: { crowdsec_verdict: verdict, crowdsec_mode: 'observe' }, decision };
+  const source = ctx.crowdsec;
+  if (source === undefined || !source.synced) return crowdsecResult(access.crowdsec, country, { crowdsec_verdict: 'unavailable' }, 'unavailable', undefined);
+  let hit = source.lookup(ip, nowMs);
+  let scope: 'ip' | 'range' | 'country' | undefined = hit === undefined ? undefined : hit.value.indexOf('/') >= 0 ? 'range' : 'ip';
+  // The client's country is looked up for CrowdSec only while country-scope decisions exist.
+  if (ctx.geo !== undefined && source.lookupCountry !== undefined && (source.countryDecisionCount ?? 0) > 0) {
+    if (!countryRules) country = ctx.geo.country(ip);
+    const byCountry = country === undefined ? undefined : source.lookupCountry(country, nowMs);
+    // Same precedence as between the types on one address; on a tie the address decision is kept.
+    if (byCountry !== undefined && (hit === undefined || compareTypes(byCountry.type, hit.type) < 0)) {
+      hit = byCountry;
+      scope = 'country';
+    }
   }
-  return {
-    allowed: false,
-    denyReason: `crowdsec_${verdict}`,
-    country,
-    metadata: { crowdsec_verdict: verdict, crowdsec_mode: 'enforce' },
-    decision,
-  };
+  if (hit === undefined || scope === undefined) return country === undefined ? ALLOWED : allow(country, undefined);
+  return crowdsecResult(access.crowdsec, country, crowdsecMetadata(hit, scope), hit.type, hit);
 }
 
-const UNAVAILABLE = 'unavailable';
+/** Access-log metadata of a CrowdSec hit: the type, the scope, and the decision's value for ranges and countries. */
+function crowdsecMetadata(hit: ActiveDecision, scope: 'ip' | 'range' | 'country'): Record<string, string> {
+  return scope === 'ip'
+    ? { crowdsec_verdict: hit.type, crowdsec_scope: scope }
+    : { crowdsec_verdict: hit.type, crowdsec_scope: scope, crowdsec_value: hit.value };
+}
 
-/** The decision that applies, "unavailable" before the first sync, or undefined when the client is clean. */
-function crowdsecDecision(source: CrowdSecSource | undefined, ip: ClientAddress, nowMs: number): ActiveDecision | typeof UNAVAILABLE | undefined {
-  if (source === undefined || !source.synced) return UNAVAILABLE;
-  return source.lookup(ip, nowMs);
+/** Observe records the verdict and lets the client through; enforce denies with crowdsec_<type>. */
+function crowdsecResult(
+  mode: 'enforce' | 'observe',
+  country: string | undefined,
+  meta: Record<string, string>,
+  verdict: string,
+  decision: ActiveDecision | undefined,
+): Verdict {
+  if (mode === 'observe') return { allowed: true, denyReason: '', country, metadata: { ...meta, crowdsec_mode: 'observe' }, decision };
+  return { allowed: false, denyReason: `crowdsec_${verdict}`, country, metadata: { ...meta, crowdsec_mode: 'enforce' }, decision };
 }
 
 function deny(reason: DenyReason, country: string | undefined): Verdict {

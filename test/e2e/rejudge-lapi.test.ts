@@ -84,7 +84,7 @@ t.test('cscli decisions add cuts open TCP and WebSocket connections of enforce s
 
   const tcpEntry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'db' && l.client_ip === '127.0.0.3', 5000, 'db entry');
   t.equal(tcpEntry.deny_reason, 'crowdsec_ban');
-  t.same(tcpEntry.metadata, { crowdsec_verdict: 'ban', crowdsec_mode: 'enforce', terminated: 'rule_change' });
+  t.same(tcpEntry.metadata, { crowdsec_verdict: 'ban', crowdsec_scope: 'ip', crowdsec_mode: 'enforce', terminated: 'rule_change' });
   const wsEntry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'chat' && l.client_ip === '127.0.0.3', 5000, 'chat entry');
   t.equal(wsEntry.deny_reason, 'crowdsec_ban');
   const metrics = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
@@ -95,6 +95,6 @@ t.test('cscli decisions add cuts open TCP and WebSocket connections of enforce s
   observed.socket.end();
   const obsEntry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'audit' && l.client_ip === '127.0.0.3', 5000, 'audit entry');
   t.equal(obsEntry.deny_reason, '');
-  t.same(obsEntry.metadata, { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' });
+  t.same(obsEntry.metadata, { crowdsec_verdict: 'ban', crowdsec_scope: 'ip', crowdsec_mode: 'observe' });
   bystander.socket.destroy();
 });

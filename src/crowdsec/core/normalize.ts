@@ -1,5 +1,5 @@
 // Turns one LAPI decision into the normalised form the store keeps, or says why it cannot be used.
-//   scope:  "Ip" or "Range", any case (Country, AS, Username... are skipped)
+//   scope:  "Ip" or "Range", any case; "Country" through parseCountryTarget() (AS, Username... are skipped)
 //   value:  strict address / CIDR; IPv4-mapped IPv6 becomes IPv4; range host bits are zeroed;
 //           a /32 or /128 range is the same entry as the exact address
 //   type:   lower-cased, every character outside [a-z0-9_] replaced by "_", at most 64 characters
@@ -24,6 +24,16 @@ export interface NormalizedDecision extends DecisionTarget {
   readonly scenario: string;
   readonly durationMs: number;
   /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface NormalizedCountryDecision {
+  /** Upper-case ISO code. */
+  readonly country: string;
+  readonly type: string;
+  readonly origin: string;
+  readonly scenario: string;
+  readonly durationMs: number;
   readonly expiresAt: number;
 }
 
@@ -70,6 +80,35 @@ export function sanitizeType(type: string | undefined): string | undefined {
   return out;
 }
 
+/** Whether a decision's scope is "Country" (any case). */
+export function isCountryScope(scope: string | undefined): boolean {
+  return typeof scope === 'string' && eqLower(scope, 'country');
+}
+
+/** A country decision's value as an upper-case two-letter ISO code; undefined when it is not one. */
+export function parseCountryCode(value: string | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const code = value.trim().toUpperCase();
+  return /^[A-Z]{2}$/.test(code) ? code : undefined;
+}
+
+/** (country, type) of a Country-scope decision — enough for a deletion. A SkipReason when unusable. */
+export function parseCountryTarget(d: LapiDecision): { readonly country: string; readonly type: string } | SkipReason {
+  const country = parseCountryCode(d.value);
+  if (country === undefined) return 'value';
+  const type = sanitizeType(d.type);
+  if (type === undefined) return 'type';
+  return { country, type };
+}
+
+/** A Country-scope decision from the "new" list, normalised (see normalizeDecision()). */
+export function normalizeCountryDecision(d: LapiDecision, receivedAt: number): NormalizedCountryDecision | SkipReason {
+  const target = parseCountryTarget(d);
+  if (typeof target === 'string') return target;
+  const rest = normalizeRest(d, receivedAt);
+  return typeof rest === 'string' ? rest : { country: target.country, type: target.type, ...rest };
+}
+
 /** Parses a decision value under its scope; undefined when not usable. */
 export function parseDecisionValue(scope: 'ip' | 'range', value: string | undefined): PrefixKey | undefined {
   if (typeof value !== 'string') return undefined;
@@ -95,13 +134,16 @@ export function parseDecisionTarget(d: LapiDecision): DecisionTarget | SkipReaso
 export function normalizeDecision(d: LapiDecision, receivedAt: number): NormalizedDecision | SkipReason {
   const target = parseDecisionTarget(d);
   if (typeof target === 'string') return target;
-  const { prefix, type } = target;
+  const rest = normalizeRest(d, receivedAt);
+  return typeof rest === 'string' ? rest : { prefix: target.prefix, type: target.type, ...rest };
+}
+
+/** Origin, scenario and duration of a decision, whatever its scope. */
+function normalizeRest(d: LapiDecision, receivedAt: number): Pick<NormalizedDecision, 'origin' | 'scenario' | 'durationMs' | 'expiresAt'> | SkipReason {
   const durationMs = typeof d.duration === 'string' ? tryParseGoDuration(d.duration) : NaN;
   if (Number.isNaN(durationMs)) return 'duration';
   if (durationMs <= 0) return 'expired';
   return {
-    prefix,
-    type,
     origin: typeof d.origin === 'string' ? d.origin : '',
     scenario: typeof d.scenario === 'string' ? d.scenario : '',
     durationMs,

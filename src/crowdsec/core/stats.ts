@@ -25,7 +25,7 @@ export function countEntries(walk: EntryWalk, types: readonly string[], origins:
   const byOrigin: Record<string, number> = {};
   for (let i = 0; i < tc.length; i++) if (tc[i] > 0) byType[types[i]] = tc[i];
   for (let i = 0; i < oc.length; i++) if (oc[i] > 0) byOrigin[origins[i]] = oc[i];
-  return { total: v4 + v6, byType, byOrigin, byFamily: { ipv4: v4, ipv6: v6 }, ranges };
+  return { total: v4 + v6, byType, byOrigin, byFamily: { ipv4: v4, ipv6: v6 }, ranges, countries: 0 };
 }
 
 /** One usage-metrics active_decisions row: origin as the metrics spec labels it ("lists:<scenario>"). */

@@ -22,7 +22,8 @@ import { NONE, type BucketTable } from '../../net/bucket-table';
 import { PrefixIndex } from '../../net/prefix-index';
 import { Hit } from './hit';
 import { Interner } from './interner';
-import { normalizeDecision, parseDecisionTarget, type NormalizedDecision } from './normalize';
+import { CountryDecisions } from './countries';
+import { isCountryScope, normalizeCountryDecision, normalizeDecision, parseCountryTarget, parseDecisionTarget, type NormalizedDecision } from './normalize';
 import { NIL, OverflowRecords } from './overflow';
 import { activeDecisionRows, breakdownEntries, countEntries, type ActiveDecisionRow, type EntryFn } from './stats';
 import { typeRank } from './precedence';
@@ -46,9 +47,14 @@ export type RemediationFallback = 'ban' | 'ignore';
 export class DecisionStore implements DecisionLookup {
   /** "ban": kept under their own type (every type denies); "ignore": not stored, counted as skipped. */
   readonly fallback: RemediationFallback;
+  /** Whether Country-scope decisions are kept (--crowdsec-scopes has "country"); else skipped like other scopes. */
+  readonly countryScope: boolean;
+  /** Country-scope entries, apart from the address index. */
+  private readonly countries = new CountryDecisions();
 
-  constructor(opts: { fallback?: RemediationFallback } = {}) {
+  constructor(opts: { fallback?: RemediationFallback; countryScope?: boolean } = {}) {
     this.fallback = opts.fallback ?? 'ban';
+    this.countryScope = opts.countryScope ?? false;
   }
 
   private readonly index = new PrefixIndex(EXTRA);
@@ -102,9 +108,14 @@ export class DecisionStore implements DecisionLookup {
     return best !== NIL;
   };
 
-  /** Number of (value, type) entries held, expired-but-not-swept included. */
+  /** Number of (value, type) entries held, country ones included, expired-but-not-swept included. */
   get size(): number {
-    return this.count;
+    return this.count + this.countries.size;
+  }
+
+  /** Country-scope (country, type) entries held; 0 lets a lookup skip the client's country. */
+  get countryDecisionCount(): number {
+    return this.countries.size;
   }
 
   /** Number of distinct values (addresses and ranges). */
@@ -144,6 +155,12 @@ export class DecisionStore implements DecisionLookup {
         skipped++;
         continue;
       }
+      if (isCountryScope(d.scope)) {
+        const c = this.countryScope ? parseCountryTarget(d) : 'scope';
+        if (typeof c === 'string') skipped++;
+        else if (this.countries.remove(c.country, c.type)) deleted++;
+        continue;
+      }
       const t = parseDecisionTarget(d);
       if (typeof t === 'string') {
         skipped++;
@@ -164,6 +181,16 @@ export class DecisionStore implements DecisionLookup {
       const d = batch[i] as LapiDecision | null;
       if (d === null || typeof d !== 'object') {
         skipped++;
+        continue;
+      }
+      if (isCountryScope(d.scope)) {
+        const c = this.countryScope ? normalizeCountryDecision(d, nowMs) : 'scope';
+        if (c === 'expired') expired++;
+        else if (typeof c === 'string' || (this.fallback === 'ignore' && typeRank(c.type) === 3)) skipped++;
+        else {
+          this.countries.upsert(c.country, c);
+          added++;
+        }
         continue;
       }
       const n = normalizeDecision(d, nowMs);
@@ -244,9 +271,18 @@ export class DecisionStore implements DecisionLookup {
     );
   }
 
+  /**
+   * The Country-scope decision applying to a client the country database places in `country`
+   * (upper-case ISO code) at `nowMs`: of its unexpired types the one with the highest precedence.
+   */
+  lookupCountry(country: string, nowMs: number): ActiveDecision | undefined {
+    return this.countries.size === 0 ? undefined : this.countries.lookup(country, nowMs);
+  }
+
   /** Removes every entry expired at `nowMs`; returns how many. */
   sweep(nowMs: number): number {
-    let removed = 0;
+    let removed = this.countries.sweep(nowMs);
+    const countryRemoved = removed;
     const doomed: { family: 4 | 6; prefix: number; key: Int32Array }[] = [];
     this.index.forEachTable((t, family, prefix) => {
       const buf = t.buf;
@@ -282,7 +318,7 @@ export class DecisionStore implements DecisionLookup {
       if (d.family === 4) this.index.removeV4(d.key[0], d.prefix);
       else this.index.removeV6(d.key, d.prefix);
     }
-    this.count -= removed;
+    this.count -= removed - countryRemoved;
     return removed;
   }
 
@@ -290,6 +326,7 @@ export class DecisionStore implements DecisionLookup {
   clear(): void {
     this.index.clear();
     this.overflow.clear();
+    this.countries.clear();
     this.count = 0;
     this.types = new Interner();
     this.origins = new Interner();
@@ -320,7 +357,14 @@ export class DecisionStore implements DecisionLookup {
    * entries expired at that time are left out.
    */
   stats(nowMs?: number): DecisionStoreStats {
-    return countEntries((fn) => this.forEachEntry(nowMs, fn), this.types.strs, this.origins.strs);
+    const stats = countEntries((fn) => this.forEachEntry(nowMs, fn), this.types.strs, this.origins.strs);
+    let countries = 0;
+    this.countries.forEach(nowMs, (_code, e) => {
+      countries++;
+      stats.byType[e.type] = (stats.byType[e.type] ?? 0) + 1;
+      stats.byOrigin[e.origin] = (stats.byOrigin[e.origin] ?? 0) + 1;
+    });
+    return { ...stats, total: stats.total + countries, countries };
   }
 
   /** One row per (type, origin, family) with its count, e.g. for a Prometheus gauge. */

@@ -43,6 +43,13 @@ export interface DecisionLookup {
   lookup(ip: string, nowMs: number): ActiveDecision | undefined;
 }
 
+/** Country-scope decisions as the chain reads them (value = the upper-case ISO code). */
+export interface CountryDecisionLookup {
+  /** Country-scope entries held; 0 means the chain need not look up the client's country. */
+  readonly countryDecisionCount: number;
+  lookupCountry(country: string, nowMs: number): ActiveDecision | undefined;
+}
+
 /** Decision counts for /status (DecisionStore.stats()). */
 export interface DecisionStoreStats {
   /** (value, type) entries. */
@@ -53,6 +60,8 @@ export interface DecisionStoreStats {
   byFamily: Record<string, number>;
   /** Entries on ranges (not /32 or /128). */
   ranges: number;
+  /** Country-scope entries (counted in total, byType and byOrigin, not in byFamily). */
+  countries: number;
 }
 
 /** One (type, origin, family) count, for the Prometheus gauge (DecisionStore.breakdown()). */

@@ -8,7 +8,7 @@ import { LapiClient, type DecisionSink, type LapiTimeouts } from './lapi-client'
 import { ChangeCollector, type DecisionChange } from './decision-change';
 import { LapiError, type LapiErrorKind } from './lapi-errors';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, DecisionBreakdownRow, DecisionLookup } from '../core/types';
+import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, CountryDecisionLookup, DecisionBreakdownRow, DecisionLookup } from '../core/types';
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -42,6 +42,8 @@ export interface BouncerStatus {
     by_type: Record<string, number>;
     by_origin: Record<string, number>;
     by_family: Record<string, number>;
+    /** Country-scope entries (in total, by_type and by_origin; not in by_family). */
+    countries: number;
   };
   last_successful_pull: string | null;
   seconds_since_last_pull: number | null;
@@ -55,7 +57,7 @@ export interface BouncerStatus {
 /** While failing, a failure is logged when it is the first, when its kind changes, and every Nth after. */
 export const LOG_EVERY_NTH_FAILURE = 10;
 
-export class StreamBouncer implements DecisionLookup, BouncerStats {
+export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, BouncerStats {
   private _store: DecisionStore;
   readonly url: string;
   private readonly settings: CrowdSecSettings;
@@ -91,7 +93,8 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
   constructor(opts: StreamBouncerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
-    this._store = opts.store ?? new DecisionStore({ fallback: opts.settings.remediationFallback });
+    this._store =
+      opts.store ?? new DecisionStore({ fallback: opts.settings.remediationFallback, countryScope: opts.settings.filters?.scopes.includes('country') });
     this.now = opts.now ?? Date.now;
     this.onChange = opts.onChange;
     this.client = new LapiClient({ settings: opts.settings, timeouts: opts.timeouts });
@@ -166,6 +169,14 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
     return this.store.lookup(ip, nowMs);
   }
 
+  get countryDecisionCount(): number {
+    return this.store.countryDecisionCount;
+  }
+
+  lookupCountry(country: string, nowMs: number): ActiveDecision | undefined {
+    return this.store.lookupCountry(country, nowMs);
+  }
+
   start(): void {
     if (this._state !== 'stopped' || this.stopping) return;
     this.generation++;
@@ -212,6 +223,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
         by_type: { ...stats.byType },
         by_origin: { ...stats.byOrigin },
         by_family: { ...stats.byFamily },
+        countries: stats.countries,
       },
       last_successful_pull: this._lastSuccessAt === undefined ? null : new Date(this._lastSuccessAt).toISOString(),
       seconds_since_last_pull: this._lastSuccessAt === undefined ? null : Math.max(0, Math.round(now - this._lastSuccessAt) / 1000),
@@ -248,7 +260,7 @@ export class StreamBouncer implements DecisionLookup, BouncerStats {
       // A full resync once synced is built into a fresh store while the old one keeps answering, then
       // swapped in whole: decisions the snapshot no longer holds are gone, and a ban present in both
       // is never missing. A resync that fails is discarded.
-      const store = startup && this._synced ? new DecisionStore({ fallback: this._store.fallback }) : this._store;
+      const store = startup && this._synced ? new DecisionStore({ fallback: this._store.fallback, countryScope: this._store.countryScope }) : this._store;
       const applied: ApplyResult = { added: 0, deleted: 0, skipped: 0, expired: 0 };
       const add = (r: ApplyResult): void => {
         applied.added += r.added;

@@ -11,7 +11,7 @@ export interface StreamFilters {
 }
 
 export const DEFAULT_SCOPES: readonly string[] = ['ip', 'range'];
-const KNOWN_SCOPES = new Set(['ip', 'range']);
+const KNOWN_SCOPES = new Set(['ip', 'range', 'country']);
 
 export const DEFAULT_FILTERS: StreamFilters = { origins: [], scenariosContaining: [], scenariosNotContaining: [], scopes: [...DEFAULT_SCOPES] };
 
@@ -27,9 +27,9 @@ export function commaList(raw: string | undefined): string[] {
 /** Validates --crowdsec-scopes; returns an error message or the scopes. */
 export function parseScopes(raw: string | undefined): string[] | string {
   const scopes = raw === undefined ? [...DEFAULT_SCOPES] : commaList(raw).map((s) => s.toLowerCase());
-  if (scopes.length === 0) return 'needs at least one scope (ip, range)';
+  if (scopes.length === 0) return 'needs at least one scope (ip, range, country)';
   for (const s of scopes) {
-    if (!KNOWN_SCOPES.has(s)) return `"${s}" is not a supported scope (ip, range)`;
+    if (!KNOWN_SCOPES.has(s)) return `"${s}" is not a supported scope (ip, range, country)`;
   }
   return [...new Set(scopes)];
 }

@@ -87,7 +87,7 @@ t.test('CrowdSec enforce: every type denies, with its reason and verdict', async
       allowed: false,
       denyReason: `crowdsec_${type}`,
       country: undefined,
-      metadata: { crowdsec_verdict: type, crowdsec_mode: 'enforce' },
+      metadata: { crowdsec_verdict: type, crowdsec_scope: 'ip', crowdsec_mode: 'enforce' },
       decision: { type, origin: 'cscli', scenario: 'test', value: ip, expiresAt: NOW + 1000 },
     });
   }
@@ -112,7 +112,7 @@ t.test('CrowdSec observe never denies; off never consults', async (t) => {
     allowed: true,
     denyReason: '',
     country: undefined,
-    metadata: { crowdsec_verdict: 'ban', crowdsec_mode: 'observe' },
+    metadata: { crowdsec_verdict: 'ban', crowdsec_scope: 'ip', crowdsec_mode: 'observe' },
     decision: { type: 'ban', origin: 'cscli', scenario: 'test', value: '1.1.1.1', expiresAt: NOW + 1000 },
   });
   const before = cs.lookups;
@@ -130,4 +130,103 @@ t.test('order: CIDR, then country, then CrowdSec; the first denial wins and late
   t.match(judge(observe, '8.8.8.8', ctx(cs), NOW), { allowed: false, denyReason: 'ip_restricted' }, 'observe never relaxes a CIDR denial');
   const countryThenCs = access({ countryAllow: ['US'], crowdsec: 'enforce' });
   t.match(judge(countryThenCs, '8.8.8.8', ctx(cs), NOW), { denyReason: 'crowdsec_ban', country: 'US' }, 'country passes, CrowdSec denies, country kept');
+});
+
+/** A source with address decisions (value may be a range) and country decisions; counts country lookups. */
+function withCountries(
+  byIp: Record<string, { type: string; value?: string }>,
+  byCountry: Record<string, string>,
+): CrowdSecSource & { countryLookups: number; geoLookups: number } {
+  const source = {
+    synced: true,
+    countryLookups: 0,
+    geoLookups: 0,
+    get countryDecisionCount(): number {
+      return Object.keys(byCountry).length;
+    },
+    lookup(ip: string): ActiveDecision | undefined {
+      const d = byIp[ip];
+      return d === undefined ? undefined : { type: d.type, origin: 'cscli', scenario: 'test', value: d.value ?? ip, expiresAt: NOW + 1000 };
+    },
+    lookupCountry(code: string): ActiveDecision | undefined {
+      source.countryLookups++;
+      const type = byCountry[code];
+      return type === undefined ? undefined : { type, origin: 'cscli', scenario: 'manual', value: code, expiresAt: NOW + 1000 };
+    },
+  };
+  return source;
+}
+
+/** The geo stub above, counting its lookups into `cs.geoLookups`. */
+function countingCtx(cs: ReturnType<typeof withCountries>, withGeo = true): ChainContext {
+  return {
+    geo: withGeo
+      ? {
+          country: (ip) => {
+            cs.geoLookups++;
+            return geo.country(ip);
+          },
+        }
+      : undefined,
+    crowdsec: cs,
+  };
+}
+
+t.test('CrowdSec country scope: applies to clients placed in the country, scope and value in the metadata', async (t) => {
+  const cs = withCountries({}, { US: 'ban', CH: 'captcha' });
+  const a = access({ crowdsec: 'enforce' });
+  t.same(judge(a, '8.8.8.8', countingCtx(cs), NOW), {
+    allowed: false,
+    denyReason: 'crowdsec_ban',
+    country: 'US',
+    metadata: { crowdsec_verdict: 'ban', crowdsec_scope: 'country', crowdsec_value: 'US', crowdsec_mode: 'enforce' },
+    decision: { type: 'ban', origin: 'cscli', scenario: 'manual', value: 'US', expiresAt: NOW + 1000 },
+  });
+  t.match(judge(a, '9.9.9.9', countingCtx(cs), NOW), { denyReason: 'crowdsec_captcha', country: 'CH' }, 'same types as for addresses');
+  t.same(judge(a, '2001:db8::1', countingCtx(cs), NOW), { allowed: true, denyReason: '', country: 'DE', metadata: undefined }, 'another country passes');
+  t.match(judge(a, '127.0.0.1', countingCtx(cs), NOW), { allowed: true, country: undefined }, 'a client without a country passes');
+  t.same(judge(access({ crowdsec: 'observe' }), '8.8.8.8', countingCtx(cs), NOW), {
+    allowed: true,
+    denyReason: '',
+    country: 'US',
+    metadata: { crowdsec_verdict: 'ban', crowdsec_scope: 'country', crowdsec_value: 'US', crowdsec_mode: 'observe' },
+    decision: { type: 'ban', origin: 'cscli', scenario: 'manual', value: 'US', expiresAt: NOW + 1000 },
+  });
+  t.match(judge(a, '8.8.8.8', countingCtx(cs, false), NOW), { allowed: true }, 'no country database: country decisions cannot match');
+});
+
+t.test('CrowdSec country scope: the client country is looked up only while country decisions exist, once', async (t) => {
+  const none = withCountries({ '8.8.8.8': { type: 'ban' } }, {});
+  t.match(judge(access({ crowdsec: 'enforce' }), '8.8.8.8', countingCtx(none), NOW), { denyReason: 'crowdsec_ban', country: undefined });
+  t.match(judge(access({ crowdsec: 'enforce' }), '9.9.9.9', countingCtx(none), NOW), { allowed: true });
+  t.equal(none.geoLookups, 0, 'no geo lookup without country decisions');
+  t.equal(none.countryLookups, 0);
+  const some = withCountries({}, { CH: 'ban' });
+  t.match(judge(access({ countryDeny: ['US'], crowdsec: 'enforce' }), '9.9.9.9', countingCtx(some), NOW), { denyReason: 'crowdsec_ban', country: 'CH' });
+  t.equal(some.geoLookups, 1, 'the country rules lookup is reused');
+});
+
+t.test('CrowdSec country scope: precedence with address and range decisions', async (t) => {
+  const a = access({ crowdsec: 'enforce' });
+  const cs = withCountries(
+    { '8.8.8.8': { type: 'captcha' }, '9.9.9.9': { type: 'ban', value: '9.9.9.0/24' }, '2001:db8::1': { type: 'throttle' } },
+    { US: 'ban', CH: 'ban', DE: 'throttle' },
+  );
+  t.match(
+    judge(a, '8.8.8.8', countingCtx(cs), NOW),
+    { denyReason: 'crowdsec_ban', metadata: { crowdsec_scope: 'country' } },
+    'a country ban outranks an address captcha',
+  );
+  t.match(
+    judge(a, '9.9.9.9', countingCtx(cs), NOW),
+    { denyReason: 'crowdsec_ban', metadata: { crowdsec_scope: 'range', crowdsec_value: '9.9.9.0/24' } },
+    'same type: the address or range decision is reported',
+  );
+  t.match(judge(a, '2001:db8::1', countingCtx(cs), NOW), { denyReason: 'crowdsec_throttle', metadata: { crowdsec_scope: 'ip' } });
+  const weak = withCountries({ '8.8.8.8': { type: 'ban' } }, { US: 'captcha' });
+  t.match(
+    judge(a, '8.8.8.8', countingCtx(weak), NOW),
+    { denyReason: 'crowdsec_ban', metadata: { crowdsec_scope: 'ip' } },
+    'an address ban outranks a country captcha',
+  );
 });

@@ -201,6 +201,7 @@ t.test('stats and breakdown', async (t) => {
     byOrigin: { CAPI: 2, cscli: 1, 'lists:tor': 1 },
     byFamily: { ipv4: 3, ipv6: 1 },
     ranges: 1,
+    countries: 0,
   });
   t.same(s.breakdown(), [
     { type: 'ban', origin: 'CAPI', family: 4, count: 2 },

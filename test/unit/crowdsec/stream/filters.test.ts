@@ -17,9 +17,11 @@ t.test('query: defaults, lists joined with commas, empty lists left out', async 
   t.equal(streamQuery({ ...DEFAULT_FILTERS, origins: ['a&b=c'] }, false), 'scopes=ip,range&origins=a%26b%3Dc', 'values are escaped');
 });
 
-t.test('scopes: default ip,range, case-insensitive, unknown refused', async (t) => {
+t.test('scopes: default ip,range, case-insensitive, country accepted, unknown refused', async (t) => {
   t.same(parseScopes(undefined), ['ip', 'range']);
   t.same(parseScopes(' Ip , RANGE,ip'), ['ip', 'range']);
+  t.same(parseScopes('ip,range,Country'), ['ip', 'range', 'country']);
+  t.equal(streamQuery({ ...DEFAULT_FILTERS, scopes: ['ip', 'range', 'country'] }, false), 'scopes=ip,range,country');
   t.match(parseScopes('ip,asn'), /"asn" is not a supported scope/);
   t.match(parseScopes(' , '), /at least one scope/);
 });
@@ -31,7 +33,7 @@ t.test('settings: flags and NB_PROXY_ env vars', async (t) => {
   t.same(flags.crowdsec?.filters, { origins: [], scenariosContaining: ['ssh'], scenariosNotContaining: [], scopes: ['ip'] });
   t.throws(
     () => resolveSettings({ crowdsecScopes: 'ip,asn' }, BASE, undefined),
-    new SettingsError('--crowdsec-scopes / NB_PROXY_CROWDSEC_SCOPES: "asn" is not a supported scope (ip, range)'),
+    new SettingsError('--crowdsec-scopes / NB_PROXY_CROWDSEC_SCOPES: "asn" is not a supported scope (ip, range, country)'),
   );
 });
 
