@@ -42,6 +42,9 @@ export function runWorker(settings: Settings): Promise<void> {
   process.on('SIGUSR2', () => logs.reopen());
   // The primary is gone (killed): nothing would relay decisions or replace us; stop serving.
   process.on('disconnect', () => void daemon.shutdown(0));
+  setInterval(() => {
+    if (!process.connected) void daemon.shutdown(0);
+  }, 1000).unref();
 
   let started = false;
   const onMessage = async (m: ToWorker): Promise<void> => {
