@@ -8,7 +8,7 @@ import net from 'node:net';
 import { startLapi, type Lapi } from '../harness/lapi';
 import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { httpGet, until } from '../harness/clients';
-import { startHttpUpstream, startTcpEcho } from '../harness/upstreams';
+import { startHttpUpstream, startLiveEcho } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
 
 interface WorkerReport {
@@ -61,7 +61,7 @@ t.test('--workers 2 with the real LAPI', async (t) => {
   const lapi = await startLapi();
   const relay = await countingPassThrough(lapi);
   const upstream = await startHttpUpstream();
-  const echo = await startTcpEcho();
+  const echo = await startLiveEcho();
   const tcpPort = await freePort();
   const config = (extra = ''): string => `services:
   - name: shop
@@ -116,15 +116,18 @@ ${extra}`;
   });
 
   await t.test('/metrics sums the workers', async (t) => {
-    await until('access lines flushed', () => accessOf(daemon, (l) => l.service === 'shop').length > 0);
     const text = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
     const sum = (outcome: string): number =>
       text
         .split('\n')
         .filter((l) => l.startsWith('netbird_proxy_http_requests_total{') && l.includes('service="shop"') && l.includes(`outcome="${outcome}"`))
         .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
-    t.equal(sum('allowed'), accessOf(daemon, (l) => l.service === 'shop' && l.deny_reason === '').length, 'allowed = access lines of both workers');
-    t.equal(sum('denied'), accessOf(daemon, (l) => l.service === 'shop' && l.deny_reason !== '').length, 'denied = access lines of both workers');
+    const allowed = (): number => accessOf(daemon, (l) => l.service === 'shop' && l.deny_reason === '').length;
+    const denied = (): number => accessOf(daemon, (l) => l.service === 'shop' && l.deny_reason !== '').length;
+    // Access lines are written in batches: wait until every counted request's line is in.
+    await until('the access lines of every counted request', () => allowed() >= sum('allowed') && denied() >= sum('denied'));
+    t.equal(sum('allowed'), allowed(), 'allowed = access lines of both workers');
+    t.equal(sum('denied'), denied(), 'denied = access lines of both workers');
     t.match(text, /netbird_proxy_crowdsec_synced 1\n/, 'the bouncer metrics come from the primary once');
   });
 
