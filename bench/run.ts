@@ -35,7 +35,17 @@ import * as store from './scenarios/store';
 import * as tcp from './scenarios/tcp';
 
 /** Table sections and targets, in print order. */
-const REPORTS: ScenarioReport[] = [http.report, enforceAb.report, tcp.report, httpsScenario.report, sync.report, store.report, path.report, profile.report, scaling.report];
+const REPORTS: ScenarioReport[] = [
+  http.report,
+  enforceAb.report,
+  tcp.report,
+  httpsScenario.report,
+  sync.report,
+  store.report,
+  path.report,
+  profile.report,
+  scaling.report,
+];
 
 /** The scenarios in run order (each returns at once when its option turned it off). */
 async function runScenarios(ctx: BenchContext): Promise<void> {

@@ -77,11 +77,20 @@ http {
   );
   const child = spawn(r.nginx, ['-c', conf, '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
   trackChild(child);
-  await until(`nginx (${workers} workers) on ${port}`, async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status === 200, 15_000, 100);
+  await until(
+    `nginx (${workers} workers) on ${port}`,
+    async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status === 200,
+    15_000,
+    100,
+  );
   return { pid: child.pid as number, port, stop: () => stopChild(child, 3000) };
 }
 
-async function startNetbirdWorkers(r: Runner, workers: number, extra: { crowdsec?: { url: string; key: string }; readyTimeoutMs?: number } = {}): Promise<Netbird> {
+async function startNetbirdWorkers(
+  r: Runner,
+  workers: number,
+  extra: { crowdsec?: { url: string; key: string }; readyTimeoutMs?: number } = {},
+): Promise<Netbird> {
   return startNetbird({
     name: `netbird-workers-${workers}`,
     dir: join(r.dir, `netbird-${workers}-${Date.now()}`),
@@ -229,7 +238,11 @@ export const report: ScenarioReport = {
     const s = (res as WithScaling).scaling;
     if (s === undefined) return {};
     const t: Record<string, Target> = {
-      scaling_factor: { target: 'netbird scaling factor ≥ 0.9 × nginx scaling factor (1 → 2 workers)', measured: `${s.factor_ratio}`, met: s.factor_ratio >= 0.9 },
+      scaling_factor: {
+        target: 'netbird scaling factor ≥ 0.9 × nginx scaling factor (1 → 2 workers)',
+        measured: `${s.factor_ratio}`,
+        met: s.factor_ratio >= 0.9,
+      },
     };
     if (s.memory !== undefined) {
       t.workers_memory_1m = {

@@ -94,12 +94,12 @@ class Primary {
     const crowdsec = settings.crowdsec;
     this.lifecycle = new BouncerLifecycle(() => {
       if (crowdsec === undefined) return undefined;
-      let bouncer: StreamBouncer | undefined;
+      // The relay calls back only once pulls run, after `bouncer` is set.
       const relay = new DecisionRelay(
         (m) => this.broadcast(m),
-        () => bouncer?.requestResync(),
+        () => bouncer.requestResync(),
       );
-      bouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
+      const bouncer: StreamBouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
       this.relay = relay;
       return bouncer;
     });
@@ -173,13 +173,7 @@ class Primary {
       { http_addr: formatHostPort(s.httpAddr), admin_addr: formatHostPort(s.adminAddr), services: config.services.length, workers: s.workers },
       'netbird-proxy listening',
     );
-    this.reloader = new ConfigReloader(
-      s.configPath,
-      { crowdsecAvailable: s.crowdsec !== undefined },
-      config,
-      (next) => this.reload(next),
-      this.log,
-    );
+    this.reloader = new ConfigReloader(s.configPath, { crowdsecAvailable: s.crowdsec !== undefined }, config, (next) => this.reload(next), this.log);
     this.reloader.watch();
   }
 
@@ -374,10 +368,7 @@ class Primary {
       ready: reasons.length === 0,
       not_ready_reasons: reasons,
       open_connections: live.reduce((n, r) => n + r.open_connections, 0),
-      listeners: [
-        ...(first?.listeners ?? []),
-        { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true },
-      ],
+      listeners: [...(first?.listeners ?? []), { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true }],
       services: this.services.map((svc) => serviceStatus(svc)),
       crowdsec: {
         configured: s.crowdsec !== undefined,

@@ -113,16 +113,19 @@ export class Daemon {
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
     this.tcp = new TcpListeners({ ...common, connectTimeoutMs: settings.upstreamTimeoutMs }, this.log);
-    this.admin = worker !== undefined ? undefined : new AdminServer(
-      {
-        supportsCrowdSec: crowdsec !== undefined,
-        notReadyReasons: () => this.notReadyReasons(),
-        status: () => this.status(),
-      },
-      this.metrics,
-      this.log,
-      this.createAdminUi(),
-    );
+    this.admin =
+      worker !== undefined
+        ? undefined
+        : new AdminServer(
+            {
+              supportsCrowdSec: crowdsec !== undefined,
+              notReadyReasons: () => this.notReadyReasons(),
+              status: () => this.status(),
+            },
+            this.metrics,
+            this.log,
+            this.createAdminUi(),
+          );
   }
 
   /**

@@ -25,7 +25,7 @@ t.test('a new batch decodes to the decisions the store needs, strings sent once'
     decodeBatch(b),
     sample.map(({ origin, type, scope, value, duration, scenario }) => ({ scope, type, value, origin, scenario, duration })),
   );
-  const many = Array.from({ length: 1000 }, (_, i) => ({ ...sample[i % 4], id: i, value: sample[i % 4].value.replace(/\d+$/, String(i % 250)) }));
+  const many = Array.from({ length: 1000 }, (_, i) => ({ ...sample[i % 4], id: i, value: (sample[i % 4].value ?? '').replace(/\d+$/, String(i % 250)) }));
   t.ok(JSON.stringify(encodeBatch('new', many, NOW)).length < JSON.stringify(many).length / 3, 'a third of the JSON the LAPI sent, or less');
 });
 
@@ -78,11 +78,13 @@ t.test('a worker is not synced until a full pull ended well; a failed full pull 
 
 t.test('the relay replays the current set to a late worker, which ends with what the others hold', async (t) => {
   const live = new DecisionMirror('ban');
-  const deliver = (m: DecisionMirror) => (msg: ToWorker): void => {
-    if (msg.t === 'pull-begin') m.begin(msg.full);
-    else if (msg.t === 'batch') m.apply(msg.batch);
-    else if (msg.t === 'pull-end') m.end(msg.ok, NOW);
-  };
+  const deliver =
+    (m: DecisionMirror) =>
+    (msg: ToWorker): void => {
+      if (msg.t === 'pull-begin') m.begin(msg.full);
+      else if (msg.t === 'batch') m.apply(msg.batch);
+      else if (msg.t === 'pull-end') m.end(msg.ok, NOW);
+    };
   let resyncs = 0;
   const relay = new DecisionRelay(deliver(live), () => resyncs++);
   relay.begin(true);
@@ -107,7 +109,10 @@ t.test('the relay replays the current set to a late worker, which ends with what
 });
 
 t.test('a relay without a completed full pull replays nothing: the late worker stays fail-closed', async (t) => {
-  const relay = new DecisionRelay(() => undefined, () => undefined);
+  const relay = new DecisionRelay(
+    () => undefined,
+    () => undefined,
+  );
   const sent: ToWorker[] = [];
   relay.replay((m) => sent.push(m));
   t.same(sent, []);
