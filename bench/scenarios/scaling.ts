@@ -145,6 +145,7 @@ export async function measureScaling(r: Runner): Promise<ScalingResults> {
 
 interface GroupStatus {
   workers?: Array<{ pid?: number; synced?: boolean; decisions?: number }>;
+  crowdsec?: { state?: string; decisions?: { total?: number } };
 }
 
 /** 1M decisions from the fake LAPI into --workers 2: spawn → every worker synced, RSS of the whole group. */
@@ -160,8 +161,10 @@ export async function measureMemory(r: Runner, decisions: number, workers = 2): 
       `${workers} workers synced with ${decisions} decisions`,
       async () => {
         const s = JSON.parse((await httpGet(`http://127.0.0.1:${nb.adminPort}/status`)).body) as GroupStatus;
-        pids = (s.workers ?? []).map((w) => w.pid ?? 0);
-        return (s.workers ?? []).every((w) => w.synced === true && (w.decisions ?? 0) >= decisions * 0.99);
+        // --workers 1 has no workers list: its own store is the one to count.
+        if (s.workers === undefined) return s.crowdsec?.state === 'synced' && (s.crowdsec.decisions?.total ?? 0) >= decisions * 0.99;
+        pids = s.workers.map((w) => w.pid ?? 0);
+        return s.workers.every((w) => w.synced === true && (w.decisions ?? 0) >= decisions * 0.99);
       },
       300_000,
       250,
