@@ -201,7 +201,8 @@ class Primary {
     const waits: Array<Promise<string | null>> = [];
     for (const slot of this.slots) {
       const w = slot.worker;
-      if (w === undefined || !slot.started) continue;
+      // A worker still starting has the config it was handed at hello queued first; this one follows it.
+      if (w === undefined || !slot.joined) continue;
       waits.push(
         new Promise<string | null>((resolve) => {
           const key = `${w.id}:${seq}`;
