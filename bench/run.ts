@@ -30,11 +30,22 @@ import * as http from './scenarios/http';
 import * as httpsScenario from './scenarios/https';
 import * as path from './scenarios/path';
 import * as profile from './scenarios/profile';
+import * as scaling from './scenarios/scaling';
 import * as store from './scenarios/store';
 import * as tcp from './scenarios/tcp';
 
 /** Table sections and targets, in print order. */
-const REPORTS: ScenarioReport[] = [http.report, enforceAb.report, tcp.report, httpsScenario.report, sync.report, store.report, path.report, profile.report];
+const REPORTS: ScenarioReport[] = [
+  http.report,
+  enforceAb.report,
+  tcp.report,
+  httpsScenario.report,
+  sync.report,
+  store.report,
+  path.report,
+  profile.report,
+  scaling.report,
+];
 
 /** The scenarios in run order (each returns at once when its option turned it off). */
 async function runScenarios(ctx: BenchContext): Promise<void> {
@@ -47,6 +58,7 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   await profile.run(ctx);
   await store.run(ctx);
   await path.run(ctx);
+  await scaling.run(ctx);
 }
 
 function describeSettings(opts: Options, pinning: string): Record<string, unknown> {

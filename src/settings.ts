@@ -1,4 +1,5 @@
 // Process settings: every flag has an env var; precedence is flag > environment > env file > default.
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { formatHostPort, parseHostPort } from './config/load';
@@ -51,7 +52,8 @@ export type SettingKey =
   | 'acmeRenewBefore'
   | 'certDir'
   | 'eventLogSize'
-  | 'adminToken';
+  | 'adminToken'
+  | 'workers';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -242,6 +244,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     description: 'ACME account key and certificates (mode 0600); may be shared by several instances',
   },
   {
+    key: 'workers',
+    flag: '--workers <n|auto>',
+    env: 'NB_PROXY_WORKERS',
+    default: '1',
+    description: 'processes serving the listeners; auto = one per available core (see docs/workers.md)',
+  },
+  {
     key: 'eventLogSize',
     flag: '--event-log-size <n>',
     env: 'NB_PROXY_EVENT_LOG_SIZE',
@@ -288,6 +297,8 @@ export interface Settings {
   acme: AcmeSettings;
   eventLogSize: number;
   adminToken: string | undefined;
+  /** Serving processes; 1 = the single-process daemon. */
+  workers: number;
 }
 
 export class SettingsError extends Error {}
@@ -505,6 +516,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     acme,
     eventLogSize: Number(eventLogRaw),
     adminToken,
+    workers: workerCount(withDefault('workers')),
   };
 }
 
@@ -529,4 +541,14 @@ function parseBool(value: string, key: SettingKey): boolean {
 function isLoopbackAddress(host: string): boolean {
   const h = host.toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** --workers: a whole number from 1 to 64, or auto (os.availableParallelism()). */
+function workerCount(raw: string): number {
+  const v = raw.trim().toLowerCase();
+  if (v === 'auto') return Math.max(1, Math.min(64, availableParallelism()));
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) {
+    throw new SettingsError(`--workers / NB_PROXY_WORKERS: "${raw}" is not auto or a whole number from 1 to 64`);
+  }
+  return Number(v);
 }

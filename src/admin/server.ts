@@ -2,13 +2,16 @@
 import http, { type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { HostPort } from '../config/types';
-import type { Metrics } from '../telemetry/metrics';
+/** What /metrics serves: the daemon's registry, or with --workers > 1 the primary's aggregate of every process. */
+export interface MetricsSource {
+  registry: { metrics(): Promise<string>; readonly contentType: string };
+}
 import { closeServer, listenOn } from '../listeners/listen';
 import type { AdminUi } from './api';
 
 export interface AdminState {
   /** Empty when ready; otherwise why not (for the /readyz body). */
-  notReadyReasons(): string[];
+  notReadyReasons(): string[] | Promise<string[]>;
   status(): unknown;
   supportsCrowdSec: boolean;
 }
@@ -18,7 +21,7 @@ export class AdminServer {
 
   constructor(
     state: AdminState,
-    metrics: Metrics,
+    metrics: MetricsSource,
     log: Logger,
     private readonly ui?: AdminUi,
   ) {
@@ -33,19 +36,21 @@ export class AdminServer {
     });
   }
 
-  private probes(req: http.IncomingMessage, res: ServerResponse, path: string, state: AdminState, metrics: Metrics, log: Logger): void {
+  private probes(req: http.IncomingMessage, res: ServerResponse, path: string, state: AdminState, metrics: MetricsSource, log: Logger): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n');
     switch (path) {
       case '/healthz':
         return send(res, 200, 'text/plain', 'ok\n');
-      case '/readyz': {
-        const reasons = state.notReadyReasons();
-        return reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`);
-      }
+      case '/readyz':
+        void Promise.resolve(state.notReadyReasons()).then((reasons) =>
+          reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`),
+        );
+        return;
       case '/capabilities':
         return sendJson(res, { supports_crowdsec: state.supportsCrowdSec });
       case '/status':
-        return sendJson(res, state.status());
+        void Promise.resolve(state.status()).then((body) => sendJson(res, body));
+        return;
       case '/metrics':
         metrics.registry.metrics().then(
           (text) => send(res, 200, metrics.registry.contentType, text),

@@ -5,7 +5,7 @@ import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
 import type { HostPort, ServicesConfig } from '../config/types';
-import { StreamBouncer } from '../crowdsec/stream/bouncer';
+import { StreamBouncer, type BouncerStatus } from '../crowdsec/stream/bouncer';
 import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { LapiClient } from '../crowdsec/stream/lapi-client';
@@ -19,7 +19,7 @@ import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
 import { type CidrSet } from '../net/cidr-set';
-import type { ChainContext } from '../restrictions/chain';
+import type { ChainContext, CrowdSecSource } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
 import type { Settings } from '../settings';
@@ -38,6 +38,10 @@ import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
 
 export async function runDaemon(settings: Settings): Promise<void> {
+  if (settings.workers > 1) {
+    const { runCluster } = await import('../cluster/start');
+    return runCluster(settings);
+  }
   const { trusted, config, geo } = await preflight(settings);
   // The counter lives in Metrics, which the daemon builds; the file may fail before that.
   const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
@@ -47,19 +51,30 @@ export async function runDaemon(settings: Settings): Promise<void> {
   await daemon.start(config);
 }
 
-class Daemon {
+/** What answers CrowdSec lookups: the bouncer's lifecycle, or in a worker (--workers > 1) the mirror of the primary's pulls. */
+export interface CrowdSecRunner {
+  update(servicesUsingCrowdSec: number): Promise<void>;
+  readonly current: (CrowdSecSource & { status(): BouncerStatus }) | undefined;
+}
+
+/** A worker of --workers > 1: no admin listener, no signals, no reloader; the primary drives it (src/cluster/worker.ts). */
+export interface WorkerRole {
+  crowdsec: CrowdSecRunner;
+}
+
+export class Daemon {
   private readonly log: Logger;
   private readonly chain: ChainContext;
-  private readonly lifecycle: BouncerLifecycle;
+  private readonly lifecycle: CrowdSecRunner;
   private readonly usagePusher: UsageMetricsPusher | undefined;
-  private readonly metrics: Metrics;
-  private readonly open = new OpenConnections();
+  readonly metrics: Metrics;
+  readonly open = new OpenConnections();
   private readonly http: HttpEntrypoint;
   private readonly https: HttpEntrypoint;
   private readonly tls: TlsManager;
   private httpsBinding: Promise<void> | undefined;
   private readonly tcp: TcpListeners;
-  private readonly admin: AdminServer;
+  private readonly admin: AdminServer | undefined;
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
   private stopping = false;
@@ -69,6 +84,7 @@ class Daemon {
     private readonly logs: Logs,
     trusted: CidrSet,
     geo: GeoDatabase | undefined,
+    private readonly worker?: WorkerRole,
   ) {
     this.log = logs.log;
     this.chain = { geo: this.openGeo(geo), crowdsec: undefined };
@@ -76,12 +92,17 @@ class Daemon {
     if (countryScopeState(crowdsec, this.chain.geo).startsWith('unavailable')) {
       this.log.warn('--crowdsec-scopes has country but no country database is loaded: country-scope decisions cannot match');
     }
-    this.lifecycle = new BouncerLifecycle(() =>
-      crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
-    );
-    this.metrics = new Metrics(() => this.lifecycle.current);
+    const bouncers =
+      worker === undefined
+        ? new BouncerLifecycle(() =>
+            crowdsec === undefined ? undefined : new StreamBouncer({ settings: crowdsec, log: this.log, onChange: (change) => this.onDecisionChange(change) }),
+          )
+        : undefined;
+    this.lifecycle = worker?.crowdsec ?? (bouncers as BouncerLifecycle);
+    this.metrics = new Metrics(() => bouncers?.current);
     const usage = crowdsec?.metricsIntervalMs ? new UsageCounters() : undefined;
-    this.usagePusher = usage && crowdsec && this.createUsagePusher(usage, crowdsec);
+    // With --workers > 1 the primary pushes the workers' counts (src/cluster/primary.ts).
+    this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
     const common = {
@@ -104,16 +125,19 @@ class Daemon {
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
     this.tcp = new TcpListeners({ ...common, connectTimeoutMs: settings.upstreamTimeoutMs }, this.log);
-    this.admin = new AdminServer(
-      {
-        supportsCrowdSec: crowdsec !== undefined,
-        notReadyReasons: () => this.notReadyReasons(),
-        status: () => this.status(),
-      },
-      this.metrics,
-      this.log,
-      this.createAdminUi(),
-    );
+    this.admin =
+      worker !== undefined
+        ? undefined
+        : new AdminServer(
+            {
+              supportsCrowdSec: crowdsec !== undefined,
+              notReadyReasons: () => this.notReadyReasons(),
+              status: () => this.status(),
+            },
+            this.metrics,
+            this.log,
+            this.createAdminUi(),
+          );
   }
 
   /**
@@ -134,12 +158,12 @@ class Daemon {
   }
 
   /** Usage metrics go to the LAPI on a client of their own, with the bouncer's credentials. */
-  private createUsagePusher(usage: UsageCounters, crowdsec: NonNullable<Settings['crowdsec']>): UsageMetricsPusher {
+  private createUsagePusher(usage: UsageCounters, crowdsec: NonNullable<Settings['crowdsec']>, bouncers: BouncerLifecycle): UsageMetricsPusher {
     const client = new LapiClient({ settings: crowdsec });
     return new UsageMetricsPusher({
       post: (body) => client.postUsageMetrics(body),
       source: usage,
-      activeDecisions: () => this.lifecycle.current?.store.activeByOrigin(Date.now()),
+      activeDecisions: () => bouncers.current?.store.activeByOrigin(Date.now()),
       intervalMs: crowdsec.metricsIntervalMs ?? 0,
       version: VERSION,
       log: this.log,
@@ -178,7 +202,7 @@ class Daemon {
     const listeners: Array<[string, HostPort, () => Promise<void>]> = [
       ['--http-addr', httpAddr, () => this.http.listen(httpAddr)],
       ...(this.tls.enabled ? [['--https-addr', httpsAddr, () => this.https.listen(httpsAddr)] as [string, HostPort, () => Promise<void>]] : []),
-      ['--admin-addr', adminAddr, () => this.admin.listen(adminAddr)],
+      ...(this.admin === undefined ? [] : [['--admin-addr', adminAddr, () => this.admin?.listen(adminAddr)] as [string, HostPort, () => Promise<void>]]),
     ];
     for (const [flag, addr, listen] of listeners) {
       try {
@@ -194,8 +218,9 @@ class Daemon {
         admin_addr: formatHostPort(this.settings.adminAddr),
         services: config.services.length,
       },
-      'netbird-proxy listening',
+      this.worker === undefined ? 'netbird-proxy listening' : 'worker listening',
     );
+    if (this.worker !== undefined) return;
     this.reloader = new ConfigReloader(
       this.settings.configPath,
       { crowdsecAvailable: this.settings.crowdsec !== undefined },
@@ -244,7 +269,7 @@ class Daemon {
    * Certificate files and upstream CA files are read first; if one fails (a ConfigError) nothing
    * has changed.
    */
-  private async apply(config: ServicesConfig): Promise<void> {
+  async apply(config: ServicesConfig): Promise<void> {
     const next = new Map<string, ServiceRuntime>();
     const fresh: HttpServiceRuntime[] = [];
     for (const svc of config.services) {
@@ -290,7 +315,7 @@ class Daemon {
     return this.httpsBinding;
   }
 
-  private onDecisionChange(change: DecisionChange): void {
+  onDecisionChange(change: DecisionChange): void {
     if (this.open.size > 0) this.rejudgeOpen(affectedBy(change, this.open), true, 'decisions');
   }
 
@@ -314,7 +339,7 @@ class Daemon {
     );
   }
 
-  private notReadyReasons(): string[] {
+  notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.http.listening) reasons.push(`http listener ${formatHostPort(this.settings.httpAddr)} not bound`);
     if (this.tls.enabled && !this.https.listening) reasons.push(`https listener ${formatHostPort(this.settings.httpsAddr)} (--https-addr) not bound`);
@@ -351,11 +376,11 @@ class Daemon {
     };
   }
 
-  private listenerStatus(): ListenerStatus[] {
+  listenerStatus(): ListenerStatus[] {
     const list: ListenerStatus[] = [
       { kind: 'http', address: formatHostPort(this.settings.httpAddr), service: null, bound: this.http.listening },
       ...(this.tls.enabled ? [{ kind: 'https' as const, address: formatHostPort(this.settings.httpsAddr), service: null, bound: this.https.listening }] : []),
-      { kind: 'admin', address: formatHostPort(this.settings.adminAddr), service: null, bound: true },
+      ...(this.admin === undefined ? [] : [{ kind: 'admin' as const, address: formatHostPort(this.settings.adminAddr), service: null, bound: true }]),
     ];
     for (const s of this.services.values()) {
       if (s.config.protocol !== 'tcp') continue;
@@ -365,7 +390,11 @@ class Daemon {
     return list;
   }
 
-  private async shutdown(code: number): Promise<void> {
+  certificates(): ReturnType<TlsManager['status']> {
+    return this.tls.status();
+  }
+
+  async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.reloader?.stop();
@@ -374,7 +403,7 @@ class Daemon {
       this.http.close(this.settings.shutdownGraceMs),
       this.https.close(this.settings.shutdownGraceMs),
       this.tcp.closeAll(),
-      this.admin.close(),
+      this.admin?.close(),
       this.lifecycle.update(0),
       this.tls.close(),
     ]);
@@ -384,7 +413,7 @@ class Daemon {
   }
 }
 
-function serviceStatus(s: ServiceRuntime): ServiceStatus {
+export function serviceStatus(s: ServiceRuntime): ServiceStatus {
   const c = s.config;
   return {
     name: s.name,

@@ -18,6 +18,13 @@ export interface Preflight {
 
 /** Throws SettingsError or ConfigError with the message a start would print. */
 export async function preflight(settings: Settings): Promise<Preflight> {
+  const { trusted, geo } = preflightSettings(settings);
+  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined });
+  return { trusted, config, geo };
+}
+
+/** The checks that do not read services.yaml (a worker of --workers > 1 is handed the config text). */
+export function preflightSettings(settings: Settings): Omit<Preflight, 'config'> {
   const trusted = new CidrSet();
   for (const raw of settings.trustedProxies) {
     // The same rules and messages as a cidr list in services.yaml (host bits, octets, zones).
@@ -39,6 +46,5 @@ export async function preflight(settings: Settings): Promise<Preflight> {
       throw new SettingsError(`--geoip-db / NB_PROXY_GEOIP_DB ${settings.geoipDb}: ${why}: fix the path, or leave it out to use the bundled database`);
     }
   }
-  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined });
-  return { trusted, config, geo };
+  return { trusted, geo };
 }

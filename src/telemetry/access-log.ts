@@ -41,18 +41,24 @@ export class AccessLog {
   /** The admin event log's ring (issue 14); undefined with --event-log-size 0. */
   tap: { append(entry: AccessEntry, time: number, line: string): void } | undefined;
 
-  constructor(private readonly sink: LineSink) {}
+  /** `head` starts every line; a worker of --workers > 1 adds its number: `{"level":30,"worker":2`. */
+  constructor(
+    private readonly sink: LineSink,
+    private readonly head: string = LINE_HEAD,
+  ) {}
 
   write(entry: AccessEntry): void {
     const time = Date.now();
-    const line = formatAccessLine(entry, time);
+    const line = formatAccessLine(entry, time, this.head);
     this.sink.write(line);
     if (this.tap !== undefined) this.tap.append(entry, time, line);
   }
 }
 
-export function formatAccessLine(e: AccessEntry, time: number): string {
-  let line = `{"level":30,"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}"`;
+export const LINE_HEAD = '{"level":30';
+
+export function formatAccessLine(e: AccessEntry, time: number, head: string = LINE_HEAD): string {
+  let line = `${head},"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}"`;
   if (e.scheme !== undefined) line += `,"scheme":"${e.scheme}"`;
   if (e.sni !== undefined) line += `,"sni":${quote(e.sni)}`;
   line += `,"client_ip":${quote(e.client_ip)}`;

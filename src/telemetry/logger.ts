@@ -18,13 +18,19 @@ export interface Logs {
 const BATCHING = { sync: false, minLength: 4096, periodicFlush: 200 } as const;
 
 /** `events` receives the access log file's write failures (the metrics counter). */
-export function createLogs(level: string, accessLogPath: string | undefined, events: AccessLogFileEvents): Logs {
+export function createLogs(
+  level: string,
+  accessLogPath: string | undefined,
+  events: AccessLogFileEvents,
+  accessHead?: string,
+  base?: Record<string, number>,
+): Logs {
   const stdout = pino.destination({ dest: 1, ...BATCHING });
-  const log = pino({ level, base: undefined }, stdout);
+  const log = pino({ level, base }, stdout);
   const file = accessLogPath !== undefined ? new AccessLogFile(accessLogPath, log, events) : undefined;
   return {
     log,
-    access: new AccessLog(file ?? stdout),
+    access: new AccessLog(file ?? stdout, accessHead),
     reopen() {
       file?.reopen();
     },

@@ -8,7 +8,38 @@ import { LapiClient, type DecisionSink, type LapiTimeouts } from './lapi-client'
 import { ChangeCollector, type DecisionChange } from './decision-change';
 import { LapiError, type LapiErrorKind } from './lapi-errors';
 import { DecisionStore } from '../core/store';
-import type { ActiveDecision, ApplyResult, BouncerState, BouncerStats, CountryDecisionLookup, DecisionBreakdownRow, DecisionLookup } from '../core/types';
+import type { ActiveDecisionRow } from '../core/stats';
+import type {
+  ActiveDecision,
+  ApplyResult,
+  BouncerState,
+  BouncerStats,
+  CountryDecisionLookup,
+  DecisionBreakdownRow,
+  DecisionLookup,
+  DecisionStoreStats,
+  LapiDecision,
+} from '../core/types';
+
+/** Where pulls are written: the DecisionStore, or with --workers > 1 the primary's relay to the workers (src/cluster/relay.ts). */
+export interface BouncerStore extends DecisionLookup, CountryDecisionLookup {
+  readonly size: number;
+  applyDeleted(batch: readonly LapiDecision[], nowMs: number): ApplyResult;
+  applyNew(batch: readonly LapiDecision[], nowMs: number): ApplyResult;
+  sweep(nowMs: number): number;
+  stats(nowMs?: number): DecisionStoreStats;
+  breakdown(nowMs?: number): DecisionBreakdownRow[];
+  clear(): void;
+  /** Active decisions by origin for usage metrics; the primary's relay holds none. */
+  activeByOrigin(nowMs: number): ActiveDecisionRow[];
+}
+
+/** Told where each pull starts and how it ends (the relay mirrors the bouncer's store handling in the workers). */
+export interface PullObserver {
+  /** `full`: a startup=true pull, written into the store freshStore() gave (or the initial one). */
+  begin(full: boolean): void;
+  end(ok: boolean): void;
+}
 
 export interface RetryOptions {
   /** Ceiling of the first retry of the initial pull. Default min(1 s, poll interval). */
@@ -26,7 +57,10 @@ export interface RetryOptions {
 export interface StreamBouncerOptions {
   settings: CrowdSecSettings;
   log: Logger;
-  store?: DecisionStore;
+  store?: BouncerStore;
+  /** The empty store a full resync is built into; default a DecisionStore with the same fallback. */
+  freshStore?: () => BouncerStore;
+  pulls?: PullObserver;
   now?: () => number;
   /** Request timeouts; defaults derive from the poll interval (see defaultTimeouts). */
   timeouts?: Partial<LapiTimeouts>;
@@ -58,7 +92,9 @@ export interface BouncerStatus {
 export const LOG_EVERY_NTH_FAILURE = 10;
 
 export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, BouncerStats {
-  private _store: DecisionStore;
+  private _store: BouncerStore;
+  private readonly freshStore: () => BouncerStore;
+  private readonly pulls: PullObserver | undefined;
   readonly url: string;
   private readonly settings: CrowdSecSettings;
   private readonly log: Logger;
@@ -93,8 +129,10 @@ export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, Bou
   constructor(opts: StreamBouncerOptions) {
     this.settings = opts.settings;
     this.log = opts.log;
-    this._store =
-      opts.store ?? new DecisionStore({ fallback: opts.settings.remediationFallback, countryScope: opts.settings.filters?.scopes.includes('country') });
+    const storeOptions = { fallback: opts.settings.remediationFallback, countryScope: opts.settings.filters?.scopes.includes('country') };
+    this._store = opts.store ?? new DecisionStore(storeOptions);
+    this.freshStore = opts.freshStore ?? (() => new DecisionStore(storeOptions));
+    this.pulls = opts.pulls;
     this.now = opts.now ?? Date.now;
     this.onChange = opts.onChange;
     this.client = new LapiClient({ settings: opts.settings, timeouts: opts.timeouts });
@@ -116,8 +154,13 @@ export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, Bou
   }
 
   /** The decision cache lookups answer from; replaced whole by a full resync. */
-  get store(): DecisionStore {
+  get store(): BouncerStore {
     return this._store;
+  }
+
+  /** The next pull is a full one (startup=true): e.g. the relay's replay log has grown past the set it holds. */
+  requestResync(): void {
+    if (this._synced) this.resyncNext = true;
   }
 
   /** True once the initial (startup=true) pull has been applied; stays true through later outages. */
@@ -260,7 +303,8 @@ export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, Bou
       // A full resync once synced is built into a fresh store while the old one keeps answering, then
       // swapped in whole: decisions the snapshot no longer holds are gone, and a ban present in both
       // is never missing. A resync that fails is discarded.
-      const store = startup && this._synced ? new DecisionStore({ fallback: this._store.fallback, countryScope: this._store.countryScope }) : this._store;
+      const store = startup && this._synced ? this.freshStore() : this._store;
+      this.pulls?.begin(startup);
       const applied: ApplyResult = { added: 0, deleted: 0, skipped: 0, expired: 0 };
       const add = (r: ApplyResult): void => {
         applied.added += r.added;
@@ -280,12 +324,14 @@ export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, Bou
         },
       };
       const result = await this.client.pull(startup, abort.signal, sink);
-      if (gen !== this.generation) return;
+      if (gen !== this.generation) return this.pulls?.end(false);
       this._store = store;
+      this.pulls?.end(true);
       this.onSuccess(startup, result.durationMs, result.bytes, applied, result.received.new, result.received.deleted);
       if (applied.added > 0 && this.onChange !== undefined) this.onChange(change.result());
       delay = this.settings.pollIntervalMs;
     } catch (err) {
+      this.pulls?.end(false);
       if (gen !== this.generation) return;
       delay = this.onFailure(err, startup);
     } finally {

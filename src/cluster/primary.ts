@@ -1,0 +1,420 @@
+// The primary of --workers > 1. It loads and validates services.yaml (at start and on every reload),
+// runs the admin listener and the ONE CrowdSec stream bouncer, whose pulls it relays to the workers
+// (relay.ts); it forks the workers, replaces one that dies, and stops them all on SIGTERM.
+// It serves no traffic itself: the workers bind the listeners (cluster shares the sockets).
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Logger } from 'pino';
+import { AdminUi } from '../admin/api';
+import { EventLog } from '../admin/event-log';
+import { AdminServer } from '../admin/server';
+import type { StatusReport } from '../admin/status';
+import { formatHostPort } from '../config/addr';
+import { ConfigError } from '../config/errors';
+import type { ServicesConfig } from '../config/types';
+import { StreamBouncer } from '../crowdsec/stream/bouncer';
+import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
+import { ConfigReloader } from '../daemon/config-reload';
+import { serviceStatus } from '../daemon/daemon';
+import { preflight } from '../daemon/preflight';
+import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
+import { installSignalHandlers } from '../daemon/signals';
+import { buildServiceRuntime, type ServiceRuntime } from '../services';
+import type { Settings } from '../settings';
+import type { AccessEntry } from '../telemetry/access-log';
+import { createLogs, type Logs } from '../telemetry/logger';
+import { Metrics } from '../telemetry/metrics';
+import { VERSION } from '../version';
+import { relayLines } from './line-relay';
+import { isFromWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import { DecisionRelay } from './relay';
+import { WORKER_SLOT_ENV } from './worker';
+
+const ASK_TIMEOUT_MS = 5000;
+const CONFIG_TIMEOUT_MS = 30_000;
+/** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
+const QUICK_DEATH_MS = 5000;
+
+interface Slot {
+  readonly n: number;
+  worker: Worker | undefined;
+  /** Said hello: it gets broadcasts from now on. */
+  joined: boolean;
+  started: boolean;
+  everStarted: boolean;
+  forkedAt: number;
+}
+
+type Answer = Extract<FromWorker, { t: 'answer' }>;
+
+export async function runPrimary(settings: Settings): Promise<void> {
+  const { config, geo } = await preflight(settings);
+  refuseUnsupported(config);
+  const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined });
+  // The kernel spreads connections over the workers' shared sockets; round-robin would make this
+  // process accept every connection and hand it on (NODE_CLUSTER_SCHED_POLICY=rr still selects it).
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
+  await new Primary(settings, logs, config, countryScopeState(settings.crowdsec, geo)).start();
+}
+
+/** What --workers > 1 does not do yet: one line, exit 2 (as any start error). */
+function refuseUnsupported(config: ServicesConfig): void {
+  const acme = config.services.find((s) => s.protocol === 'http' && s.tls.mode === 'acme');
+  if (acme !== undefined) {
+    throw new ConfigError('--workers > 1 does not support ACME certificates yet; use certificate files (tls: cert, key) or --workers 1', {
+      file: config.file,
+      service: acme.name,
+      field: 'tls',
+    });
+  }
+}
+
+class Primary {
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly lifecycle: BouncerLifecycle;
+  private relay: DecisionRelay | undefined;
+  private readonly slots: Slot[] = [];
+  private readonly admin: AdminServer;
+  private readonly events: EventLog | undefined;
+  private reloader: ConfigReloader | undefined;
+  private services: ServiceRuntime[] = [];
+  private configSeq = 0;
+  private readonly configWaits = new Map<string, (error: string | null) => void>();
+  private askSeq = 0;
+  private readonly asks = new Map<number, (a: Answer | undefined) => void>();
+  private stopping = false;
+  private allStarted: (() => void) | undefined;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly logs: Logs,
+    private config: ServicesConfig,
+    private readonly countryScope: CountryScopeState,
+  ) {
+    this.log = logs.log;
+    const crowdsec = settings.crowdsec;
+    this.lifecycle = new BouncerLifecycle(() => {
+      if (crowdsec === undefined) return undefined;
+      // The relay calls back only once pulls run, after `bouncer` is set.
+      const relay = new DecisionRelay(
+        (m) => this.broadcast(m),
+        () => bouncer.requestResync(),
+      );
+      const bouncer: StreamBouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
+      this.relay = relay;
+      return bouncer;
+    });
+    this.metrics = new Metrics(() => this.lifecycle.current);
+    this.events = settings.eventLogSize > 0 ? new EventLog(settings.eventLogSize) : undefined;
+    const ui = new AdminUi(
+      {
+        configPath: settings.configPath,
+        crowdsecAvailable: crowdsec !== undefined,
+        accessLogTarget: settings.accessLog ?? 'stdout',
+        services: () => this.services,
+        reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+      },
+      this.events,
+      settings.adminToken,
+      this.log,
+    );
+    const registry = this.metrics.registry;
+    this.admin = new AdminServer(
+      { supportsCrowdSec: crowdsec !== undefined, notReadyReasons: () => this.notReadyReasons(), status: () => this.status() },
+      { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() } },
+      this.log,
+      ui,
+    );
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    const s = this.settings;
+    this.log.info(
+      {
+        version: VERSION,
+        config: s.configPath,
+        env_file: s.envFile ?? null,
+        env_file_vars: s.envFileVars,
+        crowdsec: s.crowdsec === undefined ? 'not configured' : s.crowdsec.apiUrl,
+        workers: s.workers,
+        scheduling: cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none',
+      },
+      'netbird-proxy starting',
+    );
+    installSignalHandlers(this.log, {
+      reload: () => this.reloader?.schedule('SIGHUP'),
+      reopenLogs: () => {
+        this.logs.reopen();
+        this.broadcast({ t: 'reopen-logs' });
+      },
+      stop: (signal) => {
+        this.log.info({ signal }, 'shutting down');
+        void this.shutdown(0);
+      },
+      flushLogs: () => this.logs.flush(),
+    });
+    try {
+      await this.admin.listen(s.adminAddr);
+    } catch (err) {
+      return this.failStart(`--admin-addr ${formatHostPort(s.adminAddr)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    await this.adopt(config);
+    // Workers inherit no stdio: their lines come through relayLines, whole.
+    cluster.setupPrimary({ silent: true });
+    const started = new Promise<void>((resolve) => (this.allStarted = resolve));
+    for (let n = 1; n <= s.workers; n++) {
+      const slot: Slot = { n, worker: undefined, joined: false, started: false, everStarted: false, forkedAt: 0 };
+      this.slots.push(slot);
+      this.fork(slot);
+    }
+    await started;
+    if (this.stopping) return;
+    this.log.info(
+      { http_addr: formatHostPort(s.httpAddr), admin_addr: formatHostPort(s.adminAddr), services: config.services.length, workers: s.workers },
+      'netbird-proxy listening',
+    );
+    this.reloader = new ConfigReloader(s.configPath, { crowdsecAvailable: s.crowdsec !== undefined }, config, (next) => this.reload(next), this.log);
+    this.reloader.watch();
+  }
+
+  /** The primary's own view of a config: the services the admin UI lists, and whether the bouncer runs. */
+  private async adopt(config: ServicesConfig): Promise<void> {
+    this.config = config;
+    this.services = config.services.map((svc) => buildServiceRuntime(svc));
+    await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
+  }
+
+  /** A validated config goes to every worker; if one cannot apply it, the ones that did go back to the running config. */
+  private async reload(next: ServicesConfig): Promise<void> {
+    refuseUnsupported(next);
+    const previous = this.config;
+    await this.adopt(next);
+    const errors = (await this.sendConfig(next)).filter((e): e is string => e !== null);
+    if (errors.length === 0) return;
+    await this.adopt(previous);
+    await this.sendConfig(previous);
+    throw new Error(`a worker could not apply it: ${errors[0]}`);
+  }
+
+  private async sendConfig(config: ServicesConfig): Promise<Array<string | null>> {
+    const seq = ++this.configSeq;
+    const waits: Array<Promise<string | null>> = [];
+    for (const slot of this.slots) {
+      const w = slot.worker;
+      // A worker still starting has the config it was handed at hello queued first; this one follows it.
+      if (w === undefined || !slot.joined) continue;
+      waits.push(
+        new Promise<string | null>((resolve) => {
+          const key = `${w.id}:${seq}`;
+          const timer = setTimeout(() => done(`worker ${slot.n} did not answer`), CONFIG_TIMEOUT_MS);
+          const done = (error: string | null): void => {
+            clearTimeout(timer);
+            this.configWaits.delete(key);
+            resolve(error);
+          };
+          this.configWaits.set(key, done);
+          w.once('exit', () => done(null));
+          this.sendTo(w, { t: 'config', seq, file: config.file, text: config.text });
+        }),
+      );
+    }
+    return Promise.all(waits);
+  }
+
+  private fork(slot: Slot): void {
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot.n) });
+    slot.worker = worker;
+    slot.joined = false;
+    slot.started = false;
+    slot.forkedAt = Date.now();
+    if (worker.process.stdout) relayLines(worker.process.stdout, process.stdout);
+    if (worker.process.stderr) relayLines(worker.process.stderr, process.stderr);
+    worker.on('message', (m: unknown) => {
+      if (isFromWorker(m)) this.onMessage(slot, worker, m);
+    });
+    worker.on('exit', (code, signal) => this.onExit(slot, worker, code, signal));
+  }
+
+  private onMessage(slot: Slot, worker: Worker, m: FromWorker): void {
+    switch (m.t) {
+      case 'hello':
+        // In one go, before any later broadcast: the config, then the decisions so far.
+        this.sendTo(worker, { t: 'config', seq: 0, file: this.config.file, text: this.config.text });
+        this.relay?.replay((msg) => this.sendTo(worker, msg));
+        slot.joined = true;
+        return;
+      case 'started':
+        slot.started = true;
+        if (slot.everStarted) this.log.info({ worker: slot.n, pid: worker.process.pid }, 'replacement worker serving');
+        slot.everStarted = true;
+        if (this.slots.every((s) => s.started)) this.allStarted?.();
+        return;
+      case 'config-applied':
+        return this.configWaits.get(`${worker.id}:${m.seq}`)?.(m.error);
+      case 'store-stats':
+        return this.relay?.report(m.stats, m.breakdown);
+      case 'answer':
+        return this.asks.get(m.id)?.(m);
+      case 'events':
+        return this.onEvents(m.lines);
+    }
+  }
+
+  private onEvents(lines: Array<[number, string]>): void {
+    const events = this.events;
+    if (events === undefined) return;
+    for (const [time, line] of lines) {
+      try {
+        events.append(JSON.parse(line) as AccessEntry, time, line);
+      } catch {
+        // A line that does not parse is not ours; it is still in the access log.
+      }
+    }
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    slot.joined = false;
+    slot.started = false;
+    if (this.stopping) return;
+    if (!slot.everStarted) {
+      // It could not start (a listener it cannot bind, ...): it said why on stderr; the group cannot serve.
+      this.log.fatal({ worker: slot.n, code, signal }, 'worker failed to start');
+      void this.shutdown(code === 2 ? 2 : 1);
+      return;
+    }
+    const quick = Date.now() - slot.forkedAt < QUICK_DEATH_MS;
+    this.log.error({ worker: slot.n, pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
+    const again = (): void => {
+      if (!this.stopping && slot.worker === undefined) this.fork(slot);
+    };
+    if (quick) setTimeout(again, 1000).unref();
+    else again();
+  }
+
+  private sendTo(worker: Worker, m: ToWorker): void {
+    if (!worker.isConnected()) return;
+    try {
+      worker.send(m);
+    } catch {
+      // The channel closed under us: the worker is exiting, its 'exit' replaces it.
+    }
+  }
+
+  private broadcast(m: ToWorker): void {
+    let reporter = m.t === 'pull-end';
+    for (const slot of this.slots) {
+      const w = slot.worker;
+      if (w === undefined || !slot.joined) continue;
+      if (reporter) {
+        this.sendTo(w, { ...m, report: true } as ToWorker);
+        reporter = false;
+      } else this.sendTo(w, m);
+    }
+  }
+
+  private ask(slot: Slot, what: 'status' | 'metrics'): Promise<Answer | undefined> {
+    const w = slot.worker;
+    if (w === undefined || !slot.started) return Promise.resolve(undefined);
+    const id = ++this.askSeq;
+    return new Promise((resolve) => {
+      const done = (a: Answer | undefined): void => {
+        clearTimeout(timer);
+        this.asks.delete(id);
+        resolve(a);
+      };
+      const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
+      this.asks.set(id, done);
+      this.sendTo(w, { t: 'ask', id, what });
+    });
+  }
+
+  private async reports(): Promise<Array<{ slot: Slot; report: WorkerReport | undefined }>> {
+    const answers = await Promise.all(this.slots.map((slot) => this.ask(slot, 'status')));
+    return this.slots.map((slot, i) => ({ slot, report: answers[i]?.status }));
+  }
+
+  private async clusterMetrics(): Promise<string> {
+    const own = await this.metrics.registry.getMetricsAsJSON();
+    const answers = await Promise.all(this.slots.map((slot) => this.ask(slot, 'metrics')));
+    type Json = MetricObjectWithValues<MetricValue<string>>[];
+    const all: Json[] = [own];
+    for (const a of answers) if (Array.isArray(a?.metrics)) all.push(a.metrics as Json);
+    return AggregatorRegistry.aggregate(all).metrics();
+  }
+
+  private notReadyFrom(reports: Array<{ slot: Slot; report: WorkerReport | undefined }>): string[] {
+    const reasons: string[] = [];
+    for (const { slot, report } of reports) {
+      if (report === undefined) reasons.push(`worker ${slot.n} not running`);
+      else for (const r of report.not_ready_reasons) reasons.push(`worker ${slot.n}: ${r}`);
+    }
+    return reasons;
+  }
+
+  private async notReadyReasons(): Promise<string[]> {
+    return this.notReadyFrom(await this.reports());
+  }
+
+  private async status(): Promise<StatusReport & { workers: Array<WorkerReport | { worker: number; running: false }> }> {
+    const reports = await this.reports();
+    const reasons = this.notReadyFrom(reports);
+    const live = reports.map((r) => r.report).filter((r): r is WorkerReport => r !== undefined);
+    const first = live[0];
+    const bouncer = this.lifecycle.current;
+    const s = this.settings;
+    return {
+      version: VERSION,
+      ready: reasons.length === 0,
+      not_ready_reasons: reasons,
+      open_connections: live.reduce((n, r) => n + r.open_connections, 0),
+      listeners: [...(first?.listeners ?? []), { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true }],
+      services: this.services.map((svc) => serviceStatus(svc)),
+      crowdsec: {
+        configured: s.crowdsec !== undefined,
+        url: s.crowdsec?.apiUrl ?? null,
+        synced: bouncer?.synced ?? false,
+        country_scope: this.countryScope,
+        services: this.services.filter((svc) => svc.access.crowdsec !== 'off').map((svc) => ({ service: svc.name, mode: svc.access.crowdsec })),
+        ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
+      },
+      certificates: first?.certificates ?? [],
+      workers: reports.map(({ slot, report }) => report ?? { worker: slot.n, running: false as const }),
+    };
+  }
+
+  private async failStart(line: string): Promise<void> {
+    this.log.fatal({ err: line }, 'cannot bind listener');
+    this.logs.flush();
+    process.stderr.write(`netbird-proxy: ${line}\n`);
+    await this.shutdown(2);
+  }
+
+  /** Every worker drains (--shutdown-grace) and exits; then the bouncer and the admin listener stop. */
+  private async shutdown(code: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.allStarted?.();
+    this.reloader?.stop();
+    const exits = this.slots.map((slot) => {
+      const w = slot.worker;
+      if (w === undefined) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const kill = setTimeout(() => w.process.kill('SIGKILL'), this.settings.shutdownGraceMs + 5000);
+        w.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        this.sendTo(w, { t: 'stop' });
+      });
+    });
+    await Promise.all(exits);
+    await Promise.all([this.admin.close(), this.lifecycle.update(0)]);
+    this.log.info('netbird-proxy stopped');
+    this.logs.flush();
+    process.exit(code);
+  }
+}

@@ -1,0 +1,112 @@
+// One worker of --workers > 1: the single-process Daemon without the admin listener, the reloader
+// and a bouncer of its own. The primary hands it the config text, relays the decision batches
+// (mirror.ts), asks it for /status and /metrics, and tells it to stop.
+import { parseServicesConfig } from '../config/load';
+import { ConfigError } from '../config/errors';
+import { Daemon } from '../daemon/daemon';
+import { preflightSettings } from '../daemon/preflight';
+import type { Settings } from '../settings';
+import { createLogs } from '../telemetry/logger';
+import { EventForwarder } from './event-forwarder';
+import { isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import { DecisionMirror, MirrorRunner } from './mirror';
+
+export const WORKER_SLOT_ENV = 'NB_PROXY_WORKER_SLOT';
+
+export function runWorker(settings: Settings): Promise<void> {
+  const slot = Number(process.env[WORKER_SLOT_ENV] ?? '0');
+  const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
+  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents, `{"level":30,"worker":${slot}`, { worker: slot });
+  const log = logs.log;
+  const send = (m: FromWorker): void => {
+    if (process.connected) process.send?.(m);
+  };
+  const mirror = new DecisionMirror(settings.crowdsec?.remediationFallback ?? 'ban', settings.crowdsec?.filters?.scopes.includes('country') ?? false);
+  const runner = new MirrorRunner(mirror, settings.crowdsec !== undefined);
+  const { trusted, geo } = preflightSettings(settings);
+  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner });
+  accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
+  if (settings.eventLogSize > 0) logs.access.tap = new EventForwarder(settings.eventLogSize, send);
+
+  const die = (err: unknown): void => {
+    log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'netbird-proxy worker crashed');
+    logs.flush();
+    process.exit(1);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
+  // The primary reloads, and stops the group; a signal sent to the whole group is left to it.
+  process.on('SIGHUP', () => undefined);
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void daemon.shutdown(0));
+  process.on('SIGUSR2', () => logs.reopen());
+  // The primary is gone (killed): nothing would relay decisions or replace us; stop serving.
+  process.on('disconnect', () => void daemon.shutdown(0));
+  setInterval(() => {
+    if (!process.connected) void daemon.shutdown(0);
+  }, 1000).unref();
+
+  let started = false;
+  const onMessage = async (m: ToWorker): Promise<void> => {
+    switch (m.t) {
+      case 'config': {
+        let error: string | null = null;
+        try {
+          const config = parseServicesConfig(m.text, m.file, { crowdsecAvailable: settings.crowdsec !== undefined });
+          if (!started) {
+            started = true;
+            await daemon.start(config);
+            send({ t: 'started' });
+            return;
+          }
+          await daemon.apply(config);
+        } catch (err) {
+          if (!started) throw err;
+          error = err instanceof ConfigError ? err.message : (err as Error).message;
+        }
+        return send({ t: 'config-applied', seq: m.seq, error });
+      }
+      case 'pull-begin':
+        return mirror.begin(m.full);
+      case 'batch':
+        return mirror.apply(m.batch);
+      case 'pull-end': {
+        const change = mirror.end(m.ok, Date.now());
+        if (change !== undefined && runner.current !== undefined) daemon.onDecisionChange(change);
+        if (m.report === true) {
+          const store = mirror.store;
+          send({ t: 'store-stats', stats: store.stats(Date.now()), breakdown: store.breakdown(Date.now()), skipped: mirror.skipped });
+        }
+        return;
+      }
+      case 'ask':
+        if (m.what === 'metrics') return send({ t: 'answer', id: m.id, metrics: await daemon.metrics.registry.getMetricsAsJSON() });
+        return send({ t: 'answer', id: m.id, status: report(slot, daemon, mirror) });
+      case 'reopen-logs':
+        return logs.reopen();
+      case 'stop':
+        return daemon.shutdown(0);
+    }
+  };
+  // Messages are handled one after another: a config is in force before the batches that follow it.
+  let queue = Promise.resolve();
+  process.on('message', (m: unknown) => {
+    if (!isToWorker(m)) return;
+    queue = queue.then(() => onMessage(m)).catch(die);
+  });
+  send({ t: 'hello' });
+  return Promise.resolve();
+}
+
+function report(slot: number, daemon: Daemon, mirror: DecisionMirror): WorkerReport {
+  return {
+    worker: slot,
+    pid: process.pid,
+    synced: mirror.synced,
+    decisions: mirror.size,
+    open_connections: daemon.open.size,
+    not_ready_reasons: daemon.notReadyReasons(),
+    listeners: daemon.listenerStatus(),
+    certificates: daemon.certificates(),
+  };
+}
