@@ -50,7 +50,8 @@ export type SettingKey =
   | 'acmeRenewBefore'
   | 'certDir'
   | 'eventLogSize'
-  | 'adminToken';
+  | 'adminToken'
+  | 'denyTemplate';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -246,6 +247,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_ADMIN_TOKEN',
     description: 'token for the admin UI and API (required when --admin-addr is not loopback)',
   },
+  {
+    key: 'denyTemplate',
+    flag: '--deny-template <path>',
+    env: 'NB_PROXY_DENY_TEMPLATE',
+    default: '(built in)',
+    description: 'HTML page for denied browsers of services without deny.template; read with services.yaml (docs/deny-page.md)',
+  },
 ];
 
 /**
@@ -280,6 +288,8 @@ export interface Settings {
   acme: AcmeSettings;
   eventLogSize: number;
   adminToken: string | undefined;
+  /** --deny-template: read with services.yaml at every load. */
+  denyTemplate: string | undefined;
 }
 
 export class SettingsError extends Error {}
@@ -475,6 +485,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     acme,
     eventLogSize: Number(eventLogRaw),
     adminToken,
+    denyTemplate: get('denyTemplate'),
   };
 }
 

@@ -174,7 +174,7 @@ class Daemon {
     );
     this.reloader = new ConfigReloader(
       this.settings.configPath,
-      { crowdsecAvailable: this.settings.crowdsec !== undefined },
+      { crowdsecAvailable: this.settings.crowdsec !== undefined, denyTemplate: this.settings.denyTemplate },
       config,
       (next) => this.apply(next),
       this.log,

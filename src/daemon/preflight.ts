@@ -39,6 +39,6 @@ export async function preflight(settings: Settings): Promise<Preflight> {
       throw new SettingsError(`--geoip-db / NB_PROXY_GEOIP_DB ${settings.geoipDb}: ${why}: fix the path, or leave it out to use the bundled database`);
     }
   }
-  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined });
+  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined, denyTemplate: settings.denyTemplate });
   return { trusted, config, geo };
 }
