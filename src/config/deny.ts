@@ -44,7 +44,8 @@ function url(ctx: FieldCtx, v: unknown, field: string, schemes: readonly string[
   } catch {
     return ctx.fail(field, `${JSON.stringify(s)} is not an absolute URL, e.g. "${example}"`);
   }
-  if (!schemes.includes(parsed.protocol)) ctx.fail(field, `${JSON.stringify(s)} must be a ${schemes.map((p) => `${p}`).join(' or ')} URL, e.g. "${example}"`);
+  if (!schemes.includes(parsed.protocol))
+    ctx.fail(field, `${JSON.stringify(s)} must be an ${schemes.slice(0, -1).join(', ')} or ${schemes.at(-1) ?? ''} URL, e.g. "${example}"`);
   if (parsed.username !== '' || parsed.password !== '') ctx.fail(field, `${JSON.stringify(s)} must not contain credentials`);
   return parsed.href;
 }
