@@ -168,3 +168,30 @@ t.test('a missing template at start: one stderr line naming file, service and fi
   t.equal(g.stderr, `netbird-proxy: ${config}: --deny-template / NB_PROXY_DENY_TEMPLATE: cannot read ${join(dir, 'nope.html')} (ENOENT)\n`);
   t.equal(g.code, 2);
 });
+
+t.test('forward_verdict with a country rule: the upstream gets X-Country-Code; a country denial shows its category', async (t) => {
+  const upstream = await startHttpUpstream();
+  const geo = (name: string, extra: string): string => `  - name: ${name}
+    protocol: http
+    domains: [${name}.example.com]
+    target: ${upstream.url}
+    access: { countries: { deny: [CN] } }
+${extra}`;
+  const daemon = await startDaemon({
+    config: `services:\n${geo('hinted', '    forward_verdict: true\n')}${geo('plain', '')}  - name: no-us\n    protocol: http\n    domains: [no-us.example.com]\n    target: ${upstream.url}\n    access: { countries: { deny: [US] } }\n`,
+    args: ['--trusted-proxies', '127.0.0.1'],
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await upstream.close();
+  });
+  await daemon.waitFor((l) => l.msg === 'country database loaded');
+  const hinted = await httpGet(`${daemon.httpUrl}/hinted`, { host: 'hinted.example.com', headers: { 'x-forwarded-for': '8.8.8.8', 'x-country-code': 'CN' } });
+  t.equal(upstreamHeaders(hinted.body)['x-country-code'], 'US');
+  t.equal(upstreamHeaders(hinted.body)['x-crowdsec-remediation'], undefined, 'CrowdSec off: no remediation header');
+  const plain = await httpGet(`${daemon.httpUrl}/plain`, { host: 'plain.example.com', headers: { 'x-forwarded-for': '8.8.8.8', 'x-country-code': 'CN' } });
+  t.equal(upstreamHeaders(plain.body)['x-country-code'], undefined, 'without forward_verdict: stripped, not set');
+  const denied = await httpGet(`${daemon.httpUrl}/us`, { host: 'no-us.example.com', headers: { 'x-forwarded-for': '8.8.8.8', accept: 'text/html' } });
+  t.equal(denied.status, 403);
+  t.match(denied.body, /refused: not available in your country\./);
+});
