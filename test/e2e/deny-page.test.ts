@@ -91,6 +91,19 @@ t.test('deny pages, redirects and request ids', async (t) => {
     }
   });
 
+  await t.test('a denied WebSocket upgrade gets the configured status (plain) or the redirect, then the close', async (t) => {
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    const res = await httpGet(`${daemon.httpUrl}/ws`, { host: 'web.example.com', from: '127.0.0.2', headers: { ...upgrade, accept: BROWSER } });
+    t.equal(res.status, 451);
+    t.equal(res.body, 'Forbidden');
+    const entry = await access(daemon, '/ws');
+    t.equal(res.headers['x-request-id'], entry.request_id);
+    t.equal(entry.status, 451);
+    const moved = await httpGet(`${daemon.httpUrl}/ws-moved`, { host: 'moved.example.com', from: '127.0.0.2', headers: upgrade });
+    t.equal(moved.status, 303);
+    t.equal(moved.headers.location, 'https://status.example.com/blocked');
+  });
+
   await t.test('allowed browsers reach the upstream, never the page', async (t) => {
     const res = await httpGet(`${daemon.httpUrl}/allowed`, { host: 'web.example.com', from: '127.0.0.1', headers: { accept: BROWSER } });
     t.equal(res.status, 200);
