@@ -53,7 +53,8 @@ export type SettingKey =
   | 'certDir'
   | 'eventLogSize'
   | 'adminToken'
-  | 'workers';
+  | 'workers'
+  | 'denyTemplate';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -263,6 +264,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_ADMIN_TOKEN',
     description: 'token for the admin UI and API (required when --admin-addr is not loopback)',
   },
+  {
+    key: 'denyTemplate',
+    flag: '--deny-template <path>',
+    env: 'NB_PROXY_DENY_TEMPLATE',
+    default: '(built in)',
+    description: 'HTML page for denied browsers of services without deny.template; read with services.yaml (docs/deny-page.md)',
+  },
 ];
 
 /**
@@ -299,6 +307,8 @@ export interface Settings {
   adminToken: string | undefined;
   /** Serving processes; 1 = the single-process daemon. */
   workers: number;
+  /** --deny-template: read with services.yaml at every load. */
+  denyTemplate: string | undefined;
 }
 
 export class SettingsError extends Error {}
@@ -517,6 +527,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     eventLogSize: Number(eventLogRaw),
     adminToken,
     workers: workerCount(withDefault('workers')),
+    denyTemplate: get('denyTemplate'),
   };
 }
 

@@ -175,7 +175,13 @@ class Primary {
       { http_addr: formatHostPort(s.httpAddr), admin_addr: formatHostPort(s.adminAddr), services: config.services.length, workers: s.workers },
       'netbird-proxy listening',
     );
-    this.reloader = new ConfigReloader(s.configPath, { crowdsecAvailable: s.crowdsec !== undefined }, config, (next) => this.reload(next), this.log);
+    this.reloader = new ConfigReloader(
+      s.configPath,
+      { crowdsecAvailable: s.crowdsec !== undefined, denyTemplate: s.denyTemplate },
+      config,
+      (next) => this.reload(next),
+      this.log,
+    );
     this.reloader.watch();
   }
 

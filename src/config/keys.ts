@@ -9,7 +9,11 @@ export const HTTP_TLS_KEYS = ['tls', 'redirect_https', 'upstream_tls'] as const;
 export const TLS_FILE_KEYS = ['cert', 'key'] as const;
 export const UPSTREAM_TLS_KEYS = ['ca', 'insecure_skip_verify', 'server_name'] as const;
 export const TLS_MODES = ['off', 'acme'] as const;
-export const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access', ...HTTP_TLS_KEYS] as const;
+/** Keys of an http service's answer to denied clients and upstream hints (see deny.ts). */
+export const HTTP_DENY_KEYS = ['deny', 'forward_verdict'] as const;
+export const DENY_KEYS = ['status', 'template', 'contact_url', 'redirect'] as const;
+export const DENY_REDIRECT_STATUSES = [302, 303, 307] as const;
+export const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access', ...HTTP_TLS_KEYS, ...HTTP_DENY_KEYS] as const;
 export const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec'] as const;
 export const ALLOW_DENY_KEYS = ['allow', 'deny'] as const;
 export const PROTOCOLS = ['http', 'tcp'] as const;

@@ -8,10 +8,12 @@ import { dirname } from 'node:path';
 import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
+import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
 import { ConfigError } from './errors';
-import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
+import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_DENY_KEYS, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
 import { httpTlsEquals, parseHttpTls } from './tls';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
+import type { DenyTemplate } from '../forward/deny-template';
 import type { AccessConfig, CrowdSecMode, HostPort, HttpServiceConfig, ServiceConfig, ServicesConfig, TcpServiceConfig } from './types';
 
 export { ConfigError } from './errors';
@@ -20,6 +22,8 @@ export { parseHostPort, formatHostPort } from './addr';
 export interface LoadOptions {
   /** True when the CrowdSec LAPI URL and bouncer key are configured. */
   crowdsecAvailable: boolean;
+  /** --deny-template: read at every load, the default page of services without deny.template. */
+  denyTemplate?: string;
 }
 
 function editDistance(a: string, b: string): number {
@@ -210,7 +214,7 @@ interface Seen {
   listens: { hp: HostPort; service: string }[];
 }
 
-function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: LoadOptions): ServiceConfig {
+function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: LoadOptions, denyTemplate: DenyTemplate | undefined): ServiceConfig {
   const at = `services[${index}]`;
   let ctx: Ctx = top.withService(at);
   if (!isMapping(raw)) ctx.fail(undefined, `must be a mapping with name, protocol, target, ...; got ${describe(raw)}`);
@@ -260,7 +264,8 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     const target = parseHttpTarget(ctx, raw['target']);
     const access = parseAccess(ctx, raw['access'], opts);
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
-    const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls };
+    const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
+    const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny };
     return svc;
   }
 
@@ -269,6 +274,9 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   }
   for (const key of HTTP_TLS_KEYS) {
     if (raw[key] !== undefined) ctx.fail(key, 'is not allowed for protocol tcp: TLS is terminated for http services only');
+  }
+  for (const key of HTTP_DENY_KEYS) {
+    if (raw[key] !== undefined) ctx.fail(key, 'is not allowed for protocol tcp: a denied TCP connection is closed without an answer');
   }
   const listen = parseHostPortField(ctx, raw['listen'], 'listen', '0.0.0.0:2222');
   for (const other of seen.listens) {
@@ -368,8 +376,14 @@ export function parseServicesConfig(text: string, file: string, opts: LoadOption
   if (rawServices === undefined) top.fail('services', 'is required (use "services: []" for none)');
   if (!Array.isArray(rawServices)) top.fail('services', `must be a list (use "services: []" for none); got ${describe(rawServices)}`);
 
+  let denyTemplate: DenyTemplate | undefined;
+  if (opts.denyTemplate !== undefined) {
+    const read = readDenyTemplate(opts.denyTemplate);
+    if ('error' in read) throw new ConfigError(`--deny-template / NB_PROXY_DENY_TEMPLATE: ${read.error}`, { file });
+    denyTemplate = read;
+  }
   const seen: Seen = { names: new Map(), domains: new Map(), listens: [] };
-  const services = rawServices.map((raw, i) => parseService(top, raw, i, seen, opts));
+  const services = rawServices.map((raw, i) => parseService(top, raw, i, seen, opts, denyTemplate));
   return { file, text, services };
 }
 
@@ -414,7 +428,7 @@ function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
 export function serviceEquals(a: ServiceConfig, b: ServiceConfig): boolean {
   if (a.name !== b.name || !accessEquals(a.access, b.access)) return false;
   if (a.protocol === 'http' && b.protocol === 'http') {
-    return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b);
+    return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b) && httpDenyEquals(a, b);
   }
   if (a.protocol === 'tcp' && b.protocol === 'tcp') {
     return hostPortEquals(a.listen, b.listen) && hostPortEquals(a.target, b.target);

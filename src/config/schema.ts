@@ -8,6 +8,7 @@ import {
   type ACCESS_KEYS,
   ALLOW_DENY_KEYS,
   CROWDSEC_MODES,
+  DENY_REDIRECT_STATUSES,
   NAME_RE,
   PROTOCOLS,
   type SERVICE_KEYS,
@@ -119,6 +120,42 @@ export function servicesSchema(): JsonSchema {
         server_name: { type: ['string', 'null'] },
       } satisfies Record<(typeof UPSTREAM_TLS_KEYS)[number], JsonSchema>,
     },
+    deny: {
+      description: 'http only: what a denied client gets: a page ({ status, template, contact_url }) or a redirect ({ redirect, status }); docs/deny-page.md',
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { description: 'HTTP status of the page (default 403)', type: ['integer', 'null'], minimum: 400, maximum: 599 },
+            template: {
+              description: 'HTML template file with {{reason}} {{request_id}} ... (default: --deny-template, else built in)',
+              type: ['string', 'null'],
+              minLength: 1,
+            },
+            contact_url: {
+              description: 'link shown on the page: http(s):// or mailto: URL',
+              type: ['string', 'null'],
+              pattern: '^(?:[Hh][Tt][Tt][Pp][Ss]?://|[Mm][Aa][Ii][Ll][Tt][Oo]:)',
+            },
+          },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['redirect'],
+          properties: {
+            redirect: { description: 'send every denied client here', type: 'string', pattern: `^${SCHEME}[^/?#]` },
+            status: { description: 'redirect status (default 302)', enum: [...DENY_REDIRECT_STATUSES, null] },
+          },
+        },
+      ],
+    },
+    forward_verdict: {
+      description: 'http only: send X-Crowdsec-Remediation (observe verdicts) and X-Country-Code (when known) to the upstream',
+      type: ['boolean', 'null'],
+    },
   };
   const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
     cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
@@ -152,7 +189,15 @@ export function servicesSchema(): JsonSchema {
           only('http', { required: ['domains'], properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget } } }),
           only('tcp', {
             required: ['listen'],
-            properties: { domains: false, tls: false, redirect_https: false, upstream_tls: false, target: { type: 'string', pattern: PATTERNS.tcpTarget } },
+            properties: {
+              domains: false,
+              tls: false,
+              redirect_https: false,
+              upstream_tls: false,
+              deny: false,
+              forward_verdict: false,
+              target: { type: 'string', pattern: PATTERNS.tcpTarget },
+            },
           }),
         ],
       },

@@ -1,4 +1,5 @@
 // Typed services.yaml, produced once by the loader and never re-validated downstream.
+import type { DenyTemplate } from '../forward/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
 
@@ -40,7 +41,19 @@ export interface HttpServiceConfig {
   /** 308 from http:// to https:// (never for ACME http-01 challenge paths). */
   redirectHttps: boolean;
   upstreamTls?: UpstreamTlsConfig;
+  /** What a denied client gets (docs/deny-page.md). */
+  deny: DenyResponseConfig;
+  /** Send X-Crowdsec-Remediation / X-Country-Code upstream (observe verdicts, known country). */
+  forwardVerdict: boolean;
 }
+
+/**
+ * A denied HTTP request's answer: a page (HTML for browsers, text/plain "Forbidden" otherwise) or
+ * a redirect for every client. `template` undefined: the built-in page.
+ */
+export type DenyResponseConfig =
+  | { kind: 'page'; status: number; template: DenyTemplate | undefined; templatePath?: string; contactUrl?: string }
+  | { kind: 'redirect'; status: 302 | 303 | 307; location: string };
 
 export interface TcpServiceConfig {
   name: string;

@@ -223,7 +223,7 @@ export class Daemon {
     if (this.worker !== undefined) return;
     this.reloader = new ConfigReloader(
       this.settings.configPath,
-      { crowdsecAvailable: this.settings.crowdsec !== undefined },
+      { crowdsecAvailable: this.settings.crowdsec !== undefined, denyTemplate: this.settings.denyTemplate },
       config,
       (next) => this.apply(next),
       this.log,

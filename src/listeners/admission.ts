@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
 import type { ClientAddress, Peer } from '../client-ip/peer';
 import { setForwardingHeaders } from '../forward/headers';
+import { setVerdictHeaders } from '../forward/verdict-headers';
 import type { IpSet } from '../net/ip-set';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
@@ -13,6 +14,7 @@ import { elapsedMs, metadataOrEmpty, type AccessEntry } from '../telemetry/acces
 import type { Metrics } from '../telemetry/metrics';
 import type { HostRouter } from './host-router';
 import { countAdmission, type UsageRecorder } from '../crowdsec/usage/counters';
+import { requestIdFor } from './request-id';
 
 export interface AdmissionContext {
   router: HostRouter;
@@ -23,26 +25,30 @@ export interface AdmissionContext {
   usage?: UsageRecorder;
 }
 
-export type Admission =
-  { service: undefined; clientIp: ClientAddress; verdict: undefined } | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict };
+export type Admission = { requestId: string } & (
+  { service: undefined; clientIp: ClientAddress; verdict: undefined } | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict }
+);
 
 /** Routes, resolves the client and runs the chain; counts the outcome; rewrites the forwarding headers of an admitted request. */
 export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: Peer, scheme: string, port: number): Admission {
   const forwardedFor = resolveForwardedFor(peer, req.headers['x-forwarded-for'], ctx.trusted);
+  const requestId = requestIdFor(peer, req.headers['x-request-id']);
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { service, clientIp: forwardedFor.clientIp, verdict: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined };
   }
   const verdict = evaluate(service.access, forwardedFor.clientIp, ctx.chain, Date.now());
   if (ctx.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
     ctx.metrics.httpRequest(service.name, 'allowed', '');
     setForwardingHeaders(req.headers, { peer, forwardedFor, scheme, port });
+    req.headers['x-request-id'] = requestId;
+    setVerdictHeaders(req.headers, service.config.forwardVerdict, verdict);
   } else {
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
-  return { service, clientIp: forwardedFor.clientIp, verdict };
+  return { requestId, service, clientIp: forwardedFor.clientIp, verdict };
 }
 
 export function requestAccessEntry(
@@ -62,6 +68,7 @@ export function requestAccessEntry(
     protocol: 'http',
     scheme,
     sni,
+    request_id: admission.requestId,
     client_ip: admission.clientIp,
     country: verdict?.country,
     method: req.method,

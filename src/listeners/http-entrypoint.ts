@@ -24,10 +24,12 @@ import type { Logger } from 'pino';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
+import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
 import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
+import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation } from '../tls/redirect';
 import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
@@ -37,6 +39,7 @@ import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext
 import { HostRouter } from './host-router';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
+import { newRequestId } from './request-id';
 
 export type Scheme = 'http' | 'https';
 
@@ -205,11 +208,13 @@ export class HttpEntrypoint implements AdmissionContext {
     // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
     const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
     const admission: Admission =
-      challenge === undefined ? this.admit(req) : { service: undefined, clientIp: (peerOf(req.socket) as Peer).address, verdict: undefined };
+      challenge === undefined
+        ? this.admit(req)
+        : { requestId: newRequestId(), service: undefined, clientIp: (peerOf(req.socket) as Peer).address, verdict: undefined };
     let location: string | undefined;
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
-    else if (!admission.verdict.allowed) respond(res, 403);
+    else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.once('close', () => {
@@ -238,8 +243,8 @@ export class HttpEntrypoint implements AdmissionContext {
       status = 404;
       rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
-      status = 403;
-      rejectUpgrade(socket, status);
+      status = admission.service.config.deny.status;
+      rejectUpgradeDenied(socket, admission.service.config.deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
@@ -274,6 +279,7 @@ export class HttpEntrypoint implements AdmissionContext {
       service: '',
       protocol: 'http',
       scheme: this.opts.scheme,
+      request_id: newRequestId(),
       client_ip: peer.address,
       status,
       bytes_in: socket.bytesRead,
@@ -296,6 +302,10 @@ export class HttpEntrypoint implements AdmissionContext {
     const sni = this.opts.scheme === 'https' ? (req.socket as TLSSocket).servername || undefined : undefined;
     this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError, this.opts.scheme, sni));
   }
+}
+
+function denialOf(admission: Admission & { verdict: Verdict }): Denial {
+  return { reason: admission.verdict.denyReason, clientIp: admission.clientIp, requestId: admission.requestId };
 }
 
 /** 431 for oversized heads, 408 for slow ones, 400 for the rest; undefined: the client left. */

@@ -10,6 +10,8 @@ export interface AccessEntry {
   scheme?: 'http' | 'https';
   /** HTTPS: the server name the client sent in its TLS ClientHello, when it sent one. */
   sni?: string;
+  /** HTTP: X-Request-Id as sent upstream (src/listeners/request-id.ts). */
+  request_id?: string;
   client_ip: string;
   country?: string;
   method?: string;
@@ -61,6 +63,7 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   let line = `${head},"time":${time},"service":${quote(e.service)},"protocol":"${e.protocol}"`;
   if (e.scheme !== undefined) line += `,"scheme":"${e.scheme}"`;
   if (e.sni !== undefined) line += `,"sni":${quote(e.sni)}`;
+  if (e.request_id !== undefined) line += `,"request_id":${quote(e.request_id)}`;
   line += `,"client_ip":${quote(e.client_ip)}`;
   if (e.country !== undefined) line += `,"country":${quote(e.country)}`;
   if (e.method !== undefined) line += `,"method":${quote(e.method)}`;

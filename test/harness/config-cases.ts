@@ -129,7 +129,7 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
   [
     'unknown service key',
     http('    domain: x\n'),
-    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls`,
+    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls, deny, forward_verdict`,
   ],
   [
     'unknown access key',

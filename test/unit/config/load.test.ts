@@ -41,6 +41,8 @@ t.test('the example from the spec parses into the exact typed objects', async (t
     },
     tls: { mode: 'off' },
     redirectHttps: false,
+    deny: { kind: 'page', status: 403, template: undefined },
+    forwardVerdict: false,
   });
   t.strictSame(ssh, {
     name: 'ssh',
