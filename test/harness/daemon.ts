@@ -164,7 +164,7 @@ async function startDaemonOnce(opts: StartDaemonOptions): Promise<Daemon> {
   };
   if (opts.waitReady !== false) {
     try {
-      await daemon.waitFor((l) => l.msg === 'netbird-proxy listening', 15_000, 'netbird-proxy listening');
+      await daemon.waitFor((l) => l.msg === 'netbird-proxy listening', 60_000, 'netbird-proxy listening');
     } catch (err) {
       const taken = new RegExp(`^netbird-proxy: --(http|admin)-addr 127\\.0\\.0\\.1:(${httpPort}|${adminPort}): address already in use`, 'm');
       if (child.exitCode === 2 && taken.test(raw)) {

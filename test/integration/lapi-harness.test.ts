@@ -138,7 +138,8 @@ t.test('real LAPI over TLS with client certs', async (t) => {
 t.test('fake LAPI', async (t) => {
   const fake = await startFakeLapi({ apiKey: 'k' });
   t.teardown(() => fake.close());
-  const get = (q: string, apiKey = 'k'): ReturnType<typeof lapiGet> => lapiGet(fake, `/v1/decisions/stream${q}`, { apiKey, timeoutMs: 500 });
+  // Generous: on a loaded machine (another test run beside this one) a reply can take seconds; only 'hang' must time out.
+  const get = (q: string, apiKey = 'k', timeoutMs = 10_000): ReturnType<typeof lapiGet> => lapiGet(fake, `/v1/decisions/stream${q}`, { apiKey, timeoutMs });
   const body = async (q: string): Promise<Stream> => JSON.parse((await get(q)).body) as Stream;
 
   t.equal((await get('?startup=true', 'bad')).status, 403);
@@ -171,7 +172,7 @@ t.test('fake LAPI', async (t) => {
   fake.setMode('destroy');
   await t.rejects(get(''), { code: 'ECONNRESET' });
   fake.setMode('hang');
-  await t.rejects(get(''), /timed out/);
+  await t.rejects(get('', 'k', 500), /timed out/);
   fake.setMode('ok');
 
   fake.enqueue({ status: 502, body: 'bad gateway' }, { delayMs: 50 });
