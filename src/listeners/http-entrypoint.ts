@@ -30,7 +30,7 @@ import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation } from '../tls/redirect';
-import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import { metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
 import { HostRouter } from './host-router';
@@ -197,7 +197,7 @@ export class HttpEntrypoint implements AdmissionContext {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const startNs = process.hrtime.bigint();
+    const startMs = startClock();
     // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
     const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
     const admission: Admission =
@@ -220,12 +220,12 @@ export class HttpEntrypoint implements AdmissionContext {
       socket[kAccounted] = seen;
       const upstreamError = upstreamErrorOf(req);
       const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
-      this.logAccess(req, admission, status, bytesIn, bytesOut, startNs, upstreamError);
+      this.logAccess(req, admission, status, bytesIn, bytesOut, startMs, upstreamError);
     });
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const startNs = process.hrtime.bigint();
+    const startMs = startClock();
     socket.on('error', () => socket.destroy());
     const admission = this.admit(req);
     let status: number | undefined;
@@ -248,7 +248,7 @@ export class HttpEntrypoint implements AdmissionContext {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs, upstreamErrorOf(req));
+      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startMs, upstreamErrorOf(req));
     });
   }
 
@@ -286,11 +286,11 @@ export class HttpEntrypoint implements AdmissionContext {
     status: number,
     bytesIn: number,
     bytesOut: number,
-    startNs: bigint,
+    startMs: number,
     upstreamError: string | undefined,
   ): void {
     const sni = this.opts.scheme === 'https' ? (req.socket as TLSSocket).servername || undefined : undefined;
-    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError, this.opts.scheme, sni));
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startMs, upstreamError, this.opts.scheme, sni));
   }
 }
 

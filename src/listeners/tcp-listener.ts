@@ -8,7 +8,7 @@ import { forwardTcp } from '../forward/tcp';
 import type { IpSet } from '../net/ip-set';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import { elapsedMs, metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
@@ -59,16 +59,16 @@ export class TcpListener {
   }
 
   private onConnection(socket: Socket): void {
-    const startNs = process.hrtime.bigint();
+    const startMs = startClock();
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const { trusted, proxyProtocol, log, metrics } = this.opts;
     acceptConnection(socket, { trusted, proxyProtocol, log, onDrop: (reason) => metrics.connectionDropped('tcp', reason) }, (accepted, peer) =>
-      this.admit(accepted, peer, startNs),
+      this.admit(accepted, peer, startMs),
     );
   }
 
-  private admit(socket: Socket, peer: Peer, startNs: bigint): void {
+  private admit(socket: Socket, peer: Peer, startMs: number): void {
     const service = this.service;
     const admitted = evaluate(service.access, peer.address, this.opts.chain, Date.now());
     const conn = new OpenConnection('tcp', service.name, peer.address, admitted, socket);
@@ -81,7 +81,7 @@ export class TcpListener {
         country: verdict.country,
         bytes_in: socket.bytesRead,
         bytes_out: socket.bytesWritten,
-        duration_ms: elapsedMs(startNs),
+        duration_ms: elapsedMs(startMs),
         deny_reason: verdict.denyReason,
         metadata: metadataOrEmpty(verdict.metadata),
       });

@@ -1,6 +1,7 @@
 // One JSON line per HTTP request and per TCP connection, with "msg":"access", in pino's line
 // format (level, time, fields, msg). The schema is fixed, so the line is built directly: this is
 // written once per request and pino's generic serialisation cost more than the rest of our code.
+import { performance } from 'node:perf_hooks';
 import type { DenyReason } from '../restrictions/types';
 
 export interface AccessEntry {
@@ -67,7 +68,12 @@ export function formatAccessLine(e: AccessEntry, time: number): string {
   return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 
-/** Milliseconds since `startNs` (from process.hrtime.bigint()), rounded to microseconds. */
-export function elapsedMs(startNs: bigint): number {
-  return Math.round(Number(process.hrtime.bigint() - startNs) / 1000) / 1000;
+/** A monotonic start time for elapsedMs(): a plain number, where process.hrtime.bigint() allocated a BigInt per call. */
+export function startClock(): number {
+  return performance.now();
+}
+
+/** Milliseconds since `startMs` (from startClock()), rounded to microseconds. */
+export function elapsedMs(startMs: number): number {
+  return Math.round((performance.now() - startMs) * 1000) / 1000;
 }
