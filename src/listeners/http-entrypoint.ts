@@ -15,7 +15,7 @@
 // HTTP with TLS services: ACME http-01 answers first, then the restriction chain, then the 308 to
 // https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
 // too, without costing a TLS handshake).
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
@@ -70,7 +70,7 @@ const CLIENT_CLOSED_REQUEST = 499;
 export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
-  private readonly server: http.Server | https.Server;
+  private readonly server: http.Server<typeof IncomingMessage, typeof LoggedResponse> | https.Server<typeof IncomingMessage, typeof LoggedResponse>;
   private readonly acceptor: net.Server;
   /** HTTPS: peers of connections in their TLS handshake, by the raw socket's remote address and port. */
   private readonly handshaking = new Map<string, Peer>();
@@ -90,14 +90,15 @@ export class HttpEntrypoint implements AdmissionContext {
       log: opts.log,
       onUpstreamError: (service, kind) => opts.metrics.upstreamError(service, kind),
     });
-    const httpOptions: http.ServerOptions = {
+    const httpOptions: http.ServerOptions<typeof IncomingMessage, typeof LoggedResponse> = {
       headersTimeout: opts.headerTimeoutMs,
       // The whole request may take as long as the upstream may: a long upload is not an attack.
       requestTimeout: 0,
       maxHeaderSize: opts.maxHeaderSize,
       connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
+      ServerResponse: LoggedResponse,
     };
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    const onRequest = (req: IncomingMessage, res: LoggedResponse): void => this.onRequest(req, res);
     if (opts.scheme === 'https') {
       if (opts.tls === undefined) throw new Error('the HTTPS entrypoint needs the TLS manager');
       // A handshake is bounded like a request head: a slow client cannot hold a socket longer.
@@ -196,7 +197,7 @@ export class HttpEntrypoint implements AdmissionContext {
     return admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: IncomingMessage, res: LoggedResponse): void {
     const startMs = startClock();
     // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
     const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
@@ -208,20 +209,27 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (!admission.verdict.allowed) respond(res, 403);
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
-    res.once('close', () => {
-      // Bytes on the connection since the previous request on it ended: request line, headers
-      // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
-      const socket = req.socket as AccountedSocket;
-      const seen = socket[kAccounted] ?? { read: 0, written: 0 };
-      const bytesIn = socket.bytesRead - seen.read;
-      const bytesOut = socket.bytesWritten - seen.written;
-      seen.read = socket.bytesRead;
-      seen.written = socket.bytesWritten;
-      socket[kAccounted] = seen;
-      const upstreamError = upstreamErrorOf(req);
-      const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
-      this.logAccess(req, admission, status, bytesIn, bytesOut, startMs, upstreamError);
-    });
+    res.entrypoint = this;
+    res.admission = admission;
+    res.startMs = startMs;
+    res.on('close', logResponse);
+  }
+
+  /** A response closed (sent, or the client left): its access line. */
+  responseClosed(res: LoggedResponse, admission: Admission, startMs: number): void {
+    const req = res.req;
+    // Bytes on the connection since the previous request on it ended: request line, headers
+    // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
+    const socket = req.socket as AccountedSocket;
+    const seen = socket[kAccounted] ?? { read: 0, written: 0 };
+    const bytesIn = socket.bytesRead - seen.read;
+    const bytesOut = socket.bytesWritten - seen.written;
+    seen.read = socket.bytesRead;
+    seen.written = socket.bytesWritten;
+    socket[kAccounted] = seen;
+    const upstreamError = upstreamErrorOf(req);
+    const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
+    this.logAccess(req, admission, status, bytesIn, bytesOut, startMs, upstreamError);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -318,3 +326,18 @@ function socketKey(socket: Socket): string | undefined {
 
 const kAccounted = Symbol('netbird-proxy.accounted');
 type AccountedSocket = Socket & { [kAccounted]?: { read: number; written: number } };
+
+/**
+ * The server's response class: it carries what the access line needs, so that every response
+ * shares one 'close' listener (logResponse) instead of a closure (and a once() wrapper) per request.
+ */
+class LoggedResponse extends http.ServerResponse {
+  entrypoint: HttpEntrypoint | undefined = undefined;
+  admission: Admission | undefined = undefined;
+  startMs = 0;
+}
+
+function logResponse(this: LoggedResponse): void {
+  // 'close' is emitted once per response.
+  if (this.entrypoint !== undefined && this.admission !== undefined) this.entrypoint.responseClosed(this, this.admission, this.startMs);
+}
