@@ -11,5 +11,5 @@ export function ratioTarget(ratio: number, op: '>=' | '<=', value: number, what:
 export function targetLine(key: string, t: Target): string {
   const head = `  ${t.met ? 'MET   ' : 'MISSED'} ${key}: `;
   if (t.ratio === undefined || t.bound === undefined) return `${head}${t.target} — ${t.measured}`;
-  return `${head}ratio ${Number.isFinite(t.ratio) ? t.ratio : '—'} (target ${t.bound.op === '>=' ? '≥' : '≤'} ${t.bound.value}: ${t.target}) — ${t.measured}`;
+  return `${head}ratio ${Number.isFinite(t.ratio) ? t.ratio : '—'} (target: ${t.target}) — ${t.measured}`;
 }
