@@ -7,7 +7,7 @@ import { admitRequest, requestAccessEntry, type AdmissionContext } from '../../s
 import type { HostRouter } from '../../src/listeners/host-router';
 import type { IpSet } from '../../src/net/ip-set';
 import type { ChainContext } from '../../src/restrictions/chain';
-import type { AccessLog } from '../../src/telemetry/access-log';
+import { startClock, type AccessLog } from '../../src/telemetry/access-log';
 import type { Metrics } from '../../src/telemetry/metrics';
 
 /** One keep-alive connection: a real net.Socket (no handle) whose peer address is set, and the
@@ -47,7 +47,7 @@ export function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boo
   const ctx: AdmissionContext = { router: d.router, trusted: d.trusted, chain: d.chain, metrics: parts.metrics ? d.metrics : NO_METRICS };
   const accessLine = parts.accessLine;
   return (c) => {
-    const startNs = process.hrtime.bigint();
+    const startMs = startClock();
     const req = c.req;
     // Node's HTTP parser makes a fresh headers object per request.
     req.headers = freshHeaders(c);
@@ -55,7 +55,7 @@ export function pathStep(d: PathDeps, parts: { metrics: boolean; accessLine: boo
     if (admission.service === undefined) throw new Error(`no service for ${c.host}`);
     if (!accessLine) return;
     const allowed = admission.verdict.allowed;
-    d.accessLog.write(requestAccessEntry(req, admission, allowed ? 200 : 403, 78, allowed ? 160 : 150, startNs, undefined));
+    d.accessLog.write(requestAccessEntry(req, admission, allowed ? 200 : 403, 78, allowed ? 160 : 150, startMs, undefined));
   };
 }
 

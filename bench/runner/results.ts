@@ -167,6 +167,9 @@ export interface Target {
   target: string;
   measured: string;
   met: boolean;
+  /** Ratio targets (runner/targets.ts): the measured ratio and the bound it is checked against. */
+  ratio?: number;
+  bound?: { op: '>=' | '<='; value: number };
 }
 
 export interface Results {

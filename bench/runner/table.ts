@@ -2,6 +2,7 @@
 // and the errors.
 import type { ScenarioReport } from './context';
 import type { Results } from './results';
+import { targetLine } from './targets';
 
 export function renderTable(r: Results, reports: ScenarioReport[]): string {
   const m = r.machine;
@@ -18,7 +19,7 @@ export function renderTable(r: Results, reports: ScenarioReport[]): string {
   L.push('', '* = a round measured while more than 0.1 core was busy outside the benchmark (after 3 attempts).');
   if (Object.keys(r.targets).length > 0) {
     L.push('', 'Targets (measured, not asserted)');
-    for (const [k, t] of Object.entries(r.targets)) L.push(`  ${t.met ? 'MET   ' : 'MISSED'} ${k}: ${t.target} — ${t.measured}`);
+    for (const [k, t] of Object.entries(r.targets)) L.push(targetLine(k, t));
   }
   if (r.errors.length > 0) {
     L.push('', 'Errors');

@@ -21,12 +21,10 @@ export interface HttpForwarderOptions {
 }
 
 const kTarget = Symbol('netbird-proxy.target');
-const kTimedOut = Symbol('netbird-proxy.timedOut');
 const kUpgradeStatus = Symbol('netbird-proxy.upgradeStatus');
 const kUpstreamError = Symbol('netbird-proxy.upstreamError');
 type TrackedRequest = IncomingMessage & {
   [kTarget]?: UpstreamTarget;
-  [kTimedOut]?: boolean;
   [kUpgradeStatus]?: number;
   [kUpstreamError]?: UpstreamErrorKind;
 };
@@ -55,11 +53,11 @@ export class HttpForwarder {
     this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
-    this.proxy.on('proxyReq', (proxyReq, req) => this.armTimeout(proxyReq, req as TrackedRequest));
+    this.proxy.on('proxyReq', (proxyReq) => this.armTimeout(proxyReq));
     this.proxy.on('proxyRes', (proxyRes, req, res) => this.watchBody(proxyRes, req as TrackedRequest, res));
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
       const tracked = req as TrackedRequest;
-      this.armTimeout(proxyReq, tracked);
+      this.armTimeout(proxyReq);
       proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
       proxyReq.once('response', (res) => (tracked[kUpgradeStatus] = res.statusCode));
     });
@@ -84,11 +82,8 @@ export class HttpForwarder {
     return url.protocol === 'https:' ? this.httpsAgent : this.httpAgent;
   }
 
-  private armTimeout(proxyReq: http.ClientRequest, req: TrackedRequest): void {
-    proxyReq.setTimeout(this.opts.upstreamTimeoutMs, () => {
-      req[kTimedOut] = true;
-      proxyReq.destroy(new Error('upstream timed out'));
-    });
+  private armTimeout(proxyReq: http.ClientRequest): void {
+    proxyReq.setTimeout(this.opts.upstreamTimeoutMs, onUpstreamTimeout);
   }
 
   /**
@@ -112,7 +107,7 @@ export class HttpForwarder {
   }
 
   private onProxyError(err: Error, req: TrackedRequest, res: ServerResponse | Duplex | undefined): void {
-    const kind: UpstreamErrorKind = req[kTimedOut] === true ? 'timeout' : classifyHttpError(err);
+    const kind: UpstreamErrorKind = err instanceof UpstreamTimeoutError ? 'timeout' : classifyHttpError(err);
     // A reset caused by the client leaving is the client's doing, not the upstream's.
     if (!(req.socket.destroyed && kind === 'reset')) this.record(req, kind, err);
     if (res === undefined) return;
@@ -128,6 +123,18 @@ export class HttpForwarder {
       res.destroy();
     }
   }
+}
+
+/** What a timed-out upstream request is destroyed with, so that its error is named 'timeout'. */
+class UpstreamTimeoutError extends Error {
+  constructor() {
+    super('upstream timed out');
+  }
+}
+
+/** One shared 'timeout' listener for every upstream request (no closure per request). */
+function onUpstreamTimeout(this: http.ClientRequest): void {
+  this.destroy(new UpstreamTimeoutError());
 }
 
 function isServerResponse(res: ServerResponse | Duplex): res is ServerResponse {

@@ -15,7 +15,7 @@
 // HTTP with TLS services: ACME http-01 answers first, then the restriction chain, then the 308 to
 // https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
 // too, without costing a TLS handshake).
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
@@ -32,7 +32,7 @@ import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation } from '../tls/redirect';
-import { metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import { metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { UsageRecorder } from '../crowdsec/usage/counters';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
@@ -75,7 +75,7 @@ const CLIENT_CLOSED_REQUEST = 499;
 export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
-  private readonly server: http.Server | https.Server;
+  private readonly server: http.Server<typeof IncomingMessage, typeof LoggedResponse> | https.Server<typeof IncomingMessage, typeof LoggedResponse>;
   private readonly acceptor: net.Server;
   /** HTTPS: peers of connections in their TLS handshake, by the raw socket's remote address and port. */
   private readonly handshaking = new Map<string, Peer>();
@@ -97,14 +97,15 @@ export class HttpEntrypoint implements AdmissionContext {
       log: opts.log,
       onUpstreamError: (service, kind) => opts.metrics.upstreamError(service, kind),
     });
-    const httpOptions: http.ServerOptions = {
+    const httpOptions: http.ServerOptions<typeof IncomingMessage, typeof LoggedResponse> = {
       headersTimeout: opts.headerTimeoutMs,
       // The whole request may take as long as the upstream may: a long upload is not an attack.
       requestTimeout: 0,
       maxHeaderSize: opts.maxHeaderSize,
       connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
+      ServerResponse: LoggedResponse,
     };
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
+    const onRequest = (req: IncomingMessage, res: LoggedResponse): void => this.onRequest(req, res);
     if (opts.scheme === 'https') {
       if (opts.tls === undefined) throw new Error('the HTTPS entrypoint needs the TLS manager');
       // A handshake is bounded like a request head: a slow client cannot hold a socket longer.
@@ -203,8 +204,8 @@ export class HttpEntrypoint implements AdmissionContext {
     return admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const startNs = process.hrtime.bigint();
+  private onRequest(req: IncomingMessage, res: LoggedResponse): void {
+    const startMs = startClock();
     // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
     const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
     const admission: Admission =
@@ -217,24 +218,31 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
-    res.once('close', () => {
-      // Bytes on the connection since the previous request on it ended: request line, headers
-      // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
-      const socket = req.socket as AccountedSocket;
-      const seen = socket[kAccounted] ?? { read: 0, written: 0 };
-      const bytesIn = socket.bytesRead - seen.read;
-      const bytesOut = socket.bytesWritten - seen.written;
-      seen.read = socket.bytesRead;
-      seen.written = socket.bytesWritten;
-      socket[kAccounted] = seen;
-      const upstreamError = upstreamErrorOf(req);
-      const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
-      this.logAccess(req, admission, status, bytesIn, bytesOut, startNs, upstreamError);
-    });
+    res.entrypoint = this;
+    res.admission = admission;
+    res.startMs = startMs;
+    res.on('close', logResponse);
+  }
+
+  /** A response closed (sent, or the client left): its access line. */
+  responseClosed(res: LoggedResponse, admission: Admission, startMs: number): void {
+    const req = res.req;
+    // Bytes on the connection since the previous request on it ended: request line, headers
+    // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
+    const socket = req.socket as AccountedSocket;
+    const seen = socket[kAccounted] ?? { read: 0, written: 0 };
+    const bytesIn = socket.bytesRead - seen.read;
+    const bytesOut = socket.bytesWritten - seen.written;
+    seen.read = socket.bytesRead;
+    seen.written = socket.bytesWritten;
+    socket[kAccounted] = seen;
+    const upstreamError = upstreamErrorOf(req);
+    const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
+    this.logAccess(req, admission, status, bytesIn, bytesOut, startMs, upstreamError);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const startNs = process.hrtime.bigint();
+    const startMs = startClock();
     socket.on('error', () => socket.destroy());
     const admission = this.admit(req);
     let status: number | undefined;
@@ -257,7 +265,7 @@ export class HttpEntrypoint implements AdmissionContext {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startNs, upstreamErrorOf(req));
+      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startMs, upstreamErrorOf(req));
     });
   }
 
@@ -296,11 +304,11 @@ export class HttpEntrypoint implements AdmissionContext {
     status: number,
     bytesIn: number,
     bytesOut: number,
-    startNs: bigint,
+    startMs: number,
     upstreamError: string | undefined,
   ): void {
     const sni = this.opts.scheme === 'https' ? (req.socket as TLSSocket).servername || undefined : undefined;
-    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startNs, upstreamError, this.opts.scheme, sni));
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startMs, upstreamError, this.opts.scheme, sni));
   }
 }
 
@@ -332,3 +340,18 @@ function socketKey(socket: Socket): string | undefined {
 
 const kAccounted = Symbol('netbird-proxy.accounted');
 type AccountedSocket = Socket & { [kAccounted]?: { read: number; written: number } };
+
+/**
+ * The server's response class: it carries what the access line needs, so that every response
+ * shares one 'close' listener (logResponse) instead of a closure (and a once() wrapper) per request.
+ */
+class LoggedResponse extends http.ServerResponse {
+  entrypoint: HttpEntrypoint | undefined = undefined;
+  admission: Admission | undefined = undefined;
+  startMs = 0;
+}
+
+function logResponse(this: LoggedResponse): void {
+  // 'close' is emitted once per response.
+  if (this.entrypoint !== undefined && this.admission !== undefined) this.entrypoint.responseClosed(this, this.admission, this.startMs);
+}

@@ -1,14 +1,14 @@
 // One listener per tcp service: accept (peer, PROXY header) → restriction chain → dial → access log.
 import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { acceptConnection } from '../client-ip/accept';
+import { acceptConnection, type AcceptOptions } from '../client-ip/accept';
 import type { Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
 import { forwardTcp } from '../forward/tcp';
 import type { IpSet } from '../net/ip-set';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
-import { elapsedMs, metadataOrEmpty, type AccessLog } from '../telemetry/access-log';
+import { elapsedMs, metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import { countAdmission, type UsageRecorder } from '../crowdsec/usage/counters';
 import { closeServer, listenOn } from './listen';
@@ -30,6 +30,7 @@ export interface TcpListenerOptions {
 export class TcpListener {
   private readonly server: net.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly acceptOptions: AcceptOptions;
   private bound = false;
 
   /** Replaced in place on reload when only the rules or target change: the listener and its connections stay. */
@@ -37,6 +38,8 @@ export class TcpListener {
     public service: TcpServiceRuntime,
     private readonly opts: TcpListenerOptions,
   ) {
+    const { trusted, proxyProtocol, log, metrics } = opts;
+    this.acceptOptions = { trusted, proxyProtocol, log, onDrop: (reason) => metrics.connectionDropped('tcp', reason) };
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.onConnection(socket));
   }
 
@@ -62,34 +65,38 @@ export class TcpListener {
   }
 
   private onConnection(socket: Socket): void {
-    const startNs = process.hrtime.bigint();
+    const session: TcpSession = { socket, startMs: startClock(), conn: undefined };
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    const { trusted, proxyProtocol, log, metrics } = this.opts;
-    acceptConnection(socket, { trusted, proxyProtocol, log, onDrop: (reason) => metrics.connectionDropped('tcp', reason) }, (accepted, peer) =>
-      this.admit(accepted, peer, startNs),
-    );
+    // One listener per connection for the set and the access line ('close' is emitted once).
+    socket.on('close', () => this.closed(session));
+    acceptConnection(socket, this.acceptOptions, (accepted, peer) => this.admit(session, peer));
   }
 
-  private admit(socket: Socket, peer: Peer, startNs: bigint): void {
+  private closed(session: TcpSession): void {
+    const { socket, conn } = session;
+    this.sockets.delete(socket);
+    if (conn === undefined) return; // closed before it was judged
+    const verdict = conn.verdict;
+    this.opts.accessLog.write({
+      service: conn.serviceName,
+      protocol: 'tcp',
+      client_ip: conn.clientIp,
+      country: verdict.country,
+      bytes_in: socket.bytesRead,
+      bytes_out: socket.bytesWritten,
+      duration_ms: elapsedMs(session.startMs),
+      deny_reason: verdict.denyReason,
+      metadata: metadataOrEmpty(verdict.metadata),
+    });
+  }
+
+  private admit(session: TcpSession, peer: Peer): void {
+    const socket = session.socket;
     const service = this.service;
     const admitted = evaluate(service.access, peer.address, this.opts.chain, Date.now());
     if (this.opts.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(this.opts.usage, 'connection', admitted);
     const conn = new OpenConnection('tcp', service.name, peer.address, admitted, socket);
-    socket.once('close', () => {
-      const verdict = conn.verdict;
-      this.opts.accessLog.write({
-        service: service.name,
-        protocol: 'tcp',
-        client_ip: peer.address,
-        country: verdict.country,
-        bytes_in: socket.bytesRead,
-        bytes_out: socket.bytesWritten,
-        duration_ms: elapsedMs(startNs),
-        deny_reason: verdict.denyReason,
-        metadata: metadataOrEmpty(verdict.metadata),
-      });
-    });
+    session.conn = conn;
     if (!admitted.allowed) {
       this.opts.metrics.tcpConnection(service.name, 'denied', admitted.denyReason);
       socket.on('error', () => socket.destroy());
@@ -108,4 +115,11 @@ export class TcpListener {
       },
     });
   }
+}
+
+/** One accepted connection: judged once `conn` is set. */
+interface TcpSession {
+  readonly socket: Socket;
+  readonly startMs: number;
+  conn: OpenConnection | undefined;
 }
