@@ -34,10 +34,6 @@ import * as scaling from './scenarios/scaling';
 import * as store from './scenarios/store';
 import * as tcp from './scenarios/tcp';
 
-// Scaling rows (issue 13, `--workers`): scenarios/scaling.ts exports run(ctx) and report like every
-// scenario here; it goes right after enforce-ab in both lists below, and its targets use
-// runner/targets.ts ratioTarget() (scaling factor vs nginx's ≥ 0.9, ratio to nginx at 2 workers).
-
 /** Table sections and targets, in print order. */
 const REPORTS: ScenarioReport[] = [
   http.report,
@@ -56,13 +52,13 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   await sync.run(ctx);
   await http.run(ctx);
   await enforceAb.run(ctx);
-  // (scaling.run(ctx) here)
   sync.recordAfterLoad(ctx);
   await tcp.run(ctx);
   await httpsScenario.run(ctx);
   await profile.run(ctx);
   await store.run(ctx);
   await path.run(ctx);
+  // Last: it starts its own nginx and --workers groups on both cores, unpinned.
   await scaling.run(ctx);
 }
 
