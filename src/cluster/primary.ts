@@ -12,6 +12,7 @@ import type { StatusReport } from '../admin/status';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import type { ServicesConfig } from '../config/types';
+import type { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader } from '../daemon/config-reload';
@@ -26,11 +27,14 @@ import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';
 import { relayLines } from './line-relay';
-import { isFromWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import { isFromWorker, type AskWhat, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import { DecisionRelay } from './relay';
+import { clusterUsagePusher } from './usage';
 import { WORKER_SLOT_ENV } from './worker';
 
 const ASK_TIMEOUT_MS = 5000;
+/** A worker answers in turn, after the batches before the ask: a big pull may be ahead of it. */
+const USAGE_ASK_TIMEOUT_MS = 60_000;
 const CONFIG_TIMEOUT_MS = 30_000;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
 const QUICK_DEATH_MS = 5000;
@@ -77,6 +81,7 @@ class Primary {
   private readonly slots: Slot[] = [];
   private readonly admin: AdminServer;
   private readonly events: EventLog | undefined;
+  private readonly usagePusher: UsageMetricsPusher | undefined;
   private reloader: ConfigReloader | undefined;
   private services: ServiceRuntime[] = [];
   private configSeq = 0;
@@ -106,6 +111,20 @@ class Primary {
       return bouncer;
     });
     this.metrics = new Metrics(() => this.lifecycle.current);
+    if (crowdsec?.metricsIntervalMs) {
+      const asker = {
+        usage: () => Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage))),
+        active: async () => {
+          for (const slot of this.slots) {
+            const active = (await this.ask(slot, 'active'))?.active;
+            if (active !== undefined) return active;
+          }
+          return undefined;
+        },
+        bouncerRunning: () => this.lifecycle.current !== undefined,
+      };
+      this.usagePusher = clusterUsagePusher(crowdsec, asker, this.log);
+    }
     this.events = settings.eventLogSize > 0 ? new EventLog(settings.eventLogSize) : undefined;
     const ui = new AdminUi(
       {
@@ -183,6 +202,7 @@ class Primary {
       this.log,
     );
     this.reloader.watch();
+    this.usagePusher?.start();
   }
 
   /** The primary's own view of a config: the services the admin UI lists, and whether the bouncer runs. */
@@ -322,7 +342,7 @@ class Primary {
     }
   }
 
-  private ask(slot: Slot, what: 'status' | 'metrics'): Promise<Answer | undefined> {
+  private ask(slot: Slot, what: AskWhat, timeoutMs = ASK_TIMEOUT_MS): Promise<Answer | undefined> {
     const w = slot.worker;
     if (w === undefined || !slot.started) return Promise.resolve(undefined);
     const id = ++this.askSeq;
@@ -332,7 +352,7 @@ class Primary {
         this.asks.delete(id);
         resolve(a);
       };
-      const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
       this.asks.set(id, done);
       this.sendTo(w, { t: 'ask', id, what });
     });
@@ -405,6 +425,7 @@ class Primary {
     this.stopping = true;
     this.allStarted?.();
     this.reloader?.stop();
+    this.usagePusher?.stop();
     const exits = this.slots.map((slot) => {
       const w = slot.worker;
       if (w === undefined) return Promise.resolve();

@@ -3,6 +3,7 @@
 // (mirror.ts), asks it for /status and /metrics, and tells it to stop.
 import { parseServicesConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
+import { emptySnapshot } from '../crowdsec/usage/counters';
 import { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
 import type { Settings } from '../settings';
@@ -81,6 +82,9 @@ export function runWorker(settings: Settings): Promise<void> {
       }
       case 'ask':
         if (m.what === 'metrics') return send({ t: 'answer', id: m.id, metrics: await daemon.metrics.registry.getMetricsAsJSON() });
+        // Taken counts are the primary's from here on: a worker that dies loses only what it counted since.
+        if (m.what === 'usage') return send({ t: 'answer', id: m.id, usage: daemon.usage?.take() ?? emptySnapshot() });
+        if (m.what === 'active') return send({ t: 'answer', id: m.id, active: mirror.synced ? mirror.store.activeByOrigin(Date.now()) : undefined });
         return send({ t: 'answer', id: m.id, status: report(slot, daemon, mirror) });
       case 'reopen-logs':
         return logs.reopen();
