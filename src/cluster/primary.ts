@@ -36,6 +36,8 @@ const ASK_TIMEOUT_MS = 5000;
 /** A worker answers in turn, after the batches before the ask: a big pull may be ahead of it. */
 const USAGE_ASK_TIMEOUT_MS = 60_000;
 const CONFIG_TIMEOUT_MS = 30_000;
+/** Messages (a batch is ~2,000 decisions, ~70 KB) that may wait in one worker's channel before the pull pauses. */
+const MAX_UNWRITTEN = 4;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
 const QUICK_DEATH_MS = 5000;
 
@@ -88,6 +90,9 @@ class Primary {
   private readonly configWaits = new Map<string, (error: string | null) => void>();
   private askSeq = 0;
   private readonly asks = new Map<number, (a: Answer | undefined) => void>();
+  /** Messages handed to worker.send() whose write has not completed, per worker. */
+  private readonly unwritten = new Map<Worker, number>();
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private stopping = false;
   private allStarted: (() => void) | undefined;
 
@@ -105,6 +110,7 @@ class Primary {
       const relay = new DecisionRelay(
         (m) => this.broadcast(m),
         () => bouncer.requestResync(),
+        () => this.channelsBehind(),
       );
       const bouncer: StreamBouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
       this.relay = relay;
@@ -179,7 +185,7 @@ class Primary {
     } catch (err) {
       return this.failStart(`--admin-addr ${formatHostPort(s.adminAddr)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    await this.adopt(config);
+    this.services = config.services.map((svc) => buildServiceRuntime(svc));
     // Workers inherit no stdio: their lines come through relayLines, whole.
     cluster.setupPrimary({ silent: true });
     const started = new Promise<void>((resolve) => (this.allStarted = resolve));
@@ -190,6 +196,9 @@ class Primary {
     }
     await started;
     if (this.stopping) return;
+    // The bouncer starts once every worker has started: the initial pull reaches them live, at the pace
+    // they apply it (backpressure), instead of piling up in a worker still starting or in a replay burst.
+    await this.adopt(config);
     this.log.info(
       { http_addr: formatHostPort(s.httpAddr), admin_addr: formatHostPort(s.adminAddr), services: config.services.length, workers: s.workers },
       'netbird-proxy listening',
@@ -301,6 +310,9 @@ class Primary {
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    // Its unwritten messages never will be: the pull must not wait for them.
+    this.unwritten.set(worker, 1);
+    this.written(worker);
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.joined = false;
@@ -323,11 +335,46 @@ class Primary {
 
   private sendTo(worker: Worker, m: ToWorker): void {
     if (!worker.isConnected()) return;
+    const unwritten = (this.unwritten.get(worker) ?? 0) + 1;
+    this.unwritten.set(worker, unwritten);
     try {
-      worker.send(m);
+      worker.send(m, () => this.written(worker));
     } catch {
       // The channel closed under us: the worker is exiting, its 'exit' replaces it.
+      this.written(worker);
     }
+  }
+
+  private written(worker: Worker): void {
+    const n = (this.unwritten.get(worker) ?? 1) - 1;
+    if (n > 0) this.unwritten.set(worker, n);
+    else this.unwritten.delete(worker);
+    if (this.drained !== undefined && this.channelsBehind() === undefined) {
+      const resolve = this.drained.resolve;
+      this.drained = undefined;
+      resolve();
+    }
+  }
+
+  /**
+   * Backpressure for the pull: a promise while a live worker's channel holds more than a few unwritten
+   * messages (it applies batches slower than the LAPI sends them), so that the primary never queues a
+   * whole pull in memory per worker.
+   */
+  private channelsBehind(): Promise<void> | undefined {
+    let behind = false;
+    for (const [worker, n] of this.unwritten) {
+      if (n <= MAX_UNWRITTEN) continue;
+      if (worker.isConnected()) behind = true;
+      else this.unwritten.delete(worker);
+    }
+    if (!behind) return undefined;
+    if (this.drained === undefined) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
   }
 
   private broadcast(m: ToWorker): void {

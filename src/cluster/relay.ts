@@ -29,7 +29,13 @@ export class DecisionRelay implements BouncerStore, PullObserver {
     private readonly broadcast: Broadcast,
     /** Called when the log has outgrown the set: the bouncer's requestResync(). */
     private readonly onLogGrown: () => void,
+    /** A promise while some worker's channel is behind (the primary's write queue); the pull waits for it. */
+    private readonly behind: () => Promise<void> | undefined = () => undefined,
   ) {}
+
+  backpressure(): Promise<void> | undefined {
+    return this.behind();
+  }
 
   get size(): number {
     return this.reported?.stats.total ?? 0;
