@@ -28,7 +28,9 @@ export type ToWorker =
   | { t: 'crowdsec'; users: number }
   | { t: 'pull-begin'; full: boolean }
   | { t: 'batch'; batch: EncodedBatch }
-  | { t: 'pull-end'; ok: boolean; report?: boolean }
+  | { t: 'pull-end'; ok: boolean; report?: boolean; full?: boolean }
+  /** Send your set as dump-batch messages, then dump-end: a new worker is built from it. */
+  | { t: 'dump'; id: number }
   | { t: 'ask'; id: number; what: AskWhat }
   | { t: 'reopen-logs' }
   | { t: 'stop' };
@@ -58,7 +60,9 @@ export type FromWorker =
   | { t: 'config-applied'; seq: number; error: string | null }
   | { t: 'store-stats'; stats: DecisionStoreStats; breakdown: DecisionBreakdownRow[]; skipped: number }
   | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown; usage?: UsageSnapshot; active?: ActiveDecisionRow[] }
-  | { t: 'events'; lines: EventLine[]; dropped: number };
+  | { t: 'events'; lines: EventLine[]; dropped: number }
+  | { t: 'dump-batch'; id: number; batch: EncodedBatch }
+  | { t: 'dump-end'; id: number };
 
 export type { BouncerStatus };
 

@@ -46,6 +46,14 @@ interface Slot {
   worker: Worker | undefined;
   /** Said hello: it gets broadcasts from now on. */
   joined: boolean;
+  /** Holds a complete set: it was sent a whole full pull, or another worker's set (a donor). */
+  synced: boolean;
+  /** Was sent the pull-begin of the full pull (or dump) in progress. */
+  fullOpen: boolean;
+  /** Joined while the group already had a set: it is to be built from a synced worker's. */
+  needsSet: boolean;
+  /** Being built from `donor`'s set: broadcasts wait in `pending` until its dump has been passed on. */
+  dump: { id: number; donor: Slot; pending: ToWorker[] } | undefined;
   started: boolean;
   everStarted: boolean;
   forkedAt: number;
@@ -89,6 +97,7 @@ class Primary {
   private configSeq = 0;
   private readonly configWaits = new Map<string, (error: string | null) => void>();
   private askSeq = 0;
+  private dumpSeq = 0;
   private readonly asks = new Map<number, (a: Answer | undefined) => void>();
   /** Messages handed to worker.send() whose write has not completed, per worker. */
   private readonly unwritten = new Map<Worker, number>();
@@ -109,7 +118,6 @@ class Primary {
       // The relay calls back only once pulls run, after `bouncer` is set.
       const relay = new DecisionRelay(
         (m) => this.broadcast(m),
-        () => bouncer.requestResync(),
         () => this.channelsBehind(),
       );
       const bouncer: StreamBouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
@@ -190,7 +198,18 @@ class Primary {
     cluster.setupPrimary({ silent: true });
     const started = new Promise<void>((resolve) => (this.allStarted = resolve));
     for (let n = 1; n <= s.workers; n++) {
-      const slot: Slot = { n, worker: undefined, joined: false, started: false, everStarted: false, forkedAt: 0 };
+      const slot: Slot = {
+        n,
+        worker: undefined,
+        joined: false,
+        synced: false,
+        fullOpen: false,
+        needsSet: false,
+        dump: undefined,
+        started: false,
+        everStarted: false,
+        forkedAt: 0,
+      };
       this.slots.push(slot);
       this.fork(slot);
     }
@@ -219,6 +238,9 @@ class Primary {
     this.config = config;
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
     await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
+    if (this.lifecycle.current !== undefined) return;
+    // No bouncer: the workers drop their sets (MirrorRunner); a new bouncer's first pull is a full one for all.
+    for (const slot of this.slots) Object.assign(slot, { synced: false, fullOpen: false, needsSet: false, dump: undefined });
   }
 
   /** A validated config goes to every worker; if one cannot apply it, the ones that did go back to the running config. */
@@ -277,8 +299,12 @@ class Primary {
       case 'hello':
         // In one go, before any later broadcast: the config, then the decisions so far.
         this.sendTo(worker, { t: 'config', seq: 0, file: this.config.file, text: this.config.text });
-        this.relay?.replay((msg) => this.sendTo(worker, msg));
         slot.joined = true;
+        // Not at the group's first start (the bouncer starts after it): a replacement, built from another worker's set.
+        if (this.lifecycle.current !== undefined) {
+          slot.needsSet = true;
+          this.startDumps();
+        }
         return;
       case 'started':
         slot.started = true;
@@ -290,11 +316,47 @@ class Primary {
         return this.configWaits.get(`${worker.id}:${m.seq}`)?.(m.error);
       case 'store-stats':
         return this.relay?.report(m.stats, m.breakdown);
+      case 'dump-batch':
+      case 'dump-end':
+        return this.onDump(slot, m);
       case 'answer':
         return this.asks.get(m.id)?.(m);
       case 'events':
         return this.onEvents(m.lines);
     }
+  }
+
+  /** Builds every worker that needs a set from a synced one, unless a pull is under way (it waits for its end). */
+  private startDumps(): void {
+    if (this.relay === undefined || this.relay.pulling) return;
+    for (const slot of this.slots) {
+      const w = slot.worker;
+      if (!slot.needsSet || slot.dump !== undefined || w === undefined || !slot.joined) continue;
+      const donor = this.slots.find((d) => d.synced && d.started && d.dump === undefined && d.worker?.isConnected() === true);
+      if (donor === undefined) {
+        // No worker holds a set (all were replaced): the bouncer's next pull is a full one, which every worker takes.
+        this.lifecycle.current?.requestResync();
+        return;
+      }
+      const id = ++this.dumpSeq;
+      slot.dump = { id, donor, pending: [] };
+      slot.needsSet = false;
+      this.sendTo(w, { t: 'pull-begin', full: true });
+      this.sendTo(donor.worker as Worker, { t: 'dump', id });
+    }
+  }
+
+  /** A donor's batch goes on to the worker being built; at the end, what was broadcast meanwhile follows. */
+  private onDump(donor: Slot, m: Extract<FromWorker, { t: 'dump-batch' | 'dump-end' }>): void {
+    const target = this.slots.find((s) => s.dump?.id === m.id && s.dump.donor === donor);
+    const w = target?.worker;
+    if (target === undefined || w === undefined) return;
+    if (m.t === 'dump-batch') return this.sendTo(w, { t: 'batch', batch: m.batch });
+    const pending = (target.dump as NonNullable<Slot['dump']>).pending;
+    target.dump = undefined;
+    this.sendTo(w, { t: 'pull-end', ok: true });
+    target.synced = true;
+    for (const msg of pending) this.deliver(target, w, msg);
   }
 
   private onEvents(lines: Array<[number, string]>): void {
@@ -317,6 +379,17 @@ class Primary {
     slot.worker = undefined;
     slot.joined = false;
     slot.started = false;
+    slot.synced = false;
+    slot.fullOpen = false;
+    slot.needsSet = false;
+    slot.dump = undefined;
+    // Workers it was building are built again, from another.
+    for (const s of this.slots) {
+      if (s.dump?.donor !== slot) continue;
+      s.dump = undefined;
+      s.needsSet = true;
+    }
+    this.startDumps();
     if (this.stopping) return;
     if (!slot.everStarted) {
       // It could not start (a listener it cannot bind, ...): it said why on stderr; the group cannot serve.
@@ -382,11 +455,29 @@ class Primary {
     for (const slot of this.slots) {
       const w = slot.worker;
       if (w === undefined || !slot.joined) continue;
+      if (slot.dump !== undefined) {
+        slot.dump.pending.push(m);
+        continue;
+      }
       if (reporter) {
-        this.sendTo(w, { ...m, report: true } as ToWorker);
+        this.deliver(slot, w, { ...m, report: true } as ToWorker);
         reporter = false;
-      } else this.sendTo(w, m);
+      } else this.deliver(slot, w, m);
     }
+    if (m.t === 'pull-end') this.startDumps();
+  }
+
+  /** Sends a stream message to one worker, noting whether it now holds a whole set. */
+  private deliver(slot: Slot, w: Worker, m: ToWorker): void {
+    if (m.t === 'pull-begin' && m.full) slot.fullOpen = true;
+    if (m.t === 'pull-end' && m.full === true) {
+      if (m.ok && slot.fullOpen) {
+        slot.synced = true;
+        slot.needsSet = false;
+      }
+      slot.fullOpen = false;
+    }
+    this.sendTo(w, m);
   }
 
   private ask(slot: Slot, what: AskWhat, timeoutMs = ASK_TIMEOUT_MS): Promise<Answer | undefined> {
