@@ -40,7 +40,7 @@ const PRIMARY_SEMI_SPACE_MB = 1;
 const USAGE_ASK_TIMEOUT_MS = 60_000;
 const CONFIG_TIMEOUT_MS = 30_000;
 /** Messages (a batch is ~2,000 decisions, ~70 KB) that may wait in one worker's channel before the pull pauses. */
-const MAX_UNWRITTEN = 4;
+const MAX_UNWRITTEN = 16;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
 const QUICK_DEATH_MS = 5000;
 
@@ -445,7 +445,7 @@ class Primary {
   }
 
   /**
-   * Backpressure for the pull: a promise while a live worker's channel holds more than a few unwritten
+   * Backpressure for the pull: a promise while a live worker's channel holds more than MAX_UNWRITTEN unwritten
    * messages (it applies batches slower than the LAPI sends them), so that the primary never queues a
    * whole pull in memory per worker.
    */
