@@ -71,7 +71,7 @@ t.test('a worker is not synced until a full pull ended well; a failed full pull 
   m.begin(false);
   m.apply(encodeBatch('del', [sample[0]], NOW));
   m.apply(encodeBatch('new', [{ ...sample[0], value: '203.0.113.5' }], NOW));
-  t.same(m.end(true, NOW), { full: false, ips: ['203.0.113.5'], ranges: false }, 'a delta names what it added');
+  t.same(m.end(true, NOW), { full: false, ips: ['203.0.113.5'], wide: false }, 'a delta names what it added');
   t.equal(m.lookup('192.0.2.1', NOW), undefined, 'deleted');
   t.equal(m.lookup('203.0.113.5', NOW)?.type, 'ban', 'added');
 });
