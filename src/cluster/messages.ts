@@ -1,7 +1,9 @@
 // The IPC messages between the primary and its workers (--workers > 1), and the compact text form
 // decision batches travel in. Every message is a plain JSON value (cluster's default serialization).
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
+import type { ActiveDecisionRow } from '../crowdsec/core/stats';
 import type { DecisionBreakdownRow, DecisionStoreStats, LapiDecision } from '../crowdsec/core/types';
+import type { UsageSnapshot } from '../crowdsec/usage/counters';
 import type { ListenerStatus } from '../admin/status';
 import type { CertificateStatus } from '../tls/status';
 
@@ -26,10 +28,15 @@ export type ToWorker =
   | { t: 'crowdsec'; users: number }
   | { t: 'pull-begin'; full: boolean }
   | { t: 'batch'; batch: EncodedBatch }
-  | { t: 'pull-end'; ok: boolean; report?: boolean }
-  | { t: 'ask'; id: number; what: 'status' | 'metrics' }
+  | { t: 'pull-end'; ok: boolean; report?: boolean; full?: boolean }
+  /** Send your set as dump-batch messages, then dump-end: a new worker is built from it. */
+  | { t: 'dump'; id: number }
+  | { t: 'ask'; id: number; what: AskWhat }
   | { t: 'reopen-logs' }
   | { t: 'stop' };
+
+/** status and metrics: for /status and /metrics; usage: its usage counters, taken; active: its decisions by origin. */
+export type AskWhat = 'status' | 'metrics' | 'usage' | 'active';
 
 /** What a worker says about itself for /status and /readyz. */
 export interface WorkerReport {
@@ -52,8 +59,10 @@ export type FromWorker =
   | { t: 'started' }
   | { t: 'config-applied'; seq: number; error: string | null }
   | { t: 'store-stats'; stats: DecisionStoreStats; breakdown: DecisionBreakdownRow[]; skipped: number }
-  | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown }
-  | { t: 'events'; lines: EventLine[]; dropped: number };
+  | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown; usage?: UsageSnapshot; active?: ActiveDecisionRow[] }
+  | { t: 'events'; lines: EventLine[]; dropped: number }
+  | { t: 'dump-batch'; id: number; batch: EncodedBatch }
+  | { t: 'dump-end'; id: number };
 
 export type { BouncerStatus };
 

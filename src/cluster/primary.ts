@@ -3,6 +3,7 @@
 // (relay.ts); it forks the workers, replaces one that dies, and stops them all on SIGTERM.
 // It serves no traffic itself: the workers bind the listeners (cluster shares the sockets).
 import cluster, { type Worker } from 'node:cluster';
+import v8 from 'node:v8';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
 import { AdminUi } from '../admin/api';
@@ -12,6 +13,7 @@ import type { StatusReport } from '../admin/status';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import type { ServicesConfig } from '../config/types';
+import type { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader } from '../daemon/config-reload';
@@ -26,12 +28,19 @@ import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';
 import { relayLines } from './line-relay';
-import { isFromWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import { isFromWorker, type AskWhat, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import { DecisionRelay } from './relay';
+import { clusterUsagePusher } from './usage';
 import { WORKER_SLOT_ENV } from './worker';
 
 const ASK_TIMEOUT_MS = 5000;
+const WORKER_SEMI_SPACE_MB = 4;
+const PRIMARY_SEMI_SPACE_MB = 1;
+/** A worker answers in turn, after the batches before the ask: a big pull may be ahead of it. */
+const USAGE_ASK_TIMEOUT_MS = 60_000;
 const CONFIG_TIMEOUT_MS = 30_000;
+/** Messages (a batch is ~2,000 decisions, ~70 KB) that may wait in one worker's channel before the pull pauses. */
+const MAX_UNWRITTEN = 16;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
 const QUICK_DEATH_MS = 5000;
 
@@ -40,6 +49,14 @@ interface Slot {
   worker: Worker | undefined;
   /** Said hello: it gets broadcasts from now on. */
   joined: boolean;
+  /** Holds a complete set: it was sent a whole full pull, or another worker's set (a donor). */
+  synced: boolean;
+  /** Was sent the pull-begin of the full pull (or dump) in progress. */
+  fullOpen: boolean;
+  /** Joined while the group already had a set: it is to be built from a synced worker's. */
+  needsSet: boolean;
+  /** Being built from `donor`'s set: broadcasts wait in `pending` until its dump has been passed on. */
+  dump: { id: number; donor: Slot; pending: ToWorker[] } | undefined;
   started: boolean;
   everStarted: boolean;
   forkedAt: number;
@@ -48,6 +65,8 @@ interface Slot {
 type Answer = Extract<FromWorker, { t: 'answer' }>;
 
 export async function runPrimary(settings: Settings): Promise<void> {
+  // The primary serves no traffic: a small young generation costs it nothing (set before it allocates much).
+  if (!process.execArgv.some((a) => a.includes('--max-semi-space-size'))) v8.setFlagsFromString(`--max-semi-space-size=${PRIMARY_SEMI_SPACE_MB}`);
   const { config, geo } = await preflight(settings);
   refuseUnsupported(config);
   const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined });
@@ -55,6 +74,16 @@ export async function runPrimary(settings: Settings): Promise<void> {
   // process accept every connection and hand it on (NODE_CLUSTER_SCHED_POLICY=rr still selects it).
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   await new Primary(settings, logs, config, countryScopeState(settings.crowdsec, geo)).start();
+}
+
+/**
+ * A worker's young generation is capped at WORKER_SEMI_SPACE_MB per semi-space (V8's default grows to
+ * 16 MB): a 1M-decision pull otherwise leaves each worker ~25 MB of heap it never gives back. An
+ * explicit --max-semi-space-size (node flag or NODE_OPTIONS) is left alone.
+ */
+function workerExecArgv(): string[] {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-semi-space-size'));
+  return given ? process.execArgv : [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 /** What --workers > 1 does not do yet: one line, exit 2 (as any start error). */
@@ -77,12 +106,17 @@ class Primary {
   private readonly slots: Slot[] = [];
   private readonly admin: AdminServer;
   private readonly events: EventLog | undefined;
+  private readonly usagePusher: UsageMetricsPusher | undefined;
   private reloader: ConfigReloader | undefined;
   private services: ServiceRuntime[] = [];
   private configSeq = 0;
   private readonly configWaits = new Map<string, (error: string | null) => void>();
   private askSeq = 0;
+  private dumpSeq = 0;
   private readonly asks = new Map<number, (a: Answer | undefined) => void>();
+  /** Messages handed to worker.send() whose write has not completed, per worker. */
+  private readonly unwritten = new Map<Worker, number>();
+  private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private stopping = false;
   private allStarted: (() => void) | undefined;
 
@@ -99,13 +133,27 @@ class Primary {
       // The relay calls back only once pulls run, after `bouncer` is set.
       const relay = new DecisionRelay(
         (m) => this.broadcast(m),
-        () => bouncer.requestResync(),
+        () => this.channelsBehind(),
       );
       const bouncer: StreamBouncer = new StreamBouncer({ settings: crowdsec, log: this.log, store: relay, freshStore: () => relay, pulls: relay });
       this.relay = relay;
       return bouncer;
     });
     this.metrics = new Metrics(() => this.lifecycle.current);
+    if (crowdsec?.metricsIntervalMs) {
+      const asker = {
+        usage: () => Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage))),
+        active: async () => {
+          for (const slot of this.slots) {
+            const active = (await this.ask(slot, 'active'))?.active;
+            if (active !== undefined) return active;
+          }
+          return undefined;
+        },
+        bouncerRunning: () => this.lifecycle.current !== undefined,
+      };
+      this.usagePusher = clusterUsagePusher(crowdsec, asker, this.log);
+    }
     this.events = settings.eventLogSize > 0 ? new EventLog(settings.eventLogSize) : undefined;
     const ui = new AdminUi(
       {
@@ -160,17 +208,31 @@ class Primary {
     } catch (err) {
       return this.failStart(`--admin-addr ${formatHostPort(s.adminAddr)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    await this.adopt(config);
+    this.services = config.services.map((svc) => buildServiceRuntime(svc));
     // Workers inherit no stdio: their lines come through relayLines, whole.
-    cluster.setupPrimary({ silent: true });
+    cluster.setupPrimary({ silent: true, execArgv: workerExecArgv() });
     const started = new Promise<void>((resolve) => (this.allStarted = resolve));
     for (let n = 1; n <= s.workers; n++) {
-      const slot: Slot = { n, worker: undefined, joined: false, started: false, everStarted: false, forkedAt: 0 };
+      const slot: Slot = {
+        n,
+        worker: undefined,
+        joined: false,
+        synced: false,
+        fullOpen: false,
+        needsSet: false,
+        dump: undefined,
+        started: false,
+        everStarted: false,
+        forkedAt: 0,
+      };
       this.slots.push(slot);
       this.fork(slot);
     }
     await started;
     if (this.stopping) return;
+    // The bouncer starts once every worker has started: the initial pull reaches them live, at the pace
+    // they apply it (backpressure), instead of piling up in a worker still starting or in a replay burst.
+    await this.adopt(config);
     this.log.info(
       { http_addr: formatHostPort(s.httpAddr), admin_addr: formatHostPort(s.adminAddr), services: config.services.length, workers: s.workers },
       'netbird-proxy listening',
@@ -183,6 +245,7 @@ class Primary {
       this.log,
     );
     this.reloader.watch();
+    this.usagePusher?.start();
   }
 
   /** The primary's own view of a config: the services the admin UI lists, and whether the bouncer runs. */
@@ -190,6 +253,9 @@ class Primary {
     this.config = config;
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
     await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
+    if (this.lifecycle.current !== undefined) return;
+    // No bouncer: the workers drop their sets (MirrorRunner); a new bouncer's first pull is a full one for all.
+    for (const slot of this.slots) Object.assign(slot, { synced: false, fullOpen: false, needsSet: false, dump: undefined });
   }
 
   /** A validated config goes to every worker; if one cannot apply it, the ones that did go back to the running config. */
@@ -248,8 +314,12 @@ class Primary {
       case 'hello':
         // In one go, before any later broadcast: the config, then the decisions so far.
         this.sendTo(worker, { t: 'config', seq: 0, file: this.config.file, text: this.config.text });
-        this.relay?.replay((msg) => this.sendTo(worker, msg));
         slot.joined = true;
+        // Not at the group's first start (the bouncer starts after it): a replacement, built from another worker's set.
+        if (this.lifecycle.current !== undefined) {
+          slot.needsSet = true;
+          this.startDumps();
+        }
         return;
       case 'started':
         slot.started = true;
@@ -261,11 +331,47 @@ class Primary {
         return this.configWaits.get(`${worker.id}:${m.seq}`)?.(m.error);
       case 'store-stats':
         return this.relay?.report(m.stats, m.breakdown);
+      case 'dump-batch':
+      case 'dump-end':
+        return this.onDump(slot, m);
       case 'answer':
         return this.asks.get(m.id)?.(m);
       case 'events':
         return this.onEvents(m.lines);
     }
+  }
+
+  /** Builds every worker that needs a set from a synced one, unless a pull is under way (it waits for its end). */
+  private startDumps(): void {
+    if (this.relay === undefined || this.relay.pulling) return;
+    for (const slot of this.slots) {
+      const w = slot.worker;
+      if (!slot.needsSet || slot.dump !== undefined || w === undefined || !slot.joined) continue;
+      const donor = this.slots.find((d) => d.synced && d.started && d.dump === undefined && d.worker?.isConnected() === true);
+      if (donor === undefined) {
+        // No worker holds a set (all were replaced): the bouncer's next pull is a full one, which every worker takes.
+        this.lifecycle.current?.requestResync();
+        return;
+      }
+      const id = ++this.dumpSeq;
+      slot.dump = { id, donor, pending: [] };
+      slot.needsSet = false;
+      this.sendTo(w, { t: 'pull-begin', full: true });
+      this.sendTo(donor.worker as Worker, { t: 'dump', id });
+    }
+  }
+
+  /** A donor's batch goes on to the worker being built; at the end, what was broadcast meanwhile follows. */
+  private onDump(donor: Slot, m: Extract<FromWorker, { t: 'dump-batch' | 'dump-end' }>): void {
+    const target = this.slots.find((s) => s.dump?.id === m.id && s.dump.donor === donor);
+    const w = target?.worker;
+    if (target === undefined || w === undefined) return;
+    if (m.t === 'dump-batch') return this.sendTo(w, { t: 'batch', batch: m.batch });
+    const pending = (target.dump as NonNullable<Slot['dump']>).pending;
+    target.dump = undefined;
+    this.sendTo(w, { t: 'pull-end', ok: true });
+    target.synced = true;
+    for (const msg of pending) this.deliver(target, w, msg);
   }
 
   private onEvents(lines: Array<[number, string]>): void {
@@ -281,10 +387,24 @@ class Primary {
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
+    // Its unwritten messages never will be: the pull must not wait for them.
+    this.unwritten.set(worker, 1);
+    this.written(worker);
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.joined = false;
     slot.started = false;
+    slot.synced = false;
+    slot.fullOpen = false;
+    slot.needsSet = false;
+    slot.dump = undefined;
+    // Workers it was building are built again, from another.
+    for (const s of this.slots) {
+      if (s.dump?.donor !== slot) continue;
+      s.dump = undefined;
+      s.needsSet = true;
+    }
+    this.startDumps();
     if (this.stopping) return;
     if (!slot.everStarted) {
       // It could not start (a listener it cannot bind, ...): it said why on stderr; the group cannot serve.
@@ -303,11 +423,46 @@ class Primary {
 
   private sendTo(worker: Worker, m: ToWorker): void {
     if (!worker.isConnected()) return;
+    const unwritten = (this.unwritten.get(worker) ?? 0) + 1;
+    this.unwritten.set(worker, unwritten);
     try {
-      worker.send(m);
+      worker.send(m, () => this.written(worker));
     } catch {
       // The channel closed under us: the worker is exiting, its 'exit' replaces it.
+      this.written(worker);
     }
+  }
+
+  private written(worker: Worker): void {
+    const n = (this.unwritten.get(worker) ?? 1) - 1;
+    if (n > 0) this.unwritten.set(worker, n);
+    else this.unwritten.delete(worker);
+    if (this.drained !== undefined && this.channelsBehind() === undefined) {
+      const resolve = this.drained.resolve;
+      this.drained = undefined;
+      resolve();
+    }
+  }
+
+  /**
+   * Backpressure for the pull: a promise while a live worker's channel holds more than MAX_UNWRITTEN unwritten
+   * messages (it applies batches slower than the LAPI sends them), so that the primary never queues a
+   * whole pull in memory per worker.
+   */
+  private channelsBehind(): Promise<void> | undefined {
+    let behind = false;
+    for (const [worker, n] of this.unwritten) {
+      if (n <= MAX_UNWRITTEN) continue;
+      if (worker.isConnected()) behind = true;
+      else this.unwritten.delete(worker);
+    }
+    if (!behind) return undefined;
+    if (this.drained === undefined) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drained = { promise, resolve };
+    }
+    return this.drained.promise;
   }
 
   private broadcast(m: ToWorker): void {
@@ -315,14 +470,32 @@ class Primary {
     for (const slot of this.slots) {
       const w = slot.worker;
       if (w === undefined || !slot.joined) continue;
+      if (slot.dump !== undefined) {
+        slot.dump.pending.push(m);
+        continue;
+      }
       if (reporter) {
-        this.sendTo(w, { ...m, report: true } as ToWorker);
+        this.deliver(slot, w, { ...m, report: true } as ToWorker);
         reporter = false;
-      } else this.sendTo(w, m);
+      } else this.deliver(slot, w, m);
     }
+    if (m.t === 'pull-end') this.startDumps();
   }
 
-  private ask(slot: Slot, what: 'status' | 'metrics'): Promise<Answer | undefined> {
+  /** Sends a stream message to one worker, noting whether it now holds a whole set. */
+  private deliver(slot: Slot, w: Worker, m: ToWorker): void {
+    if (m.t === 'pull-begin' && m.full) slot.fullOpen = true;
+    if (m.t === 'pull-end' && m.full === true) {
+      if (m.ok && slot.fullOpen) {
+        slot.synced = true;
+        slot.needsSet = false;
+      }
+      slot.fullOpen = false;
+    }
+    this.sendTo(w, m);
+  }
+
+  private ask(slot: Slot, what: AskWhat, timeoutMs = ASK_TIMEOUT_MS): Promise<Answer | undefined> {
     const w = slot.worker;
     if (w === undefined || !slot.started) return Promise.resolve(undefined);
     const id = ++this.askSeq;
@@ -332,7 +505,7 @@ class Primary {
         this.asks.delete(id);
         resolve(a);
       };
-      const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
       this.asks.set(id, done);
       this.sendTo(w, { t: 'ask', id, what });
     });
@@ -405,6 +578,7 @@ class Primary {
     this.stopping = true;
     this.allStarted?.();
     this.reloader?.stop();
+    this.usagePusher?.stop();
     const exits = this.slots.map((slot) => {
       const w = slot.worker;
       if (w === undefined) return Promise.resolve();

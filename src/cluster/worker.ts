@@ -3,15 +3,19 @@
 // (mirror.ts), asks it for /status and /metrics, and tells it to stop.
 import { parseServicesConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
+import { emptySnapshot } from '../crowdsec/usage/counters';
 import { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
 import type { Settings } from '../settings';
 import { createLogs } from '../telemetry/logger';
 import { EventForwarder } from './event-forwarder';
-import { isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
+import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
 
 export const WORKER_SLOT_ENV = 'NB_PROXY_WORKER_SLOT';
+/** Decisions per dump-batch message (as the stream parser's batches). */
+const DUMP_BATCH = 2000;
 
 export function runWorker(settings: Settings): Promise<void> {
   const slot = Number(process.env[WORKER_SLOT_ENV] ?? '0');
@@ -81,12 +85,37 @@ export function runWorker(settings: Settings): Promise<void> {
       }
       case 'ask':
         if (m.what === 'metrics') return send({ t: 'answer', id: m.id, metrics: await daemon.metrics.registry.getMetricsAsJSON() });
+        // Taken counts are the primary's from here on: a worker that dies loses only what it counted since.
+        if (m.what === 'usage') return send({ t: 'answer', id: m.id, usage: daemon.usage?.take() ?? emptySnapshot() });
+        if (m.what === 'active') return send({ t: 'answer', id: m.id, active: mirror.synced ? mirror.store.activeByOrigin(Date.now()) : undefined });
         return send({ t: 'answer', id: m.id, status: report(slot, daemon, mirror) });
+      case 'dump':
+        return dump(m.id);
       case 'reopen-logs':
         return logs.reopen();
       case 'stop':
         return daemon.shutdown(0);
     }
+  };
+  // The set, for a new worker: one batch written to the channel at a time. The queue below waits for
+  // this, so no batch is applied to the store while its tables are walked.
+  const dump = async (id: number): Promise<void> => {
+    const at = Date.now();
+    let batch: LapiDecision[] = [];
+    const flush = (): Promise<void> => {
+      const message: FromWorker = { t: 'dump-batch', id, batch: encodeBatch('new', batch, at) };
+      batch = [];
+      return new Promise((resolve) => {
+        if (!process.connected || process.send === undefined) return resolve();
+        process.send(message, undefined, {}, () => resolve());
+      });
+    };
+    for (const d of mirror.store.exportDecisions(at)) {
+      batch.push(d);
+      if (batch.length === DUMP_BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    send({ t: 'dump-end', id });
   };
   // Messages are handled one after another: a config is in force before the batches that follow it.
   let queue = Promise.resolve();

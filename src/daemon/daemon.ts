@@ -67,6 +67,8 @@ export class Daemon {
   private readonly chain: ChainContext;
   private readonly lifecycle: CrowdSecRunner;
   private readonly usagePusher: UsageMetricsPusher | undefined;
+  /** What the listeners count for CrowdSec usage metrics; a worker's are taken by the primary. */
+  readonly usage: UsageCounters | undefined;
   readonly metrics: Metrics;
   readonly open = new OpenConnections();
   private readonly http: HttpEntrypoint;
@@ -101,7 +103,8 @@ export class Daemon {
     this.lifecycle = worker?.crowdsec ?? (bouncers as BouncerLifecycle);
     this.metrics = new Metrics(() => bouncers?.current);
     const usage = crowdsec?.metricsIntervalMs ? new UsageCounters() : undefined;
-    // With --workers > 1 the primary pushes the workers' counts (src/cluster/primary.ts).
+    this.usage = usage;
+    // With --workers > 1 the primary pushes the workers' counts (src/cluster/usage.ts).
     this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });

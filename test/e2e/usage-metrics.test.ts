@@ -151,6 +151,59 @@ t.test('usage metrics pushed to a scripted LAPI: shape, exact counts, deltas, re
   });
 });
 
+t.test('--workers 2: the primary pushes once per interval what both workers counted', async (t) => {
+  const fake = await startFakeLapi();
+  const endpoint = serveUsageMetrics(fake);
+  fake.setDecisions([
+    { value: '127.0.0.2', origin: 'crowdsec', scenario: 'crowdsecurity/http-probing' },
+    { value: '127.0.0.4', origin: 'lists', scenario: 'firehol_level1' },
+  ]);
+  const upstream = await startHttpUpstream();
+  const daemon = await startDaemon({
+    config: `services:\n  - name: shop\n    protocol: http\n    domains: [shop.example.com]\n    target: ${upstream.url}\n    access: { crowdsec: enforce }\n`,
+    args: [...lapiArgs(fake, INTERVAL), '--workers', '2'],
+    env: SHORT,
+    waitReady: false,
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await upstream.close();
+    await fake.close();
+  });
+  // Three processes start; on a busy machine that takes longer than the harness's default wait.
+  await daemon.waitFor((l) => l.msg === 'netbird-proxy listening', 90_000, 'the group listening');
+  await until('every worker synced', async () => (await httpGet(`${daemon.adminUrl}/readyz`)).status === 200, 30_000);
+  await endpoint.waitForPush((p) => p.status === 201, 10_000);
+  const since = endpoint.pushes.length;
+  const get = (from: string, n: number): Promise<number> => httpGet(`${daemon.httpUrl}/u${n}`, { host: 'shop.example.com', from }).then((r) => r.status);
+  const servedBy = (): Set<unknown> => new Set(daemon.lines.filter((l) => l.msg === 'access' && l.service === 'shop').map((l) => l.worker));
+  // New connections until both workers have served some (the kernel spreads them), at least 10 of each kind.
+  let sent = 0;
+  while (sent < 10 || servedBy().size < 2) {
+    t.equal(await get('127.0.0.1', sent), 200);
+    t.equal(await get('127.0.0.2', sent), 403);
+    t.equal(await get('127.0.0.4', sent), 403);
+    sent++;
+    if (sent > 500) break;
+  }
+  t.same([...servedBy()].sort(), [1, 2], `both workers served (${sent * 3} requests)`);
+  const expected = { 'dropped request crowdsec/ban': sent, 'dropped request lists:firehol_level1/ban': sent, 'processed request': 3 * sent };
+  t.same(await countsSince(endpoint, since, expected), expected, 'the pushed sums are the requests sent');
+
+  const ok = accepted(endpoint.pushes);
+  for (const p of endpoint.pushes) t.same(p.errors, [], `push at ${p.request.at} is valid`);
+  const gaps = ok.slice(1).map((p, i) => p.request.at - ok[i].request.at);
+  t.ok(
+    gaps.every((g) => g >= 500),
+    `one pusher for the group: pushes ${gaps.join(', ')} ms apart`,
+  );
+  const active = (ok.at(-1) as UsagePush).items
+    .filter((i) => i.name === 'active_decisions')
+    .map((i) => `${i.labels?.origin} ${i.labels?.ip_type} ${i.value}`)
+    .sort();
+  t.same(active, ['crowdsec ipv4 1', 'lists:firehol_level1 ipv4 1'], "active decisions are one worker's set, not the sum");
+});
+
 t.test('--crowdsec-metrics-interval 0 sends nothing', async (t) => {
   const fake = await startFakeLapi();
   const endpoint = serveUsageMetrics(fake);

@@ -17,7 +17,7 @@
 // lengths longest first (summary filters skip most), stops at the first value with an unexpired
 // entry, and allocates only the result object (a Hit, hit.ts; its `value` text is formatted on demand).
 
-import { ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
+import { formatPrefixKey, ipv4ToUint32, isV4Mapped, mappedV4, parseIpv6Into, type PrefixKey } from '../../net/ip';
 import { NONE, type BucketTable } from '../../net/bucket-table';
 import { PrefixIndex } from '../../net/prefix-index';
 import { Hit } from './hit';
@@ -333,6 +333,49 @@ export class DecisionStore implements DecisionLookup {
     this.scenarios = new Interner();
     this.ranks = [];
     this._skippedTotal = 0;
+  }
+
+  /**
+   * Every entry unexpired at nowMs, as a stream decision whose duration counts from nowMs: what a copy
+   * of this store is built from (a new worker's, --workers > 1). Do not apply anything meanwhile.
+   */
+  *exportDecisions(nowMs: number): Generator<LapiDecision> {
+    const tables: Array<[BucketTable, 4 | 6, number]> = [];
+    this.index.forEachTable((t, family, prefix) => tables.push([t, family, prefix]));
+    const ov = this.overflow;
+    const types = this.types.strs;
+    const origins = this.origins.strs;
+    const scenarios = this.scenarios.strs;
+    const left = (expiresAt: number): string => `${expiresAt - nowMs}ms`;
+    for (const [t, family, prefix] of tables) {
+      const buf = t.buf;
+      const scope = prefix === (family === 4 ? 32 : 128) ? 'Ip' : 'Range';
+      for (let off = 0; off < buf.length; off += t.stride) {
+        if (buf[off] === NONE) continue;
+        const key = family === 4 ? buf[off + t.keyOff] : [t.keyWord(off, 0), t.keyWord(off, 1), t.keyWord(off, 2), t.keyWord(off, 3)];
+        const value = formatPrefixKey(family, prefix, key, true);
+        const exp = t.f64[(off + B_EXP) >> 1];
+        if (exp > nowMs) {
+          yield {
+            scope,
+            value,
+            type: types[buf[off + B_TYPE]],
+            origin: origins[buf[off + B_ORIGIN]],
+            scenario: scenarios[buf[off + B_SCENARIO]],
+            duration: left(exp),
+          };
+        }
+        for (let r = buf[off] - 1; r !== NIL; r = ov.next(r)) {
+          if (ov.expiresAt(r) <= nowMs) continue;
+          yield { scope, value, type: types[ov.type(r)], origin: origins[ov.origin(r)], scenario: scenarios[ov.scenario(r)], duration: left(ov.expiresAt(r)) };
+        }
+      }
+    }
+    const countries: LapiDecision[] = [];
+    this.countries.forEach(nowMs, (code, e) =>
+      countries.push({ scope: 'Country', value: code, type: e.type, origin: e.origin, scenario: e.scenario, duration: left(e.expiresAt) }),
+    );
+    yield* countries;
   }
 
   /** Calls fn(typeId, originId, family, isRange) for every entry unexpired at nowMs (all when undefined). */

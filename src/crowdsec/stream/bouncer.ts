@@ -39,6 +39,8 @@ export interface PullObserver {
   /** `full`: a startup=true pull, written into the store freshStore() gave (or the initial one). */
   begin(full: boolean): void;
   end(ok: boolean): void;
+  /** A promise while the batches cannot be passed on as fast as they come: the body is read no further until it settles. */
+  backpressure?(): Promise<void> | undefined;
 }
 
 export interface RetryOptions {
@@ -322,6 +324,7 @@ export class StreamBouncer implements DecisionLookup, CountryDecisionLookup, Bou
           add(store.applyNew(batch, this.now()));
           change.collect(batch);
         },
+        backpressure: () => this.pulls?.backpressure?.(),
       };
       const result = await this.client.pull(startup, abort.signal, sink);
       if (gen !== this.generation) return this.pulls?.end(false);

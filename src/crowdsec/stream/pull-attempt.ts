@@ -148,7 +148,16 @@ export class PullAttempt {
         parser.push(c);
       } catch (err) {
         this.fail(bodyError(err));
+        return;
       }
+      const behind = sink?.backpressure?.();
+      if (behind === undefined) return;
+      res.pause();
+      void behind.then(() => {
+        if (this.settled) return;
+        if (startup) this.arm(`body stalled after ${this.bytes} bytes`);
+        res.resume();
+      });
     });
     res.on('error', (err: NodeJS.ErrnoException) => {
       this.fail(

@@ -20,6 +20,8 @@ import { COLON, COMMA, isWs, LBRACKET, LBRACE, QUOTE, RBRACE, RBRACKET, ValueSca
 export interface DecisionSink {
   onDeleted(batch: LapiDecision[]): void;
   onNew(batch: LapiDecision[]): void;
+  /** A promise while the consumer is behind: the body is not read further until it settles. */
+  backpressure?(): Promise<void> | undefined;
 }
 
 export type StreamParseErrorKind = 'malformed' | 'empty' | 'shape' | 'not-object';

@@ -13,7 +13,7 @@ export interface UsagePusherOptions {
   post: (body: string) => Promise<UsagePostResult>;
   source: UsageSource;
   /** Active decisions by origin and family; undefined while no bouncer runs (nothing is pushed then). */
-  activeDecisions: () => ActiveDecisionRow[] | undefined;
+  activeDecisions: () => ActiveDecisionRow[] | undefined | Promise<ActiveDecisionRow[] | undefined>;
   intervalMs: number;
   version: string;
   log: Logger;
@@ -58,7 +58,7 @@ export class UsageMetricsPusher {
 
   /** One push (the timer calls this); exported for tests. */
   async push(): Promise<PushOutcome> {
-    const active = this.o.activeDecisions();
+    const active = await this.o.activeDecisions();
     // No bouncer running: no CrowdSec service, so nothing was counted; the window goes on.
     if (active === undefined) return 'skipped';
     this.pending = mergeSnapshots(this.pending, await this.o.source.take());

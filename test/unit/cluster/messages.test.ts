@@ -76,44 +76,54 @@ t.test('a worker is not synced until a full pull ended well; a failed full pull 
   t.equal(m.lookup('203.0.113.5', NOW)?.type, 'ban', 'added');
 });
 
-t.test('the relay replays the current set to a late worker, which ends with what the others hold', async (t) => {
+t.test('the relay passes each pull on as it comes, says whether it was full, and keeps nothing', async (t) => {
   const live = new DecisionMirror('ban');
-  const deliver =
-    (m: DecisionMirror) =>
-    (msg: ToWorker): void => {
-      if (msg.t === 'pull-begin') m.begin(msg.full);
-      else if (msg.t === 'batch') m.apply(msg.batch);
-      else if (msg.t === 'pull-end') m.end(msg.ok, NOW);
-    };
-  let resyncs = 0;
-  const relay = new DecisionRelay(deliver(live), () => resyncs++);
+  const sent: ToWorker[] = [];
+  const relay = new DecisionRelay((msg) => {
+    sent.push(msg);
+    if (msg.t === 'pull-begin') live.begin(msg.full);
+    else if (msg.t === 'batch') live.apply(msg.batch);
+    else if (msg.t === 'pull-end') live.end(msg.ok, NOW);
+  });
   relay.begin(true);
+  t.equal(relay.pulling, true);
   relay.applyNew(sample, NOW);
   relay.end(true);
-  relay.begin(false);
-  relay.applyDeleted([sample[3]], NOW);
-  relay.applyNew([{ ...sample[0], value: '203.0.113.5' }], NOW);
-  relay.end(true);
-  // A pull in progress when the late worker arrives: it gets that pull's batches so far, then the rest live.
-  relay.begin(false);
-  relay.applyNew([{ ...sample[0], value: '203.0.113.6' }], NOW);
-  const late = new DecisionMirror('ban');
-  relay.replay(deliver(late));
-  t.equal(late.synced, true, 'synced from the replay alone');
-  deliver(late)({ t: 'pull-end', ok: true });
-  relay.end(true);
-  for (const ip of ['192.0.2.1', '192.0.2.9', '203.0.113.5', '203.0.113.6', '198.51.100.1', '2001:db8::1']) {
-    t.same(late.lookup(ip, NOW), live.lookup(ip, NOW), ip);
-  }
-  t.equal(resyncs, 0);
+  t.equal(relay.pulling, false);
+  t.equal(live.synced, true);
+  t.same(
+    sent.map((m) => m.t),
+    ['pull-begin', 'batch', 'pull-end'],
+  );
+  t.match(sent.at(-1), { t: 'pull-end', ok: true, full: true });
+  t.equal(relay.backpressure(), undefined, 'no channel behind');
 });
 
-t.test('a relay without a completed full pull replays nothing: the late worker stays fail-closed', async (t) => {
-  const relay = new DecisionRelay(
-    () => undefined,
-    () => undefined,
-  );
-  const sent: ToWorker[] = [];
-  relay.replay((m) => sent.push(m));
-  t.same(sent, []);
+t.test("a new worker built from another's exported set holds what it holds: ranges, IPv6, two types on one value, countries", async (t) => {
+  const donor = new DecisionMirror('ban', true);
+  donor.begin(true);
+  const all: LapiDecision[] = [
+    ...sample,
+    { ...sample[0], value: '192.0.2.1', type: 'captcha', duration: '1h' },
+    { scope: 'Country', value: 'FR', type: 'ban', origin: 'cscli', scenario: 'manual', duration: '2h' },
+    { scope: 'Range', value: '2001:db8:1::/48', type: 'ban', origin: 'CAPI', scenario: 'x', duration: '30m' },
+  ];
+  donor.apply(encodeBatch('new', all, NOW));
+  donor.end(true, NOW);
+  const later = NOW + 60_000;
+  const exported = [...donor.store.exportDecisions(later)];
+  t.equal(exported.length, donor.size, 'every entry once');
+  const copy = new DecisionMirror('ban', true);
+  copy.begin(true);
+  copy.apply(encodeBatch('new', exported, later));
+  copy.end(true, later);
+  t.equal(copy.synced, true);
+  t.equal(copy.size, donor.size);
+  for (const ip of ['192.0.2.1', '192.0.2.9', '198.51.100.1', '2001:db8::1', '2001:db8:1::5', '203.0.113.9']) {
+    t.same(copy.lookup(ip, later), donor.lookup(ip, later), ip);
+  }
+  t.same(copy.lookupCountry('FR', later), donor.lookupCountry('FR', later), 'country');
+  t.same(copy.store.stats(later), donor.store.stats(later), 'same counts by type, origin, family');
+  const exp = (m: DecisionMirror, ip: string): number => m.lookup(ip, later)?.expiresAt ?? 0;
+  t.ok(Math.abs(exp(copy, '192.0.2.1') - exp(donor, '192.0.2.1')) < 1, 'the same expiry');
 });
