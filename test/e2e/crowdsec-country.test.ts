@@ -1,13 +1,12 @@
 // Country-scope decisions against the real LAPI 1.4.6 (`cscli decisions add --scope Country`), with a
 // test country database that places 127.0.0.2 in FR and 127.0.0.3 in DE.
 import t from 'tap';
-import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLapi, type Lapi } from '../harness/lapi';
 import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
-import { httpGet, until } from '../harness/clients';
+import { httpGet, openTcp, until } from '../harness/clients';
 import { writeCountryMmdb } from '../harness/mmdb';
 import { freePort } from '../harness/ports';
 import { startHttpUpstream, startLiveEcho, type HttpUpstream } from '../harness/upstreams';
@@ -59,15 +58,6 @@ async function status(daemon: Daemon, from: string, host = 'shop.example.com', p
 async function crowdsecStatus(daemon: Daemon): Promise<{ country_scope: string; decisions: { countries: number; total: number } }> {
   const res = await httpGet(`${daemon.adminUrl}/status`);
   return (JSON.parse(res.body) as { crowdsec: { country_scope: string; decisions: { countries: number; total: number } } }).crowdsec;
-}
-
-function openTcp(port: number, from: string): Promise<{ socket: net.Socket; closed: () => boolean }> {
-  return new Promise((resolve, reject) => {
-    let closed = false;
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve({ socket, closed: () => closed }));
-    socket.on('error', reject);
-    socket.on('close', () => (closed = true));
-  });
 }
 
 t.test('country-scope decisions from the real LAPI', async (t) => {

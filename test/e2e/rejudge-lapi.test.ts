@@ -1,22 +1,13 @@
 // A ban added with cscli reaches connections that are already open (real LAPI 1.4.6).
 import t from 'tap';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startLapi } from '../harness/lapi';
 import { startDaemon } from '../harness/daemon';
-import { httpGet, until } from '../harness/clients';
+import { httpGet, openTcp, until } from '../harness/clients';
 import { startLiveEcho } from '../harness/upstreams';
 import { freePort } from '../harness/ports';
-
-function openTcp(port: number, from: string): Promise<{ socket: net.Socket; closed: () => boolean }> {
-  return new Promise((resolve, reject) => {
-    let closed = false;
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve({ socket, closed: () => closed }));
-    socket.on('error', reject);
-    socket.on('close', () => (closed = true));
-  });
-}
 
 t.test('cscli decisions add cuts open TCP and WebSocket connections of enforce services only', async (t) => {
   const lapi = await startLapi();

@@ -75,3 +75,13 @@ export async function until(what: string, check: () => boolean | Promise<boolean
   }
   return Date.now() - t0;
 }
+
+/** A TCP connection to 127.0.0.1:port from the local address `from` (any 127.x.y.z is a different client), and whether it has closed since. */
+export function openTcp(port: number, from: string): Promise<{ socket: net.Socket; closed: () => boolean }> {
+  return new Promise((resolve, reject) => {
+    let closed = false;
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve({ socket, closed: () => closed }));
+    socket.on('error', reject);
+    socket.on('close', () => (closed = true));
+  });
+}
