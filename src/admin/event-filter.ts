@@ -3,7 +3,7 @@
 import type { AccessEntry } from '../telemetry/access-log';
 import { CidrSet } from '../net/cidr-set';
 import { tryParseGoDuration } from '../util/duration';
-import type { EventQuery, Outcome, StoredEvent } from './event-log';
+import { outcomeOf, type EventQuery, type Outcome, type StoredEvent } from './event-log';
 
 export const OUTCOMES: readonly Outcome[] = ['allowed', 'denied', 'observed', 'not_found'];
 export const DEFAULT_LIMIT = 200;
@@ -79,17 +79,18 @@ export interface EventJson {
   /** CrowdSec remediation type (ban, captcha, ...) when CrowdSec had a verdict. */
   decision: string | null;
   crowdsec_mode: string | null;
+  /** Which worker served it; only with --workers > 1. */
+  worker?: number;
 }
 
 /** An access-log line as formatAccessLine writes it: the entry plus its time. */
-type AccessLine = AccessEntry & { time: number };
+type AccessLine = AccessEntry & { time: number; worker?: number };
 
 /** A held event (its access-log line) in the API's shape. */
 export function eventJson(ev: StoredEvent): EventJson {
   const a = JSON.parse(ev.line) as AccessLine;
   const mode = a.metadata.crowdsec_mode;
-  const outcome: Outcome = a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed';
-  return {
+  const json: EventJson = {
     seq: ev.seq,
     time: new Date(ev.time).toISOString(),
     service: a.service,
@@ -103,9 +104,11 @@ export function eventJson(ev: StoredEvent): EventJson {
     bytes_in: a.bytes_in,
     bytes_out: a.bytes_out,
     duration_ms: a.duration_ms,
-    outcome,
+    outcome: outcomeOf(a),
     deny_reason: a.deny_reason,
     decision: a.metadata.crowdsec_verdict ?? null,
     crowdsec_mode: mode ?? null,
   };
+  if (a.worker !== undefined) json.worker = a.worker;
+  return json;
 }

@@ -111,43 +111,77 @@ export class EventLog {
   }
 
   append(entry: AccessEntry, time: number, line: string): void {
-    const seq = ++this.last;
-    const slot = seq % this.capacity;
     const service = this.strings.id(entry.service);
     const reason = entry.deny_reason === '' ? 0 : this.strings.id(entry.deny_reason);
     const verdict = entry.metadata.crowdsec_verdict;
-    const outcome = reason !== 0 ? 1 : service === 0 ? 3 : entry.metadata.crowdsec_mode === 'observe' ? 2 : 0;
+    const slot = this.record(time, service, reason, verdict === undefined ? 0 : this.strings.id(verdict), outcomeCode(entry));
+    this.store(slot, line);
+    if (this.onAppend !== undefined) this.onAppend();
+  }
+
+  /**
+   * An entry whose line arrives as UTF-8 bytes (a worker's, through the event channel) with its
+   * filter fields as ids from intern(): nothing is parsed or decoded.
+   */
+  appendBytes(time: number, service: number, reason: number, verdict: number, outcome: number, src: Buffer, start: number, end: number): void {
+    const slot = this.record(time, service, reason, verdict, outcome);
+    this.storeBytes(slot, src, start, end);
+    if (this.onAppend !== undefined) this.onAppend();
+  }
+
+  /** The id of a service name, deny reason or decision type, for appendBytes(); 0 for "". */
+  intern(s: string): number {
+    return this.strings.id(s);
+  }
+
+  private record(time: number, service: number, reason: number, verdict: number, outcome: number): number {
+    const seq = ++this.last;
+    const slot = seq % this.capacity;
     this.times[slot] = time;
     this.services[slot] = service;
     this.reasons[slot] = reason;
-    this.verdicts[slot] = verdict === undefined ? 0 : this.strings.id(verdict);
+    this.verdicts[slot] = verdict;
     this.outcomes[slot] = outcome;
-    this.store(slot, line);
     if (outcome === 0) this.allowed[service] = (this.allowed[service] ?? 0) + 1;
     else if (outcome === 2) this.observed[service] = (this.observed[service] ?? 0) + 1;
     else if (outcome === 1) {
       const key = service * 65536 + reason;
       this.denied.set(key, (this.denied.get(key) ?? 0) + 1);
     }
-    if (this.onAppend !== undefined) this.onAppend();
+    return slot;
   }
 
   private store(slot: number, line: string): void {
-    const size = this.bytes.length;
-    const worst = line.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (worst > size) {
-      this.lengths[slot] = -1; // absurdly long: counted, not kept
-      return;
-    }
-    let offset = this.pos % size;
-    if (offset + worst > size) {
-      this.pos += size - offset; // wrap: the tail of the buffer stays unused this round
-      offset = 0;
-    }
+    const offset = this.reserve(slot, line.length * 3); // UTF-8 bytes per UTF-16 unit, at most
+    if (offset < 0) return;
     const written = this.bytes.write(line, offset, 'utf8');
     this.starts[slot] = this.pos;
     this.lengths[slot] = written;
     this.pos += written;
+  }
+
+  private storeBytes(slot: number, src: Buffer, start: number, end: number): void {
+    const offset = this.reserve(slot, end - start);
+    if (offset < 0) return;
+    const written = src.copy(this.bytes, offset, start, end);
+    this.starts[slot] = this.pos;
+    this.lengths[slot] = written;
+    this.pos += written;
+  }
+
+  /** The physical offset where `bytes` bytes fit without wrapping; -1 (entry counted, not kept) if they never can. */
+  private reserve(slot: number, bytes: number): number {
+    const size = this.bytes.length;
+    if (bytes > size) {
+      this.lengths[slot] = -1; // absurdly long: counted, not kept
+      return -1;
+    }
+    const offset = this.pos % size;
+    if (offset + bytes > size) {
+      this.pos += size - offset; // wrap: the tail of the buffer stays unused this round
+      return 0;
+    }
+    return offset;
   }
 
   /** One listener (the stream hub); it is only set while someone is streaming. */
@@ -252,9 +286,13 @@ export class EventLog {
   }
 }
 
+/** The entry's outcome as stored: an index into OUTCOME_CODES. */
+export function outcomeCode(e: AccessEntry): number {
+  if (e.deny_reason !== '') return 1;
+  if (e.service === '') return 3;
+  return e.metadata.crowdsec_mode === 'observe' ? 2 : 0;
+}
+
 export function outcomeOf(e: AccessEntry): Outcome {
-  if (e.deny_reason !== '') return 'denied';
-  if (e.service === '') return 'not_found';
-  if (e.metadata.crowdsec_mode === 'observe') return 'observed';
-  return 'allowed';
+  return OUTCOME_CODES[outcomeCode(e)] as Outcome;
 }

@@ -50,9 +50,6 @@ export interface WorkerReport {
   certificates: CertificateStatus[];
 }
 
-/** One access entry for the admin event log: the access line and its time. */
-export type EventLine = [time: number, line: string];
-
 /** Worker → primary. */
 export type FromWorker =
   | { t: 'hello' }
@@ -60,7 +57,6 @@ export type FromWorker =
   | { t: 'config-applied'; seq: number; error: string | null }
   | { t: 'store-stats'; stats: DecisionStoreStats; breakdown: DecisionBreakdownRow[]; skipped: number }
   | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown; usage?: UsageSnapshot; active?: ActiveDecisionRow[] }
-  | { t: 'events'; lines: EventLine[]; dropped: number }
   | { t: 'dump-batch'; id: number; batch: EncodedBatch }
   | { t: 'dump-end'; id: number };
 

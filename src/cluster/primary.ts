@@ -3,6 +3,7 @@
 // (relay.ts); it forks the workers, replaces one that dies, and stops them all on SIGTERM.
 // It serves no traffic itself: the workers bind the listeners (cluster shares the sockets).
 import cluster, { type Worker } from 'node:cluster';
+import { Readable } from 'node:stream';
 import v8 from 'node:v8';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
@@ -23,10 +24,10 @@ import { countryScopeState, type CountryScopeState } from '../daemon/country-sco
 import { installSignalHandlers } from '../daemon/signals';
 import { buildServiceRuntime, type ServiceRuntime } from '../services';
 import type { Settings } from '../settings';
-import type { AccessEntry } from '../telemetry/access-log';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';
+import { EVENT_FD, EventReceiver } from './event-channel';
 import { relayLines } from './line-relay';
 import { isFromWorker, type AskWhat, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import { DecisionRelay } from './relay';
@@ -209,8 +210,8 @@ class Primary {
       return this.failStart(`--admin-addr ${formatHostPort(s.adminAddr)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
-    // Workers inherit no stdio: their lines come through relayLines, whole.
-    cluster.setupPrimary({ silent: true, execArgv: workerExecArgv() });
+    // Workers inherit no stdio: their lines come through relayLines, whole; fd 4 carries their event-log entries.
+    cluster.setupPrimary({ stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'], execArgv: workerExecArgv() });
     const started = new Promise<void>((resolve) => (this.allStarted = resolve));
     for (let n = 1; n <= s.workers; n++) {
       const slot: Slot = {
@@ -303,6 +304,12 @@ class Primary {
     slot.forkedAt = Date.now();
     if (worker.process.stdout) relayLines(worker.process.stdout, process.stdout);
     if (worker.process.stderr) relayLines(worker.process.stderr, process.stderr);
+    const events = this.events;
+    const eventPipe = worker.process.stdio[EVENT_FD];
+    if (events !== undefined && eventPipe instanceof Readable) {
+      const receiver = new EventReceiver(events);
+      eventPipe.on('data', (chunk: Buffer) => receiver.take(chunk));
+    }
     worker.on('message', (m: unknown) => {
       if (isFromWorker(m)) this.onMessage(slot, worker, m);
     });
@@ -336,8 +343,6 @@ class Primary {
         return this.onDump(slot, m);
       case 'answer':
         return this.asks.get(m.id)?.(m);
-      case 'events':
-        return this.onEvents(m.lines);
     }
   }
 
@@ -372,18 +377,6 @@ class Primary {
     this.sendTo(w, { t: 'pull-end', ok: true });
     target.synced = true;
     for (const msg of pending) this.deliver(target, w, msg);
-  }
-
-  private onEvents(lines: Array<[number, string]>): void {
-    const events = this.events;
-    if (events === undefined) return;
-    for (const [time, line] of lines) {
-      try {
-        events.append(JSON.parse(line) as AccessEntry, time, line);
-      } catch {
-        // A line that does not parse is not ours; it is still in the access log.
-      }
-    }
   }
 
   private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {

@@ -1,6 +1,7 @@
 // One worker of --workers > 1: the single-process Daemon without the admin listener, the reloader
 // and a bouncer of its own. The primary hands it the config text, relays the decision batches
 // (mirror.ts), asks it for /status and /metrics, and tells it to stop.
+import { Socket } from 'node:net';
 import { parseServicesConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { emptySnapshot } from '../crowdsec/usage/counters';
@@ -8,7 +9,7 @@ import { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
 import type { Settings } from '../settings';
 import { createLogs } from '../telemetry/logger';
-import { EventForwarder } from './event-forwarder';
+import { EVENT_FD, EventSender } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
@@ -30,7 +31,12 @@ export function runWorker(settings: Settings): Promise<void> {
   const { trusted, geo } = preflightSettings(settings);
   const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner });
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
-  if (settings.eventLogSize > 0) logs.access.tap = new EventForwarder(settings.eventLogSize, send);
+  if (settings.eventLogSize > 0) {
+    const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });
+    pipe.on('error', () => undefined); // the primary is gone: the disconnect handler stops us
+    pipe.unref();
+    logs.access.tap = new EventSender(pipe);
+  }
 
   const die = (err: unknown): void => {
     log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'netbird-proxy worker crashed');

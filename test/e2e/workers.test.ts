@@ -131,6 +131,33 @@ ${extra}`;
     t.match(text, /netbird_proxy_crowdsec_synced 1\n/, 'the bouncer metrics come from the primary once');
   });
 
+  await t.test("the admin event log holds both workers' entries, filterable, with the counters", async (t) => {
+    interface Ev {
+      outcome: string;
+      path: string | null;
+      worker?: number;
+    }
+    const events = async (q: string): Promise<Ev[]> =>
+      (JSON.parse((await httpGet(`${daemon.adminUrl}/api/events?limit=10000&${q}`)).body) as { events: Ev[] }).events;
+    const shop = accessOf(daemon, (l) => l.service === 'shop');
+    const bans = accessOf(daemon, (l) => l.deny_reason === 'crowdsec_ban');
+    // Workers send their entries every 100 ms.
+    await until('every shop access line in the event log', async () => (await events('service=shop')).length >= shop.length);
+    const held = await events('service=shop');
+    t.equal(held.length, shop.length, 'one entry per access line');
+    t.same([...new Set(held.map((e) => e.worker))].sort(), [1, 2], 'from both workers');
+    t.same(new Set(held.map((e) => e.path)), new Set(shop.map((l) => l.path)), 'the same requests');
+    const denied = await events('reason=crowdsec_ban');
+    t.equal(denied.length, bans.length, "the reason filter works on the workers' entries");
+    t.ok(denied.every((e) => e.outcome === 'denied'));
+    const services = JSON.parse((await httpGet(`${daemon.adminUrl}/api/services`)).body) as {
+      services: Array<{ name: string; counters: { allowed: number; denied: Record<string, number> } }>;
+    };
+    const counters = services.services.find((s) => s.name === 'shop')?.counters;
+    t.equal(counters?.allowed, shop.length - bans.length, 'allowed counter');
+    t.equal(counters?.denied.crowdsec_ban, bans.length, 'denied counter by reason');
+  });
+
   await t.test('kill -9 of a worker: replaced, synced from the primary, the other worker keeps its connections', async (t) => {
     // Long-lived TCP connections until each worker holds one.
     const sockets: net.Socket[] = [];
