@@ -2,9 +2,13 @@
 //
 // Per connection: one timer (the upstream's connect timeout, then the client's idle timeout) and
 // shared listener functions that find the other side through the socket, no closures.
+// Upstream → client (the direction downloads take) reads into reused, growing buffers (`onread`,
+// read-buffers.ts) instead of pipe()'s fresh 64 KiB per read; client → upstream is a pipe(), since an
+// accepted socket cannot be given `onread`.
 import net, { type Socket } from 'node:net';
 import type { HostPort } from '../config/types';
 import { classifySocketError, type UpstreamErrorKind } from './errors';
+import { MIN_READ, nextReadSize, releaseBuffer, takeBuffer } from './read-buffers';
 
 // Like nginx stream's proxy_timeout default: a connection idle in both directions this long is cut.
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -15,11 +19,22 @@ export interface TcpForwardHooks {
 
 const kOtherSide = Symbol('netbird-proxy.otherSide');
 const kHooks = Symbol('netbird-proxy.tcpHooks');
-type SplicedSocket = Socket & { [kOtherSide]?: SplicedSocket; [kHooks]?: TcpForwardHooks };
+/** Read buffers whose writes to the client are still pending (on the upstream socket). */
+const kHeld = Symbol('netbird-proxy.heldBuffers');
+/** Reading stopped by onUpstreamData returning false (net does not mark the stream paused for it). */
+const kStalled = Symbol('netbird-proxy.stalled');
+type SplicedSocket = Socket & { [kOtherSide]?: SplicedSocket; [kHooks]?: TcpForwardHooks; [kHeld]?: Buffer[]; [kStalled]?: boolean };
+
+/**
+ * The buffer for the upstream socket's next read. net calls `buffer()` without the socket, right
+ * after `callback` (which sets it) returns; at the socket's creation it is unset and a small one is given.
+ */
+let nextBuffer: Buffer | undefined;
+const UPSTREAM_READS = { buffer: nextReadBuffer, callback: onUpstreamData };
 
 /** Connects client and upstream; half-close is passed through; any error or timeout destroys both. */
 export function forwardTcp(client: Socket, target: HostPort, connectTimeoutMs: number, hooks: TcpForwardHooks): void {
-  const upstream: SplicedSocket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+  const upstream: SplicedSocket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: UPSTREAM_READS });
   const down = client as SplicedSocket;
   upstream[kOtherSide] = down;
   upstream[kHooks] = hooks;
@@ -40,8 +55,58 @@ function onUpstreamConnected(this: SplicedSocket): void {
   this.setTimeout(0);
   client.setTimeout(IDLE_TIMEOUT_MS);
   client.on('timeout', destroyBoth);
+  client.on('drain', onClientDrained);
+  this.on('end', onUpstreamEnded);
   client.pipe(this);
-  this.pipe(client);
+}
+
+function nextReadBuffer(): Buffer {
+  const buf = nextBuffer ?? takeBuffer(MIN_READ);
+  nextBuffer = undefined;
+  return buf;
+}
+
+/** One read from the upstream: written to the client; false pauses reading until the client drains. */
+function onUpstreamData(this: SplicedSocket, n: number, buf: Buffer): boolean {
+  const client = this[kOtherSide];
+  if (client === undefined || client.destroyed) {
+    nextBuffer = buf; // the client is gone: the rest is discarded while both are closed
+    return true;
+  }
+  const held = this[kHeld];
+  if (held !== undefined && held.length > 0 && client.writableLength === 0) releaseHeld(held);
+  const more = client.write(buf.subarray(0, n));
+  const size = nextReadSize(n, buf.length);
+  if (client.writableLength === 0 && size === buf.length) {
+    nextBuffer = buf; // written through to the kernel already: the same buffer takes the next read
+  } else {
+    if (client.writableLength === 0) releaseBuffer(buf);
+    else (this[kHeld] ??= []).push(buf);
+    nextBuffer = takeBuffer(size);
+  }
+  if (!more) this[kStalled] = true;
+  return more;
+}
+
+function onClientDrained(this: SplicedSocket): void {
+  const upstream = this[kOtherSide];
+  if (upstream === undefined) return;
+  const held = upstream[kHeld];
+  if (held !== undefined) releaseHeld(held);
+  if (upstream[kStalled] === true && !upstream.destroyed) {
+    upstream[kStalled] = false;
+    upstream.resume();
+  }
+}
+
+function releaseHeld(held: Buffer[]): void {
+  for (const buf of held) releaseBuffer(buf);
+  held.length = 0;
+}
+
+/** The upstream finished sending: so does the client's side (half-close), once its writes are out. */
+function onUpstreamEnded(this: SplicedSocket): void {
+  this[kOtherSide]?.end();
 }
 
 function onConnectTimeout(this: SplicedSocket): void {

@@ -1,7 +1,10 @@
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { tcpExchange } from '../harness/clients';
+import { tcpExchange, until } from '../harness/clients';
+import { startDaemon } from '../harness/daemon';
 import { tcpFixture } from '../harness/fixture';
+import { freePort } from '../harness/ports';
 
 t.test('TCP service: half-close, CIDR denial before dialing, PROXY protocol from trusted peers only', async (t) => {
   const { daemon, echo, listenPort } = await tcpFixture(t, {
@@ -70,4 +73,60 @@ t.test('SIGTERM: in-flight TCP connections are cut and the process exits 0', asy
   t.equal(code, 0);
   await closed;
   t.pass('client socket closed');
+});
+
+t.test('a large download reaches a slow reader intact, and the upstream half-close reaches the client', async (t) => {
+  // The upstream → client direction reads into reused buffers: a buffer reused before its write to the
+  // client completed would corrupt the stream. A reader that stalls keeps writes pending.
+  const size = 48 * 1024 * 1024;
+  const data = Buffer.allocUnsafe(size);
+  for (let at = 0; at < size; at += 32) createHash('sha256').update(String(at)).digest().copy(data, at);
+  let afterEof = '';
+  const source = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('data', (d: Buffer) => (afterEof += d.toString()));
+    s.on('end', () => s.end());
+    for (let at = 0; at < size; at += 3_000_000) s.write(data.subarray(at, at + 3_000_000));
+    s.end(); // half-close: we still listen
+  });
+  await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+  const listenPort = await freePort();
+  const daemon = await startDaemon({
+    config: `services:
+  - name: source
+    protocol: tcp
+    listen: 127.0.0.1:${listenPort}
+    target: 127.0.0.1:${(source.address() as net.AddressInfo).port}
+`,
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await new Promise((resolve) => source.close(resolve));
+  });
+  const client = net.connect({ port: listenPort, host: '127.0.0.1', allowHalfOpen: true });
+  const hash = createHash('sha256');
+  let got = 0;
+  let stalls = 0;
+  client.on('data', (d: Buffer) => {
+    hash.update(d);
+    const before = got;
+    got += d.length;
+    if (Math.floor(got / 4_000_000) !== Math.floor(before / 4_000_000)) {
+      stalls++;
+      client.pause();
+      setTimeout(() => client.resume(), 30);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.on('error', reject);
+    client.on('end', () => resolve());
+  });
+  t.equal(got, size, 'every byte');
+  t.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'), 'in order, none overwritten');
+  t.ok(stalls >= 10, 'the reader stalled while writes were pending');
+  const closed = new Promise((resolve) => client.on('close', resolve));
+  client.end('after-eof');
+  await until('the client still reaches the upstream after its EOF', () => afterEof === 'after-eof');
+  await closed;
+  const entry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'source');
+  t.match(entry, { bytes_in: 9, bytes_out: size });
 });
