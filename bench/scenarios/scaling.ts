@@ -104,9 +104,12 @@ async function startNetbirdWorkers(
   });
 }
 
-async function rps(r: Runner, port: number): Promise<number> {
+/** Warm-up per worker process: each one's JIT warms only on its share of the requests. */
+const WARMUP_S_PER_WORKER = 3;
+
+async function rps(r: Runner, port: number, workers: number): Promise<number> {
   const opts = { wrk: r.wrk, url: `http://127.0.0.1:${port}/`, cpu: undefined, threads: 2, connections: r.connections, headers: { Host: 'bench.local' } };
-  await runWrk({ ...opts, durationS: 2 });
+  await runWrk({ ...opts, durationS: WARMUP_S_PER_WORKER * workers });
   return (await runWrk({ ...opts, durationS: r.durationS })).rps;
 }
 
@@ -122,7 +125,7 @@ export async function measureScaling(r: Runner): Promise<ScalingResults> {
     ] as Array<[keyof ScalingResults['rps'], () => Promise<Stoppable & { port: number }>]>) {
       const server = await start();
       try {
-        const v = await rps(r, server.port);
+        const v = await rps(r, server.port, key.endsWith('_2') ? 2 : 1);
         out[key].push(v);
         log(`scaling round ${round}: ${key} ${fmt(v)} req/s`);
       } finally {
@@ -198,8 +201,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     wrk: tools.wrk,
     nginx: tools.nginx,
     upstreamPort: fleet.upstreamPort,
-    durationS: opts.durationS,
-    rounds: opts.rounds,
+    // Two workers unpinned beside wrk swing more than one pinned process: never fewer than 2 rounds of 5 s, even --quick.
+    durationS: Math.max(opts.durationS, 5),
+    rounds: Math.max(opts.rounds, 2),
     connections: opts.connections,
     dir: join(ctx.dir, 'scaling'),
   };
