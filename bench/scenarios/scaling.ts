@@ -113,6 +113,30 @@ async function rps(r: Runner, port: number, workers: number): Promise<number> {
   return (await runWrk({ ...opts, durationS: r.durationS })).rps;
 }
 
+/**
+ * The HTTP upstream of this scenario (nginx `return 200`, one worker), unpinned like everything else
+ * here: the fleet's upstream is pinned to one core, where the scheduler could not move it away from a
+ * worker, which skews the two-worker rows.
+ */
+async function startUpstream(nginx: string, dir: string): Promise<Stoppable & { port: number }> {
+  const port = await freePort();
+  const updir = join(dir, 'upstream');
+  mkdirSync(updir, { recursive: true });
+  writeFileSync(
+    join(updir, 'nginx.conf'),
+    `worker_processes 1;
+pid ${updir}/nginx.pid;
+error_log ${updir}/error.log warn;
+events { worker_connections 16384; }
+http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${port} backlog=4096; location / { return 200 "ok\\n"; } } }
+`,
+  );
+  const child = spawn(nginx, ['-c', join(updir, 'nginx.conf'), '-p', updir, '-g', 'daemon off;'], { stdio: 'ignore' });
+  trackChild(child);
+  await until('upstream', async () => (await httpGet(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status === 200, 10_000, 100);
+  return { pid: child.pid as number, port, stop: () => stopChild(child, 3000) };
+}
+
 /** Every variant measured once per round, interleaved, each alone (the others stopped), unpinned. */
 export async function measureScaling(r: Runner): Promise<ScalingResults> {
   const out: ScalingResults['rps'] = { nginx_1: [], nginx_2: [], netbird_1: [], netbird_2: [] };
@@ -197,19 +221,21 @@ type WithScaling = Results & { scaling?: ScalingResults };
 
 export async function run(ctx: BenchContext): Promise<void> {
   const { opts, tools, fleet, results } = ctx;
+  const dir = join(ctx.dir, 'scaling');
+  // Every other server under test is paused, the fleet's pinned upstream too: the two cores belong to the variant being measured.
+  const others = fleet.serverPids();
+  for (const pid of others) process.kill(pid, 'SIGSTOP');
+  const upstream = await startUpstream(tools.nginx, dir);
   const r: Runner = {
     wrk: tools.wrk,
     nginx: tools.nginx,
-    upstreamPort: fleet.upstreamPort,
+    upstreamPort: upstream.port,
     // Two workers unpinned beside wrk swing more than one pinned process: never fewer than 2 rounds of 5 s, even --quick.
     durationS: Math.max(opts.durationS, 5),
     rounds: Math.max(opts.rounds, 2),
     connections: opts.connections,
-    dir: join(ctx.dir, 'scaling'),
+    dir,
   };
-  // Every other server under test is paused: the two cores belong to the variant being measured.
-  const others = fleet.serverPids().filter((pid) => pid !== fleet.upstream.pid);
-  for (const pid of others) process.kill(pid, 'SIGSTOP');
   try {
     const s = await measureScaling(r);
     s.memory = await measureMemory(r, opts.decisions);
@@ -217,6 +243,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   } catch (err) {
     results.errors.push(`scaling: ${(err as Error).message}`);
   } finally {
+    await upstream.stop();
     for (const pid of others) process.kill(pid, 'SIGCONT');
   }
 }
@@ -272,29 +299,15 @@ async function main(): Promise<void> {
   const wrk = which('wrk');
   if (nginx === undefined || wrk === undefined) throw new Error('needs nginx and wrk (npm run bench installs them)');
   const dir = mkdtempSync(join(tmpdir(), 'nbp-scaling-'));
-  const upstreamPort = await freePort();
-  const updir = join(dir, 'upstream');
-  mkdirSync(updir, { recursive: true });
-  writeFileSync(
-    join(updir, 'nginx.conf'),
-    `worker_processes 1;
-pid ${updir}/nginx.pid;
-error_log ${updir}/error.log warn;
-events { worker_connections 16384; }
-http { access_log off; keepalive_requests 10000000; server { listen 127.0.0.1:${upstreamPort} backlog=4096; location / { return 200 "ok\\n"; } } }
-`,
-  );
-  const upstream = spawn(nginx, ['-c', join(updir, 'nginx.conf'), '-p', updir, '-g', 'daemon off;'], { stdio: 'ignore' });
-  trackChild(upstream);
-  const r: Runner = { wrk, nginx, upstreamPort, durationS: arg('duration', 5), rounds: arg('rounds', 2), connections: 50, dir };
+  const upstream = await startUpstream(nginx, dir);
+  const r: Runner = { wrk, nginx, upstreamPort: upstream.port, durationS: arg('duration', 5), rounds: arg('rounds', 2), connections: 50, dir };
   try {
-    await until('upstream', async () => (await httpGet(`http://127.0.0.1:${upstreamPort}/`).catch(() => ({ status: 0 }))).status === 200, 10_000, 100);
     const out: Partial<ScalingResults> = arg('memory-only', 0) ? {} : await measureScaling(r);
     const decisions = arg('decisions', 1_000_000);
     if (decisions > 0) out.memory = await measureMemory(r, decisions, arg('workers', 2));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } finally {
-    await stopChild(upstream, 3000);
+    await upstream.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
