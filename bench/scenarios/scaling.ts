@@ -6,7 +6,7 @@
 //   npm run build && npm run build:scripts && node .build/bench/scenarios/scaling.js [--duration 5] [--rounds 2]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpGet, sleep, until } from '../../test/harness/clients';
 import { startFakeLapi } from '../../test/harness/fake-lapi';
@@ -14,7 +14,7 @@ import { freePort } from '../../test/harness/ports';
 import { renderStartupBody } from '../lib/decisions';
 import { servicesYaml, startNetbird, type Netbird } from '../lib/netbird';
 import { which } from '../lib/install';
-import { memoryOf, stopChild, trackChild } from '../lib/tools';
+import { memoryOf, pinSelf, stopChild, trackChild } from '../lib/tools';
 import { median } from '../lib/stats';
 import { runWrk } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
@@ -220,11 +220,14 @@ export async function measureMemory(r: Runner, decisions: number, workers = 2): 
 type WithScaling = Results & { scaling?: ScalingResults };
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const { opts, tools, fleet, results } = ctx;
+  const { opts, tools, fleet, results, pin } = ctx;
   const dir = join(ctx.dir, 'scaling');
   // Every other server under test is paused, the fleet's pinned upstream too: the two cores belong to the variant being measured.
   const others = fleet.serverPids();
   for (const pid of others) process.kill(pid, 'SIGSTOP');
+  // The runner is pinned to the load CPU and every child inherits that: unpinned must mean every core,
+  // or all of this scenario (both workers included) shares one.
+  pinSelf(`0-${cpus().length - 1}`, pin.load === undefined ? undefined : tools.taskset);
   const upstream = await startUpstream(tools.nginx, dir);
   const r: Runner = {
     wrk: tools.wrk,
@@ -244,6 +247,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     results.errors.push(`scaling: ${(err as Error).message}`);
   } finally {
     await upstream.stop();
+    pinSelf(pin.load, tools.taskset);
     for (const pid of others) process.kill(pid, 'SIGCONT');
   }
 }
