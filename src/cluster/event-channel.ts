@@ -37,17 +37,21 @@ export class EventSender {
   constructor(private readonly out: Pick<Writable, 'write' | 'writableLength' | 'destroyed'>) {}
 
   append(entry: AccessEntry, time: number, line: string): void {
-    const service = this.nameId(entry.service);
-    const reason = this.nameId(entry.deny_reason);
-    const verdict = this.nameId(entry.metadata.crowdsec_verdict ?? '');
-    const worst = HEADER + line.length * 3;
+    const verdictName = entry.metadata.crowdsec_verdict ?? '';
+    let worst = this.room(entry.service, entry.deny_reason, verdictName, line);
     if (this.used + worst > WINDOW_BYTES) {
       this.flush();
+      // A dropped window took the name records with it: what this entry needs is measured again.
+      worst = this.room(entry.service, entry.deny_reason, verdictName, line);
       if (worst > WINDOW_BYTES) {
         this.dropped++;
         return;
       }
     }
+    // No flush from here on: the ids below and their name records land in the same window as the entry.
+    const service = this.nameId(entry.service);
+    const reason = this.nameId(entry.deny_reason);
+    const verdict = this.nameId(verdictName);
     const at = this.used;
     const length = this.buf.write(line, at + HEADER, 'utf8');
     this.header(at, ENTRY, outcomeCode(entry), service, reason, verdict, time, length);
@@ -56,6 +60,15 @@ export class EventSender {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
     }
+  }
+
+  /** Bytes the entry may take at most: its record, and a record for each name not sent yet. */
+  private room(service: string, reason: string, verdict: string, line: string): number {
+    return HEADER + line.length * 3 + this.nameRoom(service) + this.nameRoom(reason) + this.nameRoom(verdict);
+  }
+
+  private nameRoom(name: string): number {
+    return name === '' || this.names.has(name) ? 0 : HEADER + name.length * 3;
   }
 
   flush(): void {
@@ -79,8 +92,6 @@ export class EventSender {
     if (id !== undefined) return id;
     if (this.names.size >= MAX_NAMES) return MAX_NAMES + 1; // "other" (only arbitrary LAPI types could get here)
     id = this.names.size + 1;
-    const worst = HEADER + name.length * 3;
-    if (this.used + worst > WINDOW_BYTES) this.flush();
     this.names.set(name, id);
     const length = this.buf.write(name, this.used + HEADER, 'utf8');
     this.header(this.used, NAME, 0, id, 0, 0, 0, length);

@@ -110,3 +110,33 @@ t.test('a line larger than a window is counted, not sent', async (t) => {
   sender.flush();
   t.equal(sender.dropped, 1);
 });
+
+t.test('a window dropped by the entry that names a new service: the name still reaches the primary', async (t) => {
+  const pipe = new Pipe();
+  const sender = new EventSender(pipe);
+  const base = entry(0); // "shop", no reason, no decision
+  const line = formatAccessLine(base, 1, '{"level":30');
+  const appendUntilSent = (): number => {
+    const sent = pipe.chunks.length;
+    let n = 0;
+    while (pipe.chunks.length === sent) {
+      sender.append(base, 1, line);
+      n++;
+    }
+    return n; // the n-th append sent the window and starts the next one
+  };
+  appendUntilSent();
+  const perWindow = appendUntilSent();
+  for (let i = 0; i < perWindow - 1; i++) sender.append(base, 1, line); // a full window: the next entry sends it
+  pipe.writableLength = 5 * 1024 * 1024; // the primary falls behind
+  const fresh = { ...base, service: 'fresh' };
+  sender.append(fresh, 2, formatAccessLine(fresh, 2, '{"level":30')); // sends the window, which is dropped
+  t.equal(sender.dropped, perWindow, 'the full window was dropped, not the new entry');
+  pipe.writableLength = 0;
+  sender.flush();
+  const log = new EventLog(100_000);
+  const receiver = new EventReceiver(log);
+  for (const c of pipe.chunks) receiver.take(c);
+  t.equal(log.countsFor('fresh').allowed, 1, 'the entry after the drop is counted under its own name');
+  t.equal(log.countsFor('other').allowed, 0, 'not as an unknown one');
+});
