@@ -154,16 +154,16 @@ export class EventLog {
   private store(slot: number, line: string): void {
     const offset = this.reserve(slot, line.length * 3); // UTF-8 bytes per UTF-16 unit, at most
     if (offset < 0) return;
-    const written = this.bytes.write(line, offset, 'utf8');
-    this.starts[slot] = this.pos;
-    this.lengths[slot] = written;
-    this.pos += written;
+    this.placed(slot, this.bytes.write(line, offset, 'utf8'));
   }
 
   private storeBytes(slot: number, src: Buffer, start: number, end: number): void {
     const offset = this.reserve(slot, end - start);
     if (offset < 0) return;
-    const written = src.copy(this.bytes, offset, start, end);
+    this.placed(slot, src.copy(this.bytes, offset, start, end));
+  }
+
+  private placed(slot: number, written: number): void {
     this.starts[slot] = this.pos;
     this.lengths[slot] = written;
     this.pos += written;
