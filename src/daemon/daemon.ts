@@ -219,6 +219,7 @@ export class Daemon {
         http_addr: formatHostPort(this.settings.httpAddr),
         https_addr: this.https.listening ? formatHostPort(this.settings.httpsAddr) : undefined,
         admin_addr: formatHostPort(this.settings.adminAddr),
+        tcp: this.tcp.boundByService(),
         services: config.services.length,
       },
       this.worker === undefined ? 'netbird-proxy listening' : 'worker listening',
