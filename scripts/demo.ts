@@ -84,7 +84,7 @@ function withoutPinoKeys(line: LogLine): Record<string, unknown> {
 
 /** "HH:MM:SS.mmm msg key=value ..." for an operational log line. */
 function brief(line: LogLine): string {
-  const t = typeof line.time === 'number' ? new Date(line.time).toISOString().slice(11, 23) : '';
+  const t = typeof line.time === 'number' || typeof line.time === 'string' ? new Date(line.time).toISOString().slice(11, 23) : '';
   const extra = Object.entries(line)
     .filter(([k]) => !PINO_KEYS.has(k) && k !== 'msg')
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)

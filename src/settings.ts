@@ -6,6 +6,8 @@ import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
+import { resolveLogFormat, type LogFormat } from './telemetry/log-format';
+import { parseHttpsRedirectPort } from './tls/redirect';
 import type { AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
@@ -23,6 +25,7 @@ export type SettingKey =
   | 'config'
   | 'httpAddr'
   | 'httpsAddr'
+  | 'httpsRedirectPort'
   | 'adminAddr'
   | 'crowdsecApiUrl'
   | 'crowdsecApiKey'
@@ -44,6 +47,7 @@ export type SettingKey =
   | 'maxHeaderSize'
   | 'shutdownGrace'
   | 'logLevel'
+  | 'logFormat'
   | 'accessLog'
   | 'acmeEmail'
   | 'acmeDirectory'
@@ -79,6 +83,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_HTTPS_ADDR',
     default: '0.0.0.0:8443',
     description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host',
+  },
+  {
+    key: 'httpsRedirectPort',
+    flag: '--https-redirect-port <port|auto>',
+    env: 'NB_PROXY_HTTPS_REDIRECT_PORT',
+    default: 'auto',
+    description: "port of the 308's https:// URL; auto: 443 when the client came on port 80 (Host without a port), else --https-addr's port",
   },
   {
     key: 'adminAddr',
@@ -203,6 +214,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal, silent' },
   {
+    key: 'logFormat',
+    flag: '--log-format <format>',
+    env: 'NB_PROXY_LOG_FORMAT',
+    default: '(pretty on a terminal, else json)',
+    description: 'json (one JSON object a line) or pretty (pino-pretty, colour unless NO_COLOR)',
+  },
+  {
     key: 'accessLog',
     flag: '--access-log <path>',
     env: 'NB_PROXY_ACCESS_LOG',
@@ -290,6 +308,7 @@ export interface Settings {
   envFileVars: number;
   httpAddr: HostPort;
   httpsAddr: HostPort;
+  httpsRedirectPort: number | 'auto';
   adminAddr: HostPort;
   /** Undefined when CrowdSec is not configured (no URL, or neither a key nor a client certificate). */
   crowdsec: CrowdSecSettings | undefined;
@@ -301,6 +320,7 @@ export interface Settings {
   maxHeaderSize: number;
   shutdownGraceMs: number;
   logLevel: string;
+  logFormat: LogFormat;
   accessLog: string | undefined;
   acme: AcmeSettings;
   eventLogSize: number;
@@ -418,6 +438,15 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
   const logLevel = withDefault('logLevel').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`--log-level / NB_PROXY_LOG_LEVEL: "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
 
+  const logFormat = resolveLogFormat(get('logFormat'), process.stdout.isTTY === true);
+  if (logFormat === undefined) throw new SettingsError(`--log-format / NB_PROXY_LOG_FORMAT: "${get('logFormat')}" is not json or pretty`);
+  const httpsRedirectPort = parseHttpsRedirectPort(withDefault('httpsRedirectPort'));
+  if (httpsRedirectPort === undefined) {
+    throw new SettingsError(
+      `--https-redirect-port / NB_PROXY_HTTPS_REDIRECT_PORT: "${withDefault('httpsRedirectPort')}" is not auto or a port from 1 to 65535`,
+    );
+  }
+
   const proxyProtocolRaw = get('proxyProtocol');
   const proxyProtocol = proxyProtocolRaw === undefined ? false : parseBool(proxyProtocolRaw, 'proxyProtocol');
 
@@ -512,6 +541,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     envFileVars,
     httpAddr: addr('httpAddr'),
     httpsAddr: addr('httpsAddr'),
+    httpsRedirectPort,
     adminAddr,
     crowdsec,
     geoipDb: get('geoipDb'),
@@ -522,6 +552,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     maxHeaderSize: byteCount('maxHeaderSize'),
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
+    logFormat,
     accessLog: get('accessLog'),
     acme,
     eventLogSize: Number(eventLogRaw),

@@ -45,7 +45,7 @@ export async function runDaemon(settings: Settings): Promise<void> {
   const { trusted, config, geo } = await preflight(settings);
   // The counter lives in Metrics, which the daemon builds; the file may fail before that.
   const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
-  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents);
+  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents, undefined, undefined, settings.logFormat);
   const daemon = new Daemon(settings, logs, trusted, geo);
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   await daemon.start(config);
@@ -124,6 +124,7 @@ export class Daemon {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
+      httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
