@@ -306,6 +306,8 @@ export interface Settings {
   envFile: string | undefined;
   /** How many NB_PROXY_ variables the env file set (values are never logged). */
   envFileVars: number;
+  /** Why that env file (or none) was read, for the start-up line. */
+  envFileReason: string;
   httpAddr: HostPort;
   httpsAddr: HostPort;
   httpsRedirectPort: number | 'auto';
@@ -393,6 +395,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     fileEnv = parseDotenv(text);
   }
   const envFileVars = Object.keys(fileEnv).filter((k) => k.startsWith('NB_PROXY_')).length;
+  const envFileReason = envFileReasonOf(envFileFlag, envFile);
   const raw = (spec: SettingSpec): string | undefined => {
     const flag = flags[spec.key];
     if (flag !== undefined) return typeof flag === 'boolean' ? String(flag) : flag;
@@ -539,6 +542,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     configPath: withDefault('config'),
     envFile,
     envFileVars,
+    envFileReason,
     httpAddr: addr('httpAddr'),
     httpsAddr: addr('httpsAddr'),
     httpsRedirectPort,
@@ -560,6 +564,12 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     workers: workerCount(withDefault('workers')),
     denyTemplate: get('denyTemplate'),
   };
+}
+
+function envFileReasonOf(flag: string | undefined, file: string | undefined): string {
+  if (flag !== undefined) return 'given with --proxy-env / --env-file';
+  const where = `./${DEFAULT_ENV_FILE} in ${process.cwd()}`;
+  return file === undefined ? `none: no --proxy-env and no ${where}` : `${where} exists (the default; --proxy-env names another)`;
 }
 
 function specOf(key: SettingKey): SettingSpec {

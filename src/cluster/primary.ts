@@ -186,6 +186,7 @@ class Primary {
         config: s.configPath,
         env_file: s.envFile ?? null,
         env_file_vars: s.envFileVars,
+        env_file_reason: s.envFileReason,
         crowdsec: s.crowdsec === undefined ? 'not configured' : s.crowdsec.apiUrl,
         workers: s.workers,
         scheduling: cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none',

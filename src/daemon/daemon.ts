@@ -186,6 +186,7 @@ export class Daemon {
         config: this.settings.configPath,
         env_file: envFile ?? null,
         env_file_vars: envFileVars,
+        env_file_reason: this.settings.envFileReason,
         crowdsec: crowdsec === undefined ? 'not configured' : crowdsec.apiUrl,
       },
       'netbird-proxy starting',
