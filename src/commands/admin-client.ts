@@ -32,7 +32,11 @@ export function readAdminEnvFile(flag: string | undefined): AdminEnvFile {
  * The admin address as the daemon would resolve it (flag > environment > env file > default),
  * with a wildcard host replaced by loopback: the listener then answers there too.
  */
-export function resolveAdminAddr(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, envFile: AdminEnvFile = readAdminEnvFile(undefined)): HostPort {
+export function resolveAdminAddr(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  envFile: AdminEnvFile = readAdminEnvFile(undefined),
+): HostPort {
   let value = flag;
   let from = '--admin-addr';
   if (value === undefined && env[ADMIN_ENV]) {

@@ -20,7 +20,9 @@ export function registerStatusCommand(program: Command): void {
     .description('show the running proxy: CrowdSec bouncer, decisions, services, listeners, readiness')
     .addOption(new Option('--admin-addr <host:port>', 'admin listener (env: NB_PROXY_ADMIN_ADDR, default: 127.0.0.1:9090; 0.0.0.0 is asked on 127.0.0.1)'))
     .addOption(new Option('--admin-token <token>', 'the admin token, when the proxy has one (env: NB_PROXY_ADMIN_TOKEN)'))
-    .addOption(new Option('--proxy-env <path>', "the proxy's env file, read for NB_PROXY_ADMIN_ADDR and NB_PROXY_ADMIN_TOKEN (default: ./proxy.env when it exists)"))
+    .addOption(
+      new Option('--proxy-env <path>', "the proxy's env file, read for NB_PROXY_ADMIN_ADDR and NB_PROXY_ADMIN_TOKEN (default: ./proxy.env when it exists)"),
+    )
     .option('--json', 'print /status (plus the /readyz answer) as JSON')
     .action(async (opts: StatusOptions) => {
       process.exitCode = await status(opts);
@@ -57,7 +59,9 @@ async function status(opts: StatusOptions): Promise<number> {
 
 /** 401: the proxy has an admin token; say where status looked for one and how to pass it. */
 function unauthorized(url: string, sent: boolean, envFile: string | undefined): string {
-  const why = sent ? 'the token sent was refused' : `no token was found (not in --admin-token, NB_PROXY_ADMIN_TOKEN or ${envFile ?? 'an env file: no ./proxy.env here'})`;
+  const why = sent
+    ? 'the token sent was refused'
+    : `no token was found (not in --admin-token, NB_PROXY_ADMIN_TOKEN or ${envFile ?? 'an env file: no ./proxy.env here'})`;
   return `${url} answered 401 (the proxy has an admin token and ${why}): pass it with --admin-token <token>, NB_PROXY_ADMIN_TOKEN=<token>, or --proxy-env <the env file the proxy reads>`;
 }
 

@@ -799,7 +799,10 @@ t.test('npm run gen-key writes docker/proxy.env, which a local run never loads',
   copyFileSync(join(ROOT, 'scripts/compose-check.sh'), join(dir, 'scripts/compose-check.sh'));
   copyFileSync(join(ROOT, 'proxy.env.example'), join(dir, 'proxy.env.example'));
   const before = spawnSync('bash', [join(dir, 'scripts/compose-check.sh')], { encoding: 'utf8' });
-  t.equal(before.stderr, 'compose-check: docker/proxy.env is missing; create it with: npm run gen-key (a copy of proxy.env.example with a fresh bouncer key; compose\'s own env file, never read by a local run)\n');
+  t.equal(
+    before.stderr,
+    "compose-check: docker/proxy.env is missing; create it with: npm run gen-key (a copy of proxy.env.example with a fresh bouncer key; compose's own env file, never read by a local run)\n",
+  );
   const r = spawnSync(process.execPath, [join(dir, 'scripts/gen-key.js')], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.ok(existsSync(join(dir, 'docker/proxy.env')), 'docker/proxy.env written');
