@@ -32,6 +32,7 @@ import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation, type HttpsRedirectPort } from '../tls/redirect';
+import { answerFavicon } from '../forward/favicon';
 import { metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { UsageRecorder } from '../crowdsec/usage/counters';
@@ -217,7 +218,11 @@ export class HttpEntrypoint implements AdmissionContext {
     let location: string | undefined;
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
-    else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
+    else if (!admission.verdict.allowed) {
+      // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
+      if (answerFavicon(req, res)) return;
+      respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
+    }
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
