@@ -222,8 +222,7 @@ export class HttpEntrypoint implements AdmissionContext {
       // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
       if (answerFavicon(req, res)) return;
       respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
-    }
-    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    } else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;
