@@ -8,8 +8,8 @@
 # It installs docker.io, docker-compose and debootstrap when missing, starts dockerd when none
 # answers (and stops only that one), and builds the local stand-ins of node:24-bookworm-slim and
 # crowdsecurity/crowdsec once per machine (scripts/local-images.sh). The stack runs from a copy
-# of the work tree in a temp dir (its own proxy.env, config and compose project), so a user's
-# proxy.env, config and running stack are left alone. The copy's proxy.env polls every 2s.
+# of the work tree in a temp dir (its own docker/proxy.env, config and compose project), so a user's
+# docker/proxy.env, config and running stack are left alone. The copy's docker/proxy.env polls every 2s.
 #
 # Env: NB_CROWDSEC_IMAGE / NB_NODE_IMAGE to test other images (default: the local stand-ins);
 #      COMPOSE_TEST_KEEP=1 leaves the stack and the copy for a look afterwards.
@@ -69,7 +69,7 @@ export NB_NODE_IMAGE="${NB_NODE_IMAGE:-netbird-proxy-local/node:24-bookworm-slim
 # A copy of the work tree: what `git clone` plus the uncommitted edits would give.
 work="$(mktemp -d /tmp/nbp-compose.XXXXXX)"
 tar -C "$root" --exclude=./node_modules --exclude=./.cache --exclude=./.git --exclude=./dist \
-  --exclude=./.tap --exclude=./.build --exclude=./proxy.env --exclude=./.env -c . | tar -C "$work" -x
+  --exclude=./.tap --exclude=./.build --exclude=./proxy.env --exclude=./docker/proxy.env --exclude=./.env -c . | tar -C "$work" -x
 # The build's npm ci trusts the host's CAs (a TLS-intercepting gateway sits in front of the registry here).
 [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$work/docker/build-ca/host-ca.pem"
 cd "$work" || exit 1
@@ -114,16 +114,16 @@ json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
 cscli() { dc exec -T crowdsec cscli "$@"; }
 
 # ---------------------------------------------------------------------------------------------
-note "step 0: proxy.env missing"
+note "step 0: docker/proxy.env missing"
 out="$(bash scripts/compose-check.sh 2>&1)"; rc=$?
-check "without proxy.env, scripts/compose-check.sh exits 1 and says: run npm run gen-key" \
-  test "$rc" = 1 -a -n "$(grep -F 'proxy.env is missing' <<<"$out" | grep -F 'npm run gen-key')"
+check "without docker/proxy.env, scripts/compose-check.sh exits 1 and says: run npm run gen-key" \
+  test "$rc" = 1 -a -n "$(grep -F 'docker/proxy.env is missing' <<<"$out" | grep -F 'npm run gen-key')"
 note "$out"
 out="$(dc up -d 2>&1)"; rc=$?
-check "without proxy.env, docker-compose up -d itself refuses and names the file" test "$rc" -ne 0 -a -n "$(grep -F proxy.env <<<"$out")"
+check "without docker/proxy.env, docker-compose up -d itself refuses and names the file" test "$rc" -ne 0 -a -n "$(grep -F proxy.env <<<"$out")"
 note "docker-compose: $out"
-node scripts/gen-key.js --file proxy.env >/dev/null
-printf '\nNB_PROXY_CROWDSEC_POLL_INTERVAL=%ss\n' "$POLL_S" >> proxy.env
+node scripts/gen-key.js --file docker/proxy.env >/dev/null
+printf '\nNB_PROXY_CROWDSEC_POLL_INTERVAL=%ss\n' "$POLL_S" >> docker/proxy.env
 check "after npm run gen-key, compose-check passes" bash scripts/compose-check.sh
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ check "logs: CrowdSec bouncer started" grep -q '"msg":"CrowdSec bouncer started"
 check "logs: CrowdSec bouncer synced initial decisions" grep -q '"msg":"CrowdSec bouncer synced initial decisions"' <<<"$cs_logs"
 check "the crowdsec entrypoint registered BOUNCER_KEY_netbird_proxy as bouncer netbird_proxy" \
   grep -Eq '"name": *"netbird_proxy"' <<<"$(cscli bouncers list -o json 2>/dev/null)"
-check "no API key in the proxy's logs" test -z "$(dc logs --no-color proxy | grep -F "$(sed -n 's/^NB_PROXY_CROWDSEC_API_KEY=//p' proxy.env)")"
+check "no API key in the proxy's logs" test -z "$(dc logs --no-color proxy | grep -F "$(sed -n 's/^NB_PROXY_CROWDSEC_API_KEY=//p' docker/proxy.env)")"
 
 # ---------------------------------------------------------------------------------------------
 note "step 3: cscli decisions add --ip <client> --duration 5m --reason \"netbird test\""
@@ -266,16 +266,16 @@ check "status lists both services with their CrowdSec mode" grep -Eq '^ app +htt
 check "status says ready" grep -q '^Readiness: ready' <<<"$status_out"
 # The admin listener binds every interface inside the container, so it has a token (gen-key
 # wrote NB_PROXY_ADMIN_TOKEN); /status needs it, /healthz and /readyz do not.
-admin_token=$(sed -n 's/^NB_PROXY_ADMIN_TOKEN=//p' proxy.env)
+admin_token=$(sed -n 's/^NB_PROXY_ADMIN_TOKEN=//p' docker/proxy.env)
 check "GET /status from the host through the published admin port says synced" \
   test "$(curl -s --max-time 5 -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$ADMIN_PORT/status" | json_field crowdsec.synced)" = true
 check "GET /status without the admin token is refused" \
   test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$ADMIN_PORT/status")" = 401
 
 # ---------------------------------------------------------------------------------------------
-note "step 9: NB_PROXY_ACCESS_LOG=/var/log/netbird-proxy/access.log in proxy.env"
+note "step 9: NB_PROXY_ACCESS_LOG=/var/log/netbird-proxy/access.log in docker/proxy.env"
 cscli decisions delete --all >/dev/null 2>&1
-echo "NB_PROXY_ACCESS_LOG=/var/log/netbird-proxy/access.log" >> proxy.env
+echo "NB_PROXY_ACCESS_LOG=/var/log/netbird-proxy/access.log" >> docker/proxy.env
 dc --profile demo up -d >"$work/up3.log" 2>&1 || { fail "up -d with the access log"; tail -n 20 "$work/up3.log"; }
 wait_healthy "$HEALTH_TIMEOUT_S" crowdsec proxy demo-upstream || fail "healthy with the access log"
 wait_status app.example.com 200 $((POLL_S + 30)) || fail "app.example.com answers 200 with the access log"

@@ -11,13 +11,14 @@
  * or older than src/. Exit status: 0 on success, 1 when a step fails, 130/143 on SIGINT/SIGTERM.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CROWDSEC_BIN, CSCLI_BIN, REPO_ROOT as LAPI_HELPER_ROOT, ensureCrowdsec, startLapi, type Lapi } from '../test/harness/lapi';
 import { BIN, REPO_ROOT, startDaemon, type Daemon, type LogLine } from '../test/harness/daemon';
 import { startHttpUpstream, type HttpUpstream } from '../test/harness/upstreams';
 import { httpGet, sleep, type HttpResult } from '../test/harness/clients';
+import { staleDistFile } from './stale-dist';
 
 const BANNED_IP = '127.0.0.2';
 const CLEAN_IP = '127.0.0.1';
@@ -83,7 +84,7 @@ function withoutPinoKeys(line: LogLine): Record<string, unknown> {
 
 /** "HH:MM:SS.mmm msg key=value ..." for an operational log line. */
 function brief(line: LogLine): string {
-  const t = typeof line.time === 'number' ? new Date(line.time).toISOString().slice(11, 23) : '';
+  const t = typeof line.time === 'number' || typeof line.time === 'string' ? new Date(line.time).toISOString().slice(11, 23) : '';
   const extra = Object.entries(line)
     .filter(([k]) => !PINO_KEYS.has(k) && k !== 'msg')
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
@@ -166,27 +167,6 @@ function onSignal(sig: NodeJS.Signals): void {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function walkTs(dir: string): string[] {
-  const files: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) files.push(...walkTs(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) files.push(p);
-  }
-  return files;
-}
-
-/** The first src/**.ts whose dist/**.js is missing or older, if any. */
-function staleDistFile(): string | undefined {
-  const src = join(REPO_ROOT, 'src');
-  const dist = join(REPO_ROOT, 'dist');
-  for (const f of walkTs(src)) {
-    const js = join(dist, relative(src, f)).replace(/\.ts$/, '.js');
-    if (!existsSync(js) || statSync(js).mtimeMs < statSync(f).mtimeMs) return f;
-  }
-  return undefined;
-}
-
 interface StatusBody {
   crowdsec?: { state?: string; decisions?: { total?: number } };
 }
@@ -264,17 +244,20 @@ async function runDemo(): Promise<void> {
       'test/harness/daemon.ts and lapi.ts must find the repository root when compiled into .build/ as well',
     );
   }
-  const stale = staleDistFile();
+  const stale = staleDistFile(REPO_ROOT);
   if (stale !== undefined) {
     out();
     out(bold('[0] Building netbird-proxy'));
     info(`dist/ is missing or older than ${rel(stale)}, so compiling src/ first:`);
-    cmd('tsc -p tsconfig.json --noEmitOnError   (what `npm run build` does)');
+    cmd('tsc -p tsconfig.json --noEmitOnError && tsc -p src/admin/ui/tsconfig.json   (what `npm run build` does)');
     try {
-      execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmitOnError'], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      for (const project of ['tsconfig.json', 'src/admin/ui/tsconfig.json']) {
+        execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project, '--noEmitOnError'], {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      }
+      cpSync(join(REPO_ROOT, 'src', 'admin', 'ui', 'static'), join(REPO_ROOT, 'dist', 'admin', 'ui'), { recursive: true });
     } catch (err) {
       const e = err as Error & { stdout?: Buffer };
       throw new StepError(

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 'use strict';
-// Writes a fresh random CrowdSec bouncer key into proxy.env as NB_PROXY_CROWDSEC_API_KEY, and an
-// admin token as NB_PROXY_ADMIN_TOKEN when none is set (docker compose binds the admin listener on
-// every interface inside the container, which needs a token).
+// Writes a fresh random CrowdSec bouncer key into docker/proxy.env (docker-compose.yml's env file)
+// as NB_PROXY_CROWDSEC_API_KEY, and an admin token as NB_PROXY_ADMIN_TOKEN when none is set
+// (docker compose binds the admin listener on every interface inside the container, which needs
+// a token).
 //
-//   npm run gen-key                      # proxy.env next to package.json
+//   npm run gen-key                      # docker/proxy.env, read by docker compose only
+//                                        # (a local run reads ./proxy.env, so it never takes the
+//                                        # container's http://crowdsec:8080 and admin token)
 //   npm run gen-key -- --force           # replace a key that is already set
 //   node scripts/gen-key.js --file /path/to/proxy.env [--example proxy.env.example]
 //
@@ -30,14 +33,14 @@ function usage() {
     'usage: node scripts/gen-key.js [--file <proxy.env>] [--example <proxy.env.example>] [--force]',
     '',
     `Writes a random CrowdSec bouncer key into the env file as ${VAR}.`,
-    '  --file <path>     env file to write (default: proxy.env in the repository root)',
+    '  --file <path>     env file to write (default: docker/proxy.env, the env file of docker-compose.yml)',
     '  --example <path>  template used when the env file does not exist (default: proxy.env.example)',
     '  --force           replace a key that is already set',
   ].join('\n');
 }
 
 function parseArgs(argv) {
-  const opts = { file: path.join(ROOT, 'proxy.env'), example: path.join(ROOT, 'proxy.env.example'), force: false, help: false };
+  const opts = { file: path.join(ROOT, 'docker', 'proxy.env'), example: path.join(ROOT, 'proxy.env.example'), force: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');

@@ -6,6 +6,8 @@ import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
+import { resolveLogFormat, type LogFormat } from './telemetry/log-format';
+import { parseHttpsRedirectPort } from './tls/redirect';
 import type { AcmeSettings } from './tls/settings';
 import { parseGoDuration } from './util/duration';
 
@@ -23,6 +25,7 @@ export type SettingKey =
   | 'config'
   | 'httpAddr'
   | 'httpsAddr'
+  | 'httpsRedirectPort'
   | 'adminAddr'
   | 'crowdsecApiUrl'
   | 'crowdsecApiKey'
@@ -44,6 +47,7 @@ export type SettingKey =
   | 'maxHeaderSize'
   | 'shutdownGrace'
   | 'logLevel'
+  | 'logFormat'
   | 'accessLog'
   | 'acmeEmail'
   | 'acmeDirectory'
@@ -79,6 +83,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_HTTPS_ADDR',
     default: '0.0.0.0:8443',
     description: 'HTTPS entrypoint, bound only when a service has tls; routes by SNI/Host',
+  },
+  {
+    key: 'httpsRedirectPort',
+    flag: '--https-redirect-port <port|auto>',
+    env: 'NB_PROXY_HTTPS_REDIRECT_PORT',
+    default: 'auto',
+    description: "port of the 308's https:// URL; auto: 443 when the client came on port 80 (Host without a port), else --https-addr's port",
   },
   {
     key: 'adminAddr',
@@ -203,6 +214,13 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
   },
   { key: 'logLevel', flag: '--log-level <level>', env: 'NB_PROXY_LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal, silent' },
   {
+    key: 'logFormat',
+    flag: '--log-format <format>',
+    env: 'NB_PROXY_LOG_FORMAT',
+    default: '(pretty on a terminal, else json)',
+    description: 'json (one JSON object a line) or pretty (pino-pretty, colour unless NO_COLOR)',
+  },
+  {
     key: 'accessLog',
     flag: '--access-log <path>',
     env: 'NB_PROXY_ACCESS_LOG',
@@ -288,8 +306,11 @@ export interface Settings {
   envFile: string | undefined;
   /** How many NB_PROXY_ variables the env file set (values are never logged). */
   envFileVars: number;
+  /** Why that env file (or none) was read, for the start-up line. */
+  envFileReason: string;
   httpAddr: HostPort;
   httpsAddr: HostPort;
+  httpsRedirectPort: number | 'auto';
   adminAddr: HostPort;
   /** Undefined when CrowdSec is not configured (no URL, or neither a key nor a client certificate). */
   crowdsec: CrowdSecSettings | undefined;
@@ -301,6 +322,7 @@ export interface Settings {
   maxHeaderSize: number;
   shutdownGraceMs: number;
   logLevel: string;
+  logFormat: LogFormat;
   accessLog: string | undefined;
   acme: AcmeSettings;
   eventLogSize: number;
@@ -373,6 +395,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     fileEnv = parseDotenv(text);
   }
   const envFileVars = Object.keys(fileEnv).filter((k) => k.startsWith('NB_PROXY_')).length;
+  const envFileReason = envFileReasonOf(envFileFlag, envFile);
   const raw = (spec: SettingSpec): string | undefined => {
     const flag = flags[spec.key];
     if (flag !== undefined) return typeof flag === 'boolean' ? String(flag) : flag;
@@ -417,6 +440,15 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
 
   const logLevel = withDefault('logLevel').toLowerCase();
   if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`--log-level / NB_PROXY_LOG_LEVEL: "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
+
+  const logFormat = resolveLogFormat(get('logFormat'), process.stdout.isTTY === true);
+  if (logFormat === undefined) throw new SettingsError(`--log-format / NB_PROXY_LOG_FORMAT: "${get('logFormat')}" is not json or pretty`);
+  const httpsRedirectPort = parseHttpsRedirectPort(withDefault('httpsRedirectPort'));
+  if (httpsRedirectPort === undefined) {
+    throw new SettingsError(
+      `--https-redirect-port / NB_PROXY_HTTPS_REDIRECT_PORT: "${withDefault('httpsRedirectPort')}" is not auto or a port from 1 to 65535`,
+    );
+  }
 
   const proxyProtocolRaw = get('proxyProtocol');
   const proxyProtocol = proxyProtocolRaw === undefined ? false : parseBool(proxyProtocolRaw, 'proxyProtocol');
@@ -510,8 +542,10 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     configPath: withDefault('config'),
     envFile,
     envFileVars,
+    envFileReason,
     httpAddr: addr('httpAddr'),
     httpsAddr: addr('httpsAddr'),
+    httpsRedirectPort,
     adminAddr,
     crowdsec,
     geoipDb: get('geoipDb'),
@@ -522,6 +556,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     maxHeaderSize: byteCount('maxHeaderSize'),
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
+    logFormat,
     accessLog: get('accessLog'),
     acme,
     eventLogSize: Number(eventLogRaw),
@@ -529,6 +564,12 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     workers: workerCount(withDefault('workers')),
     denyTemplate: get('denyTemplate'),
   };
+}
+
+function envFileReasonOf(flag: string | undefined, file: string | undefined): string {
+  if (flag !== undefined) return 'given with --proxy-env / --env-file';
+  const where = `./${DEFAULT_ENV_FILE} in ${process.cwd()}`;
+  return file === undefined ? `none: no --proxy-env and no ${where}` : `${where} exists (the default; --proxy-env names another)`;
 }
 
 function specOf(key: SettingKey): SettingSpec {

@@ -79,6 +79,8 @@ export interface EventJson {
   /** CrowdSec remediation type (ban, captcha, ...) when CrowdSec had a verdict. */
   decision: string | null;
   crowdsec_mode: string | null;
+  /** The upstream failure a 502/504 met (refused, timeout, reset, ...), null when none. */
+  upstream_error: string | null;
   /** Which worker served it; only with --workers > 1. */
   worker?: number;
 }
@@ -108,6 +110,7 @@ export function eventJson(ev: StoredEvent): EventJson {
     deny_reason: a.deny_reason,
     decision: a.metadata.crowdsec_verdict ?? null,
     crowdsec_mode: mode ?? null,
+    upstream_error: a.upstream_error ?? null,
   };
   if (a.worker !== undefined) json.worker = a.worker;
   return json;

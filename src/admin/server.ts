@@ -8,6 +8,7 @@ export interface MetricsSource {
 }
 import { closeServer, listenOn } from '../listeners/listen';
 import type { AdminUi } from './api';
+import { answerFavicon } from '../forward/favicon';
 
 export interface AdminState {
   /** Empty when ready; otherwise why not (for the /readyz body). */
@@ -27,6 +28,7 @@ export class AdminServer {
   ) {
     this.server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (answerFavicon(req, res)) return;
       // Probes and scrapers stay unauthenticated; everything else goes through the admin UI
       // (issue 14), which checks the admin token and hands back what is not its own.
       if (ui !== undefined && path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {

@@ -70,7 +70,7 @@ export async function runPrimary(settings: Settings): Promise<void> {
   if (!process.execArgv.some((a) => a.includes('--max-semi-space-size'))) v8.setFlagsFromString(`--max-semi-space-size=${PRIMARY_SEMI_SPACE_MB}`);
   const { config, geo } = await preflight(settings);
   refuseUnsupported(config);
-  const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined });
+  const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined }, undefined, undefined, settings.logFormat);
   // The kernel spreads connections over the workers' shared sockets; round-robin would make this
   // process accept every connection and hand it on (NODE_CLUSTER_SCHED_POLICY=rr still selects it).
   if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -186,6 +186,7 @@ class Primary {
         config: s.configPath,
         env_file: s.envFile ?? null,
         env_file_vars: s.envFileVars,
+        env_file_reason: s.envFileReason,
         crowdsec: s.crowdsec === undefined ? 'not configured' : s.crowdsec.apiUrl,
         workers: s.workers,
         scheduling: cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none',
@@ -302,7 +303,8 @@ class Primary {
     slot.joined = false;
     slot.started = false;
     slot.forkedAt = Date.now();
-    if (worker.process.stdout) relayLines(worker.process.stdout, process.stdout);
+    // Workers write JSON; with --log-format pretty their lines go through this process's pino-pretty.
+    if (worker.process.stdout) relayLines(worker.process.stdout, this.settings.logFormat === 'pretty' ? this.logs.out : process.stdout);
     if (worker.process.stderr) relayLines(worker.process.stderr, process.stderr);
     const events = this.events;
     const eventPipe = worker.process.stdio[EVENT_FD];

@@ -12,23 +12,41 @@ const ADMIN_SPEC = SETTINGS.find((s) => s.key === 'adminAddr');
 const ADMIN_ENV = ADMIN_SPEC?.env ?? 'NB_PROXY_ADMIN_ADDR';
 const ADMIN_DEFAULT = ADMIN_SPEC?.default ?? '127.0.0.1:9090';
 
+/** The env file the daemon would read (--proxy-env, else ./proxy.env when it exists) and its variables. */
+export interface AdminEnvFile {
+  file: string | undefined;
+  vars: Record<string, string>;
+}
+
+export function readAdminEnvFile(flag: string | undefined): AdminEnvFile {
+  const file = flag ?? (existsSync(DEFAULT_ENV_FILE) ? DEFAULT_ENV_FILE : undefined);
+  if (file === undefined) return { file, vars: {} };
+  try {
+    return { file, vars: parseDotenv(readFileSync(file)) };
+  } catch (err) {
+    throw new AdminClientError(`env file ${file} (--proxy-env): cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 /**
- * The admin address as the daemon would resolve it (flag > environment > ./proxy.env > default),
+ * The admin address as the daemon would resolve it (flag > environment > env file > default),
  * with a wildcard host replaced by loopback: the listener then answers there too.
  */
-export function resolveAdminAddr(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): HostPort {
+export function resolveAdminAddr(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  envFile: AdminEnvFile = readAdminEnvFile(undefined),
+): HostPort {
   let value = flag;
   let from = '--admin-addr';
   if (value === undefined && env[ADMIN_ENV]) {
     value = env[ADMIN_ENV];
     from = ADMIN_ENV;
   }
-  if (value === undefined && existsSync(DEFAULT_ENV_FILE)) {
-    const fromFile = parseDotenv(readFileSync(DEFAULT_ENV_FILE))[ADMIN_ENV];
-    if (fromFile) {
-      value = fromFile;
-      from = `${ADMIN_ENV} in ${DEFAULT_ENV_FILE}`;
-    }
+  const fromFile = envFile.vars[ADMIN_ENV];
+  if (value === undefined && fromFile) {
+    value = fromFile;
+    from = `${ADMIN_ENV} in ${envFile.file ?? DEFAULT_ENV_FILE}`;
   }
   if (value === undefined) {
     value = ADMIN_DEFAULT;

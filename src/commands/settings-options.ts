@@ -3,6 +3,7 @@
 import { Option, type Command } from 'commander';
 import { ENV_FILE_ALIAS, ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey, type Settings } from '../settings';
 import { ConfigError } from '../config/load';
+import type { Paint } from './paint';
 
 type RawOptions = Partial<Record<SettingKey, string | boolean>> & { proxyEnv?: string; envFile?: string };
 
@@ -43,9 +44,10 @@ export function settingsFromCommand(cmd: Command, env: NodeJS.ProcessEnv = proce
 }
 
 /** Bad settings or services.yaml: one line on stderr and exit status 2, as for a start. */
-export function exitOnUsageError(err: unknown): never {
+export function exitOnUsageError(err: unknown, paint?: Paint): never {
   if (err instanceof SettingsError || err instanceof ConfigError) {
-    process.stderr.write(`netbird-proxy: ${err.message}\n`);
+    const all = err instanceof ConfigError ? [err, ...err.others] : [err];
+    process.stderr.write(all.map((e) => `netbird-proxy: ${paint === undefined ? e.message : paint.red(e.message)}\n`).join(''));
     process.exit(2);
   }
   throw err;

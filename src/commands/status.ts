@@ -1,12 +1,14 @@
 // `netbird-proxy status`: what the running proxy reports on its admin listener (/status and
 // /readyz), as tables for a person or as JSON (--json).
 import { type Command, Option } from 'commander';
-import { AdminClientError, adminGet, adminUrl, resolveAdminAddr } from './admin-client';
+import { AdminClientError, adminGet, adminUrl, readAdminEnvFile, resolveAdminAddr } from './admin-client';
+import { paintFor, type Paint } from './paint';
 import { formatAge, renderRecord, renderTable } from './table';
 
 interface StatusOptions {
   adminAddr?: string;
   adminToken?: string;
+  proxyEnv?: string;
   json?: boolean;
 }
 
@@ -18,6 +20,9 @@ export function registerStatusCommand(program: Command): void {
     .description('show the running proxy: CrowdSec bouncer, decisions, services, listeners, readiness')
     .addOption(new Option('--admin-addr <host:port>', 'admin listener (env: NB_PROXY_ADMIN_ADDR, default: 127.0.0.1:9090; 0.0.0.0 is asked on 127.0.0.1)'))
     .addOption(new Option('--admin-token <token>', 'the admin token, when the proxy has one (env: NB_PROXY_ADMIN_TOKEN)'))
+    .addOption(
+      new Option('--proxy-env <path>', "the proxy's env file, read for NB_PROXY_ADMIN_ADDR and NB_PROXY_ADMIN_TOKEN (default: ./proxy.env when it exists)"),
+    )
     .option('--json', 'print /status (plus the /readyz answer) as JSON')
     .action(async (opts: StatusOptions) => {
       process.exitCode = await status(opts);
@@ -26,9 +31,11 @@ export function registerStatusCommand(program: Command): void {
 
 async function status(opts: StatusOptions): Promise<number> {
   try {
-    const addr = resolveAdminAddr(opts.adminAddr);
-    const token = opts.adminToken ?? (process.env.NB_PROXY_ADMIN_TOKEN || undefined);
+    const envFile = readAdminEnvFile(opts.proxyEnv);
+    const addr = resolveAdminAddr(opts.adminAddr, process.env, envFile);
+    const token = opts.adminToken ?? (process.env.NB_PROXY_ADMIN_TOKEN || envFile.vars.NB_PROXY_ADMIN_TOKEN || undefined);
     const [statusRes, readyRes] = await Promise.all([adminGet(addr, '/status', TIMEOUT_MS, token), adminGet(addr, '/readyz', TIMEOUT_MS)]);
+    if (statusRes.status === 401) throw new AdminClientError(unauthorized(adminUrl(addr, '/status'), token !== undefined, envFile.file));
     if (statusRes.status !== 200) throw new AdminClientError(`${adminUrl(addr, '/status')} answered ${statusRes.status}: ${statusRes.body.trim()}`);
     let body: unknown;
     try {
@@ -40,7 +47,7 @@ async function status(opts: StatusOptions): Promise<number> {
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...asObject(body), readyz }, null, 2)}\n`);
     } else {
-      process.stdout.write(`${renderStatus(asObject(body), readyz, adminUrl(addr))}\n`);
+      process.stdout.write(`${renderStatus(asObject(body), readyz, adminUrl(addr), paintFor(process.stdout))}\n`);
     }
     return 0;
   } catch (err) {
@@ -48,6 +55,14 @@ async function status(opts: StatusOptions): Promise<number> {
     process.stderr.write(`netbird-proxy status: ${err.message}\n`);
     return 1;
   }
+}
+
+/** 401: the proxy has an admin token; say where status looked for one and how to pass it. */
+function unauthorized(url: string, sent: boolean, envFile: string | undefined): string {
+  const why = sent
+    ? 'the token sent was refused'
+    : `no token was found (not in --admin-token, NB_PROXY_ADMIN_TOKEN or ${envFile ?? 'an env file: no ./proxy.env here'})`;
+  return `${url} answered 401 (the proxy has an admin token and ${why}): pass it with --admin-token <token>, NB_PROXY_ADMIN_TOKEN=<token>, or --proxy-env <the env file the proxy reads>`;
 }
 
 type Obj = Record<string, unknown>;
@@ -60,12 +75,14 @@ const counts = (v: unknown): Array<[string, number]> =>
     .filter((e): e is [string, number] => typeof e[1] === 'number')
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 
-export function renderStatus(s: Obj, readyz: { status: number; body: string }, admin: string): string {
+const NO_PAINT: Paint = { green: (x) => x, red: (x) => x, yellow: (x) => x, bold: (x) => x };
+
+export function renderStatus(s: Obj, readyz: { status: number; body: string }, admin: string, paint: Paint = NO_PAINT): string {
   const out: string[] = [];
   out.push(`netbird-proxy ${text(s.version, '?')}  (admin ${admin})`, '');
 
   const ready = readyz.status === 200;
-  out.push(`Readiness: ${ready ? 'ready' : `NOT READY (/readyz ${readyz.status})`}`);
+  out.push(`Readiness: ${ready ? paint.green('ready') : paint.red(`NOT READY (/readyz ${readyz.status})`)}`);
   if (!ready) for (const r of strings(s.not_ready_reasons)) out.push(`  - ${r}`);
   out.push('');
 
@@ -132,7 +149,7 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
   out.push(
     renderTable(
       ['Kind', 'Address', 'Service', 'Bound'],
-      listeners.map((l) => [text(l.kind), text(l.address), text(l.service), l.bound === true ? 'yes' : 'NO']),
+      listeners.map((l) => [text(l.kind), text(l.address), text(l.service), l.bound === true ? 'yes' : paint.red('NO')]),
     ),
   );
   return out.join('\n');

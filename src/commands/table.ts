@@ -1,9 +1,15 @@
 // Plain-text tables in the style of cscli's human output: a dashed rule above and below the
 // header and at the end, columns padded to their widest cell.
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+/** Width on the screen: colour codes take none. */
+const visible = (s: string): number => s.replace(ANSI, '').length;
+const pad = (s: string, width: number): string => s + ' '.repeat(Math.max(0, width - visible(s)));
+
 export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => ` ${cells.map((c, i) => c.padEnd(widths[i])).join('  ')}`.trimEnd();
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
+  const line = (cells: string[]): string => ` ${cells.map((c, i) => pad(c, widths[i] ?? 0)).join('  ')}`.trimEnd();
   const rule = '-'.repeat(widths.reduce((a, w) => a + w + 2, 0) + 1);
   return [rule, line(headers), rule, ...rows.map(line), rule].join('\n');
 }

@@ -28,6 +28,8 @@ export class ConfigError extends Error {
   readonly column?: number;
   /** The message without the file/service/field prefix. */
   readonly reason: string;
+  /** Errors of later services in the same file (validate and a start print them all, one a line). */
+  others: readonly ConfigError[] = [];
 
   constructor(reason: string, where: ConfigErrorWhere, options?: { cause?: unknown }) {
     super(formatConfigError(reason, where), options);

@@ -10,6 +10,8 @@ import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHos
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
 import { ConfigError } from './errors';
+import { collectServiceErrors } from './collect-errors';
+import { missingConfigReason } from './missing-file';
 import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_DENY_KEYS, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
 import { httpTlsEquals, parseHttpTls } from './tls';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
@@ -383,7 +385,7 @@ export function parseServicesConfig(text: string, file: string, opts: LoadOption
     denyTemplate = read;
   }
   const seen: Seen = { names: new Map(), domains: new Map(), listens: [] };
-  const services = rawServices.map((raw, i) => parseService(top, raw, i, seen, opts, denyTemplate));
+  const services = collectServiceErrors(rawServices, (raw, i) => parseService(top, raw, i, seen, opts, denyTemplate));
   return { file, text, services };
 }
 
@@ -394,6 +396,7 @@ export async function loadServicesConfig(file: string, opts: LoadOptions): Promi
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(missingConfigReason(), { file }, { cause: err });
     const detail = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`cannot read the file${code === undefined ? '' : ` (${code})`}: ${detail}`, { file }, { cause: err });
   }

@@ -45,7 +45,7 @@ export async function runDaemon(settings: Settings): Promise<void> {
   const { trusted, config, geo } = await preflight(settings);
   // The counter lives in Metrics, which the daemon builds; the file may fail before that.
   const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
-  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents);
+  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents, undefined, undefined, settings.logFormat);
   const daemon = new Daemon(settings, logs, trusted, geo);
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   await daemon.start(config);
@@ -124,6 +124,7 @@ export class Daemon {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
+      httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
@@ -185,6 +186,7 @@ export class Daemon {
         config: this.settings.configPath,
         env_file: envFile ?? null,
         env_file_vars: envFileVars,
+        env_file_reason: this.settings.envFileReason,
         crowdsec: crowdsec === undefined ? 'not configured' : crowdsec.apiUrl,
       },
       'netbird-proxy starting',
@@ -219,6 +221,7 @@ export class Daemon {
         http_addr: formatHostPort(this.settings.httpAddr),
         https_addr: this.https.listening ? formatHostPort(this.settings.httpsAddr) : undefined,
         admin_addr: formatHostPort(this.settings.adminAddr),
+        tcp: this.tcp.boundByService(),
         services: config.services.length,
       },
       this.worker === undefined ? 'netbird-proxy listening' : 'worker listening',

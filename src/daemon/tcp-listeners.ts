@@ -24,6 +24,14 @@ export class TcpListeners {
     return this.failures;
   }
 
+  /** The bound tcp listeners as service name → address (undefined when there is none), for the start-up line. */
+  boundByService(): Record<string, string> | undefined {
+    if (this.listeners.size === 0) return undefined;
+    const out: Record<string, string> = {};
+    for (const [addr, listener] of this.listeners) out[listener.service.name] = addr;
+    return out;
+  }
+
   /**
    * A listener whose address stays keeps its socket and connections, and takes the service's new
    * rules and target. Listeners of addresses no longer configured stop accepting (their open

@@ -31,7 +31,8 @@ import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
-import { httpsRedirectLocation } from '../tls/redirect';
+import { httpsRedirectLocation, type HttpsRedirectPort } from '../tls/redirect';
+import { answerFavicon } from '../forward/favicon';
 import { metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { UsageRecorder } from '../crowdsec/usage/counters';
@@ -67,6 +68,8 @@ export interface HttpEntrypointOptions {
   metrics: Metrics;
   open: OpenConnections;
   usage?: UsageRecorder;
+  /** HTTP with tls: the port of the 308's https:// URL (--https-redirect-port). */
+  httpsRedirectPort?: HttpsRedirectPort;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -195,7 +198,7 @@ export class HttpEntrypoint implements AdmissionContext {
   /** HTTP: where an admitted request of a redirect_https service is sent (308), or undefined. */
   private redirectFor(req: IncomingMessage, service: HttpServiceRuntime): string | undefined {
     if (this.opts.scheme !== 'http' || this.opts.tls === undefined) return undefined;
-    return httpsRedirectLocation(service.config.redirectHttps, req.headers.host, req.url ?? '/');
+    return httpsRedirectLocation(service.config.redirectHttps, req.headers.host, req.url ?? '/', this.opts.httpsRedirectPort);
   }
 
   private admit(req: IncomingMessage): Admission {
@@ -215,8 +218,11 @@ export class HttpEntrypoint implements AdmissionContext {
     let location: string | undefined;
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
-    else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
-    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    else if (!admission.verdict.allowed) {
+      // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
+      if (answerFavicon(req, res)) return;
+      respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
+    } else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;

@@ -406,7 +406,7 @@ t.test('HEALTHCHECK command against a live /healthz', async (t) => {
 
 t.test('.dockerignore', async (t) => {
   const patterns = dockerignorePatterns();
-  for (const p of ['node_modules', 'proxy.env', 'dist', '.git']) {
+  for (const p of ['node_modules', 'proxy.env', 'docker/proxy.env', 'dist', '.git']) {
     t.ok(dockerignored(patterns, p), `excludes ${p}`);
   }
   for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src/cli.ts', 'bin/netbird-proxy', 'config/services.yaml']) {
@@ -439,9 +439,10 @@ t.test('docker-compose.yml', async (t) => {
   t.match(Array.isArray(hcTest) ? hcTest.join(' ') : hcTest, /cscli lapi status/, 'crowdsec healthcheck: cscli lapi status');
   t.match(String((crowdsec.environment as Obj | undefined)?.COLLECTIONS ?? ''), /crowdsecurity\/base-http-scenarios/, 'HTTP scenarios installed');
 
-  // The bouncer key: one proxy.env read by both containers, no compose-time interpolation.
-  t.ok(envFilesOf(crowdsec).includes('proxy.env'), 'crowdsec reads proxy.env');
-  t.ok(envFilesOf(proxy).includes('proxy.env'), 'proxy reads proxy.env');
+  // The bouncer key: one docker/proxy.env read by both containers, no compose-time interpolation.
+  // Not ./proxy.env, which a local run (npm start) loads: the container's settings stay in compose.
+  t.same(envFilesOf(crowdsec), ['docker/proxy.env'], 'crowdsec reads docker/proxy.env');
+  t.same(envFilesOf(proxy), ['docker/proxy.env'], 'proxy reads docker/proxy.env, not ./proxy.env');
   const entry = crowdsec.entrypoint as string[];
   t.ok(Array.isArray(entry) && entry[0] === '/bin/bash' && entry[1] === '-c', 'crowdsec entrypoint is a bash -c wrapper');
   const script = entry?.[2] ?? '';
@@ -786,4 +787,26 @@ t.test('scripts/gen-key.js', async (t) => {
 
   r = gen('--bogus');
   t.equal(r.status, 2, 'unknown argument: usage error');
+});
+
+t.test('npm run gen-key writes docker/proxy.env, which a local run never loads', async (t) => {
+  // A copy of the repository's layout: gen-key finds its files from its own location.
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-genkey-default-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'scripts'));
+  mkdirSync(join(dir, 'docker'));
+  copyFileSync(join(ROOT, 'scripts/gen-key.js'), join(dir, 'scripts/gen-key.js'));
+  copyFileSync(join(ROOT, 'scripts/compose-check.sh'), join(dir, 'scripts/compose-check.sh'));
+  copyFileSync(join(ROOT, 'proxy.env.example'), join(dir, 'proxy.env.example'));
+  const before = spawnSync('bash', [join(dir, 'scripts/compose-check.sh')], { encoding: 'utf8' });
+  t.equal(
+    before.stderr,
+    "compose-check: docker/proxy.env is missing; create it with: npm run gen-key (a copy of proxy.env.example with a fresh bouncer key; compose's own env file, never read by a local run)\n",
+  );
+  const r = spawnSync(process.execPath, [join(dir, 'scripts/gen-key.js')], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.ok(existsSync(join(dir, 'docker/proxy.env')), 'docker/proxy.env written');
+  t.notOk(existsSync(join(dir, 'proxy.env')), './proxy.env (what a local run loads) left alone');
+  const check = spawnSync('bash', [join(dir, 'scripts/compose-check.sh')], { encoding: 'utf8' });
+  t.equal(check.stdout, 'compose-check: docker/proxy.env is ready\n', 'compose-check reads the file gen-key wrote');
 });

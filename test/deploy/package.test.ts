@@ -14,6 +14,8 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   return spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 240_000 });
 }
 
+const SYSTEMD_FILES = ['docker/netbird-proxy.service', 'docker/netbird-proxy.sysusers', 'docker/netbird-proxy.logrotate'];
+
 interface PackResult {
   filename: string;
   files: { path: string }[];
@@ -22,7 +24,7 @@ interface PackResult {
 // A copy, so that prepack's build does not rewrite the dist/ that other test files are running.
 const src = join(work, 'src-copy');
 mkdirSync(src);
-for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'src', 'bin', 'config']) {
+for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'src', 'bin', 'config', 'docker']) {
   cpSync(join(ROOT, entry), join(src, entry), { recursive: true });
 }
 symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'), 'dir');
@@ -42,13 +44,16 @@ t.test('npm pack builds dist/ and packs only what runs', async (t) => {
   t.ok(files.includes('bin/netbird-proxy'));
   t.ok(files.includes('config/services.yaml'), 'the example config');
   t.ok(files.includes('config/services.schema.json'), 'the schema it names');
+  for (const f of SYSTEMD_FILES) t.ok(files.includes(f), `${f} (docs/operations.md installs it from the package)`);
+  t.ok(files.includes('dist/admin/ui/index.html') && files.includes('dist/admin/ui/app.css'), 'the admin UI page and style');
   const unexpected = files.filter(
     (f) =>
       !(f.startsWith('dist/') && f.endsWith('.js')) &&
       !f.startsWith('bin/') &&
-      !['config/services.yaml', 'config/services.schema.json', 'package.json', 'README.md'].includes(f),
+      !/^dist\/admin\/ui\/[^/]+\.(html|css|svg)$/.test(f) &&
+      !['config/services.yaml', 'config/services.schema.json', 'package.json', 'README.md', ...SYSTEMD_FILES].includes(f),
   );
-  t.strictSame(unexpected, [], 'nothing else: no src/, test/, docker/, source maps');
+  t.strictSame(unexpected, [], 'nothing else: no src/, test/, compose files, source maps');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   t.ok('@ip-location-db/geo-whois-asn-country-mmdb' in pkg.dependencies, 'the default GeoIP database comes as a dependency');
 });
@@ -73,9 +78,35 @@ t.test('the tarball installs globally into an empty prefix and runs', async (t) 
   const validate = run('netbird-proxy', ['validate', '--config', example], work, env);
   t.equal(validate.status, 0, validate.stderr);
   t.equal(validate.stderr, '', 'no warning: the bundled country database resolves from the installed package');
-  t.match(validate.stdout, `${example}: OK, 3 services`);
+  t.match(validate.stdout, `${example}: OK, 2 services`);
   t.ok(existsSync(join(pkgDir, 'config', 'services.schema.json')), 'the schema the example names is installed beside it');
 
   const bad = run('netbird-proxy', ['validate', '--config', join(work, 'missing.yaml')], work, env);
   t.equal(bad.status, 2);
+  const missing = run('netbird-proxy', ['validate'], work, env);
+  t.match(missing.stderr, `a commented example of every field: ${example}`, 'a missing default config points at the installed example');
+  for (const f of SYSTEMD_FILES) t.ok(existsSync(join(pkgDir, f)), `${f} installed with the package`);
+});
+
+t.test("the README's install line puts netbird-proxy on PATH", async (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const line = readme
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .find((l) => l.startsWith('npm install -g '));
+  t.equal(line, 'npm install -g "$(npm pack --silent)"', 'the README says how');
+  if (line === undefined) return;
+  const prefix = join(work, 'readme-prefix');
+  const env = { ...process.env, npm_config_prefix: prefix, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' };
+  const install = run('sh', ['-c', line], src, env);
+  t.equal(install.status, 0, install.stderr);
+  const onPath = run('netbird-proxy', ['--version'], work, { PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}`, HOME: work });
+  t.equal(onPath.status, 0, onPath.stderr);
+  t.equal(onPath.stdout, '0.1.0\n', 'netbird-proxy --version from PATH');
+});
+
+t.test("the README's npx line runs the clone's own binary without installing", async (t) => {
+  const r = run('npx', ['--no-install', 'netbird-proxy', 'validate', '--config', 'config/services.yaml', '--proxy-env', '/dev/null'], ROOT);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, 'config/services.yaml: OK, 2 services');
 });

@@ -167,6 +167,15 @@ t.test('admin UI against the real LAPI', async (t) => {
     await page.close();
   });
 
+  await t.test('the bouncer card\'s "Last pull" is a 24-hour ISO-ordered time, like the table', async (t) => {
+    const page = await browser.newPage();
+    await page.goto(daemon.adminUrl + '/services');
+    const dd = page.locator('.card.bouncer dt', { hasText: 'Last pull' }).locator('xpath=following-sibling::dd[1]');
+    await dd.waitFor();
+    t.match(await dd.textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\d+ s ago\)$/);
+    await page.close();
+  });
+
   if (process.env.NBP_SCREENSHOTS !== undefined) {
     for (let i = 0; i < 6; i++) await get(i % 2 === 0 ? 'shop.example.com' : 'blog.example.com', `/products/${1000 + i}?ref=mail`, `127.0.0.${10 + i}`);
     await get('blog.example.com', '/wp-login.php', '127.0.0.2');
@@ -236,7 +245,8 @@ t.test('5. with CrowdSec unconfigured the dropdown is absent', async (t) => {
   const card = page.locator('.service[data-service="app"]');
   await card.waitFor();
   t.equal(await page.locator('select[name="crowdsec"]').count(), 0, 'no CrowdSec IP Reputation dropdown');
-  t.match(await card.locator('[data-hint="crowdsec"]').textContent(), /--crowdsec-api-url/);
+  t.equal(await card.locator('[data-hint="crowdsec"]').count(), 0, 'the how-to is not repeated on each card');
+  t.match(await page.locator('.card.bouncer [data-hint="crowdsec"]').textContent(), /--crowdsec-api-url/, 'it is in the bouncer card');
 });
 
 t.test('8. with a token set, the UI and API refuse a visitor without it', async (t) => {

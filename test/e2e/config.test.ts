@@ -128,7 +128,7 @@ t.test('live reload: file change and SIGHUP add, change and remove services; a b
   await daemon.waitFor((l) => l.msg === 'config reload failed; keeping the running config', 10_000, 'reload failure');
   const failure = daemon.lines.find((l) => l.msg === 'config reload failed; keeping the running config')!;
   t.match(String(failure.err), 'services[0]');
-  t.equal(failure.level, 50, 'logged as error');
+  t.equal(failure.level, 'error', 'logged as error');
   t.equal(reloads(), before);
   t.equal((await httpGet(`${daemon.httpUrl}/`, { host: 'other.example.com' })).status, 200, 'still routes after a bad reload');
 

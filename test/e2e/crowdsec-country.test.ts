@@ -155,7 +155,9 @@ Module._resolveFilename = function (request, ...rest) {
     });
     t.teardown(() => daemon.stop());
     await daemon.waitFor((l) => l.msg === 'country database unavailable: services with country rules deny with geo_unavailable');
-    t.match(await daemon.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('--crowdsec-scopes has country but no country database')), { level: 40 });
+    t.match(await daemon.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('--crowdsec-scopes has country but no country database')), {
+      level: 'warn',
+    });
     await daemon.waitFor(synced, 15_000, 'initial sync');
     t.match(await crowdsecStatus(daemon), { country_scope: 'unavailable: no country database', decisions: { countries: 1 } });
     t.equal(await status(daemon, FR_CLIENT), 200, 'the FR decision cannot match');

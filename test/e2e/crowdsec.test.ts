@@ -121,7 +121,7 @@ ${httpService('shop', 'shop.example.com', upstream, 'enforce')}${httpService('bl
 
   await t.test('a LAPI killed after the first sync: the cache keeps blocking, the bouncer resumes after restart', async (t) => {
     await lapi.stop();
-    await daemon.waitFor((l) => /CrowdSec/i.test(String(l.msg)) && l.level === 40, 5000, 'a CrowdSec warning');
+    await daemon.waitFor((l) => /CrowdSec/i.test(String(l.msg)) && l.level === 'warn', 5000, 'a CrowdSec warning');
     const status = JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as { crowdsec: { state: string; last_error: string } };
     t.equal(status.crowdsec.state, 'degraded');
     t.match(status.crowdsec.last_error, /unreachable/i);

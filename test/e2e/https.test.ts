@@ -97,7 +97,9 @@ ${extra}`;
   await t.test('http:// gets 308 to https:// except challenge paths, services without redirect, and denied clients', async (t) => {
     const r = await httpGet(`${daemon.httpUrl}/path?q=1`, { host: 'a.example.com:8080' });
     t.equal(r.status, 308);
-    t.equal(r.headers.location, 'https://a.example.com/path?q=1');
+    t.equal(r.headers.location, `https://a.example.com:${httpsPort}/path?q=1`, "Host with a port (no 80 mapping): to the HTTPS entrypoint's own port");
+    const mapped = await httpGet(`${daemon.httpUrl}/path?q=2`, { host: 'a.example.com' });
+    t.equal(mapped.headers.location, 'https://a.example.com/path?q=2', 'Host without a port (port 80 outside): to 443');
     t.match(await accessFor(daemon, '/path?q=1'), { service: 'a', scheme: 'http', status: 308, deny_reason: '' });
     const challenge = await httpGet(`${daemon.httpUrl}/.well-known/acme-challenge/tok`, { host: 'a.example.com' });
     t.equal(challenge.status, 200, 'an http-01 path is never redirected (no ACME here: it goes to the upstream)');
@@ -198,4 +200,19 @@ t.test('--https-addr is bound only once a service has tls, on reload without a r
   t.ok(r.authorized);
   t.equal(r.status, 200);
   t.equal((await httpGet(`${daemon.httpUrl}/x`, { host: 'late.example.com' })).status, 308, 'redirect_https defaults to true with tls');
+});
+
+t.test('--https-redirect-port fixes the port of the https:// URL whatever the Host says', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-redirect-'));
+  const ca = await makeCa(dir);
+  const a = await issueLeaf(ca, 'a', ['a.example.com']);
+  const config = `services:\n  - { name: a, protocol: http, domains: [a.example.com], target: "http://127.0.0.1:9", tls: { cert: ${a.cert}, key: ${a.key} } }\n`;
+  const https443 = await startDaemon({ config, args: ['--https-addr', `127.0.0.1:${await freePort()}`, '--https-redirect-port', '443'] });
+  t.teardown(() => https443.stop());
+  const r1 = await httpGet(`${https443.httpUrl}/x?y=1`, { host: 'a.example.com:8080' });
+  t.equal(r1.headers.location, 'https://a.example.com/x?y=1', '443: no port in the URL');
+  const other = await startDaemon({ config, args: ['--https-addr', `127.0.0.1:${await freePort()}`], env: { NB_PROXY_HTTPS_REDIRECT_PORT: '8443' } });
+  t.teardown(() => other.stop());
+  const r2 = await httpGet(`${other.httpUrl}/x`, { host: 'a.example.com' });
+  t.equal(r2.headers.location, 'https://a.example.com:8443/x', 'NB_PROXY_HTTPS_REDIRECT_PORT=8443');
 });

@@ -70,6 +70,10 @@ t.test('README quick start against the shipped config', async (t) => {
     });
   });
 
+  const listening = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"netbird-proxy listening"')) ?? '{}') as Record<string, unknown>;
+  t.match(listening, { http_addr: '0.0.0.0:8080', admin_addr: '127.0.0.1:9090' }, 'the listening line names both listeners');
+  t.equal(listening.tcp, undefined, 'the shipped config binds no tcp listener');
+
   // Asynchronous: the upstream answering the first curl runs in this process.
   const curl = (line: string): Promise<{ status: number | null; stdout: string }> =>
     new Promise((resolve) => {

@@ -197,7 +197,7 @@ t.test('--help ends with signals and exit codes, and lists the silent log level'
   t.equal(r.code, 0);
   t.match(
     r.stdout,
-    /\n {2}0 {2}stopped by a signal, or validate found no error\n {2}1 {2}a bug \(uncaught exception\): please report it\n {2}2 {2}operator error found before serving[^\n]*\n[^\n]*listener address that cannot be bound\n$/,
+    /\n {2}0 {2}stopped by a signal, or validate found no error\n {2}1 {2}a bug \(uncaught exception\): please report it\n {2}2 {2}operator error found before serving[^\n]*\n[^\n]*\n[^\n]*cannot be bound\n$/,
     'exit codes last',
   );
   t.match(
@@ -206,4 +206,10 @@ t.test('--help ends with signals and exit codes, and lists the silent log level'
     'signals',
   );
   t.match(r.stdout.replace(/\s+/g, ' '), 'trace, debug, info, warn, error, fatal, silent', 'silent level listed (help text wraps)');
+  for (const args of [['--help'], ['validate', '--help'], ['status', '--help'], ['healthcheck', '--help']]) {
+    const h = await runBinary(args);
+    const long = h.stdout.split('\n').filter((l) => l.length > 80);
+    t.same(long, [], `${args.join(' ')}: every line fits 80 columns (the width off a terminal)`);
+  }
+  t.match(r.stdout, /\n {2}--https-redirect-port <port\|auto>\n {6}port of the 308's https:\/\/ URL;/, 'a long flag: its description wrapped below it');
 });

@@ -12,6 +12,11 @@ t.test('TCP service: half-close, CIDR denial before dialing, PROXY protocol from
     args: ['--proxy-protocol', '--trusted-proxies', '127.0.0.9'],
   });
 
+  await t.test('the start-up line lists the tcp listener', async (t) => {
+    const line = await daemon.waitFor((l) => l.msg === 'netbird-proxy listening');
+    t.same(line.tcp, { echo: `127.0.0.1:${listenPort}` });
+  });
+
   await t.test('bytes flow both ways and a half-close reaches the upstream', async (t) => {
     const res = await tcpExchange(listenPort, { send: 'ping' });
     t.equal(res.data, 'echo:ping', 'the upstream answered after seeing our FIN');

@@ -146,7 +146,7 @@ t.test('usage metrics pushed to a scripted LAPI: shape, exact counts, deltas, re
     const expected = { 'dropped request crowdsec/ban': 2, 'dropped request cscli/captcha': 1, 'processed request': 3 };
     t.same(await countsSince(endpoint, since, expected), expected, 'nothing lost, nothing counted twice');
     t.ok((next.body.remediation_components[0].metrics?.[0].meta.window_size_seconds ?? 0) >= 2, 'the window spans the failed push');
-    await daemon.waitFor((l) => l.level === 40 && /usage metrics not sent, kept for the next push: the LAPI answered HTTP 500/.test(String(l.msg)), 2000);
+    await daemon.waitFor((l) => l.level === 'warn' && /usage metrics not sent, kept for the next push: the LAPI answered HTTP 500/.test(String(l.msg)), 2000);
     t.notMatch(daemon.output(), fake.apiKey, 'the API key is not in the output');
   });
 });

@@ -1,10 +1,11 @@
 // `netbird-proxy validate`: the real binary, against what a start of the same binary does.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, runBinary } from '../harness/daemon';
+import { BIN, REPO_ROOT, runBinary } from '../harness/daemon';
 
 const EXAMPLE = join(REPO_ROOT, 'config', 'services.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'nbp-validate-'));
@@ -32,7 +33,7 @@ t.test('the example config is valid: exit 0 and a one-line summary', async (t) =
   const res = await runBinary(['validate', '--config', EXAMPLE, ...NO_ENV]);
   t.equal(res.code, 0, res.stderr);
   t.equal(res.stderr, '');
-  t.equal(res.stdout, `${EXAMPLE}: OK, 3 services (2 http, 1 tcp); http 0.0.0.0:8080, admin 127.0.0.1:9090; CrowdSec not configured\n`);
+  t.equal(res.stdout, `${EXAMPLE}: OK, 2 services (2 http, 0 tcp); http 0.0.0.0:8080, admin 127.0.0.1:9090; CrowdSec not configured\n`);
 });
 
 t.test('the same message and exit status as a start, for every kind of bad input', async (t) => {
@@ -171,4 +172,77 @@ t.test('an explicit country database that cannot be read is an error, as at star
     `netbird-proxy: --geoip-db / NB_PROXY_GEOIP_DB ${join(dir, 'none.mmdb')}: cannot read it (ENOENT): fix the path, or leave it out to use the bundled database\n`,
   );
   t.equal(res.stdout, '');
+});
+
+t.test('every bad service is reported, one line each, exit 2; a start says the same', async (t) => {
+  const bad = file(
+    'several.yaml',
+    [
+      'services:',
+      '  - { name: web, protocol: http, domains: [a.example.com], target: "http://127.0.0.1:3000", access: { cidr: { allow: [10.0.0.0/33] } } }',
+      '  - { name: ok, protocol: http, domains: [b.example.com], target: "http://127.0.0.1:3000" }',
+      '  - { name: Bad, protocol: http, domains: [c.example.com], target: "http://127.0.0.1:3000" }',
+      '  - { name: ssh, protocol: tcp, listen: 2222, target: "127.0.0.1:22" }',
+      '',
+    ].join('\n'),
+  );
+  const expected =
+    `netbird-proxy: ${bad}: service "web": field "access.cidr.allow[0]": "10.0.0.0/33" is not a valid CIDR: prefix length 33 is out of range 0-32 for IPv4\n` +
+    `netbird-proxy: ${bad}: services[2]: field "name": "Bad" must match ^[a-z0-9-]+$ (lower-case letters, digits and "-")\n` +
+    `netbird-proxy: ${bad}: service "ssh": field "listen": must be host:port, e.g. "0.0.0.0:2222"; got the bare number 2222\n`;
+  const v = await runBinary(['validate', '--config', bad, ...NO_ENV]);
+  t.equal(v.stderr, expected);
+  t.equal(v.code, 2);
+  const start = await runBinary(['--config', bad, ...NO_ENV]);
+  t.equal(start.stderr, expected, 'a start prints the same lines');
+  t.equal(start.code, 2);
+});
+
+t.test('rules that can never match: a warning per service, still exit 0', async (t) => {
+  const never = file(
+    'never.yaml',
+    [
+      'services:',
+      '  - name: web',
+      '    protocol: http',
+      '    domains: [a.example.com]',
+      '    target: http://127.0.0.1:3000',
+      '    access:',
+      '      cidr: { allow: [10.0.0.0/8], deny: [10.6.6.0/24] }',
+      '      countries: { allow: [DE, FR] }',
+      '  - name: shut',
+      '    protocol: http',
+      '    domains: [b.example.com]',
+      '    target: http://127.0.0.1:3000',
+      '    access: { cidr: { allow: [192.0.2.0/25], deny: [192.0.2.0/24] } }',
+      '',
+    ].join('\n'),
+  );
+  const r = await runBinary(['validate', '--config', never, ...NO_ENV]);
+  t.equal(r.code, 0);
+  t.equal(
+    r.stderr,
+    `netbird-proxy: warning: ${never}: service "web": field "access.countries.allow": access.cidr.allow admits only private or reserved addresses, which have no country, so no client can ever match both: every request is denied (drop one of the two allow lists)\n` +
+      `netbird-proxy: warning: ${never}: service "shut": field "access.cidr.allow": every network in it is also inside access.cidr.deny, so no client can ever match: every request is denied\n`,
+  );
+  t.match(r.stdout, /: OK, 2 services/);
+});
+
+t.test('a missing services.yaml names --config and the example, ENOENT once', async (t) => {
+  const empty = mkdtempSync(join(tmpdir(), 'nbp-noconfig-'));
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'validate', ...NO_ENV], {
+      cwd: empty,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+  t.equal(
+    r.stderr,
+    `netbird-proxy: config/services.yaml: cannot read the file (ENOENT): it does not exist: name your services file with --config <path> (or NB_PROXY_CONFIG); a commented example of every field: ${EXAMPLE}\n`,
+  );
+  t.equal(r.code, 2);
 });

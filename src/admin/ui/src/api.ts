@@ -21,6 +21,7 @@ export interface EventRow {
   deny_reason: string;
   decision: string | null;
   crowdsec_mode: string | null;
+  upstream_error: string | null;
 }
 
 export interface EventsResponse {
@@ -162,6 +163,7 @@ interface AccessLine {
   bytes_out: number;
   duration_ms: number;
   deny_reason: string;
+  upstream_error?: string;
   metadata: Record<string, string>;
 }
 
@@ -191,6 +193,7 @@ export function parseStreamBatch(data: string): EventRow[] {
       deny_reason: a.deny_reason,
       decision: a.metadata.crowdsec_verdict ?? null,
       crowdsec_mode: mode,
+      upstream_error: a.upstream_error ?? null,
     });
   }
   return rows;

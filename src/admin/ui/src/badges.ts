@@ -16,6 +16,7 @@ export function reasonCell(e: EventRow): HTMLElement[] {
     ];
   }
   if (e.outcome === 'not_found') return [badge('muted', 'no service', 'no service matches the Host header')];
+  if (e.upstream_error !== null) return [badge('warn', e.upstream_error, 'upstream error: the target did not answer properly')];
   return [];
 }
 

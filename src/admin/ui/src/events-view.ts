@@ -2,6 +2,7 @@
 import { ApiError, getEvents, getServices, getSession, parseStreamBatch, type EventRow } from './api.js';
 import { reasonCell } from './badges.js';
 import { append, clear, h } from './dom.js';
+import { clockMs, duration } from './format.js';
 
 const FILTER_KEYS = ['service', 'outcome', 'reason', 'ip', 'since', 'until'] as const;
 const RANGES: readonly [string, string][] = [
@@ -224,7 +225,7 @@ function rowFor(e: EventRow, fresh: boolean): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-seq': e.seq, 'data-outcome': e.outcome, class: fresh ? 'fresh' : undefined },
-    cell('Time', t.toLocaleTimeString(undefined, { hour12: false }) + `.${String(t.getMilliseconds()).padStart(3, '0')}`, 'time', e.time),
+    cell('Time', clockMs(t), 'time', e.time),
     cell('Service', e.service, 'service'),
     cell('Client IP', e.client_ip, 'mono ip'),
     cell('Country', e.country, 'country'),
@@ -232,7 +233,7 @@ function rowFor(e: EventRow, fresh: boolean): HTMLTableRowElement {
     cell('Host', e.host, 'host'),
     cell('Path', e.path, 'mono path'),
     cell('Status', status, `status ${statusClass(e.status)}`),
-    cell('Duration', `${e.duration_ms < 10 ? e.duration_ms.toFixed(2) : Math.round(e.duration_ms)} ms`, 'num duration'),
+    cell('Duration', duration(e.duration_ms), 'num duration', `${e.duration_ms} ms`),
     h('td', { 'data-label': 'Reason', class: 'reason' }, ...reasonCell(e)),
   );
 }

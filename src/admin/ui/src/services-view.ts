@@ -4,6 +4,7 @@ import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mod
 import { badge, modeBadge } from './badges.js';
 import { renderCertificates } from './certificates-card.js';
 import { append, clear, h } from './dom.js';
+import { dateTime } from './format.js';
 
 const POLL_MS = 2000;
 const MODE_LABELS: readonly [Mode, string][] = [
@@ -72,8 +73,9 @@ function serviceCard(
     ['CIDR', allowDeny(a.cidr.allow, a.cidr.deny, 'any address')],
     ['Countries', allowDeny(a.countries.allow, a.countries.deny, 'any country')],
   ];
+  if (!all.supports_crowdsec) rows.push(['CrowdSec', h('span', { class: 'muted' }, 'not configured')]);
   const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
-  let reputation: HTMLElement;
+  let reputation: HTMLElement | null;
   if (all.supports_crowdsec) {
     const select = h(
       'select',
@@ -115,7 +117,8 @@ function serviceCard(
       message,
     );
   } else {
-    reputation = h('div', { class: 'reputation' }, h('p', { class: 'hint', 'data-hint': 'crowdsec' }, all.crowdsec_hint ?? ''));
+    // How to configure CrowdSec is said once, in the bouncer card.
+    reputation = null;
   }
   return h(
     'section',
@@ -173,7 +176,7 @@ function renderBouncer(card: HTMLElement, b: BouncerStatus, services: ServicesRe
   clear(card);
   card.appendChild(h('h2', { id: 'bouncer-title' }, 'CrowdSec bouncer'));
   if (!b.configured) {
-    card.appendChild(h('p', { class: 'hint' }, services.crowdsec_hint ?? 'CrowdSec is not configured.'));
+    card.appendChild(h('p', { class: 'hint', 'data-hint': 'crowdsec' }, ...withCode(services.crowdsec_hint ?? 'CrowdSec is not configured.')));
     return;
   }
   const stateKind = b.state === 'synced' ? 'ok' : b.state === 'stopped' ? 'muted' : b.state === 'degraded' ? 'deny' : 'warn';
@@ -193,13 +196,22 @@ function renderBouncer(card: HTMLElement, b: BouncerStatus, services: ServicesRe
       h('dt', {}, 'By origin'),
       h('dd', {}, d === undefined ? '—' : counts(d.by_origin)),
       h('dt', {}, 'Last pull'),
-      h('dd', {}, b.last_successful_pull ? `${new Date(b.last_successful_pull).toLocaleString()} (${age ?? '?'} s ago)` : 'never'),
+      h(
+        'dd',
+        {},
+        b.last_successful_pull ? `${dateTime(new Date(b.last_successful_pull))} (${age === undefined || age === null ? '?' : Math.round(age)} s ago)` : 'never',
+      ),
       h('dt', {}, 'Last error'),
       h('dd', { class: b.last_error ? 'error' : 'muted' }, b.last_error ?? 'none'),
       h('dt', {}, 'Services'),
       h('dd', {}, ...(b.services ?? []).flatMap((s) => [h('span', { class: 'svc-mode' }, h('code', {}, s.service), modeBadge(s.mode))])),
     ),
   ]);
+}
+
+/** Flag and variable names as code that never breaks across lines. */
+function withCode(text: string): (string | HTMLElement)[] {
+  return text.split(/(--[a-z][a-z-]*|NB_PROXY_[A-Z_]+)/).map((part, i) => (i % 2 === 1 ? h('code', { class: 'nowrap' }, part) : part));
 }
 
 function counts(rec: Record<string, number>): HTMLElement {
