@@ -13,6 +13,7 @@ import { EVENT_FD, EventSender } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
+import { AcmeFollower } from '../tls/acme/follower';
 
 export const WORKER_SLOT_ENV = 'NB_PROXY_WORKER_SLOT';
 /** Decisions per dump-batch message (as the stream parser's batches). */
@@ -29,7 +30,8 @@ export function runWorker(settings: Settings): Promise<void> {
   const mirror = new DecisionMirror(settings.crowdsec?.remediationFallback ?? 'ban', settings.crowdsec?.filters?.scopes.includes('country') ?? false);
   const runner = new MirrorRunner(mirror, settings.crowdsec !== undefined);
   const { trusted, geo } = preflightSettings(settings);
-  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner });
+  const acme = new AcmeFollower(settings.acme);
+  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner, acme });
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   if (settings.eventLogSize > 0) {
     const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });
@@ -127,6 +129,14 @@ export function runWorker(settings: Settings): Promise<void> {
   let queue = Promise.resolve();
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
+    // Certificates and challenges depend on nothing else: in force at once, even before the config.
+    if (m.t === 'acme') {
+      const bad = acme.apply(m.update);
+      log.debug({ certs: m.update.certs.map((c) => c.domain), challenges: m.update.challenges.map((c) => c.kind) }, 'ACME state from the primary');
+      if (bad.length > 0) log.error({ domains: bad }, 'unusable certificate from the primary');
+      if (m.id > 0) send({ t: 'acme-ack', id: m.id });
+      return;
+    }
     queue = queue.then(() => onMessage(m)).catch(die);
   });
   send({ t: 'hello' });

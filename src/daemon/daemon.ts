@@ -25,6 +25,7 @@ import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type
 import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
+import type { AcmeFollower } from '../tls/acme/follower';
 import { TlsManager } from '../tls/manager';
 import { TlsMetrics } from '../tls/metrics';
 import { VERSION } from '../version';
@@ -60,6 +61,8 @@ export interface CrowdSecRunner {
 /** A worker of --workers > 1: no admin listener, no signals, no reloader; the primary drives it (src/cluster/worker.ts). */
 export interface WorkerRole {
   crowdsec: CrowdSecRunner;
+  /** ACME certificates and challenges handed over by the primary, which orders them. */
+  acme?: AcmeFollower;
 }
 
 export class Daemon {
@@ -107,7 +110,7 @@ export class Daemon {
     // With --workers > 1 the primary pushes the workers' counts (src/cluster/usage.ts).
     this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
-    this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
+    this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics, follower: worker?.acme });
     const common = {
       chain: this.chain,
       trusted,
