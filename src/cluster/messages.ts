@@ -62,7 +62,9 @@ export type FromWorker =
   | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown; usage?: UsageSnapshot; active?: ActiveDecisionRow[] }
   | { t: 'dump-batch'; id: number; batch: EncodedBatch }
   | { t: 'dump-end'; id: number }
-  | { t: 'acme-ack'; id: number };
+  | { t: 'acme-ack'; id: number }
+  /** At its stop, after draining: what it counted since the last take (the primary pushes it once more). */
+  | { t: 'usage-final'; usage: UsageSnapshot };
 
 export type { BouncerStatus };
 

@@ -15,6 +15,8 @@ import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import type { ServicesConfig } from '../config/types';
 import type { UsageMetricsPusher } from '../crowdsec/usage/pusher';
+import { emptySnapshot, mergeSnapshots, type UsageSnapshot } from '../crowdsec/usage/counters';
+import type { ActiveDecisionRow } from '../crowdsec/core/stats';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader } from '../daemon/config-reload';
@@ -108,6 +110,8 @@ class Primary {
   private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private stopping = false;
   private allStarted: (() => void) | undefined;
+  /** Usage counts stopped workers handed over as they exited, for the last push. */
+  private stoppedUsage: UsageSnapshot = emptySnapshot();
   /** The certificates (ACME orders and files) as the workers serve them; /status shows these. */
   private readonly acme: ClusterAcme;
 
@@ -133,14 +137,21 @@ class Primary {
     this.metrics = new Metrics(() => this.lifecycle.current);
     this.acme = new ClusterAcme(settings.acme, this.log, this.metrics.registry, () => this.acmePeers());
     if (crowdsec?.metricsIntervalMs) {
+      // At shutdown the workers are gone before the last push: it reports the set as last seen.
+      let lastActive: ActiveDecisionRow[] | undefined;
       const asker = {
-        usage: () => Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage))),
+        usage: async () => {
+          const taken = await Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage)));
+          const stopped = this.stoppedUsage;
+          this.stoppedUsage = emptySnapshot();
+          return [...taken, stopped];
+        },
         active: async () => {
           for (const slot of this.slots) {
             const active = (await this.ask(slot, 'active'))?.active;
-            if (active !== undefined) return active;
+            if (active !== undefined) return (lastActive = active);
           }
-          return undefined;
+          return this.stopping ? lastActive : undefined;
         },
         bouncerRunning: () => this.lifecycle.current !== undefined,
       };
@@ -332,6 +343,9 @@ class Primary {
       }
       case 'acme-ack':
         return this.acme.acked(m.id);
+      case 'usage-final':
+        this.stoppedUsage = mergeSnapshots(this.stoppedUsage, m.usage);
+        return;
       case 'started':
         slot.started = true;
         if (slot.everStarted) this.log.info({ worker: slot.n, pid: worker.process.pid }, 'replacement worker serving');
@@ -584,6 +598,7 @@ class Primary {
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const deadline = Date.now() + this.settings.shutdownGraceMs;
     this.allStarted?.();
     this.reloader?.stop();
     this.usagePusher?.stop();
@@ -600,6 +615,7 @@ class Primary {
       });
     });
     await Promise.all(exits);
+    await this.usagePusher?.flush(deadline);
     await Promise.all([this.admin.close(), this.lifecycle.update(0), this.acme.tls.close()]);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();

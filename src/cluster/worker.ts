@@ -31,7 +31,13 @@ export function runWorker(settings: Settings): Promise<void> {
   const runner = new MirrorRunner(mirror, settings.crowdsec !== undefined);
   const { trusted, geo } = preflightSettings(settings);
   const acme = new AcmeFollower(settings.acme);
-  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner, acme });
+  const beforeExit = (): Promise<void> =>
+    new Promise((resolve) => {
+      const usage = daemon.usage?.take();
+      if (usage === undefined || !process.connected || process.send === undefined) return resolve();
+      process.send({ t: 'usage-final', usage } satisfies FromWorker, undefined, {}, () => resolve());
+    });
+  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner, acme, beforeExit });
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   if (settings.eventLogSize > 0) {
     const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });

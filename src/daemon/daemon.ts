@@ -63,6 +63,8 @@ export interface WorkerRole {
   crowdsec: CrowdSecRunner;
   /** ACME certificates and challenges handed over by the primary, which orders them. */
   acme?: AcmeFollower;
+  /** After draining, before exit: the worker hands its last usage counts to the primary. */
+  beforeExit?: () => Promise<void>;
 }
 
 export class Daemon {
@@ -403,6 +405,7 @@ export class Daemon {
   async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const deadline = Date.now() + this.settings.shutdownGraceMs;
     this.reloader?.stop();
     this.usagePusher?.stop();
     await Promise.all([
@@ -413,6 +416,7 @@ export class Daemon {
       this.lifecycle.update(0),
       this.tls.close(),
     ]);
+    await (this.worker?.beforeExit?.() ?? this.usagePusher?.flush(deadline));
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);
