@@ -110,6 +110,8 @@ class Primary {
   private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private stopping = false;
   private allStarted: (() => void) | undefined;
+  /** At shutdown the workers are gone before the last usage push: it reports the set as last seen. */
+  private lastActive: ActiveDecisionRow[] | undefined;
   /** Usage counts stopped workers handed over as they exited, for the last push. */
   private stoppedUsage: UsageSnapshot = emptySnapshot();
   /** The certificates (ACME orders and files) as the workers serve them; /status shows these. */
@@ -137,8 +139,6 @@ class Primary {
     this.metrics = new Metrics(() => this.lifecycle.current);
     this.acme = new ClusterAcme(settings.acme, this.log, this.metrics.registry, () => this.acmePeers());
     if (crowdsec?.metricsIntervalMs) {
-      // At shutdown the workers are gone before the last push: it reports the set as last seen.
-      let lastActive: ActiveDecisionRow[] | undefined;
       const asker = {
         usage: async () => {
           const taken = await Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage)));
@@ -146,13 +146,7 @@ class Primary {
           this.stoppedUsage = emptySnapshot();
           return [...taken, stopped];
         },
-        active: async () => {
-          for (const slot of this.slots) {
-            const active = (await this.ask(slot, 'active'))?.active;
-            if (active !== undefined) return (lastActive = active);
-          }
-          return this.stopping ? lastActive : undefined;
-        },
+        active: () => this.activeDecisions(),
         bouncerRunning: () => this.lifecycle.current !== undefined,
       };
       this.usagePusher = clusterUsagePusher(crowdsec, asker, this.log);
@@ -362,6 +356,15 @@ class Primary {
       case 'answer':
         return this.asks.get(m.id)?.(m);
     }
+  }
+
+  /** The decisions held, by origin, from the first synced worker. */
+  private async activeDecisions(): Promise<ActiveDecisionRow[] | undefined> {
+    for (const slot of this.slots) {
+      const active = (await this.ask(slot, 'active'))?.active;
+      if (active !== undefined) return (this.lastActive = active);
+    }
+    return this.stopping ? this.lastActive : undefined;
   }
 
   /** The workers an ACME change goes to now; one that joins later gets it in its snapshot. */
@@ -602,6 +605,7 @@ class Primary {
     this.allStarted?.();
     this.reloader?.stop();
     this.usagePusher?.stop();
+    if (this.usagePusher !== undefined && this.lifecycle.current !== undefined) await this.activeDecisions();
     const exits = this.slots.map((slot) => {
       const w = slot.worker;
       if (w === undefined) return Promise.resolve();

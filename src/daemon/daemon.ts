@@ -413,10 +413,11 @@ export class Daemon {
       this.https.close(this.settings.shutdownGraceMs),
       this.tcp.closeAll(),
       this.admin?.close(),
-      this.lifecycle.update(0),
       this.tls.close(),
     ]);
+    // The last usage push reports the decisions held: the bouncer stops after it.
     await (this.worker?.beforeExit?.() ?? this.usagePusher?.flush(deadline));
+    await this.lifecycle.update(0);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);
