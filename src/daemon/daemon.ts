@@ -341,6 +341,8 @@ export class Daemon {
 
   private onCut(conn: OpenConnection, verdict: Verdict): void {
     this.metrics.connectionTerminated(conn.serviceName, verdict.denyReason);
+    // A TCP connection is CrowdSec's unit "connection": one cut by a decision is dropped (its admission was processed).
+    if (conn.protocol === 'tcp' && verdict.decision !== undefined) this.usage?.dropped('connection', verdict.decision);
     this.log.info(
       { service: conn.serviceName, protocol: conn.protocol, client_ip: conn.clientIp, deny_reason: verdict.denyReason },
       'open connection closed: the rules now deny it',
