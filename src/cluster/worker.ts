@@ -9,7 +9,7 @@ import { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
 import type { Settings } from '../settings';
 import { createLogs } from '../telemetry/logger';
-import { EVENT_FD, EventSender } from './event-channel';
+import { EVENT_FD, EventSender, exportDropped } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
@@ -43,7 +43,9 @@ export function runWorker(settings: Settings): Promise<void> {
     const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });
     pipe.on('error', () => undefined); // the primary is gone: the disconnect handler stops us
     pipe.unref();
-    logs.access.tap = new EventSender(pipe);
+    const sender = new EventSender(pipe);
+    logs.access.tap = sender;
+    exportDropped(daemon.metrics.registry, slot, sender);
   }
 
   const die = (err: unknown): void => {
