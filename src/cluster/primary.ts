@@ -19,7 +19,7 @@ import { emptySnapshot, mergeSnapshots, type UsageSnapshot } from '../crowdsec/u
 import type { ActiveDecisionRow } from '../crowdsec/core/stats';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
-import { ConfigReloader } from '../daemon/config-reload';
+import { ConfigReloader, validateWith } from '../daemon/config-reload';
 import { serviceStatus } from '../daemon/daemon';
 import { preflight } from '../daemon/preflight';
 import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
@@ -159,6 +159,7 @@ class Primary {
         accessLogTarget: settings.accessLog ?? 'stdout',
         services: () => this.services,
         reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+      validateConfig: (text: string) => validateWith(this.reloader, text),
       },
       this.events,
       settings.adminToken,

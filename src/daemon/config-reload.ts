@@ -5,7 +5,7 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, loadServicesConfig, type LoadOptions } from '../config/load';
+import { ConfigError, loadServicesConfig, parseServicesConfig, type LoadOptions } from '../config/load';
 import type { ServicesConfig } from '../config/types';
 
 const POLL_MS = 500;
@@ -13,6 +13,12 @@ const DEBOUNCE_MS = 200;
 
 /** A change of the file or of a template: reloaded unless the texts are those in force. */
 const CHANGED = new Set(['file changed', 'deny template changed']);
+
+/** The reloader's check for the admin UI's edits; before the reloader exists (start-up) there is none to make. */
+export function validateWith(reloader: ConfigReloader | undefined, text: string): ServicesConfig {
+  if (reloader === undefined) throw new Error('the proxy is still starting; try again');
+  return reloader.validate(text);
+}
 
 export class ConfigReloader {
   private loadedText: string;
@@ -68,6 +74,14 @@ export class ConfigReloader {
     this.timer = setTimeout(() => {
       this.queue = this.queue.then(() => this.reload(why));
     }, DEBOUNCE_MS);
+  }
+
+  /**
+   * The check a reload makes of a config text, with the options of this process (--deny-template,
+   * CrowdSec configured, ...): also used by the admin UI before it writes services.yaml.
+   */
+  validate(text: string): ServicesConfig {
+    return parseServicesConfig(text, this.file, this.loadOptions);
   }
 
   /** Reloads at once (no debounce) through the same queue; resolves once the result is in force. */

@@ -29,7 +29,7 @@ import type { AcmeFollower } from '../tls/acme/follower';
 import { TlsManager } from '../tls/manager';
 import { TlsMetrics } from '../tls/metrics';
 import { VERSION } from '../version';
-import { ConfigReloader } from './config-reload';
+import { ConfigReloader, validateWith } from './config-reload';
 import { countryScopeState } from './country-scope';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
 import { preflight } from './preflight';
@@ -161,6 +161,7 @@ export class Daemon {
       accessLogTarget: this.settings.accessLog ?? 'stdout',
       services: () => [...this.services.values()],
       reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+      validateConfig: (text: string) => validateWith(this.reloader, text),
     };
     return new AdminUi(host, events, this.settings.adminToken, this.log);
   }
