@@ -159,7 +159,7 @@ class Primary {
         accessLogTarget: settings.accessLog ?? 'stdout',
         services: () => this.services,
         reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
-      validateConfig: (text: string) => validateWith(this.reloader, text),
+        validateConfig: (text: string) => validateWith(this.reloader, text),
       },
       this.events,
       settings.adminToken,

@@ -245,7 +245,9 @@ export class TlsManager {
   acmeSnapshot(): AcmeUpdate {
     const acme = this.acme;
     if (acme === undefined || !(acme.renewer instanceof Renewer)) return { certs: [], challenges: [] };
-    const certs = acme.renewer.statuses().flatMap((st) => (st.pair === undefined ? [] : [{ domain: st.domain, certPem: st.pair.certPem, keyPem: st.pair.keyPem }]));
+    const certs = acme.renewer
+      .statuses()
+      .flatMap((st) => (st.pair === undefined ? [] : [{ domain: st.domain, certPem: st.pair.certPem, keyPem: st.pair.keyPem }]));
     return { certs, challenges: acme.challenges.pending() };
   }
 

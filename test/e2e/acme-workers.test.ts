@@ -153,7 +153,10 @@ t.test('ACME with --workers 2 against Pebble', async (t) => {
     keeping = false;
     await keepBusy;
     t.ok(kept, 'the connection made with the old certificate kept working through the swap');
-    t.ok(daemon.lines.some((l) => l.msg === 'renewing the ACME certificate'), 'logged as a renewal');
+    t.ok(
+      daemon.lines.some((l) => l.msg === 'renewing the ACME certificate'),
+      'logged as a renewal',
+    );
     const fresh = await httpsRequest({ port: httpsPort, servername: 'one.example.com', path: '/fresh', ca: root });
     t.equal(fresh.cert.serialNumber, second, 'a new connection gets the renewed certificate');
     t.ok(fresh.authorized);

@@ -84,6 +84,9 @@ t.test('a LAPI that does not answer the last push: the stop is not held past the
   t.equal(await daemon.stop(), 0);
   const lost = daemon.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('CrowdSec usage metrics not sent at shutdown'));
   t.match(lost, { processed: 4, dropped: 1, outcome: 'timeout' }, 'the lost counts are logged');
-  t.ok(fake.requests.some((r) => r.path === '/v1/usage-metrics'), 'the push was attempted');
+  t.ok(
+    fake.requests.some((r) => r.path === '/v1/usage-metrics'),
+    'the push was attempted',
+  );
   t.equal(endpoint.pushes.length, 0);
 });

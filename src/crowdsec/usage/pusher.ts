@@ -139,7 +139,10 @@ export class UsageMetricsPusher {
     this.pending = emptySnapshot();
     const unsent = { processed: left.processed.request + left.processed.connection, dropped: left.dropped.reduce((n, d) => n + d.value, 0) };
     if (unsent.processed > 0 || unsent.dropped > 0) {
-      this.o.log.warn({ ...unsent, outcome }, `CrowdSec usage metrics not sent at shutdown (${outcome}): ${unsent.processed} processed and ${unsent.dropped} dropped are lost`);
+      this.o.log.warn(
+        { ...unsent, outcome },
+        `CrowdSec usage metrics not sent at shutdown (${outcome}): ${unsent.processed} processed and ${unsent.dropped} dropped are lost`,
+      );
     }
     return { outcome, unsent };
   }

@@ -10,8 +10,7 @@ const DOMAIN_RE = /^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*$/;
 
 /** One challenge set up (answer given) or taken down (null), as the primary hands it to a worker. */
 export type ChallengeChange =
-  | { kind: 'http-01'; token: string; keyAuthorization: string | null }
-  | { kind: 'tls-alpn-01'; domain: string; pem: { cert: string; key: string } | null };
+  { kind: 'http-01'; token: string; keyAuthorization: string | null } | { kind: 'tls-alpn-01'; domain: string; pem: { cert: string; key: string } | null };
 
 function alpnFile(domain: string): string {
   return `${domain}.alpn`;
