@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/load';
-import type { CrowdSecMode } from '../config/types';
+import type { CrowdSecMode, ServicesConfig } from '../config/types';
 import type { ServiceRuntime } from '../services';
 import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
@@ -34,6 +34,8 @@ export interface AdminUiHost {
   services(): readonly ServiceRuntime[];
   /** Re-reads services.yaml and applies it, as SIGHUP does; resolves when applied (or refused). */
   reloadConfig(why: string): Promise<void>;
+  /** The reload's own check of a services.yaml text (throws a ConfigError): an edit is checked by it before it is written. */
+  validateConfig(text: string): ServicesConfig;
 }
 
 export class AdminUi {
@@ -209,7 +211,7 @@ export class AdminUi {
     // One edit at a time: the second one sees the first one's file.
     const run = this.editing.then(async () => {
       const file = this.host.configPath;
-      const result = await setCrowdsecMode(file, name, mode, version, { crowdsecAvailable: this.host.crowdsecAvailable });
+      const result = await setCrowdsecMode(file, name, mode, version, (text) => this.host.validateConfig(text));
       if (!result.ok) {
         this.log.warn({ service: name, mode, file, err: result.message }, 'admin: crowdsec mode change refused');
         return sendError(res, result.status, result.message);

@@ -1,13 +1,14 @@
 // Changes one service's access.crowdsec in services.yaml, the way a careful person would: on the
 // file as it is on disk now (refused if it is not the version the page was built from), touching
-// only that value so comments and layout stay, validated by the same loader as start-up, and
+// only that value so comments and layout stay, validated exactly as a reload would (the reloader's
+// own check, with --deny-template and the other options of the running process), and
 // written to a temp file in the same directory that is then renamed over the original.
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
-import { ConfigError, parseServicesConfig, type LoadOptions } from '../config/load';
-import type { CrowdSecMode } from '../config/types';
+import { ConfigError } from '../config/errors';
+import type { CrowdSecMode, ServicesConfig } from '../config/types';
 
 export type EditResult = { ok: true; version: string; changed: boolean } | { ok: false; status: 404 | 409 | 422 | 500; message: string };
 
@@ -29,7 +30,7 @@ export async function setCrowdsecMode(
   service: string,
   mode: CrowdSecMode,
   expectedVersion: string | undefined,
-  opts: LoadOptions,
+  validate: (text: string) => ServicesConfig,
 ): Promise<EditResult> {
   let text: string;
   try {
@@ -45,7 +46,7 @@ export async function setCrowdsecMode(
   if (edited === text) return { ok: true, version: current, changed: false };
 
   try {
-    const parsed = parseServicesConfig(edited, file, opts);
+    const parsed = validate(edited);
     const svc = parsed.services.find((s) => s.name === service);
     if (svc?.access.crowdsec !== mode)
       return { ok: false, status: 500, message: `${file}: service "${service}": the edit did not produce access.crowdsec: ${mode}; nothing was written` };

@@ -8,6 +8,7 @@
 // Record: kind u8 | outcome u8 | service u16 | reason u16 | verdict u16 | time f64 | length u32 | bytes
 //   kind 1 (entry): the access line; kind 2 (name): id `service` now means the UTF-8 name in bytes.
 import type { Writable } from 'node:stream';
+import { Counter, type Registry } from 'prom-client';
 import { outcomeCode, type EventLog } from '../admin/event-log';
 import type { AccessEntry } from '../telemetry/access-log';
 
@@ -109,6 +110,24 @@ export class EventSender {
     b.writeDoubleLE(time, at + 8);
     b.writeUInt32LE(length, at + 16);
   }
+}
+
+/**
+ * netbird_proxy_event_log_dropped_total{worker}: this worker's entries that never reached the event
+ * log. Read at scrape time; the primary's /metrics merges the workers' registries.
+ */
+export function exportDropped(registry: Registry, worker: number, sender: EventSender): void {
+  const labels = { worker: String(worker) };
+  new Counter({
+    name: 'netbird_proxy_event_log_dropped_total',
+    help: 'Access entries of a worker dropped from the admin event log (the primary fell more than 4 MiB behind); the access log itself is complete',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(labels, sender.dropped);
+    },
+  });
 }
 
 function countEntries(window: Buffer): number {

@@ -6,6 +6,7 @@ import type { DecisionBreakdownRow, DecisionStoreStats, LapiDecision } from '../
 import type { UsageSnapshot } from '../crowdsec/usage/counters';
 import type { ListenerStatus } from '../admin/status';
 import type { CertificateStatus } from '../tls/status';
+import type { AcmeUpdate } from '../tls/acme/follower';
 
 /**
  * One batch of a stream response, as text: `dict` holds the repeated strings (scope, type, origin,
@@ -33,7 +34,9 @@ export type ToWorker =
   | { t: 'dump'; id: number }
   | { t: 'ask'; id: number; what: AskWhat }
   | { t: 'reopen-logs' }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  /** ACME certificates and challenges the primary holds (id > 0: acknowledge with acme-ack). */
+  | { t: 'acme'; id: number; update: AcmeUpdate };
 
 /** status and metrics: for /status and /metrics; usage: its usage counters, taken; active: its decisions by origin. */
 export type AskWhat = 'status' | 'metrics' | 'usage' | 'active';
@@ -58,7 +61,10 @@ export type FromWorker =
   | { t: 'store-stats'; stats: DecisionStoreStats; breakdown: DecisionBreakdownRow[]; skipped: number }
   | { t: 'answer'; id: number; status?: WorkerReport; metrics?: unknown; usage?: UsageSnapshot; active?: ActiveDecisionRow[] }
   | { t: 'dump-batch'; id: number; batch: EncodedBatch }
-  | { t: 'dump-end'; id: number };
+  | { t: 'dump-end'; id: number }
+  | { t: 'acme-ack'; id: number }
+  /** At its stop, after draining: what it counted since the last take (the primary pushes it once more). */
+  | { t: 'usage-final'; usage: UsageSnapshot };
 
 export type { BouncerStatus };
 

@@ -15,9 +15,11 @@ import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import type { ServicesConfig } from '../config/types';
 import type { UsageMetricsPusher } from '../crowdsec/usage/pusher';
+import { emptySnapshot, mergeSnapshots, type UsageSnapshot } from '../crowdsec/usage/counters';
+import type { ActiveDecisionRow } from '../crowdsec/core/stats';
 import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
-import { ConfigReloader } from '../daemon/config-reload';
+import { ConfigReloader, validateWith } from '../daemon/config-reload';
 import { serviceStatus } from '../daemon/daemon';
 import { preflight } from '../daemon/preflight';
 import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
@@ -33,6 +35,7 @@ import { isFromWorker, type AskWhat, type FromWorker, type ToWorker, type Worker
 import { DecisionRelay } from './relay';
 import { clusterUsagePusher } from './usage';
 import { WORKER_SLOT_ENV } from './worker';
+import { ClusterAcme, type AcmePeer } from './acme';
 
 const ASK_TIMEOUT_MS = 5000;
 const WORKER_SEMI_SPACE_MB = 4;
@@ -69,7 +72,6 @@ export async function runPrimary(settings: Settings): Promise<void> {
   // The primary serves no traffic: a small young generation costs it nothing (set before it allocates much).
   if (!process.execArgv.some((a) => a.includes('--max-semi-space-size'))) v8.setFlagsFromString(`--max-semi-space-size=${PRIMARY_SEMI_SPACE_MB}`);
   const { config, geo } = await preflight(settings);
-  refuseUnsupported(config);
   const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined }, undefined, undefined, settings.logFormat);
   // The kernel spreads connections over the workers' shared sockets; round-robin would make this
   // process accept every connection and hand it on (NODE_CLUSTER_SCHED_POLICY=rr still selects it).
@@ -85,18 +87,6 @@ export async function runPrimary(settings: Settings): Promise<void> {
 function workerExecArgv(): string[] {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-semi-space-size'));
   return given ? process.execArgv : [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
-}
-
-/** What --workers > 1 does not do yet: one line, exit 2 (as any start error). */
-function refuseUnsupported(config: ServicesConfig): void {
-  const acme = config.services.find((s) => s.protocol === 'http' && s.tls.mode === 'acme');
-  if (acme !== undefined) {
-    throw new ConfigError('--workers > 1 does not support ACME certificates yet; use certificate files (tls: cert, key) or --workers 1', {
-      file: config.file,
-      service: acme.name,
-      field: 'tls',
-    });
-  }
 }
 
 class Primary {
@@ -120,6 +110,12 @@ class Primary {
   private drained: { promise: Promise<void>; resolve: () => void } | undefined;
   private stopping = false;
   private allStarted: (() => void) | undefined;
+  /** At shutdown the workers are gone before the last usage push: it reports the set as last seen. */
+  private lastActive: ActiveDecisionRow[] | undefined;
+  /** Usage counts stopped workers handed over as they exited, for the last push. */
+  private stoppedUsage: UsageSnapshot = emptySnapshot();
+  /** The certificates (ACME orders and files) as the workers serve them; /status shows these. */
+  private readonly acme: ClusterAcme;
 
   constructor(
     private readonly settings: Settings,
@@ -141,16 +137,16 @@ class Primary {
       return bouncer;
     });
     this.metrics = new Metrics(() => this.lifecycle.current);
+    this.acme = new ClusterAcme(settings.acme, this.log, this.metrics.registry, () => this.acmePeers());
     if (crowdsec?.metricsIntervalMs) {
       const asker = {
-        usage: () => Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage))),
-        active: async () => {
-          for (const slot of this.slots) {
-            const active = (await this.ask(slot, 'active'))?.active;
-            if (active !== undefined) return active;
-          }
-          return undefined;
+        usage: async () => {
+          const taken = await Promise.all(this.slots.map((slot) => this.ask(slot, 'usage', USAGE_ASK_TIMEOUT_MS).then((a) => a?.usage)));
+          const stopped = this.stoppedUsage;
+          this.stoppedUsage = emptySnapshot();
+          return [...taken, stopped];
         },
+        active: () => this.activeDecisions(),
         bouncerRunning: () => this.lifecycle.current !== undefined,
       };
       this.usagePusher = clusterUsagePusher(crowdsec, asker, this.log);
@@ -163,6 +159,7 @@ class Primary {
         accessLogTarget: settings.accessLog ?? 'stdout',
         services: () => this.services,
         reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+        validateConfig: (text: string) => validateWith(this.reloader, text),
       },
       this.events,
       settings.adminToken,
@@ -232,6 +229,14 @@ class Primary {
     }
     await started;
     if (this.stopping) return;
+    // ACME orders start once the workers listen: the CA's validation connects to them.
+    try {
+      await this.acme.tls.apply(config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      // --cert-dir not writable, --acme-ca-cert unreadable: one line, not a stack.
+      return this.failStart((err as Error).message);
+    }
     // The bouncer starts once every worker has started: the initial pull reaches them live, at the pace
     // they apply it (backpressure), instead of piling up in a worker still starting or in a replay burst.
     await this.adopt(config);
@@ -252,6 +257,7 @@ class Primary {
 
   /** The primary's own view of a config: the services the admin UI lists, and whether the bouncer runs. */
   private async adopt(config: ServicesConfig): Promise<void> {
+    await this.acme.tls.apply(config);
     this.config = config;
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
     await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
@@ -262,7 +268,6 @@ class Primary {
 
   /** A validated config goes to every worker; if one cannot apply it, the ones that did go back to the running config. */
   private async reload(next: ServicesConfig): Promise<void> {
-    refuseUnsupported(next);
     const previous = this.config;
     await this.adopt(next);
     const errors = (await this.sendConfig(next)).filter((e): e is string => e !== null);
@@ -320,8 +325,10 @@ class Primary {
 
   private onMessage(slot: Slot, worker: Worker, m: FromWorker): void {
     switch (m.t) {
-      case 'hello':
-        // In one go, before any later broadcast: the config, then the decisions so far.
+      case 'hello': {
+        // In one go, before any later broadcast: the certificates, the config, then the decisions so far.
+        const acme = this.acme.snapshot();
+        if (acme !== undefined) this.sendTo(worker, acme);
         this.sendTo(worker, { t: 'config', seq: 0, file: this.config.file, text: this.config.text });
         slot.joined = true;
         // Not at the group's first start (the bouncer starts after it): a replacement, built from another worker's set.
@@ -329,6 +336,12 @@ class Primary {
           slot.needsSet = true;
           this.startDumps();
         }
+        return;
+      }
+      case 'acme-ack':
+        return this.acme.acked(m.id);
+      case 'usage-final':
+        this.stoppedUsage = mergeSnapshots(this.stoppedUsage, m.usage);
         return;
       case 'started':
         slot.started = true;
@@ -346,6 +359,26 @@ class Primary {
       case 'answer':
         return this.asks.get(m.id)?.(m);
     }
+  }
+
+  /** The decisions held, by origin, from the first synced worker. */
+  private async activeDecisions(): Promise<ActiveDecisionRow[] | undefined> {
+    for (const slot of this.slots) {
+      const active = (await this.ask(slot, 'active'))?.active;
+      if (active !== undefined) return (this.lastActive = active);
+    }
+    return this.stopping ? this.lastActive : undefined;
+  }
+
+  /** The workers an ACME change goes to now; one that joins later gets it in its snapshot. */
+  private acmePeers(): AcmePeer[] {
+    const peers: AcmePeer[] = [];
+    for (const slot of this.slots) {
+      const w = slot.worker;
+      if (w === undefined || !slot.joined || !w.isConnected()) continue;
+      peers.push({ send: (m) => this.sendTo(w, m), onGone: (cb) => w.once('exit', cb) });
+    }
+    return peers;
   }
 
   /** Builds every worker that needs a set from a synced one, unless a pull is under way (it waits for its end). */
@@ -555,7 +588,7 @@ class Primary {
         services: this.services.filter((svc) => svc.access.crowdsec !== 'off').map((svc) => ({ service: svc.name, mode: svc.access.crowdsec })),
         ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
-      certificates: first?.certificates ?? [],
+      certificates: this.acme.tls.status(),
       workers: reports.map(({ slot, report }) => report ?? { worker: slot.n, running: false as const }),
     };
   }
@@ -571,9 +604,11 @@ class Primary {
   private async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const deadline = Date.now() + this.settings.shutdownGraceMs;
     this.allStarted?.();
     this.reloader?.stop();
     this.usagePusher?.stop();
+    if (this.usagePusher !== undefined && this.lifecycle.current !== undefined) await this.activeDecisions();
     const exits = this.slots.map((slot) => {
       const w = slot.worker;
       if (w === undefined) return Promise.resolve();
@@ -587,7 +622,8 @@ class Primary {
       });
     });
     await Promise.all(exits);
-    await Promise.all([this.admin.close(), this.lifecycle.update(0)]);
+    await this.usagePusher?.flush(deadline);
+    await Promise.all([this.admin.close(), this.lifecycle.update(0), this.acme.tls.close()]);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);

@@ -9,10 +9,11 @@ import { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
 import type { Settings } from '../settings';
 import { createLogs } from '../telemetry/logger';
-import { EVENT_FD, EventSender } from './event-channel';
+import { EVENT_FD, EventSender, exportDropped } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
+import { AcmeFollower } from '../tls/acme/follower';
 
 export const WORKER_SLOT_ENV = 'NB_PROXY_WORKER_SLOT';
 /** Decisions per dump-batch message (as the stream parser's batches). */
@@ -29,13 +30,22 @@ export function runWorker(settings: Settings): Promise<void> {
   const mirror = new DecisionMirror(settings.crowdsec?.remediationFallback ?? 'ban', settings.crowdsec?.filters?.scopes.includes('country') ?? false);
   const runner = new MirrorRunner(mirror, settings.crowdsec !== undefined);
   const { trusted, geo } = preflightSettings(settings);
-  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner });
+  const acme = new AcmeFollower(settings.acme);
+  const beforeExit = (): Promise<void> =>
+    new Promise((resolve) => {
+      const usage = daemon.usage?.take();
+      if (usage === undefined || !process.connected || process.send === undefined) return resolve();
+      process.send({ t: 'usage-final', usage } satisfies FromWorker, undefined, {}, () => resolve());
+    });
+  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner, acme, beforeExit });
   accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
   if (settings.eventLogSize > 0) {
     const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });
     pipe.on('error', () => undefined); // the primary is gone: the disconnect handler stops us
     pipe.unref();
-    logs.access.tap = new EventSender(pipe);
+    const sender = new EventSender(pipe);
+    logs.access.tap = sender;
+    exportDropped(daemon.metrics.registry, slot, sender);
   }
 
   const die = (err: unknown): void => {
@@ -127,6 +137,14 @@ export function runWorker(settings: Settings): Promise<void> {
   let queue = Promise.resolve();
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
+    // Certificates and challenges depend on nothing else: in force at once, even before the config.
+    if (m.t === 'acme') {
+      const bad = acme.apply(m.update);
+      log.debug({ certs: m.update.certs.map((c) => c.domain), challenges: m.update.challenges.map((c) => c.kind) }, 'ACME state from the primary');
+      if (bad.length > 0) log.error({ domains: bad }, 'unusable certificate from the primary');
+      if (m.id > 0) send({ t: 'acme-ack', id: m.id });
+      return;
+    }
     queue = queue.then(() => onMessage(m)).catch(die);
   });
   send({ t: 'hello' });

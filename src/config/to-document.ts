@@ -1,35 +1,125 @@
 // A validated config written back in services.yaml form, with every value in its canonical
 // spelling and every default filled in. Loading the result gives the same config again.
+//
+// The keys come from the JSON Schema (schema.ts), the values from the typed service: a schema key
+// `forward_verdict` is the service's `forwardVerdict`, converted generically (URL → text, host:port
+// objects → "host:port", nested objects key by key, absent → null where the schema allows it). Only
+// fields whose typed form is not their YAML form have an adapter below. A field added to the schema
+// and the types therefore appears here without an edit; a test compares the keys with the schema's.
 import { formatHostPort } from './addr';
-import type { AccessConfig, ServiceConfig, ServicesConfig } from './types';
+import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
+import type { DenyResponseConfig, HostPort, ServiceConfig, ServicesConfig, ServiceTls } from './types';
 
-export interface AccessDocument {
-  cidr: { allow: string[]; deny: string[] };
-  countries: { allow: string[]; deny: string[] };
-  crowdsec: AccessConfig['crowdsec'];
-}
-
-export type ServiceDocument =
-  | { name: string; protocol: 'http'; domains: string[]; target: string; access: AccessDocument }
-  | { name: string; protocol: 'tcp'; listen: string; target: string; access: AccessDocument };
+export type ServiceDocument = { [key: string]: JsonValue };
 
 export interface ServicesDocument {
   services: ServiceDocument[];
 }
 
-function accessDocument(a: AccessConfig): AccessDocument {
-  return {
-    cidr: { allow: [...a.cidr.allow], deny: [...a.cidr.deny] },
-    countries: { allow: [...a.countries.allow], deny: [...a.countries.deny] },
-    crowdsec: a.crowdsec,
-  };
+/** YAML forms that the generic conversion cannot guess. */
+const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue } = {
+  target: (s) => (s.protocol === 'http' ? s.target.origin : formatHostPort(s.target)),
+  tls: (s) => (s.protocol === 'http' ? tlsDocument(s.tls) : null),
+  deny: (s) => (s.protocol === 'http' ? denyDocument(s.deny) : null),
+};
+
+function tlsDocument(tls: ServiceTls): JsonValue {
+  return tls.mode === 'file' ? { cert: tls.cert, key: tls.key } : tls.mode;
+}
+
+function denyDocument(d: DenyResponseConfig): JsonValue {
+  if (d.kind === 'redirect') return { redirect: d.location, status: d.status };
+  // A template given by --deny-template has no path here: null is "the default".
+  return { status: d.status, template: d.templatePath ?? null, contact_url: d.contactUrl ?? null };
+}
+
+function camel(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function isHostPort(v: object): v is HostPort {
+  const keys = Object.keys(v);
+  return keys.length === 2 && typeof (v as HostPort).host === 'string' && typeof (v as HostPort).port === 'number';
+}
+
+/** A typed value in its YAML form; undefined stays undefined (the caller decides null or absent). */
+function plain(v: unknown): JsonValue | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) return v.map((x) => plain(x) ?? null);
+  if (v instanceof URL) return v.href;
+  if (v instanceof Set) return [...v].map((x) => plain(x) ?? null);
+  if (typeof v === 'object') {
+    if (isHostPort(v)) return formatHostPort(v);
+    const out: { [key: string]: JsonValue } = {};
+    for (const [k, x] of Object.entries(v)) {
+      const value = plain(x);
+      if (value !== undefined) out[snake(k)] = value;
+    }
+    return out;
+  }
+  return String(v);
+}
+
+type SchemaObject = { [key: string]: JsonValue };
+const asObject = (s: JsonValue | JsonSchema | undefined): SchemaObject | undefined =>
+  typeof s === 'object' && s !== null && !Array.isArray(s) ? (s as SchemaObject) : undefined;
+
+/** Whether the schema of a property takes null (then an absent optional field is printed as null). */
+function allowsNull(prop: JsonValue | undefined): boolean {
+  const p = asObject(prop);
+  if (p === undefined) return false;
+  const type = p.type;
+  if (type === 'null' || (Array.isArray(type) && type.includes('null'))) return true;
+  if (Array.isArray(p.enum) && p.enum.includes(null)) return true;
+  return Array.isArray(p.oneOf) && p.oneOf.some((alt) => allowsNull(alt));
+}
+
+interface ServiceShape {
+  properties: SchemaObject;
+  /** Per protocol, the keys the schema forbids (`then: { properties: { key: false } }`). */
+  forbidden: Map<string, Set<string>>;
+}
+
+let shape: ServiceShape | undefined;
+
+function serviceShape(): ServiceShape {
+  if (shape !== undefined) return shape;
+  const service = asObject(asObject(asObject(servicesSchema())?.definitions)?.service);
+  const forbidden = new Map<string, Set<string>>();
+  const allOf = service?.allOf;
+  for (const rule of Array.isArray(allOf) ? allOf : []) {
+    const protocol = asObject(asObject(asObject(asObject(rule)?.if)?.properties)?.protocol)?.const;
+    const props = asObject(asObject(asObject(rule)?.then)?.properties) ?? {};
+    if (typeof protocol !== 'string') continue;
+    forbidden.set(protocol, new Set(Object.keys(props).filter((k) => props[k] === false)));
+  }
+  shape = { properties: asObject(service?.properties) ?? {}, forbidden };
+  return shape;
+}
+
+/** The keys a service of `protocol` has in services.yaml, in the schema's order. */
+export function serviceKeys(protocol: string): string[] {
+  const { properties, forbidden } = serviceShape();
+  const not = forbidden.get(protocol) ?? new Set<string>();
+  return Object.keys(properties).filter((k) => !not.has(k));
 }
 
 function serviceDocument(s: ServiceConfig): ServiceDocument {
-  if (s.protocol === 'http') {
-    return { name: s.name, protocol: 'http', domains: [...s.domains], target: s.target.origin, access: accessDocument(s.access) };
+  const { properties } = serviceShape();
+  const out: ServiceDocument = {};
+  const fields = s as unknown as { [key: string]: unknown };
+  for (const key of serviceKeys(s.protocol)) {
+    const adapter = ADAPTERS[key];
+    const value = adapter !== undefined ? adapter(s) : plain(fields[camel(key)]);
+    if (value !== undefined) out[key] = value;
+    else if (allowsNull(properties[key])) out[key] = null;
   }
-  return { name: s.name, protocol: 'tcp', listen: formatHostPort(s.listen), target: formatHostPort(s.target), access: accessDocument(s.access) };
+  return out;
 }
 
 export function toServicesDocument(config: ServicesConfig): ServicesDocument {

@@ -25,10 +25,11 @@ import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type
 import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
+import type { AcmeFollower } from '../tls/acme/follower';
 import { TlsManager } from '../tls/manager';
 import { TlsMetrics } from '../tls/metrics';
 import { VERSION } from '../version';
-import { ConfigReloader } from './config-reload';
+import { ConfigReloader, validateWith } from './config-reload';
 import { countryScopeState } from './country-scope';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
 import { preflight } from './preflight';
@@ -60,6 +61,10 @@ export interface CrowdSecRunner {
 /** A worker of --workers > 1: no admin listener, no signals, no reloader; the primary drives it (src/cluster/worker.ts). */
 export interface WorkerRole {
   crowdsec: CrowdSecRunner;
+  /** ACME certificates and challenges handed over by the primary, which orders them. */
+  acme?: AcmeFollower;
+  /** After draining, before exit: the worker hands its last usage counts to the primary. */
+  beforeExit?: () => Promise<void>;
 }
 
 export class Daemon {
@@ -107,7 +112,7 @@ export class Daemon {
     // With --workers > 1 the primary pushes the workers' counts (src/cluster/usage.ts).
     this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
-    this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
+    this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics, follower: worker?.acme });
     const common = {
       chain: this.chain,
       trusted,
@@ -157,6 +162,7 @@ export class Daemon {
       accessLogTarget: this.settings.accessLog ?? 'stdout',
       services: () => [...this.services.values()],
       reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
+      validateConfig: (text: string) => validateWith(this.reloader, text),
     };
     return new AdminUi(host, events, this.settings.adminToken, this.log);
   }
@@ -339,6 +345,8 @@ export class Daemon {
 
   private onCut(conn: OpenConnection, verdict: Verdict): void {
     this.metrics.connectionTerminated(conn.serviceName, verdict.denyReason);
+    // A TCP connection is CrowdSec's unit "connection": one cut by a decision is dropped (its admission was processed).
+    if (conn.protocol === 'tcp' && verdict.decision !== undefined) this.usage?.dropped('connection', verdict.decision);
     this.log.info(
       { service: conn.serviceName, protocol: conn.protocol, client_ip: conn.clientIp, deny_reason: verdict.denyReason },
       'open connection closed: the rules now deny it',
@@ -403,6 +411,7 @@ export class Daemon {
   async shutdown(code: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const deadline = Date.now() + this.settings.shutdownGraceMs;
     this.reloader?.stop();
     this.usagePusher?.stop();
     await Promise.all([
@@ -410,9 +419,11 @@ export class Daemon {
       this.https.close(this.settings.shutdownGraceMs),
       this.tcp.closeAll(),
       this.admin?.close(),
-      this.lifecycle.update(0),
       this.tls.close(),
     ]);
+    // The last usage push reports the decisions held: the bouncer stops after it.
+    await (this.worker?.beforeExit?.() ?? this.usagePusher?.flush(deadline));
+    await this.lifecycle.update(0);
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);

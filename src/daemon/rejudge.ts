@@ -36,6 +36,8 @@ export function rejudge(conns: Iterable<OpenConnection>, ctx: RejudgeContext, cr
   // Collected first: cutting a connection removes it from the index being walked.
   const toCut: [OpenConnection, Verdict][] = [];
   for (const conn of conns) {
+    // Cut by an earlier pass whose socket has not closed yet.
+    if (conn.terminated) continue;
     const service = ctx.services.get(conn.serviceName);
     if (service === undefined || service.config.protocol !== conn.protocol) {
       toCut.push([conn, SERVICE_REMOVED]);

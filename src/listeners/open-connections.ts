@@ -14,8 +14,12 @@ export class OpenConnection {
     private readonly socket: Duplex,
   ) {}
 
+  /** Cut already: its socket is closing, and it is judged (and counted) no more. */
+  terminated = false;
+
   /** Cut by a rule change: the access entry carries the denial and `"terminated":"rule_change"`. */
   terminate(verdict: Verdict): void {
+    this.terminated = true;
     this.verdict = { ...verdict, metadata: { ...verdict.metadata, terminated: 'rule_change' } };
     this.socket.destroy();
   }

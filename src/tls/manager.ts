@@ -9,7 +9,8 @@ import type { ServicesConfig } from '../config/types';
 import type { AcmeSettings } from './settings';
 import { ACME_TLS_ALPN, AlpnResponder } from './alpn-responder';
 import { CertDir } from './acme/cert-dir';
-import { Challenges } from './acme/challenges';
+import { Challenges, type ChallengeChange } from './acme/challenges';
+import type { AcmeFollower, AcmeUpdate, CertSource } from './acme/follower';
 import { AcmeIssuer, type IssuerOptions } from './acme/issuer';
 import { DEFAULT_TIMING, Renewer, type Issuer, type RenewerTiming } from './acme/renewer';
 import { peekClientHello } from './client-hello';
@@ -32,6 +33,16 @@ export interface TlsManagerOptions {
   staticPollMs?: number;
   /** Replaces the ACME client (tests of faults only). */
   issuerOverride?: Issuer;
+  /** --workers > 1, the primary: every certificate installed and every challenge change, for the workers. */
+  share?: AcmeShare;
+  /** --workers > 1, a worker: certificates and challenges come from the primary; nothing is ordered here. */
+  follower?: AcmeFollower;
+}
+
+export interface AcmeShare {
+  certificate(domain: string, pair: CertPair): void;
+  /** Resolves once every worker knows the change (the CA is told to validate after that). */
+  challenge(change: ChallengeChange): Promise<void>;
 }
 
 type Binding = { source: 'file'; service: string; cert: StaticCert } | { source: 'acme'; service: string; domain: string };
@@ -41,7 +52,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 export class TlsManager {
   private readonly sni = new SniTable<Binding>();
   private readonly files = new Map<string, StaticCert>();
-  private acme: { dir: CertDir; challenges: Challenges; renewer: Renewer; responder: AlpnResponder } | undefined;
+  private acme: { challenges: Challenges; renewer: CertSource; responder: AlpnResponder } | undefined;
   private readonly log: Logger;
 
   constructor(private readonly opts: TlsManagerOptions) {
@@ -122,6 +133,12 @@ export class TlsManager {
   private async startAcme(): Promise<void> {
     if (this.acme !== undefined) return;
     const s = this.opts.acme;
+    const follower = this.opts.follower;
+    if (follower !== undefined) {
+      const challenges = follower.challenges;
+      this.acme = { challenges, renewer: follower, responder: new AlpnResponder((name) => challenges.alpnContext(name)) };
+      return;
+    }
     const dir = new CertDir(s.certDir, s.directoryUrl);
     try {
       await dir.init();
@@ -136,7 +153,8 @@ export class TlsManager {
         throw new Error(`--acme-ca-cert ${s.caCertPath}: cannot read: ${(err as Error).message}`, { cause: err });
       }
     }
-    const challenges = new Challenges(dir);
+    const share = this.opts.share;
+    const challenges = new Challenges(dir, share && ((change) => share.challenge(change)));
     const issuer =
       this.opts.issuerOverride ??
       new AcmeIssuer(
@@ -161,13 +179,16 @@ export class TlsManager {
       dir,
       timing,
       {
-        installed: (domain, pair) => this.log.debug({ domain, serial: pair.info.serial }, 'ACME certificate in service'),
+        installed: (domain, pair) => {
+          this.log.debug({ domain, serial: pair.info.serial }, 'ACME certificate in service');
+          this.opts.share?.certificate(domain, pair);
+        },
         order: (result) => this.opts.metrics?.acmeOrder(result),
       },
       this.log,
     );
     const responder = new AlpnResponder((name) => challenges.alpnContext(name));
-    this.acme = { dir, challenges, renewer, responder };
+    this.acme = { challenges, renewer, responder };
     this.log.info({ directory: s.directoryUrl, challenge: s.challenge, certDir: dir.root }, 'ACME enabled');
   }
 
@@ -218,6 +239,16 @@ export class TlsManager {
    */
   answerHttp01(path: string): string | undefined {
     return this.acme?.challenges.answerHttp01(path);
+  }
+
+  /** --workers > 1, the primary: the certificates it holds and the challenges pending, for a worker that starts. */
+  acmeSnapshot(): AcmeUpdate {
+    const acme = this.acme;
+    if (acme === undefined || !(acme.renewer instanceof Renewer)) return { certs: [], challenges: [] };
+    const certs = acme.renewer
+      .statuses()
+      .flatMap((st) => (st.pair === undefined ? [] : [{ domain: st.domain, certPem: st.pair.certPem, keyPem: st.pair.keyPem }]));
+    return { certs, challenges: acme.challenges.pending() };
   }
 
   /** One row per configured TLS name. */

@@ -18,6 +18,8 @@ export class TlsMetrics implements TlsMetricsSink {
       help: 'Expiry (notAfter, Unix seconds) of the certificate served for each configured name',
       labelNames: ['name'],
       registers: [registry],
+      // --workers > 1: the primary and every worker hold the certificates; the earliest one served counts.
+      aggregator: 'min',
       collect() {
         this.reset();
         for (const c of certificates()) {

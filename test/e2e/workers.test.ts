@@ -224,21 +224,3 @@ ${extra}`;
     t.same(stopped.map((l) => l.worker ?? 0).sort(), [0, 1, 2], 'both workers and the primary stopped');
   });
 });
-
-t.test('--workers 2 refuses ACME certificates with one line', async (t) => {
-  const upstream = await startHttpUpstream();
-  t.teardown(() => upstream.close());
-  const daemon = await startDaemon({
-    config: `services:
-  - name: shop
-    protocol: http
-    domains: [shop.example.com]
-    target: ${upstream.url}
-    tls: acme
-`,
-    args: ['--workers', '2', '--acme-email', 'ops@example.com'],
-    waitReady: false,
-  });
-  t.equal(await daemon.exited, 2);
-  t.match(daemon.output(), /service "shop": field "tls": --workers > 1 does not support ACME certificates yet/);
-});

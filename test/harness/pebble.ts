@@ -35,6 +35,8 @@ export interface StartPebbleOptions {
   httpPort: number;
   /** Port pebble connects to for tls-alpn-01 (the test's HTTPS listener). */
   tlsPort: number;
+  /** Lifetime of issued certificates (pebble's certificateValidityPeriod, seconds); default 5 years. */
+  certValiditySeconds?: number;
   /** Extra environment for pebble, e.g. PEBBLE_VA_ALWAYS_VALID. */
   env?: Record<string, string>;
 }
@@ -122,6 +124,7 @@ export async function startPebble(opts: StartPebbleOptions): Promise<Pebble> {
         tlsPort: opts.tlsPort,
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
+        ...(opts.certValiditySeconds === undefined ? {} : { certificateValidityPeriod: opts.certValiditySeconds }),
       },
     }),
   );

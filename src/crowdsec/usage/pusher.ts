@@ -23,6 +23,15 @@ export interface UsagePusherOptions {
 
 export type PushOutcome = 'sent' | 'failed' | 'unsupported' | 'skipped';
 
+/** Requests/connections processed and dropped that the final push could not deliver. */
+export interface UnsentCounts {
+  processed: number;
+  dropped: number;
+}
+
+/** The final push gets at least this long, even when draining took all of --shutdown-grace. */
+const FLUSH_MIN_MS = 1000;
+
 export class UsageMetricsPusher {
   private readonly o: UsagePusherOptions;
   private readonly now: () => number;
@@ -35,6 +44,8 @@ export class UsageMetricsPusher {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private unsupported = false;
+  /** The push under way (timer or flush), so that the final one follows it instead of racing it. */
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(opts: UsagePusherOptions) {
     this.o = opts;
@@ -108,10 +119,38 @@ export class UsageMetricsPusher {
     return 'failed';
   }
 
+  /**
+   * At shutdown, after the listeners drained: one last push of what was counted since the last one,
+   * given until `deadlineMs` (epoch ms; at least FLUSH_MIN_MS). What could not be sent is counted in
+   * the returned figures and in one log line; the process exits after this, so it is lost.
+   */
+  async flush(deadlineMs: number): Promise<{ outcome: PushOutcome | 'timeout'; unsent: UnsentCounts }> {
+    this.stop();
+    if (this.unsupported) return { outcome: 'unsupported', unsent: { processed: 0, dropped: 0 } };
+    await this.inFlight;
+    const wait = Math.max(deadlineMs - this.now(), FLUSH_MIN_MS);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), wait)));
+    const outcome = await Promise.race([this.push().catch(() => 'failed' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'sent' || outcome === 'unsupported') return { outcome, unsent: { processed: 0, dropped: 0 } };
+    // Skipped (no synced set to report) or not accepted: what was taken, and what the source still holds.
+    const left = mergeSnapshots(this.pending, outcome === 'skipped' ? await this.o.source.take() : emptySnapshot());
+    this.pending = emptySnapshot();
+    const unsent = { processed: left.processed.request + left.processed.connection, dropped: left.dropped.reduce((n, d) => n + d.value, 0) };
+    if (unsent.processed > 0 || unsent.dropped > 0) {
+      this.o.log.warn(
+        { ...unsent, outcome },
+        `CrowdSec usage metrics not sent at shutdown (${outcome}): ${unsent.processed} processed and ${unsent.dropped} dropped are lost`,
+      );
+    }
+    return { outcome, unsent };
+  }
+
   private schedule(): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.push()
+      this.inFlight = this.push()
         .catch((err: Error) => this.o.log.warn({ err: err.message }, 'CrowdSec usage metrics push failed'))
         .finally(() => {
           if (this.running && !this.unsupported) this.schedule();

@@ -155,10 +155,15 @@ export class Renewer {
     state.timer.unref();
   }
 
-  /** Next check of a domain with a usable certificate. */
+  /**
+   * Next check of a domain with a usable certificate. After an issuance at least the check interval
+   * passes (a renew-before longer than the lifetime must not order in a loop), or a third of the
+   * lifetime when that is shorter: a certificate living less than three check intervals is renewed in time.
+   */
   private scheduleValid(state: DomainState, pair: CertPair, justIssued: boolean): void {
     const untilDue = Math.min(Math.max(0, this.renewAt(pair) - Date.now()), this.timing.checkIntervalMs);
-    this.schedule(state, justIssued ? Math.max(untilDue, this.timing.checkIntervalMs) : untilDue);
+    const lifetime = pair.info.notAfter.getTime() - pair.info.notBefore.getTime();
+    this.schedule(state, justIssued ? Math.max(untilDue, Math.min(this.timing.checkIntervalMs, lifetime / 3)) : untilDue);
   }
 
   private backoffMs(failures: number): number {

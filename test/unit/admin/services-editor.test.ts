@@ -5,9 +5,15 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, statSync, chmodS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setCrowdsecMode, versionOf } from '../../../src/admin/services-editor';
-import type { CrowdSecMode } from '../../../src/config/types';
+import { parseServicesConfig } from '../../../src/config/load';
+import type { CrowdSecMode, ServicesConfig } from '../../../src/config/types';
 
-const OPTS = { crowdsecAvailable: true };
+/** The reload's check (ConfigReloader.validate) is parseServicesConfig with the process's options. */
+const check =
+  (crowdsecAvailable: boolean) =>
+  (text: string): ServicesConfig =>
+    parseServicesConfig(text, 'services.yaml', { crowdsecAvailable });
+const OPTS = check(true);
 
 function fileWith(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'nbp-editor-'));
@@ -93,7 +99,7 @@ t.test('refusals', async (t) => {
     message: /changed on disk since this page was loaded/,
   });
   t.match(await setCrowdsecMode(file, 'nope', 'enforce', undefined, OPTS), { ok: false, status: 404 });
-  t.match(await setCrowdsecMode(file, 'web', 'enforce', undefined, { crowdsecAvailable: false }), { ok: false, status: 422, message: /needs CrowdSec/ });
+  t.match(await setCrowdsecMode(file, 'web', 'enforce', undefined, check(false)), { ok: false, status: 422, message: /needs CrowdSec/ });
   t.equal(readFileSync(file, 'utf8'), text, 'untouched');
   const broken = fileWith('services: [\n');
   t.match(await setCrowdsecMode(broken, 'web', 'enforce', undefined, OPTS), { ok: false, status: 422 });
