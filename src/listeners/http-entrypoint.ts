@@ -271,10 +271,10 @@ export class HttpEntrypoint implements AdmissionContext {
   private http2ResponseClosed(req: IncomingMessage, res: LoggedResponse, admission: Admission, startMs: number): void {
     http2RequestClosed(req, admission);
     const upstreamError = upstreamErrorOf(req);
-    const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
+    const h2res = res as unknown as LoggedH2Response;
+    const status = !h2res.complete && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
     const h2req = req as unknown as H2Request;
-    const bytesOut = (res as unknown as LoggedH2Response).bytesOut;
-    this.opts.accessLog.write(requestAccessEntry(req, admission, status, h2req.bytesIn, bytesOut, startMs, upstreamError, 'https', h2req.servername));
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, h2req.bytesIn, h2res.bytesOut, startMs, upstreamError, 'https', h2req.servername));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

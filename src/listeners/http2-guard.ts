@@ -23,6 +23,8 @@ export class SessionGuard {
   /** Totals over the session's life, for the log line. */
   totalControl = 0;
   totalResets = 0;
+  /** Set once the session was closed for abuse (one log line per session). */
+  tripped = false;
 
   constructor(private readonly budget: SessionBudget) {}
 

@@ -70,6 +70,11 @@ export class LoggedH2Response extends http2.Http2ServerResponse {
     return super.write(chunk, encoding as BufferEncoding, cb);
   }
 
+  /** Ended by the proxy and closed without a reset: the client got the whole response. */
+  get complete(): boolean {
+    return this.writableEnded && this.stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+  }
+
   /** Status and header fields as HTTP/1.1 would write them, plus the body. */
   get bytesOut(): number {
     let size = 0;
@@ -112,7 +117,8 @@ export function createHttp2Server(
   const budget = budgetFor(limits.maxConcurrentStreams);
   server.on('session', (session: Http2Session) => {
     const guard = new SessionGuard(budget);
-    const trip = (abuse: Abuse | 'session_error', detail: string): void => closeAbusive(session, guard, abuse, detail, hooks);
+    const clientIp = peerOf(session.socket as never)?.address;
+    const trip = (abuse: Abuse | 'session_error', detail: string): void => closeAbusive(session, clientIp, guard, abuse, detail, hooks);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     // No frame either way for longer than an upstream may take: nothing legitimate is pending.
@@ -141,17 +147,24 @@ export function createHttp2Server(
   return server;
 }
 
-/** Shared by every session (no closure per session): GOAWAY ENHANCE_YOUR_CALM, then the socket goes. */
-function closeAbusive(session: Http2Session, guard: SessionGuard, abuse: Abuse | 'session_error', detail: string, hooks: Http2Hooks): void {
-  if (session.destroyed) return;
-  const socket = session.socket;
-  const peer = socket === undefined ? undefined : peerOf(socket as never);
-  hooks.log.warn(
-    { client_ip: peer?.address, abuse, frame: detail, control_frames: guard.totalControl, client_resets: guard.totalResets },
-    'HTTP/2 session closed',
-  );
+/**
+ * GOAWAY ENHANCE_YOUR_CALM and the socket goes; one log line per session. A session Node closed
+ * itself (its own limits: invalid frames, rejected streams, memory, CONTINUATION) arrives here
+ * as 'session_error', already destroyed.
+ */
+function closeAbusive(
+  session: Http2Session,
+  clientIp: string | undefined,
+  guard: SessionGuard,
+  abuse: Abuse | 'session_error',
+  detail: string,
+  hooks: Http2Hooks,
+): void {
+  if (guard.tripped) return;
+  guard.tripped = true;
+  hooks.log.warn({ client_ip: clientIp, abuse, detail, control_frames: guard.totalControl, client_resets: guard.totalResets }, 'HTTP/2 session closed');
   hooks.onAbuse(abuse);
-  session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  if (!session.destroyed) session.destroy(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM as never);
 }
 
 /** The http.Server settings an Http2SecureServer does not take from its options (Node 20 and 24). */
