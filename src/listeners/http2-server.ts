@@ -13,7 +13,7 @@ import { H2Request } from './http2-request';
 
 export interface Http2Limits {
   maxConcurrentStreams: number;
-  /** --max-header-size: SETTINGS_MAX_HEADER_LIST_SIZE, and the 431 line for a request's header list. */
+  /** --max-header-size: SETTINGS_MAX_HEADER_LIST_SIZE, enforced by Node. */
   maxHeaderSize: number;
   /** A session with no frame in either direction for this long is closed. */
   idleTimeoutMs: number;
@@ -28,9 +28,9 @@ export interface Http2Hooks {
 type Handler = (req: IncomingMessage, res: http.ServerResponse) => void;
 
 /**
- * Node's own per-session protections, set explicitly (their defaults, or tighter). Header lists
- * are limited twice: the settings announce --max-header-size, and nghttp2 resets a stream whose
- * decoded list exceeds twice that (an HPACK bomb stops there); between the two the request gets 431.
+ * Node's own per-session protections, set explicitly (their defaults, or tighter). The header
+ * list limit is announced and enforced at --max-header-size: Node resets a stream whose decoded
+ * list exceeds it (ENHANCE_YOUR_CALM), so an HPACK bomb is cut off there.
  */
 export function sessionOptions(limits: Http2Limits): http2.SecureServerOptions {
   return {

@@ -142,6 +142,7 @@ export interface RawH2 {
   write(data: Buffer): boolean;
   /** Stops reading from the socket (the TCP window closes once the buffers fill). */
   pauseReading(): void;
+  resumeReading(): void;
 }
 
 export function connectRawH2(opts: { port: number; servername: string; from?: string; sendPreface?: boolean }): Promise<RawH2> {
@@ -188,6 +189,10 @@ export function connectRawH2(opts: { port: number; servername: string; from?: st
         pauseReading: () => {
           socket.pause();
           raw.pause();
+        },
+        resumeReading: () => {
+          raw.resume();
+          socket.resume();
         },
       });
     });
