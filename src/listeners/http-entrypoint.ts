@@ -16,7 +16,7 @@
 // https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
 // too, without costing a TLS handshake).
 import http, { type IncomingMessage } from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
@@ -82,9 +82,7 @@ export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
   private readonly server:
-    | http.Server<typeof IncomingMessage, typeof LoggedResponse>
-    | https.Server<typeof IncomingMessage, typeof LoggedResponse>
-    | http2.Http2SecureServer;
+    http.Server<typeof IncomingMessage, typeof LoggedResponse> | https.Server<typeof IncomingMessage, typeof LoggedResponse> | http2.Http2SecureServer;
   private readonly acceptor: net.Server;
   /** HTTPS: peers of connections in their TLS handshake, by the raw socket's remote address and port. */
   private readonly handshaking = new Map<string, Peer>();

@@ -151,7 +151,7 @@ export function connectRawH2(opts: { port: number; servername: string; from?: st
     raw.once('error', reject);
     const socket = tls.connect({ socket: raw, servername: opts.servername, rejectUnauthorized: false, ALPNProtocols: ['h2'] });
     const frames: Frame[] = [];
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let closed = false;
     let goaway: number | undefined;
     socket.on('data', (chunk: Buffer) => {
