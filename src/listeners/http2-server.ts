@@ -131,12 +131,13 @@ export function createHttp2Server(
       const abuse = guard.controlFrame(Date.now());
       if (abuse !== undefined) trip(abuse, 'SETTINGS');
     });
-    session.on('stream', (stream: ServerHttp2Stream) => {
-      stream.on('aborted', () => {
-        const abuse = guard.clientReset(Date.now());
-        if (abuse !== undefined) trip(abuse, 'RST_STREAM');
-      });
-    });
+    const onReset = (): void => {
+      const abuse = guard.clientReset(Date.now());
+      if (abuse !== undefined) trip(abuse, 'RST_STREAM');
+    };
+    // One listener per session, none per stream: the stream reaches its session's through it.
+    (session as GuardedSession)[kOnReset] = onReset;
+    session.on('stream', onStream);
     session.on('error', (err: Error) => trip('session_error', err.message));
     session.on('frameError', () => undefined);
   });
@@ -145,6 +146,18 @@ export function createHttp2Server(
     onRequest(req as IncomingMessage, res);
   });
   return server;
+}
+
+const kOnReset = Symbol('netbird-proxy.h2reset');
+type GuardedSession = Http2Session & { [kOnReset]?: () => void };
+
+function onStream(stream: ServerHttp2Stream): void {
+  stream.on('aborted', onStreamAborted);
+}
+
+/** The client reset a stream whose response was not complete. */
+function onStreamAborted(this: ServerHttp2Stream): void {
+  (this.session as GuardedSession | undefined)?.[kOnReset]?.();
 }
 
 /**
