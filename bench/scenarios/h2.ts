@@ -17,7 +17,10 @@ import { FOREIGN_LIMIT, interleave, measured } from '../runner/measure';
 import type { H2Results, H2Row, Results } from '../runner/results';
 
 const SNI = 'localhost';
-/** Concurrent streams per HTTP/2 connection (h2load -m): what a browser loading assets does. */
+/**
+ * Concurrent streams per HTTP/2 connection (h2load -m), what a browser loading assets does; HTTP/2
+ * runs use connections / STREAMS connections, so both protocols keep the same requests in flight.
+ */
 const STREAMS = 10;
 
 interface Variant {
@@ -35,7 +38,15 @@ export async function run(ctx: BenchContext): Promise<void> {
   mkdirSync(certDir, { recursive: true });
   const leaf = await issueLeaf(await makeCa(certDir), 'bench', ['bench.local', SNI]);
   const nginxPort = await freePort();
-  const nginx = await startNginxTlsProxy({ nginx: tools.nginx, dir: join(dir, 'nginx-h2'), cpu: pin.server, port: nginxPort, upstream: fleet.upstreamPort, http2: true, ...leaf });
+  const nginx = await startNginxTlsProxy({
+    nginx: tools.nginx,
+    dir: join(dir, 'nginx-h2'),
+    cpu: pin.server,
+    port: nginxPort,
+    upstream: fleet.upstreamPort,
+    http2: true,
+    ...leaf,
+  });
   ctx.defer(() => nginx.stop());
   const nbPort = await freePort();
   const nb = await startNetbird({
@@ -64,7 +75,15 @@ export async function run(ctx: BenchContext): Promise<void> {
   const rows: Record<string, H2Row> = {};
   for (const v of variants) rows[v.key] = { label: v.label, rounds: [], median: { rps: NaN, p99_ms: NaN, server_cpu: NaN } };
   const h2load = (v: Variant, durationS: number): Promise<H2loadResult> =>
-    runH2load({ url: `https://${SNI}:${v.port}/`, cpu: pin.load, clients: opts.connections, streams: STREAMS, durationS, h1: v.h1, logFile: join(dir, `h2load-${v.key}.log`) });
+    runH2load({
+      url: `https://${SNI}:${v.port}/`,
+      cpu: pin.load,
+      clients: v.h1 ? opts.connections : Math.max(1, Math.round(opts.connections / STREAMS)),
+      streams: STREAMS,
+      durationS,
+      h1: v.h1,
+      logFile: join(dir, `h2load-${v.key}.log`),
+    });
   await interleave(
     opts.rounds,
     variants,
@@ -80,8 +99,18 @@ export async function run(ctx: BenchContext): Promise<void> {
         },
       );
       if (res.failed > 0 || res.non_2xx > 0) results.errors.push(`h2 ${v.key} round ${r}: ${res.failed} failed, ${res.non_2xx} non-2xx`);
-      rows[v.key]?.rounds.push({ round: r, rps: res.rps, p50_ms: res.p50_ms, p99_ms: res.p99_ms, cpu: res.cpu, foreign_cpu: res.foreign_cpu, attempts: res.attempts });
-      log(`h2 r${r} ${v.key.padEnd(11)} ${fmt(res.rps).padStart(7)} req/s  p50 ${res.p50_ms.toFixed(2)} ms  p99 ${res.p99_ms.toFixed(2)} ms  server cpu ${res.cpu.server ?? '-'}  foreign ${res.foreign_cpu}`);
+      rows[v.key]?.rounds.push({
+        round: r,
+        rps: res.rps,
+        p50_ms: res.p50_ms,
+        p99_ms: res.p99_ms,
+        cpu: res.cpu,
+        foreign_cpu: res.foreign_cpu,
+        attempts: res.attempts,
+      });
+      log(
+        `h2 r${r} ${v.key.padEnd(11)} ${fmt(res.rps).padStart(7)} req/s  p50 ${res.p50_ms.toFixed(2)} ms  p99 ${res.p99_ms.toFixed(2)} ms  server cpu ${res.cpu.server ?? '-'}  foreign ${res.foreign_cpu}`,
+      );
     },
     (v, r, err) => {
       results.errors.push(`h2 ${v.key} round ${r}: ${err.message}`);
@@ -97,7 +126,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   }
   const rps = (k: string): number => rows[k]?.median.rps ?? NaN;
   const out: H2Results = {
-    client: `h2load -t1 -c${opts.connections} -m${STREAMS} (HTTP/2) / --h1 -m1 (HTTP/1.1), ${opts.durationS} s after a ${opts.warmupS} s warm-up`,
+    client: `h2load -t1, HTTP/2 -c${Math.max(1, Math.round(opts.connections / STREAMS))} -m${STREAMS} / HTTP/1.1 --h1 -c${opts.connections}: ${opts.connections} requests in flight; ${opts.durationS} s (handshakes excluded) after a ${opts.warmupS} s warm-up run`,
     rows,
     ratios: {
       netbird_vs_nginx_h2: ratio(rps('netbird_h2'), rps('nginx_h2')),
@@ -115,10 +144,14 @@ export const report: ScenarioReport = {
     const L = ['', `HTTP/2 (h2load, TLS, same cert): ${r.h2.client}`, row(['target', 'req/s', 'p99ms', 'srvCPU', 'per round'], w)];
     const star = (x: { foreign_cpu: number }): string => (x.foreign_cpu > FOREIGN_LIMIT ? '*' : '');
     for (const x of Object.values(r.h2.rows)) {
-      L.push(row([x.label, fmt(x.median.rps), x.median.p99_ms.toFixed(2), pct(x.median.server_cpu), x.rounds.map((y) => `${fmt(y.rps)}${star(y)}`).join(' ')], w));
+      L.push(
+        row([x.label, fmt(x.median.rps), x.median.p99_ms.toFixed(2), pct(x.median.server_cpu), x.rounds.map((y) => `${fmt(y.rps)}${star(y)}`).join(' ')], w),
+      );
     }
     const q = r.h2.ratios;
-    L.push(`  netbird-proxy / nginx over HTTP/2: ${q.netbird_vs_nginx_h2}×; HTTP/2 / HTTP/1.1: netbird-proxy ${q.netbird_h2_vs_h1}×, nginx ${q.nginx_h2_vs_h1}×`);
+    L.push(
+      `  netbird-proxy / nginx over HTTP/2: ${q.netbird_vs_nginx_h2}×; HTTP/2 / HTTP/1.1: netbird-proxy ${q.netbird_h2_vs_h1}×, nginx ${q.nginx_h2_vs_h1}×`,
+    );
     return L;
   },
 };
