@@ -143,6 +143,16 @@ t.test('HTTP/2 to clients, HTTP/1.1 to the upstream', async (t) => {
     const r = await httpsRequest({ port: httpsPort, servername: 'a.example.com', path: '/one', ca: ca.rootPem });
     t.equal(r.status, 200);
     t.match(await access('/one'), { http_version: '1.1', stream_id: undefined });
+    // The HTTP/2 server hands HTTP/1.1 connections the http.Server limits it would not take itself.
+    const big = await httpsRequest({
+      port: httpsPort,
+      servername: 'a.example.com',
+      path: '/big-head',
+      ca: ca.rootPem,
+      headers: { 'x-big': 'a'.repeat(20_000) },
+    });
+    t.equal(big.status, 431, '--max-header-size applies to HTTP/1.1 over TLS');
+    t.match(await daemon.waitFor((l) => l.msg === 'access' && l.status === 431, 5000), { service: '', client_ip: '127.0.0.1' });
   });
 
   await t.test('curl --http2', async (t) => {
