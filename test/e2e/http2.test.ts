@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeCa, issueLeaf } from '../harness/certs';
 import { startDaemon, type LogLine } from '../harness/daemon';
+import { until } from '../harness/clients';
 import { connectH2 } from '../harness/h2-client';
 import { httpsRequest } from '../harness/https-client';
 import { launchBrowser } from '../harness/browser';
@@ -219,4 +220,39 @@ t.test('--http2 false: ALPN offers http/1.1 only', async (t) => {
     `https://a.example.com:${httpsPort}/`,
   ]);
   t.equal(stdout, '1.1');
+});
+
+t.test('shutdown: GOAWAY to HTTP/2 sessions, in-flight streams cut after the grace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nbp-h2stop-'));
+  const ca = await makeCa(dir);
+  const leaf = await issueLeaf(ca, 'a', ['a.example.com']);
+  const upstream = await startHttpUpstream((req, res) => {
+    res.writeHead(200);
+    res.write('started');
+    if (req.url === '/quick') res.end();
+  });
+  const httpsPort = await freePort();
+  const daemon = await startDaemon({
+    config: `services:
+  - name: a
+    protocol: http
+    domains: [a.example.com]
+    target: ${upstream.url}
+    tls: { cert: ${leaf.cert}, key: ${leaf.key} }
+`,
+    args: ['--https-addr', `127.0.0.1:${httpsPort}`, '--shutdown-grace', '1s'],
+  });
+  t.teardown(() => upstream.close());
+  const idle = await connectH2({ port: httpsPort, servername: 'a.example.com', ca: ca.rootPem });
+  t.equal((await idle.get('/quick')).status, 200);
+  const busy = await connectH2({ port: httpsPort, servername: 'a.example.com', ca: ca.rootPem });
+  const stream = busy.session.request({ ':path': '/endless' });
+  stream.on('error', () => undefined);
+  stream.resume();
+  await new Promise((r) => stream.once('response', r));
+  const code = await daemon.stop();
+  t.equal(code, 0, 'the daemon exits cleanly');
+  t.equal(idle.goaway(), 0, 'the idle session got GOAWAY NO_ERROR');
+  await until('the session with a stream in flight closed after the grace', () => busy.closed(), 5000);
+  t.pass('the session with a stream in flight is closed after the grace');
 });
