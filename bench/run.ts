@@ -7,6 +7,7 @@
 //   scenarios/enforce-ab     enforce vs off inside one enforce daemon, alternating short runs
 //   scenarios/tcp            direct | nginx stream | netbird tcp: conns/s (wrk, echo client), bulk MiB/s
 //   scenarios/https          nginx vs netbird-proxy terminating TLS (same cert/key): keep-alive req/s, new handshakes/s
+//   scenarios/h2             h2load: nginx vs netbird-proxy over HTTP/2, and HTTP/2 vs HTTP/1.1 for each
 //   scenarios/profile        node --cpu-prof of netbird-proxy (CrowdSec off) under wrk, top self time
 //   scenarios/store          micro/store.ts: 1M decisions applied in process, RSS, lookups/s
 //   scenarios/path           micro/path.ts: the per-request path in process, ns and bytes per request
@@ -26,6 +27,7 @@ import type { Results } from './runner/results';
 import { renderTable } from './runner/table';
 import * as sync from './scenarios/crowdsec-sync';
 import * as enforceAb from './scenarios/enforce-ab';
+import * as h2 from './scenarios/h2';
 import * as http from './scenarios/http';
 import * as httpsScenario from './scenarios/https';
 import * as path from './scenarios/path';
@@ -40,6 +42,7 @@ const REPORTS: ScenarioReport[] = [
   enforceAb.report,
   tcp.report,
   httpsScenario.report,
+  h2.report,
   sync.report,
   store.report,
   path.report,
@@ -55,6 +58,7 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   sync.recordAfterLoad(ctx);
   await tcp.run(ctx);
   await httpsScenario.run(ctx);
+  await h2.run(ctx);
   await profile.run(ctx);
   await store.run(ctx);
   await path.run(ctx);

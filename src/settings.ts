@@ -45,6 +45,8 @@ export type SettingKey =
   | 'upstreamTimeout'
   | 'headerTimeout'
   | 'maxHeaderSize'
+  | 'http2'
+  | 'http2MaxConcurrentStreams'
   | 'shutdownGrace'
   | 'logLevel'
   | 'logFormat'
@@ -206,6 +208,20 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     description: 'largest request head accepted, in bytes (431 above)',
   },
   {
+    key: 'http2',
+    flag: '--http2 <true|false>',
+    env: 'NB_PROXY_HTTP2',
+    default: 'true',
+    description: 'offer HTTP/2 (ALPN h2, then http/1.1) on the HTTPS entrypoint; its header list limit is --max-header-size',
+  },
+  {
+    key: 'http2MaxConcurrentStreams',
+    flag: '--http2-max-concurrent-streams <n>',
+    env: 'NB_PROXY_HTTP2_MAX_CONCURRENT_STREAMS',
+    default: '100',
+    description: 'streams one HTTP/2 client connection may have open at once (1 to 1000)',
+  },
+  {
     key: 'shutdownGrace',
     flag: '--shutdown-grace <duration>',
     env: 'NB_PROXY_SHUTDOWN_GRACE',
@@ -320,6 +336,8 @@ export interface Settings {
   upstreamTimeoutMs: number;
   headerTimeoutMs: number;
   maxHeaderSize: number;
+  http2: boolean;
+  http2MaxConcurrentStreams: number;
   shutdownGraceMs: number;
   logLevel: string;
   logFormat: LogFormat;
@@ -554,6 +572,8 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     upstreamTimeoutMs: duration('upstreamTimeout'),
     headerTimeoutMs: duration('headerTimeout'),
     maxHeaderSize: byteCount('maxHeaderSize'),
+    http2: parseBool(withDefault('http2'), 'http2'),
+    http2MaxConcurrentStreams: streamLimit(withDefault('http2MaxConcurrentStreams')),
     shutdownGraceMs: duration('shutdownGrace'),
     logLevel,
     logFormat,
@@ -580,6 +600,14 @@ function specOf(key: SettingKey): SettingSpec {
 
 function flagName(key: SettingKey): string {
   return specOf(key).flag.split(' ')[0];
+}
+
+function streamLimit(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1000) {
+    throw new SettingsError(`--http2-max-concurrent-streams / NB_PROXY_HTTP2_MAX_CONCURRENT_STREAMS: "${value}" is not a whole number from 1 to 1000`);
+  }
+  return n;
 }
 
 function parseBool(value: string, key: SettingKey): boolean {

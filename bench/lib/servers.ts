@@ -175,6 +175,8 @@ export async function startNginxTlsProxy(o: {
   upstream: number;
   cert: string;
   key: string;
+  /** ALPN h2 as well (nginx 1.22: `listen ... ssl http2`). */
+  http2?: boolean;
 }): Promise<Server> {
   mkdirSync(o.dir, { recursive: true });
   const conf = join(o.dir, 'nginx.conf');
@@ -192,7 +194,7 @@ http {
     keepalive_requests 10000000;
   }
   server {
-    listen 127.0.0.1:${o.port} ssl backlog=4096;
+    listen 127.0.0.1:${o.port} ssl${o.http2 === true ? ' http2' : ''} backlog=4096;
     ssl_certificate ${o.cert};
     ssl_certificate_key ${o.key};
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -209,7 +211,7 @@ http {
 }
 `,
   );
-  return launch('nginx-tls', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
+  return launch(o.http2 === true ? 'nginx-h2' : 'nginx-tls', o.dir, o.cpu, o.nginx, ['-c', conf, '-p', o.dir, '-g', 'daemon off;'], [o.port]);
 }
 
 /** HAProxy in HTTP mode, one thread, server-side keep-alive (http-reuse always), log to stdout (a file). */

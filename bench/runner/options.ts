@@ -19,6 +19,9 @@ export interface Options {
   http: boolean;
   tcp: boolean;
   https: boolean;
+  /** scenarios/h2.ts: h2load, HTTP/2 vs HTTP/1.1, nginx vs netbird-proxy. */
+  h2: boolean;
+  scaling: boolean;
   bulkBytes: number;
   echoConns: number;
   profile: boolean;
@@ -42,7 +45,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --pin MODE           strict (default): server under test alone on CPU 0, everything else on CPU 1;
                        server: server on CPU 0, the rest unpinned; none (= --no-pin): no taskset
   --ab-pairs N         alternating enforce/off pairs of 3 s runs for the enforce cost (default 5; 0 skips)
-  --no-http --no-tcp --no-https --no-profile --no-store --no-path   skip those parts
+  --no-http --no-tcp --no-https --no-h2 --no-profile --no-store --no-path --no-scaling   skip those parts
   --save               also write bench/results/YYYY-MM-DD.json (the committed copy)
   --keep               keep the temp dir (configs, logs, profile)`;
 
@@ -65,6 +68,8 @@ export function parseOptions(argv: string[]): Options {
     http: true,
     tcp: true,
     https: true,
+    h2: true,
+    scaling: true,
     bulkBytes: 2 ** 30,
     echoConns: 8000,
     profile: true,
@@ -131,6 +136,12 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--no-https':
         o.https = false;
+        break;
+      case '--no-h2':
+        o.h2 = false;
+        break;
+      case '--no-scaling':
+        o.scaling = false;
         break;
       case '--no-profile':
         o.profile = false;

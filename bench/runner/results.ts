@@ -180,6 +180,7 @@ export interface Results {
   http?: HttpResults;
   tcp?: TcpResults;
   https?: HttpsResults;
+  h2?: H2Results;
   crowdsec_sync: Record<string, SyncResult>;
   store?: StoreBenchResult;
   path?: PathBenchResult;
@@ -201,4 +202,17 @@ export interface HttpsResults {
   certificate: string;
   targets: Record<string, HttpsTargetResult>;
   ratios: { netbird_vs_nginx_keepalive_rps: number; netbird_vs_nginx_handshakes: number };
+}
+
+export interface H2Row {
+  label: string;
+  rounds: Array<{ round: number; rps: number; p50_ms: number; p99_ms: number; cpu: Record<string, number> } & Disturbance>;
+  median: { rps: number; p99_ms: number; server_cpu: number };
+}
+
+/** scenarios/h2.ts: h2load over HTTP/2 and HTTP/1.1 against nginx and netbird-proxy. */
+export interface H2Results {
+  client: string;
+  rows: Record<string, H2Row>;
+  ratios: { netbird_vs_nginx_h2: number; netbird_h2_vs_h1: number; nginx_h2_vs_h1: number };
 }

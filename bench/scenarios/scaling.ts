@@ -221,6 +221,7 @@ type WithScaling = Results & { scaling?: ScalingResults };
 
 export async function run(ctx: BenchContext): Promise<void> {
   const { opts, tools, fleet, results, pin } = ctx;
+  if (!opts.scaling) return;
   const dir = join(ctx.dir, 'scaling');
   // Every other server under test is paused, the fleet's pinned upstream too: the two cores belong to the variant being measured.
   const others = fleet.serverPids();

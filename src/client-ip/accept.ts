@@ -7,7 +7,7 @@ import { peerFromProxyHeader } from './proxy-header';
 
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 
-export type DropReason = 'unknown_peer' | 'proxy_header' | 'tls_handshake';
+export type DropReason = 'unknown_peer' | 'proxy_header' | 'tls_handshake' | 'http2_abuse';
 
 export interface AcceptOptions {
   trusted: IpSet;

@@ -132,7 +132,8 @@ export class Daemon {
       httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
-    this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
+    const http2 = settings.http2 ? { maxConcurrentStreams: settings.http2MaxConcurrentStreams } : undefined;
+    this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https', http2 });
     this.tcp = new TcpListeners({ ...common, connectTimeoutMs: settings.upstreamTimeoutMs }, this.log);
     this.admin =
       worker !== undefined

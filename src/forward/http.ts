@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
+import { fitForHttp2 } from './h2-response';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
 import { rejectUpgrade, respond } from './responses';
 
@@ -54,7 +55,10 @@ export class HttpForwarder {
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
     this.proxy.on('proxyReq', (proxyReq) => this.armTimeout(proxyReq));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => this.watchBody(proxyRes, req as TrackedRequest, res));
+    this.proxy.on('proxyRes', (proxyRes, req, res) => {
+      if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, req as TrackedRequest);
+      this.watchBody(proxyRes, req as TrackedRequest, res);
+    });
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
       const tracked = req as TrackedRequest;
       this.armTimeout(proxyReq);
@@ -84,6 +88,14 @@ export class HttpForwarder {
 
   private armTimeout(proxyReq: http.ClientRequest): void {
     proxyReq.setTimeout(this.opts.upstreamTimeoutMs, onUpstreamTimeout);
+  }
+
+  /** HTTP/2 client: no upstream header or status may reset the stream (src/forward/h2-response.ts). */
+  private fitForHttp2(proxyRes: IncomingMessage, req: TrackedRequest): void {
+    if (fitForHttp2(proxyRes)) return;
+    this.record(req, 'other', new Error(`upstream status ${proxyRes.statusCode ?? '?'} cannot be sent over HTTP/2`));
+    proxyRes.statusCode = 502;
+    proxyRes.headers = {};
   }
 
   /**

@@ -14,6 +14,7 @@ import { elapsedMs, metadataOrEmpty, type AccessEntry } from '../telemetry/acces
 import type { Metrics } from '../telemetry/metrics';
 import type { HostRouter } from './host-router';
 import { countAdmission, type UsageRecorder } from '../crowdsec/usage/counters';
+import type { H2Request } from './http2-request';
 import { requestIdFor } from './request-id';
 
 export interface AdmissionContext {
@@ -74,6 +75,8 @@ export function requestAccessEntry(
     method: req.method,
     host: req.headers.host,
     path: req.url,
+    http_version: req.httpVersion,
+    stream_id: req.httpVersionMajor === 2 ? (req as unknown as H2Request).streamId : undefined,
     status,
     bytes_in: bytesIn,
     bytes_out: bytesOut,

@@ -16,6 +16,7 @@
 // https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
 // too, without costing a TLS handshake).
 import http, { type IncomingMessage } from 'node:http';
+import type http2 from 'node:http2';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
@@ -38,6 +39,9 @@ import type { Metrics } from '../telemetry/metrics';
 import type { UsageRecorder } from '../crowdsec/usage/counters';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
 import { HostRouter } from './host-router';
+import type { H2Request } from './http2-request';
+import { closeAllHttp2, createHttp2Server, drainHttp2, type Http2Limits, type LoggedH2Response } from './http2-server';
+import { http2RequestClosed, trackHttp2Request } from './http2-sessions';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
 import { newRequestId } from './request-id';
@@ -70,6 +74,8 @@ export interface HttpEntrypointOptions {
   usage?: UsageRecorder;
   /** HTTP with tls: the port of the 308's https:// URL (--https-redirect-port). */
   httpsRedirectPort?: HttpsRedirectPort;
+  /** HTTPS: offer HTTP/2 (ALPN h2, then http/1.1) with this stream limit (--http2). */
+  http2?: { maxConcurrentStreams: number };
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -78,7 +84,8 @@ const CLIENT_CLOSED_REQUEST = 499;
 export class HttpEntrypoint implements AdmissionContext {
   /** Swapped whole on reload; requests already routed keep the service they were given. */
   router = new HostRouter([]);
-  private readonly server: http.Server<typeof IncomingMessage, typeof LoggedResponse> | https.Server<typeof IncomingMessage, typeof LoggedResponse>;
+  private readonly server:
+    http.Server<typeof IncomingMessage, typeof LoggedResponse> | https.Server<typeof IncomingMessage, typeof LoggedResponse> | http2.Http2SecureServer;
   private readonly acceptor: net.Server;
   /** HTTPS: peers of connections in their TLS handshake, by the raw socket's remote address and port. */
   private readonly handshaking = new Map<string, Peer>();
@@ -112,7 +119,14 @@ export class HttpEntrypoint implements AdmissionContext {
     if (opts.scheme === 'https') {
       if (opts.tls === undefined) throw new Error('the HTTPS entrypoint needs the TLS manager');
       // A handshake is bounded like a request head: a slow client cannot hold a socket longer.
-      this.server = https.createServer({ ...opts.tls.serverOptions(), ...httpOptions, handshakeTimeout: opts.headerTimeoutMs }, onRequest);
+      const tlsOptions = { ...opts.tls.serverOptions(), ...httpOptions, handshakeTimeout: opts.headerTimeoutMs };
+      this.server =
+        opts.http2 === undefined
+          ? https.createServer(tlsOptions, onRequest)
+          : createHttp2Server(tlsOptions, httpOptions as http.ServerOptions, this.http2Limits(opts.http2.maxConcurrentStreams), onRequest as never, {
+              log: opts.log,
+              onAbuse: () => opts.metrics.connectionDropped('https', 'http2_abuse'),
+            });
       this.server.prependListener('secureConnection', (socket: TLSSocket) => this.onSecure(socket));
       this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsError(err, socket));
     } else {
@@ -151,7 +165,9 @@ export class HttpEntrypoint implements AdmissionContext {
     const closing = closeServer(this.acceptor);
     // Stops Node's connection tracking and closes idle keep-alive connections.
     this.server.close(() => undefined);
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    const server = this.server;
+    if ('updateSettings' in server) drainHttp2(server);
+    const timer = setTimeout(() => ('updateSettings' in server ? closeAllHttp2(server) : server.closeAllConnections()), graceMs);
     await closing;
     clearTimeout(timer);
     this.forwarder.close();
@@ -204,7 +220,14 @@ export class HttpEntrypoint implements AdmissionContext {
   private admit(req: IncomingMessage): Admission {
     // Every socket reaches the HTTP server through acceptConnection (HTTPS: and onSecure), which attached its peer.
     const peer = peerOf(req.socket) as Peer;
-    return admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
+    const admission = admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
+    if (req.httpVersionMajor === 2) trackHttp2Request(this.opts.open, req, admission);
+    return admission;
+  }
+
+  private http2Limits(maxConcurrentStreams: number): Http2Limits {
+    const { maxHeaderSize, headerTimeoutMs, upstreamTimeoutMs } = this.opts;
+    return { maxConcurrentStreams, maxHeaderSize, idleTimeoutMs: Math.max(headerTimeoutMs, upstreamTimeoutMs) + 5000 };
   }
 
   private onRequest(req: IncomingMessage, res: LoggedResponse): void {
@@ -233,6 +256,7 @@ export class HttpEntrypoint implements AdmissionContext {
   /** A response closed (sent, or the client left): its access line. */
   responseClosed(res: LoggedResponse, admission: Admission, startMs: number): void {
     const req = res.req;
+    if (req.httpVersionMajor === 2) return this.http2ResponseClosed(req, res, admission, startMs);
     // Bytes on the connection since the previous request on it ended: request line, headers
     // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
     const socket = req.socket as AccountedSocket;
@@ -245,6 +269,16 @@ export class HttpEntrypoint implements AdmissionContext {
     const upstreamError = upstreamErrorOf(req);
     const status = !res.writableFinished && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
     this.logAccess(req, admission, status, bytesIn, bytesOut, startMs, upstreamError);
+  }
+
+  /** HTTP/2: the stream's own bytes (a connection carries many at once), and the session's re-judgement. */
+  private http2ResponseClosed(req: IncomingMessage, res: LoggedResponse, admission: Admission, startMs: number): void {
+    http2RequestClosed(req, admission);
+    const upstreamError = upstreamErrorOf(req);
+    const h2res = res as unknown as LoggedH2Response;
+    const status = !h2res.complete && upstreamError === undefined ? CLIENT_CLOSED_REQUEST : res.statusCode;
+    const h2req = req as unknown as H2Request;
+    this.opts.accessLog.write(requestAccessEntry(req, admission, status, h2req.bytesIn, h2res.bytesOut, startMs, upstreamError, 'https', h2req.servername));
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -1,8 +1,13 @@
 // Long-lived connections (TCP, upgraded WebSockets) that may need judging again when the rules
 // change, indexed by client address so that a delta of k decisions finds its connections in O(k).
-import type { Duplex } from 'node:stream';
 import type { ClientAddress } from '../client-ip/peer';
 import type { Verdict } from '../restrictions/types';
+
+/** What a tracked connection is: a socket, or an HTTP/2 session's share of one client (src/listeners/http2-sessions.ts). */
+export interface Closable {
+  destroy(): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
 
 export class OpenConnection {
   constructor(
@@ -11,7 +16,7 @@ export class OpenConnection {
     readonly clientIp: ClientAddress,
     /** The verdict its access entry reports: the admission's, or the one that later cut or flagged it. */
     public verdict: Verdict,
-    private readonly socket: Duplex,
+    private readonly socket: Closable,
   ) {}
 
   /** Cut already: its socket is closing, and it is judged (and counted) no more. */
@@ -30,7 +35,7 @@ export class OpenConnections {
   private count = 0;
 
   /** Registers a connection until its socket closes. */
-  track(conn: OpenConnection, socket: Duplex): void {
+  track(conn: OpenConnection, socket: Closable): void {
     let set = this.byIp.get(conn.clientIp);
     if (set === undefined) {
       set = new Set();

@@ -18,6 +18,10 @@ export interface AccessEntry {
   method?: string;
   host?: string;
   path?: string;
+  /** HTTP: the request's version as Node read it: "1.0", "1.1" or "2.0". */
+  http_version?: string;
+  /** HTTP/2: the request's stream id on its connection. */
+  stream_id?: number;
   status?: number;
   bytes_in: number;
   bytes_out: number;
@@ -70,6 +74,8 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   if (e.method !== undefined) line += `,"method":"${e.method}"`;
   if (e.host !== undefined) line += `,"host":${quote(e.host)}`;
   if (e.path !== undefined) line += `,"path":${quote(e.path)}`;
+  if (e.http_version !== undefined) line += `,"http_version":"${e.http_version}"`;
+  if (e.stream_id !== undefined) line += `,"stream_id":${e.stream_id}`;
   if (e.status !== undefined) line += `,"status":${e.status}`;
   const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
   line += `,"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${decimalMs(e.duration_ms)},"deny_reason":"${e.deny_reason}"`;
@@ -78,8 +84,9 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
 }
 
 // Written without JSON escaping, as nothing in them can need it: service names (config: [a-z0-9-]),
-// protocol and scheme, client addresses (normalised IPs), methods (tokens Node's parser accepts)
-// and deny reasons (a fixed set). Host, path, SNI, country, metadata and errors are quoted.
+// protocol and scheme, client addresses (normalised IPs), methods (tokens Node's parser accepts),
+// deny reasons (a fixed set) and HTTP versions (digits and a dot, set by Node). Host, path, SNI,
+// country, metadata and errors are quoted.
 
 /** `{"level":30,"time":<ms>,` — converting a 13-digit time to text costs more than the rest of a field,
  * and many lines share a millisecond. */

@@ -1,5 +1,6 @@
 // TLS settings of the HTTPS entrypoint: TLS 1.2 and 1.3 with Mozilla's "intermediate" cipher list,
-// ALPN http/1.1 only (http-proxy forwards HTTP/1.1), session resumption by tickets and a session cache.
+// ALPN http/1.1 (with --http2 the HTTP/2 server offers h2 first: src/listeners/http2-server.ts),
+// session resumption by tickets and a session cache.
 import { randomBytes } from 'node:crypto';
 import type { SecureContext, TlsOptions } from 'node:tls';
 

@@ -24,21 +24,23 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `args`: extra Chromium flags (e.g. --host-resolver-rules); `ignoreHTTPSErrors` for a test CA. */
+export async function launchBrowser(opts: { args?: string[]; ignoreHTTPSErrors?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium); .ci/run does`);
   const profile = mkdtempSync(join(tmpdir(), 'nbp-chromium-'));
   // A persistent context is how playwright takes a --user-data-dir: a fresh one per launch.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: FLAGS,
+    args: [...FLAGS, ...(opts.args ?? [])],
+    ignoreHTTPSErrors: opts.ignoreHTTPSErrors,
     viewport: { width: 1280, height: 900 },
   });
   return {
     context,
-    async newPage(opts) {
+    async newPage(size) {
       const page = await context.newPage();
-      if (opts?.width !== undefined) await page.setViewportSize({ width: opts.width, height: opts.height ?? 900 });
+      if (size?.width !== undefined) await page.setViewportSize({ width: size.width, height: size.height ?? 900 });
       return page;
     },
     async close() {
