@@ -278,7 +278,7 @@ export class Daemon {
     for (const svc of config.services) {
       const previous = this.services.get(svc.name);
       const reuse = previous !== undefined && serviceEquals(previous.config, svc);
-      const runtime = reuse ? previous : buildServiceRuntime(svc);
+      const runtime = reuse ? previous : buildServiceRuntime(svc, previous);
       if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
       next.set(svc.name, runtime);
     }

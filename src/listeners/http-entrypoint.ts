@@ -215,8 +215,9 @@ export class HttpEntrypoint implements AdmissionContext {
     let location: string | undefined;
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
-    else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
+    else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    else if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;
@@ -251,8 +252,9 @@ export class HttpEntrypoint implements AdmissionContext {
       status = 404;
       rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
-      status = admission.service.config.deny.status;
-      rejectUpgradeDenied(socket, admission.service.config.deny, denialOf(admission));
+      const deny = (admission.route ?? admission.service.config).deny;
+      status = deny.status;
+      rejectUpgradeDenied(socket, deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
@@ -260,7 +262,8 @@ export class HttpEntrypoint implements AdmissionContext {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
       this.opts.open.track(conn, socket);
-      this.forwarder.ws(req, socket, head, admission.service.target);
+      if (admission.route !== undefined) this.forwarder.wsRouted(req, socket, head, admission.route, admission.clientIp);
+      else this.forwarder.ws(req, socket, head, admission.service.target);
       socket.once('close', () => (admission.verdict = conn.verdict));
     }
     socket.once('close', () => {
