@@ -36,6 +36,7 @@ import { affectedBy, rejudge } from './rejudge';
 import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
+import { HealthProbes } from './health-probes';
 
 export async function runDaemon(settings: Settings): Promise<void> {
   if (settings.workers > 1) {
@@ -80,6 +81,7 @@ export class Daemon {
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
   private stopping = false;
+  private probes: HealthProbes | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -302,6 +304,7 @@ export class Daemon {
     const first = this.services.size === 0;
     if (!first) void this.bindHttpsIfNeeded();
     this.services = next;
+    (this.probes ??= new HealthProbes(this.log)).reconcile(next.values());
     if (!first && this.open.size > 0) this.rejudgeOpen(this.open.all(), false, 'reload');
   }
 
@@ -402,6 +405,7 @@ export class Daemon {
     this.stopping = true;
     this.reloader?.stop();
     this.usagePusher?.stop();
+    this.probes?.stopAll();
     await Promise.all([
       this.http.close(this.settings.shutdownGraceMs),
       this.https.close(this.settings.shutdownGraceMs),
