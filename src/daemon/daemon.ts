@@ -14,7 +14,7 @@ import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
-import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
+import type { RouteStatus, ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
@@ -37,6 +37,8 @@ import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
 import { HealthProbes } from './health-probes';
+import { routesStatus, upstreamRows } from './route-status';
+import { registerUpstreamMetrics } from '../telemetry/upstream-metrics';
 
 export async function runDaemon(settings: Settings): Promise<void> {
   if (settings.workers > 1) {
@@ -104,6 +106,7 @@ export class Daemon {
         : undefined;
     this.lifecycle = worker?.crowdsec ?? (bouncers as BouncerLifecycle);
     this.metrics = new Metrics(() => bouncers?.current);
+    registerUpstreamMetrics(this.metrics.registry, () => upstreamRows(this.services.values()));
     const usage = crowdsec?.metricsIntervalMs ? new UsageCounters() : undefined;
     this.usage = usage;
     // With --workers > 1 the primary pushes the workers' counts (src/cluster/usage.ts).
@@ -430,7 +433,13 @@ export function serviceStatus(s: ServiceRuntime): ServiceStatus {
     crowdsec: c.access.crowdsec,
     cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
     countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+    ...routesField(s),
   };
+}
+
+function routesField(s: ServiceRuntime): { routes?: RouteStatus[] } {
+  const routes = routesStatus(s);
+  return routes === undefined ? {} : { routes };
 }
 
 function bindProblem(err: NodeJS.ErrnoException): string {
