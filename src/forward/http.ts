@@ -36,6 +36,7 @@ const kMember = Symbol('netbird-proxy.member');
 const kRetried = Symbol('netbird-proxy.retried');
 const kSetCookie = Symbol('netbird-proxy.setCookie');
 const kAnswered = Symbol('netbird-proxy.answered');
+const kClientUrl = Symbol('netbird-proxy.clientUrl');
 type TrackedRequest = IncomingMessage & {
   [kTarget]?: UpstreamTarget;
   [kUpgradeStatus]?: number;
@@ -45,6 +46,7 @@ type TrackedRequest = IncomingMessage & {
   [kRetried]?: boolean;
   [kSetCookie]?: string;
   [kAnswered]?: boolean;
+  [kClientUrl]?: string;
 };
 
 /** What the client got for a proxied upgrade: 101, the upstream's refusal status, or 502/504. */
@@ -60,6 +62,11 @@ export function upstreamErrorOf(req: IncomingMessage): UpstreamErrorKind | typeo
 /** A routed request's route name and the target it was last sent to (for the access log). */
 export function routeOf(req: IncomingMessage): string | undefined {
   return (req as TrackedRequest)[kRoute]?.name;
+}
+
+/** The request target as the client sent it (a route's rewrite changes req.url). */
+export function clientUrlOf(req: IncomingMessage): string | undefined {
+  return (req as TrackedRequest)[kClientUrl] ?? req.url;
 }
 
 export function upstreamOf(req: IncomingMessage): string | undefined {
@@ -105,6 +112,7 @@ export class HttpForwarder {
       return;
     }
     if (setCookie) tracked[kSetCookie] = stickySetCookie(member.id, route.cookiePath, (req.headers['x-forwarded-proto'] ?? '') === 'https');
+    if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
     applyRoute(route, req);
     res.on('close', releaseMember);
     this.send(tracked, res, member, undefined);
@@ -121,6 +129,7 @@ export class HttpForwarder {
       rejectUpgrade(socket, 502);
       return;
     }
+    if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
     applyRoute(route, req);
     tracked[kMember] = member;
     member.state.active++;

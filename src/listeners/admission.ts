@@ -11,7 +11,7 @@ import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
 import type { RouteRuntime } from '../service-routes';
-import { upstreamOf } from '../forward/http';
+import { clientUrlOf, upstreamOf } from '../forward/http';
 import { elapsedMs, metadataOrEmpty, type AccessEntry } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { HostRouter } from './host-router';
@@ -78,7 +78,7 @@ export function requestAccessEntry(
     country: verdict?.country,
     method: req.method,
     host: req.headers.host,
-    path: req.url,
+    path: admission.route === undefined ? req.url : clientUrlOf(req),
     status,
     bytes_in: bytesIn,
     bytes_out: bytesOut,
