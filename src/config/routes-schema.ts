@@ -5,20 +5,20 @@ import type { JsonSchema } from './schema';
 const DURATION = '^(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|ms|s|m|h)(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|ms|s|m|h))*$';
 const PATH = '^/[\\x21-\\x7e]*$';
 
-function targets(description: string): JsonSchema {
+export function targets(description: string, pattern?: string): JsonSchema {
   return {
     description,
     type: 'array',
     minItems: 1,
     items: {
       oneOf: [
-        { type: 'string' },
+        pattern === undefined ? { type: 'string' } : { type: 'string', pattern },
         {
           type: 'object',
           additionalProperties: false,
           required: ['url'],
           properties: {
-            url: { type: 'string' },
+            url: pattern === undefined ? { type: 'string' } : { type: 'string', pattern },
             weight: { description: 'share of the requests (default 1)', type: ['integer', 'null'], minimum: 1, maximum: 1000 },
             backup: { description: 'used only when every other target is down', type: ['boolean', 'null'] },
           } satisfies Record<(typeof TARGET_KEYS)[number], JsonSchema>,
@@ -44,11 +44,11 @@ const health: JsonSchema = {
 };
 
 /** The service-level keys: targets, balance, health, routes. */
-export function routingProps(): Record<'targets' | 'balance' | 'health' | 'routes', JsonSchema> {
+export function routingProps(httpTarget: string): Record<'targets' | 'balance' | 'health' | 'routes', JsonSchema> {
   const route: Record<(typeof ROUTE_KEYS)[number], JsonSchema> = {
     path: { description: 'path prefix; the longest matching route wins', type: 'string', pattern: PATH },
-    target: { description: 'one upstream URL for this route', type: 'string' },
-    targets: targets('upstreams of this route (default: the service\'s)'),
+    target: { description: 'one upstream URL for this route', type: 'string', pattern: httpTarget },
+    targets: targets('upstreams of this route (default: the service\'s)', httpTarget),
     balance: { enum: [...BALANCE_POLICIES, null] },
     health,
     strip_prefix: { description: 'remove the path prefix before forwarding', type: ['boolean', 'null'] },
@@ -72,7 +72,13 @@ export function routingProps(): Record<'targets' | 'balance' | 'health' | 'route
     routes: {
       description: 'http only: path routes, longest prefix first; the service\'s target(s) serve the rest',
       type: ['array', 'null'],
-      items: { type: 'object', additionalProperties: false, required: ['path'], properties: route },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path'],
+        properties: route,
+        not: { required: ['strip_prefix', 'rewrite'], properties: { strip_prefix: { const: true }, rewrite: { type: 'string' } } },
+      },
     },
   };
 }
