@@ -19,6 +19,7 @@ import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader } from '../daemon/config-reload';
 import { serviceStatus } from '../daemon/daemon';
+import { mergeWorkerRoutes } from '../daemon/route-status';
 import { preflight } from '../daemon/preflight';
 import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
 import { installSignalHandlers } from '../daemon/signals';
@@ -544,7 +545,7 @@ class Primary {
       not_ready_reasons: reasons,
       open_connections: live.reduce((n, r) => n + r.open_connections, 0),
       listeners: [...(first?.listeners ?? []), { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true }],
-      services: this.services.map((svc) => serviceStatus(svc)),
+      services: mergeWorkerRoutes(this.services.map((svc) => serviceStatus(svc)), live),
       crowdsec: {
         configured: s.crowdsec !== undefined,
         url: s.crowdsec?.apiUrl ?? null,

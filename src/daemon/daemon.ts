@@ -399,6 +399,16 @@ export class Daemon {
     return list;
   }
 
+  /** Routed services' routes and targets as this process sees them (--workers: each worker's report). */
+  routesStatus(): Record<string, RouteStatus[]> {
+    const out: Record<string, RouteStatus[]> = {};
+    for (const s of this.services.values()) {
+      const routes = routesStatus(s);
+      if (routes !== undefined) out[s.name] = routes;
+    }
+    return out;
+  }
+
   certificates(): ReturnType<TlsManager['status']> {
     return this.tls.status();
   }

@@ -1,5 +1,5 @@
 // The routes and targets of a service for /status, `netbird-proxy status`, the admin UI and /metrics.
-import type { RouteStatus } from '../admin/status';
+import type { RouteStatus, ServiceStatus } from '../admin/status';
 import type { HostPort } from '../config/types';
 import type { Pool } from '../routing/pool';
 import { DEFAULT_ROUTE } from '../service-routes';
@@ -53,4 +53,30 @@ export function upstreamRows(services: Iterable<ServiceRuntime>): UpstreamRow[] 
     }
   }
   return rows;
+}
+
+/**
+ * --workers: the primary's services with the workers' views of their targets: a target is down
+ * when some worker has it down (with that worker's reason), and the counters are summed.
+ */
+export function mergeWorkerRoutes(services: ServiceStatus[], workers: ReadonlyArray<{ routes?: Record<string, RouteStatus[]> }>): ServiceStatus[] {
+  return services.map((svc) => {
+    if (svc.routes === undefined) return svc;
+    const routes = svc.routes.map((route) => ({
+      ...route,
+      targets: route.targets.map((target) => {
+        const merged = { ...target, active: 0, requests: 0, failures: 0 };
+        for (const w of workers) {
+          const seen = w.routes?.[svc.name]?.find((r) => r.route === route.route)?.targets.find((x) => x.target === target.target);
+          if (seen === undefined) continue;
+          merged.active += seen.active;
+          merged.requests += seen.requests;
+          merged.failures += seen.failures;
+          if (seen.health === 'down' && merged.health === 'up') Object.assign(merged, { health: 'down', down_reason: seen.down_reason, probe_error: seen.probe_error });
+        }
+        return merged;
+      }),
+    }));
+    return { ...svc, routes };
+  });
 }

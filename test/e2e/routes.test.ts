@@ -5,7 +5,7 @@
 // access override, WebSocket and TCP through pools, /status, /metrics, and a reload under load.
 import t from 'tap';
 import WebSocket from 'ws';
-import { startDaemon, type LogLine } from '../harness/daemon';
+import { runBinary, startDaemon, type LogLine } from '../harness/daemon';
 import { httpGet, tcpExchange, until } from '../harness/clients';
 import { deadPort, startBackend, startNamedTcp, type Backend } from '../harness/backends';
 import { freePort } from '../harness/ports';
@@ -237,6 +237,11 @@ t.test('routes, balancing, health, retries', async (t) => {
     const metrics = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
     t.match(metrics, `netbird_proxy_upstream_health{service="active",route="default",target="${probed.url}"} 0`);
     t.match(metrics, `netbird_proxy_upstream_health{service="active",route="default",target="${steady.url}"} 1`);
+    const cli = await runBinary(['status', '--admin-addr', `127.0.0.1:${daemon.adminPort}`]);
+    t.match(cli.stdout, new RegExp(`^ *active +default +round_robin +${probed.url.replace(/\./g, '\\.')} +DOWN \\(probe\\)`, 'm'), 'netbird-proxy status lists the target as down');
+    t.match(cli.stdout, new RegExp(`^ *active +default +round_robin +${steady.url.replace(/\./g, '\\.')} +up`, 'm'));
+    const api = JSON.parse((await httpGet(`${daemon.adminUrl}/api/services`)).body) as { services: Array<{ name: string; routes: unknown }> };
+    t.match(api.services.find((x) => x.name === 'active')?.routes, [{ route: 'default', targets: [{ target: probed.url, health: 'down' }, { health: 'up' }] }], 'the Access Control page gets the routes');
     t.match(metrics, new RegExp(`netbird_proxy_upstream_requests_total\\{service="active",route="default",target="${steady.url.replace(/\./g, '\\.')}"\\} [1-9]`));
 
     // A reload that keeps the target keeps its state: still down right after.

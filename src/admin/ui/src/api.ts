@@ -49,7 +49,15 @@ export interface ServiceInfo {
   listen: string | null;
   target: string;
   access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  /** Services with routes or several targets (src/admin/status.ts RouteStatus). */
+  routes?: RouteInfo[] | null;
   counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
+}
+
+export interface RouteInfo {
+  route: string;
+  balance: string;
+  targets: { target: string; weight: number; backup: boolean; health: 'up' | 'down'; down_reason?: string; probe_error?: string }[];
 }
 
 export interface ServicesResponse {

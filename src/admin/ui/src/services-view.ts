@@ -1,6 +1,6 @@
 // Access control: the bouncer and certificates cards, and one card per service with its rules, live counters and
 // the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec).
-import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type ServiceInfo, type ServicesResponse } from './api.js';
+import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type RouteInfo, type ServiceInfo, type ServicesResponse } from './api.js';
 import { badge, modeBadge } from './badges.js';
 import { renderCertificates } from './certificates-card.js';
 import { append, clear, h } from './dom.js';
@@ -68,7 +68,7 @@ function serviceCard(
   const a = svc.access;
   const rows: [string, Node | string][] = [
     svc.protocol === 'http' ? ['Domains', chips(svc.domains ?? [], 'domain')] : ['Listen', h('code', {}, svc.listen ?? '')],
-    ['Target', h('code', {}, svc.target)],
+    svc.routes ? ['Routes', routesList(svc.routes)] : ['Target', h('code', {}, svc.target)],
     ['CIDR', allowDeny(a.cidr.allow, a.cidr.deny, 'any address')],
     ['Countries', allowDeny(a.countries.allow, a.countries.deny, 'any country')],
   ];
@@ -124,6 +124,31 @@ function serviceCard(
     h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     counterEl,
     reputation,
+  );
+}
+
+/** Each route (the service's own targets are "default") with its targets and their health. */
+function routesList(routes: RouteInfo[]): HTMLElement {
+  return h(
+    'ul',
+    { class: 'routes' },
+    ...routes.map((r) =>
+      h(
+        'li',
+        { 'data-route': r.route },
+        h('code', {}, r.route),
+        ` ${r.balance.replace('_', ' ')}: `,
+        ...r.targets.flatMap((t) => [
+          h('code', { 'data-target': t.target }, t.target),
+          t.weight !== 1 ? ` ×${t.weight}` : '',
+          t.backup ? ' (backup) ' : ' ',
+          t.health === 'up'
+            ? badge('ok', 'up')
+            : badge('deny', 'down', t.down_reason === 'probe' ? `health check failed${t.probe_error ? `: ${t.probe_error}` : ''}` : 'failed requests (max_fails)'),
+          ' ',
+        ]),
+      ),
+    ),
   );
 }
 
