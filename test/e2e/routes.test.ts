@@ -379,3 +379,47 @@ t.test('a services.yaml with a bad routes field names it', async (t) => {
   t.equal(code, 2);
   t.match(daemon.output(), /services\.yaml.*web.*routes\[0\]\.targets\[1\]\.weight.*must be a whole number from 1 to 1000/s);
 });
+
+t.test('--workers 2: each worker balances and probes; /status merges their views', async (t) => {
+  const x = await startBackend('x', '127.0.20.1');
+  const y = await startBackend('y', '127.0.21.1');
+  const daemon = await startDaemon({
+    config: `services:
+  - name: pool
+    protocol: http
+    domains: [pool.test]
+    targets: [${x.url}, ${y.url}]
+    health: { path: /healthz, interval: 100ms, timeout: 90ms, healthy: 1, unhealthy: 2 }
+`,
+    args: ['--workers', '2'],
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await x.stop();
+    await y.stop();
+  });
+  const names = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const res = await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' });
+    t.equal(res.status, 200);
+    names.add((JSON.parse(res.body) as Seen).name);
+  }
+  t.same([...names].sort(), ['x', 'y']);
+  type Status = { services: Array<{ name: string; routes: Array<{ targets: Array<{ target: string; health: string; requests: number }> }> }> };
+  const status = async (): Promise<Status> => JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as Status;
+  const targets = (await status()).services[0]?.routes[0]?.targets ?? [];
+  t.equal(
+    targets.reduce((n, tg) => n + tg.requests, 0),
+    8,
+    'the requests of both workers are summed',
+  );
+  x.health = 500;
+  await until('x down in /status', async () => (await status()).services[0]?.routes[0]?.targets[0]?.health === 'down');
+  // Down in every worker: no request reaches it.
+  await until('both workers probed x down', async () => {
+    const seen = x.seen.length;
+    for (let i = 0; i < 4; i++) await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' });
+    return x.seen.length === seen;
+  });
+  for (let i = 0; i < 6; i++) t.equal((JSON.parse((await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' })).body) as Seen).name, 'y');
+});
