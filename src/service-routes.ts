@@ -35,7 +35,12 @@ export type PreviousStates = (route: string, target: string) => TargetState | un
 
 export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAccess, previous: PreviousStates | undefined): HttpRouting | undefined {
   if (config.pool === undefined && config.routes === undefined) return undefined;
-  const single: PoolConfig<URL> = { targets: [{ address: config.target, weight: 1, backup: false }], balance: 'round_robin', maxFails: 1, failTimeoutMs: 10_000 };
+  const single: PoolConfig<URL> = {
+    targets: [{ address: config.target, weight: 1, backup: false }],
+    balance: 'round_robin',
+    maxFails: 1,
+    failTimeoutMs: 10_000,
+  };
   const defaultPool = httpPool(config.name, DEFAULT_ROUTE, config.pool ?? single, previous);
   const fallback: RouteRuntime = {
     path: '',
@@ -67,7 +72,12 @@ export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAcce
 
 export function buildTcpPool(config: TcpServiceConfig, previous: PreviousStates | undefined): Pool<HostPort, HostPort> | undefined {
   if (config.pool === undefined) return undefined;
-  return new Pool(config.pool, (key) => stickyId(config.name, key), (a) => a, previous === undefined ? undefined : (key) => previous(DEFAULT_ROUTE, key));
+  return new Pool(
+    config.pool,
+    (key) => stickyId(config.name, key),
+    (a) => a,
+    previous === undefined ? undefined : (key) => previous(DEFAULT_ROUTE, key),
+  );
 }
 
 function httpPool(service: string, route: string, config: PoolConfig<URL>, previous: PreviousStates | undefined): Pool<URL, UpstreamTarget> {

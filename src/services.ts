@@ -25,8 +25,12 @@ export interface TcpServiceRuntime {
 
 export type ServiceRuntime = HttpServiceRuntime | TcpServiceRuntime;
 
+export function buildServiceRuntime(config: ServiceConfig): ServiceRuntime {
+  return rebuildServiceRuntime(config, undefined);
+}
+
 /** `previous`: the runtime this one replaces (reload), whose targets' health state carries over. */
-export function buildServiceRuntime(config: ServiceConfig, previous?: ServiceRuntime): ServiceRuntime {
+export function rebuildServiceRuntime(config: ServiceConfig, previous: ServiceRuntime | undefined): ServiceRuntime {
   const access = compileAccess(config.access);
   const states = previous === undefined ? undefined : previousStates(previous);
   if (config.protocol === 'http') {

@@ -545,7 +545,10 @@ class Primary {
       not_ready_reasons: reasons,
       open_connections: live.reduce((n, r) => n + r.open_connections, 0),
       listeners: [...(first?.listeners ?? []), { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true }],
-      services: mergeWorkerRoutes(this.services.map((svc) => serviceStatus(svc)), live),
+      services: mergeWorkerRoutes(
+        this.services.map((svc) => serviceStatus(svc)),
+        live,
+      ),
       crowdsec: {
         configured: s.crowdsec !== undefined,
         url: s.crowdsec?.apiUrl ?? null,

@@ -1,6 +1,9 @@
 // JSON Schema pieces for a service's routing (routes.ts): targets, balance, health, routes.
-import { BALANCE_POLICIES, HEADERS_KEYS, HEALTH_KEYS, ROUTE_KEYS, TARGET_KEYS } from './routes';
-import type { JsonSchema } from './schema';
+import { BALANCE_POLICIES, type HEADERS_KEYS, type HEALTH_KEYS, type ROUTE_KEYS, type TARGET_KEYS } from './routes';
+
+// The same shapes as schema.ts's (which imports this file).
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type JsonSchema = { [key: string]: JsonValue } | boolean;
 
 const DURATION = '^(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|ms|s|m|h)(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:ns|us|µs|ms|s|m|h))*$';
 const PATH = '^/[\\x21-\\x7e]*$';
@@ -48,7 +51,7 @@ export function routingProps(httpTarget: string): Record<'targets' | 'balance' |
   const route: Record<(typeof ROUTE_KEYS)[number], JsonSchema> = {
     path: { description: 'path prefix; the longest matching route wins', type: 'string', pattern: PATH },
     target: { description: 'one upstream URL for this route', type: 'string', pattern: httpTarget },
-    targets: targets('upstreams of this route (default: the service\'s)', httpTarget),
+    targets: targets("upstreams of this route (default: the service's)", httpTarget),
     balance: { enum: [...BALANCE_POLICIES, null] },
     health,
     strip_prefix: { description: 'remove the path prefix before forwarding', type: ['boolean', 'null'] },
@@ -70,7 +73,7 @@ export function routingProps(httpTarget: string): Record<'targets' | 'balance' |
     balance: { description: 'round_robin (default), least_conn, ip_hash, cookie (http only)', enum: [...BALANCE_POLICIES, null] },
     health,
     routes: {
-      description: 'http only: path routes, longest prefix first; the service\'s target(s) serve the rest',
+      description: "http only: path routes, longest prefix first; the service's target(s) serve the rest",
       type: ['array', 'null'],
       items: {
         type: 'object',

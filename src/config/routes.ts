@@ -56,7 +56,10 @@ export function parsePool<C extends FieldCtx, A extends URL | HostPort>(
   }
   if (raw['target'] !== undefined) ctx.fail('targets', 'cannot be used together with "target": use one target or a list of targets');
   if (!Array.isArray(rawTargets) || rawTargets.length === 0) {
-    ctx.fail('targets', `must be a non-empty list of upstreams, e.g. [http://10.0.0.6:8080, { url: http://10.0.0.7:8080, weight: 2 }]; got ${describe(rawTargets)}`);
+    ctx.fail(
+      'targets',
+      `must be a non-empty list of upstreams, e.g. [http://10.0.0.6:8080, { url: http://10.0.0.7:8080, weight: 2 }]; got ${describe(rawTargets)}`,
+    );
   }
   const targets: TargetConfig<A>[] = [];
   const seen = new Map<string, number>();
@@ -66,10 +69,20 @@ export function parsePool<C extends FieldCtx, A extends URL | HostPort>(
     if (isMapping(item)) {
       ctx.checkKeys(item, TARGET_KEYS, field);
       if (item['url'] === undefined || item['url'] === null) ctx.fail(`${field}.url`, 'is required (the upstream address)');
-      const address = parsers.target(renamed(ctx, () => `${field}.url`), item['url']) as A;
+      const address = parsers.target(
+        renamed(ctx, () => `${field}.url`),
+        item['url'],
+      ) as A;
       target = { address, weight: positiveInt(ctx, item['weight'], `${field}.weight`, 1, 1000), backup: bool(ctx, item['backup'], `${field}.backup`) };
     } else {
-      target = { address: parsers.target(renamed(ctx, () => field), item) as A, weight: 1, backup: false };
+      target = {
+        address: parsers.target(
+          renamed(ctx, () => field),
+          item,
+        ) as A,
+        weight: 1,
+        backup: false,
+      };
     }
     const key = addressKey(target.address);
     const dup = seen.get(key);
@@ -87,7 +100,8 @@ function parseBalance<C extends FieldCtx>(ctx: C, v: unknown, protocol: 'http' |
   const s = ctx.string(v, 'balance');
   const allowed = protocol === 'http' ? BALANCE_POLICIES : TCP_BALANCE_POLICIES;
   const policy = allowed.find((p) => p === s);
-  if (policy === undefined) ctx.fail('balance', `${JSON.stringify(s)} is not one of ${allowed.join(', ')}${s === 'cookie' ? ' (a tcp connection has no cookies)' : ''}`);
+  if (policy === undefined)
+    ctx.fail('balance', `${JSON.stringify(s)} is not one of ${allowed.join(', ')}${s === 'cookie' ? ' (a tcp connection has no cookies)' : ''}`);
   return policy;
 }
 
@@ -141,8 +155,14 @@ export function parseRoutes<C extends FieldCtx>(
     paths.set(path, i);
     let pool: PoolConfig<URL> | undefined;
     if (raw['target'] !== undefined && raw['targets'] === undefined) {
-      pool = { targets: [{ address: parsers.target(sub, raw['target']) as URL, weight: 1, backup: false }], balance: 'round_robin', maxFails: DEFAULT_MAX_FAILS, failTimeoutMs: DEFAULT_FAIL_TIMEOUT_MS };
-      if (raw['balance'] !== undefined || raw['health'] !== undefined) sub.fail(raw['balance'] !== undefined ? 'balance' : 'health', 'needs "targets" (a list of upstreams) instead of "target"');
+      pool = {
+        targets: [{ address: parsers.target(sub, raw['target']) as URL, weight: 1, backup: false }],
+        balance: 'round_robin',
+        maxFails: DEFAULT_MAX_FAILS,
+        failTimeoutMs: DEFAULT_FAIL_TIMEOUT_MS,
+      };
+      if (raw['balance'] !== undefined || raw['health'] !== undefined)
+        sub.fail(raw['balance'] !== undefined ? 'balance' : 'health', 'needs "targets" (a list of upstreams) instead of "target"');
     } else {
       pool = parsePool<C, URL>(sub, raw, parsers, 'http');
     }
@@ -177,12 +197,24 @@ function parseRewrite<C extends FieldCtx>(ctx: C, raw: Mapping, path: string): s
   if (rw === undefined || rw === null) return strip ? (path.endsWith('/') ? '/' : '') : undefined;
   if (strip) ctx.fail('rewrite', 'cannot be used together with strip_prefix: true (strip_prefix is rewrite: /)');
   const s = ctx.string(rw, 'rewrite');
-  if (!/^\/[\x21-\x7e]*$/.test(s) || s.includes('?') || s.includes('#')) ctx.fail('rewrite', `${JSON.stringify(s)} must start with "/" and contain no spaces, "?" or "#"`);
+  if (!/^\/[\x21-\x7e]*$/.test(s) || s.includes('?') || s.includes('#'))
+    ctx.fail('rewrite', `${JSON.stringify(s)} must start with "/" and contain no spaces, "?" or "#"`);
   return s;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const MANAGED = ['host', 'connection', 'content-length', 'transfer-encoding', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-request-id'];
+const MANAGED = [
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'upgrade',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-request-id',
+];
 
 function parseHeaders<C extends FieldCtx>(ctx: C, v: unknown): RouteConfig['headers'] {
   const out: RouteConfig['headers'] = { set: [], remove: [] };
@@ -232,7 +264,8 @@ function positiveInt<C extends FieldCtx>(ctx: C, v: unknown, field: string, dflt
 }
 
 function nonNegativeInt<C extends FieldCtx>(ctx: C, v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) ctx.fail(field, `must be a whole number from 0 (never mark down) to 1000, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000)
+    ctx.fail(field, `must be a whole number from 0 (never mark down) to 1000, got ${describe(v)}`);
   return v;
 }
 
@@ -251,7 +284,10 @@ export function addressKey(a: URL | HostPort): string {
 }
 
 /** Equality of the routing config, for reload (a changed pool or route builds a new runtime; health state is carried over). */
-export function routingEquals(a: { pool?: PoolConfig<URL | HostPort>; routes?: RouteConfig[] }, b: { pool?: PoolConfig<URL | HostPort>; routes?: RouteConfig[] }): boolean {
+export function routingEquals(
+  a: { pool?: PoolConfig<URL | HostPort>; routes?: RouteConfig[] },
+  b: { pool?: PoolConfig<URL | HostPort>; routes?: RouteConfig[] },
+): boolean {
   return canonical(a.pool) === canonical(b.pool) && canonical(a.routes) === canonical(b.routes);
 }
 

@@ -12,8 +12,7 @@ export interface AccessDocument {
 
 /** `target`, or `targets` with balance and health. */
 export type PoolDocument =
-  | { target: string }
-  | { targets: Array<{ url: string; weight: number; backup: boolean }>; balance: string; health: Record<string, string | number> };
+  { target: string } | { targets: Array<{ url: string; weight: number; backup: boolean }>; balance: string; health: Record<string, string | number> };
 
 export interface RouteDocument {
   path: string;
@@ -51,7 +50,11 @@ function poolDocument(pool: PoolConfig<URL | HostPort>): Exclude<PoolDocument, {
 }
 
 function routeDocument(r: RouteConfig): RouteDocument {
-  const doc: RouteDocument = { path: r.path, headers: { set: Object.fromEntries(r.headers.set), remove: [...r.headers.remove] }, access: accessDocument(r.access) };
+  const doc: RouteDocument = {
+    path: r.path,
+    headers: { set: Object.fromEntries(r.headers.set), remove: [...r.headers.remove] },
+    access: accessDocument(r.access),
+  };
   if (r.pool !== undefined) Object.assign(doc, poolDocument(r.pool));
   if (r.rewrite === (r.path.endsWith('/') ? '/' : '')) doc.strip_prefix = true;
   else if (r.rewrite !== undefined) doc.rewrite = r.rewrite;

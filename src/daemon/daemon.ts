@@ -21,7 +21,7 @@ import { OpenConnections, type OpenConnection } from '../listeners/open-connecti
 import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext, CrowdSecSource } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
-import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
+import { rebuildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
 import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
@@ -283,7 +283,7 @@ export class Daemon {
     for (const svc of config.services) {
       const previous = this.services.get(svc.name);
       const reuse = previous !== undefined && serviceEquals(previous.config, svc);
-      const runtime = reuse ? previous : buildServiceRuntime(svc, previous);
+      const runtime = reuse ? previous : rebuildServiceRuntime(svc, previous);
       if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
       next.set(svc.name, runtime);
     }

@@ -49,7 +49,8 @@ export function upstreamRows(services: Iterable<ServiceRuntime>): UpstreamRow[] 
   const now = Date.now();
   for (const s of services) {
     for (const r of routesStatus(s, now) ?? []) {
-      for (const t of r.targets) rows.push({ service: s.name, route: r.route, target: t.target, up: t.health === 'up', requests: t.requests, failures: t.failures });
+      for (const t of r.targets)
+        rows.push({ service: s.name, route: r.route, target: t.target, up: t.health === 'up', requests: t.requests, failures: t.failures });
     }
   }
   return rows;
@@ -72,7 +73,8 @@ export function mergeWorkerRoutes(services: ServiceStatus[], workers: ReadonlyAr
           merged.active += seen.active;
           merged.requests += seen.requests;
           merged.failures += seen.failures;
-          if (seen.health === 'down' && merged.health === 'up') Object.assign(merged, { health: 'down', down_reason: seen.down_reason, probe_error: seen.probe_error });
+          if (seen.health === 'down' && merged.health === 'up')
+            Object.assign(merged, { health: 'down', down_reason: seen.down_reason, probe_error: seen.probe_error });
         }
         return merged;
       }),

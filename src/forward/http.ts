@@ -11,13 +11,9 @@ import { stickySetCookie } from '../routing/sticky';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
 import { rejectUpgrade, respond } from './responses';
 import { applyRoute, chooseMember, type ForwardRoute, type HttpMember } from './routed';
+import type { UpstreamTarget } from './target';
 
-export interface UpstreamTarget {
-  service: string;
-  url: URL;
-  /** The service's own agent (upstream_tls), else the shared one for the URL's protocol. */
-  agent?: http.Agent;
-}
+export type { UpstreamTarget } from './target';
 
 export interface HttpForwarderOptions {
   upstreamTimeoutMs: number;
@@ -157,14 +153,18 @@ export class HttpForwarder {
       this.opts.log.warn({ service: member.upstream.service, route: route.name, upstream: member.key, kind }, 'upstream target marked down');
     }
     if (req[kRetried] === true || req[kAnswered] === true || res.headersSent || res.destroyed) return false;
-    const phase: FailurePhase = kind === 'refused' || kind === 'unreachable' || (err instanceof UpstreamTimeoutError && err.connecting) ? 'connect' : 'response';
+    const phase: FailurePhase =
+      kind === 'refused' || kind === 'unreachable' || (err instanceof UpstreamTimeoutError && err.connecting) ? 'connect' : 'response';
     if (!mayRetry(req.method, hasBody(req.headers), phase)) return false;
     const next = route.pool.pick('', now, member);
     if (next === undefined) return false;
     member.state.active--;
     req[kRetried] = true;
     req[kUpstreamError] = undefined;
-    this.opts.log.info({ service: member.upstream.service, route: route.name, upstream: member.key, next: next.key, kind }, 'upstream request retried on another target');
+    this.opts.log.info(
+      { service: member.upstream.service, route: route.name, upstream: member.key, next: next.key, kind },
+      'upstream request retried on another target',
+    );
     this.send(req, res, next, Readable.from([]));
     return true;
   }

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Member, Pool } from '../routing/pool';
 import { requestPath } from '../routing/route-table';
 import { stickyValues } from '../routing/sticky';
-import type { UpstreamTarget } from './http';
+import type { UpstreamTarget } from './target';
 
 /** A route as the forwarder sees it (src/service-routes.ts builds them). */
 export interface ForwardRoute {
@@ -23,7 +23,12 @@ export type HttpMember = Member<URL, UpstreamTarget>;
 const cookies: string[] = [];
 
 /** The target for a new request: the sticky cookie's when it names one that is up, else the balancer's. `sticky` tells whether a cookie must be set. */
-export function chooseMember(route: ForwardRoute, req: IncomingMessage, clientIp: string, nowMs: number): { member: HttpMember | undefined; setCookie: boolean } {
+export function chooseMember(
+  route: ForwardRoute,
+  req: IncomingMessage,
+  clientIp: string,
+  nowMs: number,
+): { member: HttpMember | undefined; setCookie: boolean } {
   const pool = route.pool;
   if (pool.balance === 'cookie') {
     for (const id of stickyValues(req.headers.cookie, cookies)) {

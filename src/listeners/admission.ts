@@ -29,7 +29,12 @@ export interface AdmissionContext {
 
 export type Admission = { requestId: string } & (
   | { service: undefined; clientIp: ClientAddress; verdict: undefined; route?: undefined }
-  | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict; /** Routed services: the request's route, whose access was judged. */ route?: RouteRuntime }
+  | {
+      service: HttpServiceRuntime;
+      clientIp: ClientAddress;
+      verdict: Verdict;
+      /** Routed services: the request's route, whose access was judged. */ route?: RouteRuntime;
+    }
 );
 
 /** Routes, resolves the client and runs the chain; counts the outcome; rewrites the forwarding headers of an admitted request. */
@@ -53,7 +58,9 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   } else {
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
-  return route === undefined ? { requestId, service, clientIp: forwardedFor.clientIp, verdict } : { requestId, service, clientIp: forwardedFor.clientIp, verdict, route };
+  return route === undefined
+    ? { requestId, service, clientIp: forwardedFor.clientIp, verdict }
+    : { requestId, service, clientIp: forwardedFor.clientIp, verdict, route };
 }
 
 export function requestAccessEntry(

@@ -182,7 +182,8 @@ class PooledConnection implements TcpForwardHooks {
     this.error = kind;
     this.onError(kind);
     this.log.warn({ service: this.service, upstream: member.key, kind, err: err.message }, 'upstream error');
-    if (this.pool.failed(member, Date.now())) this.log.warn({ service: this.service, route: DEFAULT_ROUTE, upstream: member.key, kind }, 'upstream target marked down');
+    if (this.pool.failed(member, Date.now()))
+      this.log.warn({ service: this.service, route: DEFAULT_ROUTE, upstream: member.key, kind }, 'upstream target marked down');
   }
 
   redial(): HostPort | undefined {

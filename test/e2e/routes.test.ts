@@ -233,16 +233,33 @@ t.test('routes, balancing, health, retries', async (t) => {
       services: Array<{ name: string; routes?: Array<{ route: string; targets: Array<{ target: string; health: string; down_reason?: string }> }> }>;
     };
     const svc = status.services.find((s) => s.name === 'active');
-    t.match(svc?.routes?.[0], { route: 'default', targets: [{ target: probed.url, health: 'down', down_reason: 'probe' }, { target: steady.url, health: 'up' }] });
+    t.match(svc?.routes?.[0], {
+      route: 'default',
+      targets: [
+        { target: probed.url, health: 'down', down_reason: 'probe' },
+        { target: steady.url, health: 'up' },
+      ],
+    });
     const metrics = (await httpGet(`${daemon.adminUrl}/metrics`)).body;
     t.match(metrics, `netbird_proxy_upstream_health{service="active",route="default",target="${probed.url}"} 0`);
     t.match(metrics, `netbird_proxy_upstream_health{service="active",route="default",target="${steady.url}"} 1`);
     const cli = await runBinary(['status', '--admin-addr', `127.0.0.1:${daemon.adminPort}`]);
-    t.match(cli.stdout, new RegExp(`^ *active +default +round_robin +${probed.url.replace(/\./g, '\\.')} +DOWN \\(probe\\)`, 'm'), 'netbird-proxy status lists the target as down');
+    t.match(
+      cli.stdout,
+      new RegExp(`^ *active +default +round_robin +${probed.url.replace(/\./g, '\\.')} +DOWN \\(probe\\)`, 'm'),
+      'netbird-proxy status lists the target as down',
+    );
     t.match(cli.stdout, new RegExp(`^ *active +default +round_robin +${steady.url.replace(/\./g, '\\.')} +up`, 'm'));
     const api = JSON.parse((await httpGet(`${daemon.adminUrl}/api/services`)).body) as { services: Array<{ name: string; routes: unknown }> };
-    t.match(api.services.find((x) => x.name === 'active')?.routes, [{ route: 'default', targets: [{ target: probed.url, health: 'down' }, { health: 'up' }] }], 'the Access Control page gets the routes');
-    t.match(metrics, new RegExp(`netbird_proxy_upstream_requests_total\\{service="active",route="default",target="${steady.url.replace(/\./g, '\\.')}"\\} [1-9]`));
+    t.match(
+      api.services.find((x) => x.name === 'active')?.routes,
+      [{ route: 'default', targets: [{ target: probed.url, health: 'down' }, { health: 'up' }] }],
+      'the Access Control page gets the routes',
+    );
+    t.match(
+      metrics,
+      new RegExp(`netbird_proxy_upstream_requests_total\\{service="active",route="default",target="${steady.url.replace(/\./g, '\\.')}"\\} [1-9]`),
+    );
 
     // A reload that keeps the target keeps its state: still down right after.
     daemon.writeConfig(config(`, ${d.url}`));

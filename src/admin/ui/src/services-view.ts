@@ -144,7 +144,11 @@ function routesList(routes: RouteInfo[]): HTMLElement {
           t.backup ? ' (backup) ' : ' ',
           t.health === 'up'
             ? badge('ok', 'up')
-            : badge('deny', 'down', t.down_reason === 'probe' ? `health check failed${t.probe_error ? `: ${t.probe_error}` : ''}` : 'failed requests (max_fails)'),
+            : badge(
+                'deny',
+                'down',
+                t.down_reason === 'probe' ? `health check failed${t.probe_error ? `: ${t.probe_error}` : ''}` : 'failed requests (max_fails)',
+              ),
           ' ',
         ]),
       ),
