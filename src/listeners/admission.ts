@@ -44,7 +44,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined };
   }
   const route = service.routing?.match(req.url);
   const access = route === undefined ? service.access : route.access;

@@ -59,6 +59,10 @@ export class Pool<A, H = A> {
    * address (ip_hash); `exclude` a target that just failed (retry).
    */
   pick(client: string, nowMs: number, exclude?: Member<A, H>): Member<A, H> | undefined {
+    if (this.members.length === 1) {
+      const only = this.members[0] as Member<A, H>;
+      return only !== exclude && only.state.up(nowMs) ? only : undefined;
+    }
     const up = this.usable(this.primaries, nowMs, exclude);
     const candidates = up.length > 0 ? up : this.usable(this.backups, nowMs, exclude);
     if (candidates.length === 0) return undefined;

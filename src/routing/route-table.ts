@@ -9,17 +9,44 @@ export interface Routed {
   readonly path: string;
 }
 
+/** One character of route prefixes: the route ending here, and the next characters. */
+interface TrieNode<R> {
+  route: R | undefined;
+  next: Map<number, TrieNode<R>> | undefined;
+}
+
 export class RouteTable<R extends Routed> {
+  private readonly root: TrieNode<R> = { route: undefined, next: undefined };
+
   /** `routes` longest path first. */
   constructor(
     readonly routes: readonly R[],
     readonly fallback: R,
-  ) {}
+  ) {
+    // A character trie of the prefixes: a lookup walks the path once, however many routes there are.
+    for (const r of routes) {
+      let node = this.root;
+      for (let i = 0; i < r.path.length; i++) {
+        const c = r.path.charCodeAt(i);
+        node.next ??= new Map();
+        let child = node.next.get(c);
+        if (child === undefined) node.next.set(c, (child = { route: undefined, next: undefined }));
+        node = child;
+      }
+      node.route = r;
+    }
+  }
 
   match(url: string | undefined): R {
     const path = requestPath(url);
-    for (const r of this.routes) if (path.startsWith(r.path)) return r;
-    return this.fallback;
+    let best = this.fallback;
+    let node: TrieNode<R> | undefined = this.root;
+    for (let i = 0; node !== undefined; i++) {
+      if (node.route !== undefined) best = node.route;
+      if (i >= path.length || node.next === undefined) break;
+      node = node.next.get(path.charCodeAt(i));
+    }
+    return best;
   }
 }
 
@@ -43,7 +70,15 @@ export function requestPath(url: string | undefined): string {
 }
 
 function needsNormalising(path: string): boolean {
-  return path.includes('%') || path.includes('//') || path.includes('/.') || path.includes('\\');
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 37 /* % */ || c === 92 /* \\ */) return true;
+    if (c === 47 /* / */) {
+      const n = path.charCodeAt(i + 1);
+      if (n === 47 || n === 46 /* . */) return true;
+    }
+  }
+  return false;
 }
 
 export function normalisePath(path: string): string {
