@@ -20,6 +20,7 @@ import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader } from '../daemon/config-reload';
 import { serviceStatus } from '../daemon/daemon';
 import { mergeWorkerRoutes } from '../daemon/route-status';
+import { crowdsecModeOf } from '../config/routes';
 import { preflight } from '../daemon/preflight';
 import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
 import { installSignalHandlers } from '../daemon/signals';
@@ -254,7 +255,7 @@ class Primary {
   private async adopt(config: ServicesConfig): Promise<void> {
     this.config = config;
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
-    await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
+    await this.lifecycle.update(config.services.filter((svc) => crowdsecModeOf(svc) !== 'off').length);
     if (this.lifecycle.current !== undefined) return;
     // No bouncer: the workers drop their sets (MirrorRunner); a new bouncer's first pull is a full one for all.
     for (const slot of this.slots) Object.assign(slot, { synced: false, fullOpen: false, needsSet: false, dump: undefined });

@@ -2,7 +2,18 @@
 // loader hands in its own parsers for a target, `access:` and `deny:`, which report on the fields
 // "target", "access..." and "deny..."; they are given a context that renames those fields to where
 // they are here (e.g. "routes[1].targets[0]"), so that every message still names the exact field.
-import type { AccessConfig, ActiveHealthConfig, BalancePolicy, DenyResponseConfig, HostPort, PoolConfig, RouteConfig, TargetConfig } from './types';
+import type {
+  AccessConfig,
+  ActiveHealthConfig,
+  CrowdSecMode,
+  ServiceConfig,
+  BalancePolicy,
+  DenyResponseConfig,
+  HostPort,
+  PoolConfig,
+  RouteConfig,
+  TargetConfig,
+} from './types';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
 import { tryParseGoDuration } from '../util/duration';
 
@@ -297,4 +308,13 @@ function canonical(v: unknown): string {
     if (val !== null && typeof val === 'object' && 'source' in val && 'render' in val) return (val as { source: unknown }).source;
     return val;
   });
+}
+
+/** The strongest CrowdSec mode of a service and its routes (enforce > observe > off): whether it needs the bouncer. */
+export function crowdsecModeOf(c: ServiceConfig): CrowdSecMode {
+  let mode = c.access.crowdsec;
+  if (c.protocol === 'http' && c.routes !== undefined) {
+    for (const r of c.routes) if (r.access.crowdsec === 'enforce' || (r.access.crowdsec === 'observe' && mode === 'off')) mode = r.access.crowdsec;
+  }
+  return mode;
 }

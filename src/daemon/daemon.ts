@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
+import { crowdsecModeOf } from '../config/routes';
 import type { HostPort, ServicesConfig } from '../config/types';
 import { StreamBouncer, type BouncerStatus } from '../crowdsec/stream/bouncer';
 import type { DecisionChange } from '../crowdsec/stream/decision-change';
@@ -297,7 +298,7 @@ export class Daemon {
     }
 
     // CrowdSec first, so that a newly enforcing service never sees a bouncer that is about to go.
-    await this.lifecycle.update([...next.values()].filter((s) => s.access.crowdsec !== 'off').length);
+    await this.lifecycle.update([...next.values()].filter((s) => crowdsecModeOf(s.config) !== 'off').length);
     this.chain.crowdsec = this.lifecycle.current;
 
     this.http.router = new HostRouter(httpServices);
@@ -353,7 +354,7 @@ export class Daemon {
     if (!this.http.listening) reasons.push(`http listener ${formatHostPort(this.settings.httpAddr)} not bound`);
     if (this.tls.enabled && !this.https.listening) reasons.push(`https listener ${formatHostPort(this.settings.httpsAddr)} (--https-addr) not bound`);
     for (const addr of this.tcp.unbound) reasons.push(`tcp listener ${addr} not bound`);
-    const enforcing = [...this.services.values()].filter((s) => s.access.crowdsec === 'enforce').map((s) => s.name);
+    const enforcing = [...this.services.values()].filter((s) => crowdsecModeOf(s.config) === 'enforce').map((s) => s.name);
     const bouncer = this.lifecycle.current;
     if (enforcing.length > 0 && (bouncer === undefined || !bouncer.synced)) {
       reasons.push(`CrowdSec bouncer has not completed its initial sync (enforce: ${enforcing.join(', ')})`);

@@ -261,6 +261,7 @@ export class HttpEntrypoint implements AdmissionContext {
     } else {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
+      if (admission.route !== undefined) conn.path = req.url;
       this.opts.open.track(conn, socket);
       if (admission.route !== undefined) this.forwarder.wsRouted(req, socket, head, admission.route, admission.clientIp);
       else this.forwarder.ws(req, socket, head, admission.service.target);

@@ -5,6 +5,9 @@ import type { ClientAddress } from '../client-ip/peer';
 import type { Verdict } from '../restrictions/types';
 
 export class OpenConnection {
+  /** A WebSocket of a routed service: its request path, so that it is judged again by its route's rules. */
+  path: string | undefined = undefined;
+
   constructor(
     readonly protocol: 'http' | 'tcp',
     readonly serviceName: string,

@@ -440,3 +440,45 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
   });
   for (let i = 0; i < 6; i++) t.equal((JSON.parse((await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' })).body) as Seen).name, 'y');
 });
+
+t.test('open WebSockets are judged again by their route on reload', async (t) => {
+  const w = await startBackend('w', '127.0.22.1');
+  const config = (serviceAllow: string): string => `services:
+  - name: app
+    protocol: http
+    domains: [app.test]
+    target: ${w.url}
+    access: { cidr: { allow: [${serviceAllow}] } }
+    routes:
+      - path: /live/
+        access: { cidr: {} }
+`;
+  const daemon = await startDaemon({ config: config('127.0.0.0/8') });
+  t.teardown(async () => {
+    await daemon.stop();
+    await w.stop();
+  });
+  const open = async (path: string): Promise<{ ws: WebSocket; closed: () => boolean }> => {
+    const ws = new WebSocket(`ws://127.0.0.1:${daemon.httpPort}${path}`, { headers: { host: 'app.test' } });
+    let closed = false;
+    ws.on('close', () => (closed = true));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return { ws, closed: () => closed };
+  };
+  const routed = await open('/live/feed');
+  const plain = await open('/other');
+  daemon.writeConfig(config('10.0.0.0/8'));
+  await until('the default-route WebSocket is cut', () => plain.closed());
+  const cut = await daemon.waitFor((l) => l.msg === 'open connection closed: the rules now deny it');
+  t.match(cut, { service: 'app', deny_reason: 'ip_restricted' });
+  t.notOk(routed.closed(), 'the /live/ route, open to all, keeps its WebSocket');
+  const echo = await new Promise<string>((resolve) => {
+    routed.ws.once('message', (m: Buffer) => resolve(m.toString()));
+    routed.ws.send('still');
+  });
+  t.equal(echo, 'w:still');
+  routed.ws.close();
+});
