@@ -406,6 +406,7 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
     protocol: http
     domains: [pool.test]
     targets: [${x.url}, ${y.url}]
+    balance: cookie
     health: { path: /healthz, interval: 100ms, timeout: 90ms, healthy: 1, unhealthy: 2 }
 `,
     args: ['--workers', '2'],
@@ -422,12 +423,24 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
     names.add((JSON.parse(res.body) as Seen).name);
   }
   t.same([...names].sort(), ['x', 'y']);
+  // The cookie's key is shared by the workers: a client stays on its target whichever worker answers.
+  const first = await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' });
+  const cookie = (first.headers['set-cookie']?.[0] ?? '').split(';')[0] as string;
+  const home = (JSON.parse(first.body) as Seen).name;
+  const workersSeen = new Set<unknown>();
+  for (let i = 0; i < 12; i++) {
+    const res = await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test', headers: { cookie } });
+    t.equal((JSON.parse(res.body) as Seen).name, home);
+    t.equal(res.headers['set-cookie'], undefined);
+  }
+  for (const l of daemon.access()) workersSeen.add(l.worker);
+  t.equal(workersSeen.size, 2, 'both workers answered');
   type Status = { services: Array<{ name: string; routes: Array<{ targets: Array<{ target: string; health: string; requests: number }> }> }> };
   const status = async (): Promise<Status> => JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as Status;
   const targets = (await status()).services[0]?.routes[0]?.targets ?? [];
   t.equal(
     targets.reduce((n, tg) => n + tg.requests, 0),
-    8,
+    21,
     'the requests of both workers are summed',
   );
   x.health = 500;
