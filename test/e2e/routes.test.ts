@@ -81,7 +81,7 @@ t.test('routes, balancing, health, retries', async (t) => {
     protocol: http
     domains: [active.test]
     targets: [${probed.url}, ${steady.url}${extraTargets}]
-    health: { path: /healthz, interval: 100ms, timeout: 90ms, healthy: 2, unhealthy: 3 }
+    health: { path: /healthz, interval: 500ms, timeout: 500ms, healthy: 2, unhealthy: 3 }
   - name: backups
     protocol: http
     domains: [backups.test]
@@ -225,7 +225,7 @@ t.test('routes, balancing, health, retries', async (t) => {
 
   await t.test('active: probes take a target down within interval × unhealthy, and bring it back', async (t) => {
     probed.health = 503;
-    await daemon.waitFor((l) => l.msg === 'upstream target marked down (active health check)' && l.upstream === probed.url, 5000);
+    await daemon.waitFor((l) => l.msg === 'upstream target marked down (active health check)' && l.upstream === probed.url, 15_000);
     const before = probed.seen.length;
     for (let i = 0; i < 6; i++) t.equal(await nameOf('active.test'), 'steady');
     t.equal(probed.seen.length, before, 'no request reaches the target marked down');
@@ -266,7 +266,7 @@ t.test('routes, balancing, health, retries', async (t) => {
     await daemon.waitFor((l) => l.msg === 'config reloaded', 10_000);
     for (let i = 0; i < 4; i++) t.not(await nameOf('active.test'), 'probed', 'still down after the reload (its service was rebuilt)');
     probed.health = 200;
-    await daemon.waitFor((l) => l.msg === 'upstream target healthy again (active health check)' && l.upstream === probed.url, 5000);
+    await daemon.waitFor((l) => l.msg === 'upstream target healthy again (active health check)' && l.upstream === probed.url, 15_000);
     const names = new Set<string>();
     for (let i = 0; i < 4; i++) names.add(await nameOf('active.test'));
     t.ok(names.has('probed'), 'back in the rotation');
@@ -407,7 +407,7 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
     domains: [pool.test]
     targets: [${x.url}, ${y.url}]
     balance: cookie
-    health: { path: /healthz, interval: 100ms, timeout: 90ms, healthy: 1, unhealthy: 2 }
+    health: { path: /healthz, interval: 500ms, timeout: 500ms, healthy: 1, unhealthy: 3 }
 `,
     args: ['--workers', '2'],
   });
@@ -433,8 +433,11 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
     t.equal((JSON.parse(res.body) as Seen).name, home);
     t.equal(res.headers['set-cookie'], undefined);
   }
-  for (const l of daemon.access()) workersSeen.add(l.worker);
-  t.equal(workersSeen.size, 2, 'both workers answered');
+  await until('access lines from both workers', () => {
+    for (const l of daemon.access()) if (l.service === 'pool') workersSeen.add(l.worker);
+    return workersSeen.size === 2;
+  });
+  t.pass('both workers answered');
   type Status = { services: Array<{ name: string; routes: Array<{ targets: Array<{ target: string; health: string; requests: number }> }> }> };
   const status = async (): Promise<Status> => JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as Status;
   const targets = (await status()).services[0]?.routes[0]?.targets ?? [];
@@ -445,11 +448,11 @@ t.test('--workers 2: each worker balances and probes; /status merges their views
   );
   x.health = 500;
   await until('x down in /status', async () => (await status()).services[0]?.routes[0]?.targets[0]?.health === 'down');
-  // Down in every worker: no request reaches it.
-  await until('both workers probed x down', async () => {
-    const seen = x.seen.length;
-    for (let i = 0; i < 4; i++) await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' });
-    return x.seen.length === seen;
+  // Each worker probes for itself: once every worker's report has it down, no request reaches it.
+  type Workers = { workers: Array<{ routes?: Record<string, Array<{ targets: Array<{ health: string }> }>> }> };
+  await until('x down in every worker', async () => {
+    const w = JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as Workers;
+    return w.workers.length === 2 && w.workers.every((r) => r.routes?.['pool']?.[0]?.targets[0]?.health === 'down');
   });
   for (let i = 0; i < 6; i++) t.equal((JSON.parse((await httpGet(`${daemon.httpUrl}/`, { host: 'pool.test' })).body) as Seen).name, 'y');
 });

@@ -101,6 +101,8 @@ export interface StatusResponse {
   version: string;
   crowdsec: BouncerStatus;
   certificates: CertificateStatus[];
+  /** Routed services carry `routes` (with --workers: every worker's view merged). */
+  services?: { name: string; routes?: RouteInfo[] }[];
 }
 
 export class ApiError extends Error {

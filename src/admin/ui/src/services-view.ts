@@ -21,6 +21,7 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
   const certCard = h('section', { class: 'card certificates', 'aria-labelledby': 'certificates-title' });
   const grid = h('div', { class: 'service-grid' });
   const counters = new Map<string, HTMLElement>();
+  const routeLists = new Map<string, HTMLElement>();
   clear(root);
   append(root, [
     h('h1', {}, 'Access control'),
@@ -41,6 +42,8 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
       ),
     );
     renderCounters(counterEl, svc);
+    const list = grid.querySelector<HTMLElement>(`.service[data-service="${svc.name}"] ul.routes`);
+    if (list !== null) routeLists.set(svc.name, list);
   }
   if (initial.services.length === 0) grid.appendChild(h('p', { class: 'empty' }, 'No services are configured.'));
 
@@ -49,6 +52,14 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
     for (const svc of services.services) {
       const el = counters.get(svc.name);
       if (el !== undefined) renderCounters(el, svc);
+    }
+    // Target health from /status: with --workers it is every worker's view merged.
+    for (const s of status.services ?? []) {
+      const list = routeLists.get(s.name);
+      if (list === undefined || !s.routes) continue;
+      const next = routesList(s.routes);
+      list.replaceWith(next);
+      routeLists.set(s.name, next);
     }
     renderBouncer(bouncerCard, status.crowdsec, services);
     renderCertificates(certCard, status.certificates);
