@@ -112,6 +112,7 @@ t.test('routes, balancing, health, retries', async (t) => {
     protocol: tcp
     listen: 127.0.0.1:${tcpPort}
     targets: [127.0.10.1:${t1.port}, 127.0.11.1:${t2.port}]
+    health: { interval: 500ms, timeout: 500ms, unhealthy: 2 }
 `;
   const daemon = await startDaemon({ config: config() });
   t.teardown(async () => {
@@ -349,6 +350,8 @@ t.test('routes, balancing, health, retries', async (t) => {
     t.same(names.sort(), ['t1', 't1', 't2', 't2']);
     await t1.close();
     for (let i = 0; i < 4; i++) t.equal((await tcpExchange(tcpPort, { end: false })).data, 't2');
+    const probed = await daemon.waitFor((l) => l.msg === 'upstream target marked down (active health check)' && l.service === 'tcp2', 15_000);
+    t.match(probed, { upstream: `127.0.10.1:${t1.port}`, route: 'default' }, 'the TCP connect probe takes the closed target down');
     const entry = await daemon.waitFor((l) => l.msg === 'access' && l.service === 'tcp2' && l.upstream === `127.0.11.1:${t2.port}`);
     t.match(entry, { route: 'default', protocol: 'tcp' });
   });
