@@ -76,6 +76,8 @@ function inProcess(yaml: string): Array<{ row: string; ns: number }> {
     const a = admitRequest(ctx, req, peer, 'http', 8080);
     if (a.route !== undefined) chooseMember(a.route, req, '127.0.0.1', Date.now());
   };
+  const only = process.argv.find((a) => a.startsWith('--row='))?.slice(6);
+  if (only !== undefined) rows.splice(0, rows.length, ...rows.filter(([label]) => label.startsWith(only)));
   const n = quick ? 100_000 : 300_000;
   const rounds = quick ? 5 : 9;
   const times = new Map<string, number[]>();

@@ -10,7 +10,7 @@ import { hasBody, mayRetry, type FailurePhase } from '../routing/retry';
 import { stickySetCookie } from '../routing/sticky';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
 import { rejectUpgrade, respond } from './responses';
-import { applyRoute, chooseMember, type ForwardRoute, type HttpMember } from './routed';
+import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
 import type { UpstreamTarget } from './target';
 
 export type { UpstreamTarget } from './target';
@@ -101,13 +101,13 @@ export class HttpForwarder {
   webRouted(req: IncomingMessage, res: ServerResponse, route: ForwardRoute, clientIp: string): void {
     const tracked = req as TrackedRequest;
     tracked[kRoute] = route;
-    const { member, setCookie } = chooseMember(route, req, clientIp, Date.now());
+    const member = chooseMember(route, req, clientIp, Date.now());
     if (member === undefined) {
       tracked[kUpstreamError] = NO_HEALTHY_TARGET;
       respond(res, 502);
       return;
     }
-    if (setCookie) tracked[kSetCookie] = stickySetCookie(member.id, route.cookiePath, (req.headers['x-forwarded-proto'] ?? '') === 'https');
+    if (stickyMissed()) tracked[kSetCookie] = stickySetCookie(member.id, route.cookiePath, (req.headers['x-forwarded-proto'] ?? '') === 'https');
     if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
     applyRoute(route, req);
     res.on('close', releaseMember);
@@ -118,7 +118,7 @@ export class HttpForwarder {
   wsRouted(req: IncomingMessage, socket: Duplex, head: Buffer, route: ForwardRoute, clientIp: string): void {
     const tracked = req as TrackedRequest;
     tracked[kRoute] = route;
-    const { member } = chooseMember(route, req, clientIp, Date.now());
+    const member = chooseMember(route, req, clientIp, Date.now());
     if (member === undefined) {
       tracked[kUpstreamError] = NO_HEALTHY_TARGET;
       tracked[kUpgradeStatus] = 502;

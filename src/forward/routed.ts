@@ -22,23 +22,25 @@ export type HttpMember = Member<URL, UpstreamTarget>;
 
 const cookies: string[] = [];
 
-/** The target for a new request: the sticky cookie's when it names one that is up, else the balancer's. `sticky` tells whether a cookie must be set. */
-export function chooseMember(
-  route: ForwardRoute,
-  req: IncomingMessage,
-  clientIp: string,
-  nowMs: number,
-): { member: HttpMember | undefined; setCookie: boolean } {
+/** Whether the last chooseMember() fell back from the sticky cookie (a new cookie must be set); a variable, not a returned pair, so that choosing allocates nothing. */
+let missedSticky = false;
+
+export function stickyMissed(): boolean {
+  return missedSticky;
+}
+
+/** The target for a new request: the sticky cookie's when it names one that is up, else the balancer's. */
+export function chooseMember(route: ForwardRoute, req: IncomingMessage, clientIp: string, nowMs: number): HttpMember | undefined {
   const pool = route.pool;
-  if (pool.balance === 'cookie') {
-    for (const id of stickyValues(req.headers.cookie, cookies)) {
-      const m = pool.byId(id, nowMs);
-      if (m !== undefined) return { member: m, setCookie: false };
-    }
-    const member = pool.pick(clientIp, nowMs);
-    return { member, setCookie: member !== undefined };
+  missedSticky = false;
+  if (pool.balance !== 'cookie') return pool.pick(clientIp, nowMs);
+  for (const id of stickyValues(req.headers.cookie, cookies)) {
+    const m = pool.byId(id, nowMs);
+    if (m !== undefined) return m;
   }
-  return { member: pool.pick(clientIp, nowMs), setCookie: false };
+  const member = pool.pick(clientIp, nowMs);
+  missedSticky = member !== undefined;
+  return member;
 }
 
 /** Rewrites the path (strip_prefix / rewrite) and sets/removes the route's request headers. */
