@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/load';
 import type { CrowdSecMode, ServicesConfig } from '../config/types';
 import type { ServiceRuntime } from '../services';
+import { routesStatus } from '../daemon/route-status';
 import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
 import { FilterError, eventJson, parseEventFilter } from './event-filter';
@@ -188,6 +189,7 @@ export class AdminUi {
       listen: c.protocol === 'tcp' ? formatHostPort(c.listen) : null,
       target: c.protocol === 'http' ? c.target.origin : formatHostPort(c.target),
       access: c.access,
+      routes: routesStatus(s) ?? null,
       counters: this.events?.countsFor(s.name) ?? null,
     };
   }

@@ -21,6 +21,25 @@ export interface ServiceStatus {
   crowdsec: CrowdSecMode;
   cidr: { allow: string[]; deny: string[] };
   countries: { allow: string[]; deny: string[] };
+  /** Services with routes or several targets: each route ("default" first) and its targets' health. */
+  routes?: RouteStatus[];
+}
+
+export interface RouteStatus {
+  route: string;
+  balance: string;
+  targets: Array<{
+    target: string;
+    weight: number;
+    backup: boolean;
+    health: 'up' | 'down';
+    /** probe: the active health check; failures: passive (max_fails within fail_timeout). */
+    down_reason?: 'probe' | 'failures';
+    probe_error?: string;
+    active: number;
+    requests: number;
+    failures: number;
+  }>;
 }
 
 export type CrowdSecStatus = {

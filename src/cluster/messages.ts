@@ -4,7 +4,7 @@ import type { BouncerStatus } from '../crowdsec/stream/bouncer';
 import type { ActiveDecisionRow } from '../crowdsec/core/stats';
 import type { DecisionBreakdownRow, DecisionStoreStats, LapiDecision } from '../crowdsec/core/types';
 import type { UsageSnapshot } from '../crowdsec/usage/counters';
-import type { ListenerStatus } from '../admin/status';
+import type { ListenerStatus, RouteStatus } from '../admin/status';
 import type { CertificateStatus } from '../tls/status';
 import type { AcmeUpdate } from '../tls/acme/follower';
 
@@ -51,6 +51,8 @@ export interface WorkerReport {
   not_ready_reasons: string[];
   listeners: ListenerStatus[];
   certificates: CertificateStatus[];
+  /** Routed services: this worker's view of their targets (health and counters are per process). */
+  routes?: Record<string, RouteStatus[]>;
 }
 
 /** Worker → primary. */

@@ -21,6 +21,8 @@ import { StreamBouncer } from '../crowdsec/stream/bouncer';
 import { BouncerLifecycle } from '../crowdsec/stream/lifecycle';
 import { ConfigReloader, validateWith } from '../daemon/config-reload';
 import { serviceStatus } from '../daemon/daemon';
+import { mergeWorkerRoutes } from '../daemon/route-status';
+import { crowdsecModeOf } from '../config/routes';
 import { preflight } from '../daemon/preflight';
 import { countryScopeState, type CountryScopeState } from '../daemon/country-scope';
 import { installSignalHandlers } from '../daemon/signals';
@@ -260,7 +262,7 @@ class Primary {
     await this.acme.tls.apply(config);
     this.config = config;
     this.services = config.services.map((svc) => buildServiceRuntime(svc));
-    await this.lifecycle.update(config.services.filter((svc) => svc.access.crowdsec !== 'off').length);
+    await this.lifecycle.update(config.services.filter((svc) => crowdsecModeOf(svc) !== 'off').length);
     if (this.lifecycle.current !== undefined) return;
     // No bouncer: the workers drop their sets (MirrorRunner); a new bouncer's first pull is a full one for all.
     for (const slot of this.slots) Object.assign(slot, { synced: false, fullOpen: false, needsSet: false, dump: undefined });
@@ -579,7 +581,10 @@ class Primary {
       not_ready_reasons: reasons,
       open_connections: live.reduce((n, r) => n + r.open_connections, 0),
       listeners: [...(first?.listeners ?? []), { kind: 'admin', address: formatHostPort(s.adminAddr), service: null, bound: true }],
-      services: this.services.map((svc) => serviceStatus(svc)),
+      services: mergeWorkerRoutes(
+        this.services.map((svc) => serviceStatus(svc)),
+        live,
+      ),
       crowdsec: {
         configured: s.crowdsec !== undefined,
         url: s.crowdsec?.apiUrl ?? null,

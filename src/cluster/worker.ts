@@ -161,5 +161,6 @@ function report(slot: number, daemon: Daemon, mirror: DecisionMirror): WorkerRep
     not_ready_reasons: daemon.notReadyReasons(),
     listeners: daemon.listenerStatus(),
     certificates: daemon.certificates(),
+    routes: daemon.routesStatus(),
   };
 }

@@ -142,6 +142,24 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
       ),
     );
   }
+  const routed = services.flatMap((x) =>
+    asArray(x.routes)
+      .map(asObject)
+      .flatMap((r) =>
+        asArray(r.targets)
+          .map(asObject)
+          .map((tg) => [
+            text(x.name),
+            text(r.route),
+            text(r.balance),
+            `${text(tg.target)}${tg.backup === true ? ' (backup)' : ''}`,
+            tg.health === 'up' ? 'up' : `DOWN${tg.down_reason === undefined ? '' : ` (${text(tg.down_reason)})`}`,
+            text(tg.requests, '0'),
+            text(tg.failures, '0'),
+          ]),
+      ),
+  );
+  if (routed.length > 0) out.push('', 'Targets', renderTable(['Service', 'Route', 'Balance', 'Target', 'Health', 'Requests', 'Failures'], routed));
   out.push('');
 
   const listeners = asArray(s.listeners).map(asObject);

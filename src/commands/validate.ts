@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { formatHostPort } from '../config/addr';
 import { toServicesDocument } from '../config/to-document';
+import { crowdsecModeOf } from '../config/routes';
 import type { ServicesConfig } from '../config/types';
 import { preflight } from '../daemon/preflight';
 import { openGeoDatabase } from '../daemon/geo-database';
@@ -57,7 +58,7 @@ function warnings(config: ServicesConfig): string[] {
 function summary(settings: Settings, config: ServicesConfig, paint: Paint): string {
   const http = config.services.filter((s) => s.protocol === 'http').length;
   const tcp = config.services.length - http;
-  const crowdsecUsers = config.services.filter((s) => s.access.crowdsec !== 'off').length;
+  const crowdsecUsers = config.services.filter((s) => crowdsecModeOf(s) !== 'off').length;
   const crowdsec = settings.crowdsec === undefined ? 'CrowdSec not configured' : `CrowdSec ${settings.crowdsec.apiUrl} used by ${crowdsecUsers}`;
   return (
     `${config.file}: ${paint.green('OK')}, ${config.services.length} service${config.services.length === 1 ? '' : 's'} (${http} http, ${tcp} tcp); ` +

@@ -14,6 +14,7 @@ import { collectServiceErrors } from './collect-errors';
 import { missingConfigReason } from './missing-file';
 import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_DENY_KEYS, HTTP_TLS_KEYS, NAME_RE, PROTOCOLS, SERVICE_KEYS, TOP_KEYS } from './keys';
 import { httpTlsEquals, parseHttpTls } from './tls';
+import { parsePool, parseRoutes, routingEquals, type FieldParsers } from './routes';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
 import type { DenyTemplate } from '../forward/deny-template';
 import type { AccessConfig, CrowdSecMode, HostPort, HttpServiceConfig, ServiceConfig, ServicesConfig, TcpServiceConfig } from './types';
@@ -210,6 +211,20 @@ function parseHostPortField(ctx: Ctx, v: unknown, field: string, example: string
   return r.value;
 }
 
+function parseTcpTarget(ctx: Ctx, v: unknown): HostPort {
+  const target = parseHostPortField(ctx, v, 'target', '127.0.0.1:22');
+  if (isUnspecifiedHost(target.host)) ctx.fail('target', `cannot connect to the unspecified address ${formatHostPort(target)}`);
+  return target;
+}
+
+function routingParsers(protocol: 'http' | 'tcp', opts: LoadOptions, baseDir: string, denyTemplate: DenyTemplate | undefined): FieldParsers<Ctx> {
+  return {
+    target: (c, v) => (protocol === 'http' ? parseHttpTarget(c, v) : parseTcpTarget(c, v)),
+    access: (c, v) => parseAccess(c, v, opts),
+    deny: (c, r) => parseHttpDeny(c, r, baseDir, denyTemplate).deny,
+  };
+}
+
 interface Seen {
   names: Map<string, number>;
   domains: Map<string, string>;
@@ -263,11 +278,16 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
       domains.push(domain);
     });
     for (const d of domains) seen.domains.set(d, name);
-    const target = parseHttpTarget(ctx, raw['target']);
+    const parsers = routingParsers('http', opts, dirname(top.file), denyTemplate);
+    const pool = parsePool<Ctx, URL>(ctx, raw, parsers, 'http');
+    const target = pool?.targets[0]?.address ?? parseHttpTarget(ctx, raw['target']);
     const access = parseAccess(ctx, raw['access'], opts);
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
     const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny };
+    if (pool !== undefined) svc.pool = pool;
+    const routes = parseRoutes(ctx, raw['routes'], parsers, { access, deny: deny.deny });
+    if (routes !== undefined) svc.routes = routes;
     return svc;
   }
 
@@ -296,12 +316,12 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     }
   }
   seen.listens.push({ hp: listen, service: name });
-  const target = parseHostPortField(ctx, raw['target'], 'target', '127.0.0.1:22');
-  if (isUnspecifiedHost(target.host)) {
-    ctx.fail('target', `cannot connect to the unspecified address ${formatHostPort(target)}`);
-  }
+  if (raw['routes'] !== undefined) ctx.fail('routes', 'is not allowed for protocol tcp: a tcp connection has no path');
+  const pool = parsePool<Ctx, HostPort>(ctx, raw, routingParsers('tcp', opts, dirname(top.file), denyTemplate), 'tcp');
+  const target = pool?.targets[0]?.address ?? parseTcpTarget(ctx, raw['target']);
   const access = parseAccess(ctx, raw['access'], opts);
   const svc: TcpServiceConfig = { name, protocol, listen, target, access };
+  if (pool !== undefined) svc.pool = pool;
   return svc;
 }
 
@@ -429,7 +449,7 @@ function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
  * compared as sets, since their order has no effect; the http target by its normalised href.
  */
 export function serviceEquals(a: ServiceConfig, b: ServiceConfig): boolean {
-  if (a.name !== b.name || !accessEquals(a.access, b.access)) return false;
+  if (a.name !== b.name || !accessEquals(a.access, b.access) || !routingEquals(a, b)) return false;
   if (a.protocol === 'http' && b.protocol === 'http') {
     return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b) && httpDenyEquals(a, b);
   }

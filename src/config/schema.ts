@@ -17,6 +17,7 @@ import {
   TOP_KEYS,
   type UPSTREAM_TLS_KEYS,
 } from './keys';
+import { routingProps, targets } from './routes-schema';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonSchema = { [key: string]: JsonValue } | boolean;
@@ -156,6 +157,7 @@ export function servicesSchema(): JsonSchema {
       description: 'http only: send X-Crowdsec-Remediation (observe verdicts) and X-Country-Code (when known) to the upstream',
       type: ['boolean', 'null'],
     },
+    ...routingProps(PATTERNS.httpTarget),
   };
   const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
     cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
@@ -183,10 +185,14 @@ export function servicesSchema(): JsonSchema {
       service: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'protocol', 'target'],
+        required: ['name', 'protocol'],
         properties: serviceProps,
         allOf: [
-          only('http', { required: ['domains'], properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget } } }),
+          { oneOf: [{ required: ['target'] }, { required: ['targets'] }] },
+          only('http', {
+            required: ['domains'],
+            properties: { listen: false, target: { type: 'string', pattern: PATTERNS.httpTarget }, targets: targets('several upstreams', PATTERNS.httpTarget) },
+          }),
           only('tcp', {
             required: ['listen'],
             properties: {
@@ -196,7 +202,10 @@ export function servicesSchema(): JsonSchema {
               upstream_tls: false,
               deny: false,
               forward_verdict: false,
+              routes: false,
+              balance: { enum: ['round_robin', 'least_conn', 'ip_hash', null] },
               target: { type: 'string', pattern: PATTERNS.tcpTarget },
+              targets: targets('several upstreams', PATTERNS.tcpTarget),
             },
           }),
         ],

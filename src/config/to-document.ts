@@ -7,8 +7,9 @@
 // fields whose typed form is not their YAML form have an adapter below. A field added to the schema
 // and the types therefore appears here without an edit; a test compares the keys with the schema's.
 import { formatHostPort } from './addr';
+import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
-import type { DenyResponseConfig, HostPort, ServiceConfig, ServicesConfig, ServiceTls } from './types';
+import type { DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
 
 export type ServiceDocument = { [key: string]: JsonValue };
 
@@ -17,11 +18,41 @@ export interface ServicesDocument {
 }
 
 /** YAML forms that the generic conversion cannot guess. */
-const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue } = {
-  target: (s) => (s.protocol === 'http' ? s.target.origin : formatHostPort(s.target)),
+const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue | undefined } = {
+  // One target (`target`) or a pool (`targets`, `balance`, `health`): never both.
+  target: (s) => (s.pool !== undefined ? undefined : s.protocol === 'http' ? s.target.origin : formatHostPort(s.target)),
+  targets: (s) => (s.pool === undefined ? undefined : poolTargets(s.pool)),
+  balance: (s) => s.pool?.balance,
+  health: (s) => (s.pool === undefined ? undefined : poolHealth(s.pool)),
+  routes: (s) => (s.protocol === 'http' && s.routes !== undefined ? s.routes.map(routeDocument) : undefined),
   tls: (s) => (s.protocol === 'http' ? tlsDocument(s.tls) : null),
   deny: (s) => (s.protocol === 'http' ? denyDocument(s.deny) : null),
 };
+
+function poolTargets(pool: PoolConfig<URL | HostPort>): JsonValue {
+  return pool.targets.map((t) => ({ url: addressKey(t.address), weight: t.weight, backup: t.backup }));
+}
+
+function poolHealth(pool: PoolConfig<URL | HostPort>): JsonValue {
+  const health: { [key: string]: JsonValue } = { max_fails: pool.maxFails, fail_timeout: `${pool.failTimeoutMs}ms` };
+  const a = pool.active;
+  if (a !== undefined) Object.assign(health, { interval: `${a.intervalMs}ms`, timeout: `${a.timeoutMs}ms`, healthy: a.healthy, unhealthy: a.unhealthy });
+  if (a !== undefined && pool.targets[0]?.address instanceof URL) health['path'] = a.path;
+  return health;
+}
+
+function routeDocument(r: RouteConfig): JsonValue {
+  const doc: { [key: string]: JsonValue } = {
+    path: r.path,
+    headers: { set: Object.fromEntries(r.headers.set), remove: [...r.headers.remove] },
+    access: plain(r.access) ?? null,
+    deny: denyDocument(r.deny),
+  };
+  if (r.pool !== undefined) Object.assign(doc, { targets: poolTargets(r.pool), balance: r.pool.balance, health: poolHealth(r.pool) });
+  if (r.rewrite === (r.path.endsWith('/') ? '/' : '')) doc.strip_prefix = true;
+  else if (r.rewrite !== undefined) doc.rewrite = r.rewrite;
+  return doc;
+}
 
 function tlsDocument(tls: ServiceTls): JsonValue {
   return tls.mode === 'file' ? { cert: tls.cert, key: tls.key } : tls.mode;
@@ -115,9 +146,10 @@ function serviceDocument(s: ServiceConfig): ServiceDocument {
   const fields = s as unknown as { [key: string]: unknown };
   for (const key of serviceKeys(s.protocol)) {
     const adapter = ADAPTERS[key];
+    // An adapter's undefined leaves the key out (the alternative form is printed instead).
     const value = adapter !== undefined ? adapter(s) : plain(fields[camel(key)]);
     if (value !== undefined) out[key] = value;
-    else if (allowsNull(properties[key])) out[key] = null;
+    else if (adapter === undefined && allowsNull(properties[key])) out[key] = null;
   }
   return out;
 }

@@ -45,6 +45,10 @@ export interface HttpServiceConfig {
   deny: DenyResponseConfig;
   /** Send X-Crowdsec-Remediation / X-Country-Code upstream (observe verdicts, known country). */
   forwardVerdict: boolean;
+  /** `targets:` / `balance:` / `health:` at service level; absent: the one `target` (which is then also targets[0]). */
+  pool?: PoolConfig<URL>;
+  /** `routes:`, longest path prefix first; absent when none. */
+  routes?: RouteConfig[];
 }
 
 /**
@@ -61,6 +65,8 @@ export interface TcpServiceConfig {
   listen: HostPort;
   target: HostPort;
   access: AccessConfig;
+  /** `targets:` (several upstreams); `target` is then targets[0]. */
+  pool?: PoolConfig<HostPort>;
 }
 
 export type ServiceConfig = HttpServiceConfig | TcpServiceConfig;
@@ -71,4 +77,51 @@ export interface ServicesConfig {
   /** The text it was parsed from, so that a reload can tell a real change from a touch. */
   text: string;
   services: ServiceConfig[];
+}
+
+export type BalancePolicy = 'round_robin' | 'least_conn' | 'ip_hash' | 'cookie';
+
+/** One upstream of a pool: `address` is a URL (http) or host:port (tcp). */
+export interface TargetConfig<A> {
+  address: A;
+  /** Share of the requests relative to the others (round_robin, least_conn); 1 by default. */
+  weight: number;
+  /** Used only when every non-backup target is down. */
+  backup: boolean;
+}
+
+/** Active probing: an HTTP GET of `path` (http) or a TCP connect (tcp) every `intervalMs`. */
+export interface ActiveHealthConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive successes that bring a down target back. */
+  healthy: number;
+  /** Consecutive failures that take an up target down. */
+  unhealthy: number;
+}
+
+/** Several upstreams and how they share the load. */
+export interface PoolConfig<A> {
+  targets: TargetConfig<A>[];
+  balance: BalancePolicy;
+  /** Passive health (nginx's names): `maxFails` failures within `failTimeoutMs` take a target down for `failTimeoutMs`. */
+  maxFails: number;
+  failTimeoutMs: number;
+  active?: ActiveHealthConfig;
+}
+
+/** One entry of an http service's `routes:`. */
+export interface RouteConfig {
+  /** A path prefix starting with "/"; the longest one that prefixes the request path wins. */
+  path: string;
+  /** Its own targets; absent: the service's (the default route's) pool. */
+  pool?: PoolConfig<URL>;
+  /** The prefix is removed (strip_prefix) or replaced (rewrite) before the request goes upstream. */
+  rewrite?: string;
+  /** Request headers sent upstream: lower-case names. */
+  headers: { set: [string, string][]; remove: string[] };
+  /** The service's access with the route's `access:` fields laid over it. */
+  access: AccessConfig;
+  deny: DenyResponseConfig;
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
+import { crowdsecModeOf } from '../config/routes';
 import type { HostPort, ServicesConfig } from '../config/types';
 import { StreamBouncer, type BouncerStatus } from '../crowdsec/stream/bouncer';
 import type { DecisionChange } from '../crowdsec/stream/decision-change';
@@ -14,14 +15,14 @@ import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
-import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
+import type { RouteStatus, ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
 import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext, CrowdSecSource } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
-import { buildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
+import { rebuildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
 import type { Settings } from '../settings';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
@@ -37,6 +38,9 @@ import { affectedBy, rejudge } from './rejudge';
 import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
+import { HealthProbes } from './health-probes';
+import { routesStatus, upstreamRows } from './route-status';
+import { registerUpstreamMetrics } from '../telemetry/upstream-metrics';
 
 export async function runDaemon(settings: Settings): Promise<void> {
   if (settings.workers > 1) {
@@ -85,6 +89,7 @@ export class Daemon {
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
   private stopping = false;
+  private probes: HealthProbes | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -107,6 +112,7 @@ export class Daemon {
         : undefined;
     this.lifecycle = worker?.crowdsec ?? (bouncers as BouncerLifecycle);
     this.metrics = new Metrics(() => bouncers?.current);
+    registerUpstreamMetrics(this.metrics.registry, () => upstreamRows(this.services.values()));
     const usage = crowdsec?.metricsIntervalMs ? new UsageCounters() : undefined;
     this.usage = usage;
     // With --workers > 1 the primary pushes the workers' counts (src/cluster/usage.ts).
@@ -288,7 +294,7 @@ export class Daemon {
     for (const svc of config.services) {
       const previous = this.services.get(svc.name);
       const reuse = previous !== undefined && serviceEquals(previous.config, svc);
-      const runtime = reuse ? previous : buildServiceRuntime(svc);
+      const runtime = reuse ? previous : rebuildServiceRuntime(svc, previous);
       if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
       next.set(svc.name, runtime);
     }
@@ -302,7 +308,7 @@ export class Daemon {
     }
 
     // CrowdSec first, so that a newly enforcing service never sees a bouncer that is about to go.
-    await this.lifecycle.update([...next.values()].filter((s) => s.access.crowdsec !== 'off').length);
+    await this.lifecycle.update([...next.values()].filter((s) => crowdsecModeOf(s.config) !== 'off').length);
     this.chain.crowdsec = this.lifecycle.current;
 
     this.http.router = new HostRouter(httpServices);
@@ -312,6 +318,7 @@ export class Daemon {
     const first = this.services.size === 0;
     if (!first) void this.bindHttpsIfNeeded();
     this.services = next;
+    (this.probes ??= new HealthProbes(this.log)).reconcile(next.values());
     if (!first && this.open.size > 0) this.rejudgeOpen(this.open.all(), false, 'reload');
   }
 
@@ -359,7 +366,7 @@ export class Daemon {
     if (!this.http.listening) reasons.push(`http listener ${formatHostPort(this.settings.httpAddr)} not bound`);
     if (this.tls.enabled && !this.https.listening) reasons.push(`https listener ${formatHostPort(this.settings.httpsAddr)} (--https-addr) not bound`);
     for (const addr of this.tcp.unbound) reasons.push(`tcp listener ${addr} not bound`);
-    const enforcing = [...this.services.values()].filter((s) => s.access.crowdsec === 'enforce').map((s) => s.name);
+    const enforcing = [...this.services.values()].filter((s) => crowdsecModeOf(s.config) === 'enforce').map((s) => s.name);
     const bouncer = this.lifecycle.current;
     if (enforcing.length > 0 && (bouncer === undefined || !bouncer.synced)) {
       reasons.push(`CrowdSec bouncer has not completed its initial sync (enforce: ${enforcing.join(', ')})`);
@@ -405,6 +412,16 @@ export class Daemon {
     return list;
   }
 
+  /** Routed services' routes and targets as this process sees them (--workers: each worker's report). */
+  routesStatus(): Record<string, RouteStatus[]> {
+    const out: Record<string, RouteStatus[]> = {};
+    for (const s of this.services.values()) {
+      const routes = routesStatus(s);
+      if (routes !== undefined) out[s.name] = routes;
+    }
+    return out;
+  }
+
   certificates(): ReturnType<TlsManager['status']> {
     return this.tls.status();
   }
@@ -415,6 +432,7 @@ export class Daemon {
     const deadline = Date.now() + this.settings.shutdownGraceMs;
     this.reloader?.stop();
     this.usagePusher?.stop();
+    this.probes?.stopAll();
     await Promise.all([
       this.http.close(this.settings.shutdownGraceMs),
       this.https.close(this.settings.shutdownGraceMs),
@@ -441,7 +459,13 @@ export function serviceStatus(s: ServiceRuntime): ServiceStatus {
     crowdsec: c.access.crowdsec,
     cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
     countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+    ...routesField(s),
   };
+}
+
+function routesField(s: ServiceRuntime): { routes?: RouteStatus[] } {
+  const routes = routesStatus(s);
+  return routes === undefined ? {} : { routes };
 }
 
 function bindProblem(err: NodeJS.ErrnoException): string {

@@ -5,7 +5,7 @@ import type { DecisionChange } from '../crowdsec/stream/decision-change';
 import type { OpenConnection, OpenConnections } from '../listeners/open-connections';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
-import type { ServiceRuntime } from '../services';
+import type { HttpServiceRuntime, ServiceRuntime } from '../services';
 
 export interface RejudgeContext {
   services: ReadonlyMap<string, ServiceRuntime>;
@@ -43,8 +43,12 @@ export function rejudge(conns: Iterable<OpenConnection>, ctx: RejudgeContext, cr
       toCut.push([conn, SERVICE_REMOVED]);
       continue;
     }
-    if (crowdsecOnly && service.access.crowdsec === 'off') continue;
-    const verdict = evaluate(service.access, conn.clientIp, ctx.chain, ctx.nowMs);
+    const access =
+      conn.path !== undefined && service.config.protocol === 'http'
+        ? ((service as HttpServiceRuntime).routing?.match(conn.path).access ?? service.access)
+        : service.access;
+    if (crowdsecOnly && access.crowdsec === 'off') continue;
+    const verdict = evaluate(access, conn.clientIp, ctx.chain, ctx.nowMs);
     if (!verdict.allowed) toCut.push([conn, verdict]);
     else if (verdict.metadata !== undefined) conn.verdict = verdict;
   }

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { ConfigError } from '../config/errors';
 import { AGENT_OPTIONS } from '../forward/http';
 import type { HttpServiceRuntime } from '../services';
+import { poolsOf } from '../service-routes';
 import { upstreamTlsOptions } from '../tls/upstream';
 
 /** Gives each new runtime with upstream_tls its agent; a CA file that cannot be read is a ConfigError and no agent is left behind. */
@@ -20,11 +21,18 @@ export async function attachUpstreamAgents(fresh: readonly HttpServiceRuntime[],
       } catch (err) {
         throw new ConfigError((err as Error).message, { file, service: runtime.name, field: 'upstream_tls.ca' }, { cause: err });
       }
-      runtime.target.agent = new https.Agent({ ...AGENT_OPTIONS, ...options });
+      setAgent(runtime, new https.Agent({ ...AGENT_OPTIONS, ...options }));
       done.push(runtime);
     }
   } catch (err) {
-    for (const runtime of done) runtime.target.agent = undefined;
+    for (const runtime of done) setAgent(runtime, undefined);
     throw err;
   }
+}
+
+/** The service's target and every https:// target of its routes. */
+function setAgent(runtime: HttpServiceRuntime, agent: https.Agent | undefined): void {
+  runtime.target.agent = agent;
+  if (runtime.routing === undefined) return;
+  for (const { pool } of poolsOf(runtime.routing)) for (const m of pool.members) if (m.upstream.url.protocol === 'https:') m.upstream.agent = agent;
 }

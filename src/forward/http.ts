@@ -5,15 +5,16 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { fitForHttp2 } from './h2-response';
+import { Readable } from 'node:stream';
+import { recordSuccess } from '../routing/health';
+import { hasBody, mayRetry, type FailurePhase } from '../routing/retry';
+import { stickySetCookie } from '../routing/sticky';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
 import { rejectUpgrade, respond } from './responses';
+import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
+import type { UpstreamTarget } from './target';
 
-export interface UpstreamTarget {
-  service: string;
-  url: URL;
-  /** The service's own agent (upstream_tls), else the shared one for the URL's protocol. */
-  agent?: http.Agent;
-}
+export type { UpstreamTarget } from './target';
 
 export interface HttpForwarderOptions {
   upstreamTimeoutMs: number;
@@ -21,13 +22,28 @@ export interface HttpForwarderOptions {
   onUpstreamError(service: string, kind: UpstreamErrorKind): void;
 }
 
+/** What the access log shows of a routed request; every route with no healthy target left answers 502 with this upstream_error. */
+export const NO_HEALTHY_TARGET = 'no_healthy_target';
+
 const kTarget = Symbol('netbird-proxy.target');
 const kUpgradeStatus = Symbol('netbird-proxy.upgradeStatus');
 const kUpstreamError = Symbol('netbird-proxy.upstreamError');
+const kRoute = Symbol('netbird-proxy.route');
+const kMember = Symbol('netbird-proxy.member');
+const kRetried = Symbol('netbird-proxy.retried');
+const kSetCookie = Symbol('netbird-proxy.setCookie');
+const kAnswered = Symbol('netbird-proxy.answered');
+const kClientUrl = Symbol('netbird-proxy.clientUrl');
 type TrackedRequest = IncomingMessage & {
   [kTarget]?: UpstreamTarget;
   [kUpgradeStatus]?: number;
-  [kUpstreamError]?: UpstreamErrorKind;
+  [kUpstreamError]?: UpstreamErrorKind | typeof NO_HEALTHY_TARGET;
+  [kRoute]?: ForwardRoute;
+  [kMember]?: HttpMember;
+  [kRetried]?: boolean;
+  [kSetCookie]?: string;
+  [kAnswered]?: boolean;
+  [kClientUrl]?: string;
 };
 
 /** What the client got for a proxied upgrade: 101, the upstream's refusal status, or 502/504. */
@@ -36,8 +52,22 @@ export function upgradeStatus(req: IncomingMessage): number | undefined {
 }
 
 /** The upstream failure this request met, if any (for the access log). */
-export function upstreamErrorOf(req: IncomingMessage): UpstreamErrorKind | undefined {
+export function upstreamErrorOf(req: IncomingMessage): UpstreamErrorKind | typeof NO_HEALTHY_TARGET | undefined {
   return (req as TrackedRequest)[kUpstreamError];
+}
+
+/** A routed request's route name and the target it was last sent to (for the access log). */
+export function routeOf(req: IncomingMessage): string | undefined {
+  return (req as TrackedRequest)[kRoute]?.name;
+}
+
+/** The request target as the client sent it (a route's rewrite changes req.url). */
+export function clientUrlOf(req: IncomingMessage): string | undefined {
+  return (req as TrackedRequest)[kClientUrl] ?? req.url;
+}
+
+export function upstreamOf(req: IncomingMessage): string | undefined {
+  return (req as TrackedRequest)[kMember]?.key;
 }
 
 // Idle upstream sockets are dropped after 4 s: below the 5 s keep-alive of Node servers and
@@ -56,8 +86,10 @@ export class HttpForwarder {
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
     this.proxy.on('proxyReq', (proxyReq) => this.armTimeout(proxyReq));
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, req as TrackedRequest);
-      this.watchBody(proxyRes, req as TrackedRequest, res);
+      const tracked = req as TrackedRequest;
+      if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, tracked);
+      if (tracked[kMember] !== undefined) answered(tracked, proxyRes);
+      this.watchBody(proxyRes, tracked, res);
     });
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
       const tracked = req as TrackedRequest;
@@ -65,6 +97,78 @@ export class HttpForwarder {
       proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
       proxyReq.once('response', (res) => (tracked[kUpgradeStatus] = res.statusCode));
     });
+  }
+
+  /** A request of a routed service: its route's target, path and headers; a retry on another target when allowed (routing/retry.ts). */
+  webRouted(req: IncomingMessage, res: ServerResponse, route: ForwardRoute, clientIp: string): void {
+    const tracked = req as TrackedRequest;
+    tracked[kRoute] = route;
+    const member = chooseMember(route, req, clientIp, Date.now());
+    if (member === undefined) {
+      tracked[kUpstreamError] = NO_HEALTHY_TARGET;
+      respond(res, 502);
+      return;
+    }
+    if (stickyMissed()) tracked[kSetCookie] = stickySetCookie(member.id, route.cookiePath, (req.headers['x-forwarded-proto'] ?? '') === 'https');
+    if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
+    applyRoute(route, req);
+    res.on('close', releaseMember);
+    this.send(tracked, res, member, undefined);
+  }
+
+  /** An upgrade of a routed service (no retry: the upgrade's bytes are on their way). */
+  wsRouted(req: IncomingMessage, socket: Duplex, head: Buffer, route: ForwardRoute, clientIp: string): void {
+    const tracked = req as TrackedRequest;
+    tracked[kRoute] = route;
+    const member = chooseMember(route, req, clientIp, Date.now());
+    if (member === undefined) {
+      tracked[kUpstreamError] = NO_HEALTHY_TARGET;
+      tracked[kUpgradeStatus] = 502;
+      rejectUpgrade(socket, 502);
+      return;
+    }
+    if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
+    applyRoute(route, req);
+    tracked[kMember] = member;
+    member.state.active++;
+    member.state.requests++;
+    socket.once('close', () => member.state.active--);
+    this.ws(req, socket, head, member.upstream);
+  }
+
+  private send(req: TrackedRequest, res: ServerResponse, member: HttpMember, buffer: Readable | undefined): void {
+    req[kMember] = member;
+    member.state.active++;
+    member.state.requests++;
+    req[kTarget] = member.upstream;
+    const target = member.upstream;
+    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url), buffer });
+  }
+
+  /** A routed request that failed: counted against its target; true when it was sent again to another one. */
+  private retried(req: TrackedRequest, res: ServerResponse, kind: UpstreamErrorKind, err: Error): boolean {
+    const member = req[kMember];
+    const route = req[kRoute];
+    if (member === undefined || route === undefined) return false;
+    const now = Date.now();
+    if (kind !== 'aborted' && route.pool.failed(member, now)) {
+      this.opts.log.warn({ service: member.upstream.service, route: route.name, upstream: member.key, kind }, 'upstream target marked down');
+    }
+    if (req[kRetried] === true || req[kAnswered] === true || res.headersSent || res.destroyed) return false;
+    const phase: FailurePhase =
+      kind === 'refused' || kind === 'unreachable' || (err instanceof UpstreamTimeoutError && err.connecting) ? 'connect' : 'response';
+    if (!mayRetry(req.method, hasBody(req.headers), phase)) return false;
+    const next = route.pool.pick('', now, member);
+    if (next === undefined) return false;
+    member.state.active--;
+    req[kRetried] = true;
+    req[kUpstreamError] = undefined;
+    this.opts.log.info(
+      { service: member.upstream.service, route: route.name, upstream: member.key, next: next.key, kind },
+      'upstream request retried on another target',
+    );
+    this.send(req, res, next, Readable.from([]));
+    return true;
   }
 
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {
@@ -121,12 +225,16 @@ export class HttpForwarder {
   private onProxyError(err: Error, req: TrackedRequest, res: ServerResponse | Duplex | undefined): void {
     const kind: UpstreamErrorKind = err instanceof UpstreamTimeoutError ? 'timeout' : classifyHttpError(err);
     // A reset caused by the client leaving is the client's doing, not the upstream's.
-    if (!(req.socket.destroyed && kind === 'reset')) this.record(req, kind, err);
+    const clientLeft = req.socket.destroyed && kind === 'reset';
+    if (!clientLeft) this.record(req, kind, err);
     if (res === undefined) return;
     if (isServerResponse(res)) {
+      if (!clientLeft && req[kMember] !== undefined && this.retried(req, res, kind, err)) return;
       if (!res.headersSent && !res.destroyed) respond(res, statusForUpstreamError(kind), true);
       else res.destroy();
     } else if (req[kUpgradeStatus] === undefined && res.writable) {
+      const member = req[kMember];
+      if (member !== undefined && !clientLeft) req[kRoute]?.pool.failed(member, Date.now());
       // An upgrade that failed before the upstream answered: tell the client, then close.
       const status = statusForUpstreamError(kind);
       req[kUpgradeStatus] = status;
@@ -139,14 +247,31 @@ export class HttpForwarder {
 
 /** What a timed-out upstream request is destroyed with, so that its error is named 'timeout'. */
 class UpstreamTimeoutError extends Error {
-  constructor() {
-    super('upstream timed out');
+  /** `connecting`: the connection was never made, so nothing was sent. */
+  constructor(readonly connecting: boolean) {
+    super(connecting ? 'upstream connect timed out' : 'upstream timed out');
   }
 }
 
 /** One shared 'timeout' listener for every upstream request (no closure per request). */
 function onUpstreamTimeout(this: http.ClientRequest): void {
-  this.destroy(new UpstreamTimeoutError());
+  this.destroy(new UpstreamTimeoutError(this.socket === null || this.socket.connecting));
+}
+
+/** The routed target answered: its failure count starts again; a new sticky client gets its cookie. */
+function answered(req: TrackedRequest, proxyRes: IncomingMessage): void {
+  req[kAnswered] = true;
+  recordSuccess((req[kMember] as HttpMember).state);
+  const cookie = req[kSetCookie];
+  if (cookie === undefined) return;
+  const existing = proxyRes.headers['set-cookie'];
+  proxyRes.headers['set-cookie'] = existing === undefined ? [cookie] : [...existing, cookie];
+}
+
+/** A routed response closed: its target has one request fewer in flight (least_conn). */
+function releaseMember(this: ServerResponse): void {
+  const member = (this.req as TrackedRequest)[kMember];
+  if (member !== undefined) member.state.active--;
 }
 
 function isServerResponse(res: ServerResponse | Duplex): res is ServerResponse {

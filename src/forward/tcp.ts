@@ -15,6 +15,9 @@ const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
 export interface TcpForwardHooks {
   onUpstreamError(kind: UpstreamErrorKind, err: Error): void;
+  /** Several targets: the connection failed before anything was sent; another target to dial, or undefined. */
+  redial?(kind: UpstreamErrorKind): HostPort | undefined;
+  onConnected?(): void;
 }
 
 const kOtherSide = Symbol('netbird-proxy.otherSide');
@@ -23,7 +26,14 @@ const kHooks = Symbol('netbird-proxy.tcpHooks');
 const kHeld = Symbol('netbird-proxy.heldBuffers');
 /** Reading stopped by onUpstreamData returning false (net does not mark the stream paused for it). */
 const kStalled = Symbol('netbird-proxy.stalled');
-type SplicedSocket = Socket & { [kOtherSide]?: SplicedSocket; [kHooks]?: TcpForwardHooks; [kHeld]?: Buffer[]; [kStalled]?: boolean };
+const kConnectTimeout = Symbol('netbird-proxy.connectTimeout');
+type SplicedSocket = Socket & {
+  [kOtherSide]?: SplicedSocket;
+  [kHooks]?: TcpForwardHooks;
+  [kHeld]?: Buffer[];
+  [kStalled]?: boolean;
+  [kConnectTimeout]?: number;
+};
 
 /**
  * The buffer for the upstream socket's next read. net calls `buffer()` without the socket, right
@@ -34,22 +44,42 @@ const UPSTREAM_READS = { buffer: nextReadBuffer, callback: onUpstreamData };
 
 /** Connects client and upstream; half-close is passed through; any error or timeout destroys both. */
 export function forwardTcp(client: Socket, target: HostPort, connectTimeoutMs: number, hooks: TcpForwardHooks): void {
-  const upstream: SplicedSocket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: UPSTREAM_READS });
   const down = client as SplicedSocket;
+  dial(down, target, connectTimeoutMs, hooks);
+  down.on('error', destroyBoth);
+  down.on('close', onSideClosed);
+}
+
+function dial(down: SplicedSocket, target: HostPort, connectTimeoutMs: number, hooks: TcpForwardHooks): void {
+  const upstream: SplicedSocket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: UPSTREAM_READS });
   upstream[kOtherSide] = down;
   upstream[kHooks] = hooks;
+  upstream[kConnectTimeout] = connectTimeoutMs;
   down[kOtherSide] = upstream;
   upstream.setTimeout(connectTimeoutMs);
   upstream.on('timeout', onConnectTimeout);
   upstream.on('connect', onUpstreamConnected);
   upstream.on('error', onUpstreamError);
-  down.on('error', destroyBoth);
-  down.on('close', onSideClosed);
   upstream.on('close', onSideClosed);
+}
+
+/** A connect that failed (nothing was sent yet): dials the next target when the hooks give one. */
+function redialed(upstream: SplicedSocket, kind: UpstreamErrorKind): boolean {
+  const hooks = upstream[kHooks];
+  const down = upstream[kOtherSide];
+  if (hooks?.redial === undefined || down === undefined || down.destroyed || upstream[kConnectTimeout] === undefined) return false;
+  const next = hooks.redial(kind);
+  if (next === undefined) return false;
+  upstream[kOtherSide] = undefined;
+  upstream.destroy();
+  dial(down, next, upstream[kConnectTimeout], hooks);
+  return true;
 }
 
 function onUpstreamConnected(this: SplicedSocket): void {
   const client = this[kOtherSide] as SplicedSocket;
+  this[kConnectTimeout] = undefined;
+  this[kHooks]?.onConnected?.();
   // The client's socket timer is refreshed by its reads (client → upstream) and by its writes
   // (upstream → client), so it alone sees the connection idle in both directions.
   this.setTimeout(0);
@@ -111,12 +141,13 @@ function onUpstreamEnded(this: SplicedSocket): void {
 
 function onConnectTimeout(this: SplicedSocket): void {
   this[kHooks]?.onUpstreamError('timeout', new Error('connect timed out'));
-  destroyBoth.call(this);
+  if (!redialed(this, 'timeout')) destroyBoth.call(this);
 }
 
 function onUpstreamError(this: SplicedSocket, err: NodeJS.ErrnoException): void {
-  this[kHooks]?.onUpstreamError(classifySocketError(err), err);
-  destroyBoth.call(this);
+  const kind = classifySocketError(err);
+  this[kHooks]?.onUpstreamError(kind, err);
+  if (!redialed(this, kind)) destroyBoth.call(this);
 }
 
 function destroyBoth(this: SplicedSocket): void {

@@ -10,6 +10,8 @@ import type { IpSet } from '../net/ip-set';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import type { HttpServiceRuntime } from '../services';
+import type { RouteRuntime } from '../service-routes';
+import { clientUrlOf, upstreamOf } from '../forward/http';
 import { elapsedMs, metadataOrEmpty, type AccessEntry } from '../telemetry/access-log';
 import type { Metrics } from '../telemetry/metrics';
 import type { HostRouter } from './host-router';
@@ -27,7 +29,13 @@ export interface AdmissionContext {
 }
 
 export type Admission = { requestId: string } & (
-  { service: undefined; clientIp: ClientAddress; verdict: undefined } | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict }
+  | { service: undefined; clientIp: ClientAddress; verdict: undefined; route?: undefined }
+  | {
+      service: HttpServiceRuntime;
+      clientIp: ClientAddress;
+      verdict: Verdict;
+      /** Routed services: the request's route, whose access was judged. */ route?: RouteRuntime;
+    }
 );
 
 /** Routes, resolves the client and runs the chain; counts the outcome; rewrites the forwarding headers of an admitted request. */
@@ -37,10 +45,12 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined };
   }
-  const verdict = evaluate(service.access, forwardedFor.clientIp, ctx.chain, Date.now());
-  if (ctx.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
+  const route = service.routing?.match(req.url);
+  const access = route === undefined ? service.access : route.access;
+  const verdict = evaluate(access, forwardedFor.clientIp, ctx.chain, Date.now());
+  if (ctx.usage !== undefined && access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
     ctx.metrics.httpRequest(service.name, 'allowed', '');
     setForwardingHeaders(req.headers, { peer, forwardedFor, scheme, port });
@@ -49,7 +59,9 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   } else {
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
-  return { requestId, service, clientIp: forwardedFor.clientIp, verdict };
+  return route === undefined
+    ? { requestId, service, clientIp: forwardedFor.clientIp, verdict }
+    : { requestId, service, clientIp: forwardedFor.clientIp, verdict, route };
 }
 
 export function requestAccessEntry(
@@ -74,7 +86,7 @@ export function requestAccessEntry(
     country: verdict?.country,
     method: req.method,
     host: req.headers.host,
-    path: req.url,
+    path: admission.route === undefined ? req.url : clientUrlOf(req),
     http_version: req.httpVersion,
     stream_id: req.httpVersionMajor === 2 ? (req as unknown as H2Request).streamId : undefined,
     status,
@@ -83,6 +95,8 @@ export function requestAccessEntry(
     duration_ms: elapsedMs(startMs),
     deny_reason: verdict?.denyReason ?? '',
     upstream_error: upstreamError,
+    route: admission.route === undefined ? undefined : admission.route.name,
+    upstream: admission.route === undefined ? undefined : upstreamOf(req),
     metadata: metadataOrEmpty(verdict?.metadata),
   };
 }

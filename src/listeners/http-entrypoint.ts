@@ -244,8 +244,9 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (!admission.verdict.allowed) {
       // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
       if (answerFavicon(req, res)) return;
-      respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
+      respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    else if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;
@@ -291,16 +292,19 @@ export class HttpEntrypoint implements AdmissionContext {
       status = 404;
       rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
-      status = admission.service.config.deny.status;
-      rejectUpgradeDenied(socket, admission.service.config.deny, denialOf(admission));
+      const deny = (admission.route ?? admission.service.config).deny;
+      status = deny.status;
+      rejectUpgradeDenied(socket, deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
     } else {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
+      if (admission.route !== undefined) conn.path = req.url;
       this.opts.open.track(conn, socket);
-      this.forwarder.ws(req, socket, head, admission.service.target);
+      if (admission.route !== undefined) this.forwarder.wsRouted(req, socket, head, admission.route, admission.clientIp);
+      else this.forwarder.ws(req, socket, head, admission.service.target);
       socket.once('close', () => (admission.verdict = conn.verdict));
     }
     socket.once('close', () => {

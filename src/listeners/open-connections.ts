@@ -10,6 +10,9 @@ export interface Closable {
 }
 
 export class OpenConnection {
+  /** A WebSocket of a routed service: its request path, so that it is judged again by its route's rules. */
+  path: string | undefined = undefined;
+
   constructor(
     readonly protocol: 'http' | 'tcp',
     readonly serviceName: string,

@@ -4,7 +4,12 @@ import type { Logger } from 'pino';
 import { acceptConnection, type AcceptOptions } from '../client-ip/accept';
 import type { Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
-import { forwardTcp } from '../forward/tcp';
+import { forwardTcp, type TcpForwardHooks } from '../forward/tcp';
+import type { UpstreamErrorKind } from '../forward/errors';
+import { NO_HEALTHY_TARGET } from '../forward/http';
+import { recordSuccess } from '../routing/health';
+import type { Member, Pool } from '../routing/pool';
+import { DEFAULT_ROUTE } from '../service-routes';
 import type { IpSet } from '../net/ip-set';
 import { evaluate, type ChainContext } from '../restrictions/chain';
 import type { TcpServiceRuntime } from '../services';
@@ -86,8 +91,25 @@ export class TcpListener {
       bytes_out: socket.bytesWritten,
       duration_ms: elapsedMs(session.startMs),
       deny_reason: verdict.denyReason,
+      upstream_error: session.pooled?.error,
+      route: session.pooled === undefined ? undefined : DEFAULT_ROUTE,
+      upstream: session.pooled?.member?.key,
       metadata: metadataOrEmpty(verdict.metadata),
     });
+  }
+
+  private forwardPooled(session: TcpSession, name: string, pool: Pool<HostPort, HostPort>, client: string): void {
+    const pooled = new PooledConnection(name, pool, this.opts.log, (kind) => this.opts.metrics.upstreamError(name, kind));
+    session.pooled = pooled;
+    const member = pool.pick(client, Date.now());
+    if (member === undefined) {
+      pooled.error = NO_HEALTHY_TARGET;
+      session.socket.destroy();
+      return;
+    }
+    pooled.take(member);
+    session.socket.once('close', () => pooled.release());
+    forwardTcp(session.socket, member.address, this.opts.connectTimeoutMs, pooled);
   }
 
   private admit(session: TcpSession, peer: Peer): void {
@@ -105,6 +127,10 @@ export class TcpListener {
     }
     this.opts.metrics.tcpConnection(service.name, 'allowed', '');
     this.opts.open.track(conn, socket);
+    if (service.pool !== undefined) {
+      this.forwardPooled(session, service.name, service.pool, peer.address);
+      return;
+    }
     forwardTcp(socket, service.config.target, this.opts.connectTimeoutMs, {
       onUpstreamError: (kind, err) => {
         this.opts.metrics.upstreamError(service.name, kind);
@@ -122,4 +148,57 @@ interface TcpSession {
   readonly socket: Socket;
   readonly startMs: number;
   conn: OpenConnection | undefined;
+  /** Services with several targets: the one dialled last, and why none was left. */
+  pooled?: PooledConnection;
+}
+
+type TcpMember = Member<HostPort, HostPort>;
+
+/** A connection of a service with several targets: one retry on another target when the connect fails, passive health. */
+class PooledConnection implements TcpForwardHooks {
+  member: TcpMember | undefined;
+  error: string | undefined;
+  private retried = false;
+
+  constructor(
+    private readonly service: string,
+    private readonly pool: Pool<HostPort, HostPort>,
+    private readonly log: Logger,
+    private readonly onError: (kind: UpstreamErrorKind) => void,
+  ) {}
+
+  take(member: TcpMember): void {
+    this.member = member;
+    member.state.active++;
+    member.state.requests++;
+  }
+
+  release(): void {
+    if (this.member !== undefined) this.member.state.active--;
+  }
+
+  onUpstreamError(kind: UpstreamErrorKind, err: Error): void {
+    const member = this.member as TcpMember;
+    this.error = kind;
+    this.onError(kind);
+    this.log.warn({ service: this.service, upstream: member.key, kind, err: err.message }, 'upstream error');
+    if (this.pool.failed(member, Date.now()))
+      this.log.warn({ service: this.service, route: DEFAULT_ROUTE, upstream: member.key, kind }, 'upstream target marked down');
+  }
+
+  redial(): HostPort | undefined {
+    if (this.retried) return undefined;
+    this.retried = true;
+    const failed = this.member as TcpMember;
+    const next = this.pool.pick('', Date.now(), failed);
+    if (next === undefined) return undefined;
+    failed.state.active--;
+    this.take(next);
+    this.error = undefined;
+    return next.address;
+  }
+
+  onConnected(): void {
+    if (this.member !== undefined) recordSuccess(this.member.state);
+  }
 }

@@ -29,6 +29,9 @@ export interface AccessEntry {
   deny_reason: DenyReason;
   /** The upstream failure the request met (refused, timeout, reset, aborted, ...), absent when none. */
   upstream_error?: string;
+  /** Routed services (routes or several targets): the route ("default" or its path prefix) and the target the request went to. */
+  route?: string;
+  upstream?: string;
   metadata: Record<string, string>;
 }
 
@@ -80,6 +83,8 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
   line += `,"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${decimalMs(e.duration_ms)},"deny_reason":"${e.deny_reason}"`;
   if (e.upstream_error !== undefined) line += `,"upstream_error":${quote(e.upstream_error)}`;
+  if (e.route !== undefined) line += `,"route":${quote(e.route)}`;
+  if (e.upstream !== undefined) line += `,"upstream":${quote(e.upstream)}`;
   return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 

@@ -42,6 +42,36 @@ const two = (a: string, b: string): string => `services:\n${a}${b}`;
 export const VALID_CASES: [string, string, LoadOptions?][] = [
   ['the spec example', FULL],
   ['no services', 'services: []\n'],
+  [
+    'routes and targets (the issue example)',
+    `services:
+  - name: cloud
+    protocol: http
+    domains: [cloud.example.com]
+    target: http://10.0.0.5:8080
+    routes:
+      - path: /api/
+        targets: [http://10.0.0.6:8080, http://10.0.0.7:8080, { url: http://10.0.0.8:8080, weight: 2 }, { url: http://10.0.0.9:8080, backup: true }]
+        balance: round_robin
+        strip_prefix: false
+        headers: { set: { X-Env: prod }, remove: [X-Debug] }
+        health: { path: /healthz, interval: 10s, timeout: 2s, healthy: 2, unhealthy: 3 }
+        access: { crowdsec: off }
+      - path: /v1/
+        rewrite: /v2/
+      - path: /admin/
+        access: { cidr: { allow: [10.0.0.0/8] } }
+        deny: { status: 404 }
+`,
+  ],
+  [
+    'service-level targets, cookie, passive health',
+    http('    routes:\n      - path: /a\n        strip_prefix: true\n', { domains: '[app.example.com]', target: 'http://127.0.0.1:3000' }).replace(
+      'target: http://127.0.0.1:3000',
+      'targets: [http://127.0.0.1:3000, http://127.0.0.1:3001]\n    balance: cookie\n    health: { max_fails: 3, fail_timeout: 30s }',
+    ),
+  ],
+  ['tcp targets', tcp('    balance: least_conn\n    health: { interval: 5s }\n').replace('target: 127.0.0.1:22', 'targets: [127.0.0.1:22, "[::1]:22"]')],
   ['minimal http', http()],
   ['empty values mean the default', http('    access:\n      cidr:\n      countries: { allow: }\n      crowdsec:\n'), NO_CS],
   ['crowdsec false', http('    access: { crowdsec: false }\n'), NO_CS],
@@ -125,11 +155,58 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     ),
     `${F}: service "web": field "name": duplicate service name "web" (also services[0])`,
   ],
+  // --- routing
+  [
+    'target and targets',
+    http('    targets: [http://127.0.0.1:3001]\n'),
+    `${F}: service "web": field "targets": cannot be used together with "target": use one target or a list of targets`,
+  ],
+  [
+    'cookie for tcp',
+    tcp('    balance: cookie\n').replace('target: 127.0.0.1:22', 'targets: [127.0.0.1:22]'),
+    `${F}: service "ssh": field "balance": "cookie" is not one of round_robin, least_conn, ip_hash (a tcp connection has no cookies)`,
+  ],
+  ['routes for tcp', tcp('    routes: []\n'), `${F}: service "ssh": field "routes": is not allowed for protocol tcp: a tcp connection has no path`],
+  [
+    'target weight 0',
+    http('    routes:\n      - path: /x/\n        targets: [{ url: http://127.0.0.1:1, weight: 0 }]\n'),
+    `${F}: service "web": field "routes[0].targets[0].weight": must be a whole number from 1 to 1000, got 0`,
+  ],
+  [
+    'route target not a URL',
+    http('    routes:\n      - path: /x/\n        targets: [ftp://127.0.0.1:1]\n'),
+    `${F}: service "web": field "routes[0].targets[0]": "ftp://127.0.0.1:1" must be an http:// or https:// URL, e.g. "http://127.0.0.1:3000"`,
+  ],
+  [
+    'unknown health key',
+    http('    routes:\n      - path: /x/\n        targets: [http://127.0.0.1:1]\n        health: { intervall: 5s }\n'),
+    `${F}: service "web": field "routes[0].health.intervall": unknown key "intervall" (did you mean "interval"?); allowed keys: path, interval, timeout, healthy, unhealthy, max_fails, fail_timeout`,
+  ],
+  [
+    'route path without slash',
+    http('    routes:\n      - path: api\n'),
+    `${F}: service "web": field "routes[0].path": "api" must start with "/" and contain no spaces, "?" or "#"`,
+  ],
+  [
+    'strip_prefix and rewrite',
+    http('    routes:\n      - path: /a/\n        strip_prefix: true\n        rewrite: /b/\n'),
+    `${F}: service "web": field "routes[0].rewrite": cannot be used together with strip_prefix: true (strip_prefix is rewrite: /)`,
+  ],
+  [
+    'route access field',
+    http('    routes:\n      - path: /a/\n        access: { cidr: { allow: [10.0.0.1/8] } }\n'),
+    `${F}: service "web": field "routes[0].access.cidr.allow[0]": "10.0.0.1/8" is not a valid CIDR: it has host bits set; did you mean "10.0.0.0/8"?`,
+  ],
+  [
+    'route path twice',
+    http('    routes:\n      - path: /a/\n      - path: /a/\n'),
+    `${F}: service "web": field "routes[1].path": "/a/" is listed twice (also routes[0])`,
+  ],
   // --- unknown keys at every level
   [
     'unknown service key',
     http('    domain: x\n'),
-    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls, deny, forward_verdict`,
+    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls, deny, forward_verdict, targets, balance, health, routes`,
   ],
   [
     'unknown access key',

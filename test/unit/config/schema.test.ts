@@ -35,6 +35,8 @@ export const LOADER_ONLY: Record<string, string> = {
   'country in allow and deny': 'a country not in both allow and deny',
   'crowdsec enforce unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
   'crowdsec observe unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
+  'route path twice': 'route paths unique within a service',
+  'route access field': 'CIDR host bits must be zero',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });

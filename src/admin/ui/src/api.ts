@@ -50,7 +50,15 @@ export interface ServiceInfo {
   listen: string | null;
   target: string;
   access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  /** Services with routes or several targets (src/admin/status.ts RouteStatus). */
+  routes?: RouteInfo[] | null;
   counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
+}
+
+export interface RouteInfo {
+  route: string;
+  balance: string;
+  targets: { target: string; weight: number; backup: boolean; health: 'up' | 'down'; down_reason?: string; probe_error?: string }[];
 }
 
 export interface ServicesResponse {
@@ -94,6 +102,8 @@ export interface StatusResponse {
   version: string;
   crowdsec: BouncerStatus;
   certificates: CertificateStatus[];
+  /** Routed services carry `routes` (with --workers: every worker's view merged). */
+  services?: { name: string; routes?: RouteInfo[] }[];
 }
 
 export class ApiError extends Error {

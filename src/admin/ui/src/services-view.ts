@@ -1,6 +1,6 @@
 // Access control: the bouncer and certificates cards, and one card per service with its rules, live counters and
 // the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec).
-import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type ServiceInfo, type ServicesResponse } from './api.js';
+import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type RouteInfo, type ServiceInfo, type ServicesResponse } from './api.js';
 import { badge, modeBadge } from './badges.js';
 import { renderCertificates } from './certificates-card.js';
 import { append, clear, h } from './dom.js';
@@ -22,6 +22,7 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
   const certCard = h('section', { class: 'card certificates', 'aria-labelledby': 'certificates-title' });
   const grid = h('div', { class: 'service-grid' });
   const counters = new Map<string, HTMLElement>();
+  const routeLists = new Map<string, HTMLElement>();
   clear(root);
   append(root, [
     h('h1', {}, 'Access control'),
@@ -42,6 +43,8 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
       ),
     );
     renderCounters(counterEl, svc);
+    const list = grid.querySelector<HTMLElement>(`.service[data-service="${svc.name}"] ul.routes`);
+    if (list !== null) routeLists.set(svc.name, list);
   }
   if (initial.services.length === 0) grid.appendChild(h('p', { class: 'empty' }, 'No services are configured.'));
 
@@ -50,6 +53,14 @@ export async function servicesView(root: HTMLElement): Promise<() => void> {
     for (const svc of services.services) {
       const el = counters.get(svc.name);
       if (el !== undefined) renderCounters(el, svc);
+    }
+    // Target health from /status: with --workers it is every worker's view merged.
+    for (const s of status.services ?? []) {
+      const list = routeLists.get(s.name);
+      if (list === undefined || !s.routes) continue;
+      const next = routesList(s.routes);
+      list.replaceWith(next);
+      routeLists.set(s.name, next);
     }
     renderBouncer(bouncerCard, status.crowdsec, services);
     renderCertificates(certCard, status.certificates);
@@ -69,7 +80,7 @@ function serviceCard(
   const a = svc.access;
   const rows: [string, Node | string][] = [
     svc.protocol === 'http' ? ['Domains', chips(svc.domains ?? [], 'domain')] : ['Listen', h('code', {}, svc.listen ?? '')],
-    ['Target', h('code', {}, svc.target)],
+    svc.routes ? ['Routes', routesList(svc.routes)] : ['Target', h('code', {}, svc.target)],
     ['CIDR', allowDeny(a.cidr.allow, a.cidr.deny, 'any address')],
     ['Countries', allowDeny(a.countries.allow, a.countries.deny, 'any country')],
   ];
@@ -127,6 +138,35 @@ function serviceCard(
     h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     counterEl,
     reputation,
+  );
+}
+
+/** Each route (the service's own targets are "default") with its targets and their health. */
+function routesList(routes: RouteInfo[]): HTMLElement {
+  return h(
+    'ul',
+    { class: 'routes' },
+    ...routes.map((r) =>
+      h(
+        'li',
+        { 'data-route': r.route },
+        h('code', {}, r.route),
+        ` ${r.balance.replace('_', ' ')}: `,
+        ...r.targets.flatMap((t) => [
+          h('code', { 'data-target': t.target }, t.target),
+          t.weight !== 1 ? ` ×${t.weight}` : '',
+          t.backup ? ' (backup) ' : ' ',
+          t.health === 'up'
+            ? badge('ok', 'up')
+            : badge(
+                'deny',
+                'down',
+                t.down_reason === 'probe' ? `health check failed${t.probe_error ? `: ${t.probe_error}` : ''}` : 'failed requests (max_fails)',
+              ),
+          ' ',
+        ]),
+      ),
+    ),
   );
 }
 
