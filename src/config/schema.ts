@@ -3,6 +3,7 @@
 // that the file is current and that schema and loader agree on every example and error case.
 // What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
 // only the loader checks; docs/operations.md lists it.
+import { authSchema } from './auth-schema';
 import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
 import {
   type ACCESS_KEYS,
@@ -156,6 +157,7 @@ export function servicesSchema(): JsonSchema {
       description: 'http only: send X-Crowdsec-Remediation (observe verdicts) and X-Country-Code (when known) to the upstream',
       type: ['boolean', 'null'],
     },
+    auth: authSchema(),
   };
   const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
     cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
@@ -196,6 +198,7 @@ export function servicesSchema(): JsonSchema {
               upstream_tls: false,
               deny: false,
               forward_verdict: false,
+              auth: false,
               target: { type: 'string', pattern: PATTERNS.tcpTarget },
             },
           }),

@@ -1,4 +1,5 @@
 // Typed services.yaml, produced once by the loader and never re-validated downstream.
+import type { AuthConfig } from '../auth/types';
 import type { DenyTemplate } from '../forward/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
@@ -45,6 +46,8 @@ export interface HttpServiceConfig {
   deny: DenyResponseConfig;
   /** Send X-Crowdsec-Remediation / X-Country-Code upstream (observe verdicts, known country). */
   forwardVerdict: boolean;
+  /** Who may use the service (docs/auth.md); absent: anyone the access rules admit. */
+  auth?: AuthConfig;
 }
 
 /**

@@ -1,6 +1,8 @@
 // Wires the data path together and owns what changes over the process's life: the loaded
 // services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
+import { AuthGate } from '../auth/gate';
+import { loadSessionSecret } from '../auth/session-secret';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
@@ -79,6 +81,7 @@ export class Daemon {
   private readonly admin: AdminServer | undefined;
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
+  private readonly auth: AuthGate;
   private stopping = false;
 
   constructor(
@@ -108,6 +111,7 @@ export class Daemon {
     this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics });
+    this.auth = new AuthGate(() => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
     const common = {
       chain: this.chain,
       trusted,
@@ -124,6 +128,7 @@ export class Daemon {
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
+      auth: this.auth,
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
@@ -283,6 +288,7 @@ export class Daemon {
       next.set(svc.name, runtime);
     }
     await attachUpstreamAgents(fresh, config.file);
+    if (fresh.some((s) => s.auth !== undefined)) this.auth.prepare(config.file);
     await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
     const tcpServices: TcpServiceRuntime[] = [];

@@ -2,6 +2,7 @@
 // and the access entry it ends with. Pure apart from the counter it bumps, so the per-request
 // benchmark (bench/micro/path.ts) runs exactly this.
 import type { IncomingMessage } from 'node:http';
+import type { AuthOutcome } from '../auth/types';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
 import type { ClientAddress, Peer } from '../client-ip/peer';
 import { setForwardingHeaders } from '../forward/headers';
@@ -25,7 +26,7 @@ export interface AdmissionContext {
   usage?: UsageRecorder;
 }
 
-export type Admission = { requestId: string } & (
+export type Admission = { requestId: string; auth?: AuthOutcome } & (
   { service: undefined; clientIp: ClientAddress; verdict: undefined } | { service: HttpServiceRuntime; clientIp: ClientAddress; verdict: Verdict }
 );
 
@@ -36,7 +37,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, auth: undefined };
   }
   const verdict = evaluate(service.access, forwardedFor.clientIp, ctx.chain, Date.now());
   if (ctx.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
@@ -48,7 +49,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   } else {
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
-  return { requestId, service, clientIp: forwardedFor.clientIp, verdict };
+  return { requestId, service, clientIp: forwardedFor.clientIp, verdict, auth: undefined };
 }
 
 export function requestAccessEntry(
@@ -81,5 +82,8 @@ export function requestAccessEntry(
     deny_reason: verdict?.denyReason ?? '',
     upstream_error: upstreamError,
     metadata: metadataOrEmpty(verdict?.metadata),
+    auth_mechanism: admission.auth?.mechanism,
+    user_id: admission.auth?.userId,
+    auth_success: admission.auth?.success,
   };
 }

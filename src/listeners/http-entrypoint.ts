@@ -21,6 +21,7 @@ import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { AuthGate } from '../auth/gate';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
@@ -67,6 +68,8 @@ export interface HttpEntrypointOptions {
   metrics: Metrics;
   open: OpenConnections;
   usage?: UsageRecorder;
+  /** Sessions of services with auth (src/auth/). */
+  auth: AuthGate;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -217,7 +220,7 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (admission.service === undefined) respond(res, 404);
     else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
-    else this.forwarder.web(req, res, admission.service.target);
+    else if (admission.service.auth === undefined || this.opts.auth.request(req, res, admission)) this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;
     res.startMs = startMs;
@@ -256,6 +259,8 @@ export class HttpEntrypoint implements AdmissionContext {
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
+    } else if (admission.service.auth !== undefined && (status = this.opts.auth.upgrade(req, socket, admission)) !== undefined) {
+      // Refused by auth (no session): answered on the socket.
     } else {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);

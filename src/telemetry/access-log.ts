@@ -26,6 +26,12 @@ export interface AccessEntry {
   /** The upstream failure the request met (refused, timeout, reset, aborted, ...), absent when none. */
   upstream_error?: string;
   metadata: Record<string, string>;
+  /** Services with auth (src/auth/): password, pin, oidc or header. */
+  auth_mechanism?: string;
+  /** The signed-in user (OIDC), when known. */
+  user_id?: string;
+  /** true: a valid session or credential; false: a wrong one; absent: none presented. */
+  auth_success?: boolean;
 }
 
 /** Where lines go: the shared stdout destination or the --access-log file. */
@@ -74,6 +80,9 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
   line += `,"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${decimalMs(e.duration_ms)},"deny_reason":"${e.deny_reason}"`;
   if (e.upstream_error !== undefined) line += `,"upstream_error":${quote(e.upstream_error)}`;
+  if (e.auth_mechanism !== undefined) line += `,"auth_mechanism":"${e.auth_mechanism}"`;
+  if (e.user_id !== undefined) line += `,"user_id":${quote(e.user_id)}`;
+  if (e.auth_success !== undefined) line += `,"auth_success":${e.auth_success}`;
   return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 
