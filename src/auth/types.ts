@@ -8,6 +8,8 @@ export interface OidcSettings {
   clientId: string;
   /** Read from client_secret_file at load; undefined: a public client (PKCE only). */
   clientSecret: string | undefined;
+  /** The absolute path it was read from, for validate --json. */
+  clientSecretFile: string | undefined;
   scopes: string[];
   /** The claim holding the user's groups (a list, or one string). */
   groupsClaim: string;
@@ -22,7 +24,7 @@ export type AuthCredential =
   | { method: 'pin'; hash: string; length: number }
   | { method: 'oidc'; oidc: OidcSettings }
   /** `name` lower-case. */
-  | { method: 'header'; name: string; value: string };
+  | { method: 'header'; name: string; value: string; valueFile: string };
 
 /** The request headers the upstream receives the identity in; lower-case. */
 export interface IdentityHeaders {

@@ -32,7 +32,7 @@ function hash(ctx: FieldCtx, v: unknown, field: string): string {
   return s;
 }
 
-function secretFile(ctx: FieldCtx, v: unknown, field: string, baseDir: string): string {
+function secretFile(ctx: FieldCtx, v: unknown, field: string, baseDir: string): { path: string; value: string } {
   if (v === undefined || v === null) ctx.fail(field, 'is required (a file path)');
   const s = ctx.string(v, field);
   if (s.trim() === '') ctx.fail(field, 'must not be empty (a file path)');
@@ -46,7 +46,7 @@ function secretFile(ctx: FieldCtx, v: unknown, field: string, baseDir: string): 
   if (bytes.length > MAX_SECRET_FILE_BYTES) ctx.fail(field, `${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes; expected a secret`);
   const value = bytes.toString('utf8').trim();
   if (value === '') ctx.fail(field, `${path} is empty`);
-  return value;
+  return { path, value };
 }
 
 function headerName(ctx: FieldCtx, v: unknown, field: string): string {
@@ -85,13 +85,13 @@ function parseOidc(ctx: FieldCtx, v: Mapping, baseDir: string): OidcSettings {
   if (rawId === undefined || rawId === null) ctx.fail(`${f}.client_id`, 'is required');
   const clientId = ctx.string(rawId, `${f}.client_id`);
   if (clientId === '') ctx.fail(`${f}.client_id`, 'must not be empty');
-  const clientSecret = v['client_secret_file'] === undefined || v['client_secret_file'] === null ? undefined : secretFile(ctx, v['client_secret_file'], `${f}.client_secret_file`, baseDir);
+  const secret = v['client_secret_file'] === undefined || v['client_secret_file'] === null ? undefined : secretFile(ctx, v['client_secret_file'], `${f}.client_secret_file`, baseDir);
   const scopes = v['scopes'] === undefined || v['scopes'] === null ? ['openid', 'email', 'profile'] : stringList(ctx, v['scopes'], `${f}.scopes`, '[openid, email, profile, groups]');
   if (!scopes.includes('openid')) ctx.fail(`${f}.scopes`, 'must include openid');
   const groupsClaim = v['groups_claim'] === undefined || v['groups_claim'] === null ? 'groups' : ctx.string(v['groups_claim'], `${f}.groups_claim`);
   const allowedGroups = stringList(ctx, v['allowed_groups'], `${f}.allowed_groups`, '[admins]');
   const allowedEmails = stringList(ctx, v['allowed_emails'], `${f}.allowed_emails`, '[alice@example.com]').map((e) => e.toLowerCase());
-  return { issuer, clientId, clientSecret, scopes, groupsClaim, allowedGroups, allowedEmails };
+  return { issuer, clientId, clientSecret: secret?.value, clientSecretFile: secret?.path, scopes, groupsClaim, allowedGroups, allowedEmails };
 }
 
 function parseCredential(ctx: FieldCtx, method: (typeof AUTH_METHODS)[number], v: unknown, baseDir: string): AuthCredential {
@@ -112,7 +112,8 @@ function parseCredential(ctx: FieldCtx, method: (typeof AUTH_METHODS)[number], v
     case 'header': {
       const m = mapping(ctx, v, f, AUTH_HEADER_KEYS, '{ name: Authorization, value_file: /run/secrets/bearer }');
       if (m['name'] === undefined || m['name'] === null) ctx.fail(`${f}.name`, 'is required (e.g. Authorization)');
-      return { method, name: headerName(ctx, m['name'], `${f}.name`), value: secretFile(ctx, m['value_file'], `${f}.value_file`, baseDir) };
+      const file = secretFile(ctx, m['value_file'], `${f}.value_file`, baseDir);
+      return { method, name: headerName(ctx, m['name'], `${f}.name`), value: file.value, valueFile: file.path };
     }
   }
 }
@@ -150,4 +151,32 @@ export function parseAuth(ctx: FieldCtx, raw: Mapping, baseDir: string): { auth?
 /** Equal when a reload need not rebuild the service's auth (file contents included). */
 export function authEquals(a: AuthConfig | undefined, b: AuthConfig | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export type AuthDocument = Record<string, unknown>;
+
+/** The block in services.yaml form (validate --json): file paths, never their contents. */
+export function authDocument(a: AuthConfig): AuthDocument {
+  const c = a.credential;
+  let method: Record<string, unknown>;
+  switch (c.method) {
+    case 'password':
+      method = { hash: c.hash };
+      break;
+    case 'pin':
+      method = { hash: c.hash, length: c.length };
+      break;
+    case 'header':
+      method = { name: c.name, value_file: c.valueFile };
+      break;
+    case 'oidc': {
+      const o = c.oidc;
+      method = { issuer: o.issuer.href, client_id: o.clientId, scopes: [...o.scopes], groups_claim: o.groupsClaim, allowed_groups: [...o.allowedGroups], allowed_emails: [...o.allowedEmails] };
+      if (o.clientSecretFile !== undefined) method['client_secret_file'] = o.clientSecretFile;
+      break;
+    }
+  }
+  const doc: AuthDocument = { [c.method]: method, headers: { ...a.headers } };
+  if (c.method !== 'header') doc['session'] = `${a.sessionMs / 1000}s`;
+  return doc;
 }

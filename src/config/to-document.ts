@@ -1,6 +1,7 @@
 // A validated config written back in services.yaml form, with every value in its canonical
 // spelling and every default filled in. Loading the result gives the same config again.
 import { formatHostPort } from './addr';
+import { authDocument, type AuthDocument } from './auth';
 import type { AccessConfig, ServiceConfig, ServicesConfig } from './types';
 
 export interface AccessDocument {
@@ -10,7 +11,7 @@ export interface AccessDocument {
 }
 
 export type ServiceDocument =
-  | { name: string; protocol: 'http'; domains: string[]; target: string; access: AccessDocument }
+  | { name: string; protocol: 'http'; domains: string[]; target: string; access: AccessDocument; auth?: AuthDocument }
   | { name: string; protocol: 'tcp'; listen: string; target: string; access: AccessDocument };
 
 export interface ServicesDocument {
@@ -27,7 +28,8 @@ function accessDocument(a: AccessConfig): AccessDocument {
 
 function serviceDocument(s: ServiceConfig): ServiceDocument {
   if (s.protocol === 'http') {
-    return { name: s.name, protocol: 'http', domains: [...s.domains], target: s.target.origin, access: accessDocument(s.access) };
+    const doc: ServiceDocument = { name: s.name, protocol: 'http', domains: [...s.domains], target: s.target.origin, access: accessDocument(s.access) };
+    return s.auth === undefined ? doc : { ...doc, auth: authDocument(s.auth) };
   }
   return { name: s.name, protocol: 'tcp', listen: formatHostPort(s.listen), target: formatHostPort(s.target), access: accessDocument(s.access) };
 }

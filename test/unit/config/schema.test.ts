@@ -35,6 +35,9 @@ export const LOADER_ONLY: Record<string, string> = {
   'country in allow and deny': 'a country not in both allow and deny',
   'crowdsec enforce unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
   'crowdsec observe unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
+  'auth oidc over plain http': 'http:// issuers only on loopback hosts',
+  'auth oidc secret file missing': 'secret files are read at load',
+  'auth session too short': 'durations are Go duration text',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
