@@ -1,4 +1,5 @@
 // The JSON body of GET /status: built by the daemon, read by `netbird-proxy status`.
+import type { AuthSummary } from '../auth/summary';
 import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
@@ -21,6 +22,8 @@ export interface ServiceStatus {
   crowdsec: CrowdSecMode;
   cidr: { allow: string[]; deny: string[] };
   countries: { allow: string[]; deny: string[] };
+  /** http services with auth: the method and its public settings; null without. */
+  auth: AuthSummary | null;
 }
 
 export type CrowdSecStatus = {

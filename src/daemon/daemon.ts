@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { AuthGate } from '../auth/gate';
 import { loadSessionSecret } from '../auth/session-secret';
+import { authSummary } from '../auth/summary';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
@@ -432,6 +433,7 @@ export function serviceStatus(s: ServiceRuntime): ServiceStatus {
     crowdsec: c.access.crowdsec,
     cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
     countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
+    auth: c.protocol === 'http' ? authSummary(c.auth) : null,
   };
 }
 

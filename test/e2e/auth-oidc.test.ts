@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { hashSecret } from '../../src/auth/secret-hash';
 import { launchBrowser, type Browser } from '../harness/browser';
 import { httpGet } from '../harness/clients';
-import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
+import { runBinary, startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { OIDC_USERS, startOidcProvider, type OidcProviderHandle } from '../harness/oidc-provider';
 import { startHttpUpstream, type HttpUpstream } from '../harness/upstreams';
 
@@ -161,6 +161,31 @@ t.test('OIDC and password login in Chromium', async (t) => {
     await page.goto(`${base}/.netbird-proxy/auth/logout`);
     t.equal(await page.textContent('h1'), 'Signed out');
     t.equal((await httpGet(`${daemon.httpUrl}/revoked`, { host: `app.test:${daemon.httpPort}`, headers: { cookie: header } })).status, 401, 'the old cookie is refused');
+    await page.close();
+  });
+
+  await t.test('/status, validate --json and the Access Control page show each service\'s auth, never a secret', async (t) => {
+    const status = await httpGet(`${daemon.adminUrl}/status`);
+    const services = (JSON.parse(status.body) as { services: { name: string; auth: unknown }[] }).services;
+    t.same(services.find((s) => s.name === 'app')?.auth, {
+      method: 'oidc',
+      session_seconds: 7200,
+      issuer: `${provider.issuer}/`,
+      allowed_groups: ['admins'],
+      allowed_emails: [],
+    });
+    t.same(services.find((s) => s.name === 'pw')?.auth, { method: 'password', session_seconds: 43200 });
+    t.notMatch(status.body, /scrypt|a-client-secret/, 'no hash, no client secret');
+    const validate = await runBinary(['validate', '--json', '--config', daemon.configPath, '--proxy-env', '/dev/null']);
+    t.equal(validate.code, 0, validate.stderr);
+    const doc = JSON.parse(validate.stdout) as { services: { name: string; auth: Record<string, Record<string, unknown>> }[] };
+    t.equal(doc.services[0]?.auth.oidc?.client_secret_file, join(daemon.dir, 'oidc-secret'), 'the file, not its contents');
+    t.notMatch(validate.stdout, /a-client-secret/);
+    const browser = await open();
+    const page = await browser.newPage();
+    await page.goto(`${daemon.adminUrl}/services`);
+    t.match(await page.textContent('[data-auth="oidc"]'), /^OpenID Connect · http:\/\/127\.0\.0\.1:\d+\/ · group admins$/);
+    t.equal(await page.textContent('[data-auth="password"]'), 'Password');
     await page.close();
   });
 

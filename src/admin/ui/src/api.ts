@@ -49,6 +49,8 @@ export interface ServiceInfo {
   listen: string | null;
   target: string;
   access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  /** Login in front of the service (src/auth/summary.ts); null: none. */
+  auth: { method: 'password' | 'pin' | 'oidc' | 'header'; issuer?: string; allowed_groups?: string[]; allowed_emails?: string[]; header?: string } | null;
   counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
 }
 
