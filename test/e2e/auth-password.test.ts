@@ -257,6 +257,14 @@ t.test('password, PIN and header auth', async (t) => {
     t.pass('each failure (and the refused attempt) is an access entry with auth_success: false');
     t.equal((await login(daemon, 'web.example.com', 'password=correct+horse', '127.0.0.10')).status, 303, 'another client logs in');
   });
+
+  await t.test('the admin event log carries the auth fields', async (t) => {
+    const res = await httpGet(`${daemon.adminUrl}/api/events?service=web&ip=127.0.0.9`);
+    t.equal(res.status, 200, res.body);
+    const events = (JSON.parse(res.body) as { events: Record<string, unknown>[] }).events;
+    t.ok(events.length >= 6);
+    t.ok(events.every((e) => e.auth_mechanism === 'password' && e.auth_success === false));
+  });
 });
 
 t.test('sessions from instance A are valid on instance B sharing the secret; a generated secret is 0600 in --cert-dir', async (t) => {

@@ -21,6 +21,9 @@ export interface EventRow {
   deny_reason: string;
   decision: string | null;
   crowdsec_mode: string | null;
+  auth_mechanism?: string;
+  user_id?: string;
+  auth_success?: boolean;
 }
 
 export interface EventsResponse {
@@ -165,6 +168,9 @@ interface AccessLine {
   duration_ms: number;
   deny_reason: string;
   metadata: Record<string, string>;
+  auth_mechanism?: string;
+  user_id?: string;
+  auth_success?: boolean;
 }
 
 /** One SSE message → rows, oldest first. Each data line is "<seq> <access log JSON line>". */
@@ -193,6 +199,9 @@ export function parseStreamBatch(data: string): EventRow[] {
       deny_reason: a.deny_reason,
       decision: a.metadata.crowdsec_verdict ?? null,
       crowdsec_mode: mode,
+      auth_mechanism: a.auth_mechanism,
+      user_id: a.user_id,
+      auth_success: a.auth_success,
     });
   }
   return rows;
