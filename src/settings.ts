@@ -284,7 +284,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     key: 'sessionSecretFile',
     flag: '--session-secret-file <path>',
     env: 'NB_PROXY_SESSION_SECRET_FILE',
-    default: '<cert-dir>/session-secret',
+    default: '(<cert-dir>/session-secret)',
     description: 'file holding the session key; by default created in --cert-dir (0600) when a service first uses auth',
   },
 ];

@@ -31,7 +31,7 @@ function readSecretFile(path: string, where: string): Buffer {
 
 /** Throws an Error naming the setting or file when the secret cannot be had. */
 export function loadSessionSecret(src: SessionSecretSource): Buffer {
-  if (src.secret !== undefined) return checked(src.secret, 'NB_PROXY_SESSION_SECRET');
+  if (src.secret !== undefined) return checked(src.secret, '--session-secret / NB_PROXY_SESSION_SECRET');
   if (src.secretFile !== undefined) return readSecretFile(src.secretFile, '--session-secret-file');
   const path = join(src.certDir, 'session-secret');
   const where = '--cert-dir';
