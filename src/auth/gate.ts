@@ -173,7 +173,11 @@ export class AuthGate {
     if (typeof body === 'number') return send(res, body, 'text/plain; charset=utf-8', `${body === 413 ? 'Payload Too Large' : 'Request Timeout'}\n`);
     const returnTo = safeReturnPath(body.get('rd'));
     const given = body.get(c.method) ?? '';
-    const ok = given !== '' && (c.method !== 'pin' || /^\d+$/.test(given)) && given.length <= 1024 && (await verifySecret(given, auth.hash as NonNullable<ServiceAuth['hash']>));
+    const ok =
+      given !== '' &&
+      (c.method !== 'pin' || /^\d+$/.test(given)) &&
+      given.length <= 1024 &&
+      (await verifySecret(given, auth.hash as NonNullable<ServiceAuth['hash']>));
     if (!ok) {
       target.auth = { mechanism: c.method, success: false };
       const nowBlocked = this.limiter.fail(target.clientIp, Date.now());
@@ -223,7 +227,8 @@ export class AuthGate {
     };
     // A login's state is good for one callback: a replayed one (same cookie) is refused.
     const consumed = state === undefined ? undefined : `o:${state.id}`;
-    if (state === undefined || consumed === undefined || this.revoked.has(consumed)) return failed(state === undefined ? 'no or invalid login state' : 'login state already used');
+    if (state === undefined || consumed === undefined || this.revoked.has(consumed))
+      return failed(state === undefined ? 'no or invalid login state' : 'login state already used');
     this.revoked.revoke(consumed, state.expiresMs, now);
     const pending = state.payload as PendingLogin;
     const settings = auth.config.credential.method === 'oidc' ? auth.config.credential.oidc : undefined;
@@ -281,7 +286,11 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
 }
 
 function html(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
-  send(res, status, 'text/html; charset=utf-8', body, { 'x-frame-options': 'DENY', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'", ...extra });
+  send(res, status, 'text/html; charset=utf-8', body, {
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    ...extra,
+  });
 }
 
 /** The urlencoded body of a login form, or the status to refuse it with. */

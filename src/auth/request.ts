@@ -56,7 +56,7 @@ export function setCookie(name: string, value: string, o: CookieOptions): string
  */
 export function safeReturnPath(raw: string | null | undefined): string {
   if (raw === null || raw === undefined || raw === '' || raw.length > 2048) return '/';
-  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || /[\\\u0000-\u001f]/.test(raw)) return '/';
+  if (!raw.startsWith('/') || raw.startsWith('//') || hasBackslashOrControl(raw)) return '/';
   if (raw.startsWith(AUTH_PREFIX)) return '/';
   return raw;
 }
@@ -76,4 +76,13 @@ export function identityAllowed(groups: readonly string[], email: string, allowe
   if (allowedGroups.length > 0 && !groups.some((g) => allowedGroups.includes(g))) return false;
   if (allowedEmails.length > 0 && !allowedEmails.includes(email.toLowerCase())) return false;
   return true;
+}
+
+/** Browsers read a backslash as "/" and drop tabs and newlines in URLs, so "/\\evil.example" would leave the site. */
+function hasBackslashOrControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92 || c < 32 || c === 127) return true;
+  }
+  return false;
 }

@@ -47,7 +47,9 @@ export function loadSessionSecret(src: SessionSecretSource): Buffer {
     linkSync(tmp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new Error(`${where} ${src.certDir}: cannot create the session secret (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      throw new Error(`${where} ${src.certDir}: cannot create the session secret (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+        cause: err,
+      });
     }
   } finally {
     try {

@@ -30,7 +30,13 @@ export function signPayload(secret: Buffer, kind: string, service: string, id: s
 }
 
 /** The payload of a token this secret signed for this service and kind, unexpired at `nowMs`; else undefined. */
-export function verifyPayload(secret: Buffer, kind: string, service: string, token: string, nowMs: number): { id: string; expiresMs: number; payload: unknown } | undefined {
+export function verifyPayload(
+  secret: Buffer,
+  kind: string,
+  service: string,
+  token: string,
+  nowMs: number,
+): { id: string; expiresMs: number; payload: unknown } | undefined {
   const cut = token.lastIndexOf('.');
   if (cut < 0 || token.length > 8192) return undefined;
   const signed = token.slice(0, cut);

@@ -1,9 +1,13 @@
 // The JSON Schema of an http service's `auth:` block (src/config/auth.ts is the loader), used by schema.ts.
-import { AUTH_HEADER_KEYS, AUTH_HEADERS_KEYS, AUTH_METHODS, AUTH_OIDC_KEYS } from './auth';
+import { type AUTH_HEADER_KEYS, AUTH_HEADERS_KEYS, AUTH_METHODS, type AUTH_OIDC_KEYS } from './auth';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-const HASH: Json = { description: 'the output of `netbird-proxy hash-password`', type: 'string', pattern: '^\\$scrypt\\$N=\\d+,r=\\d+,p=\\d+\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$' };
+const HASH: Json = {
+  description: 'the output of `netbird-proxy hash-password`',
+  type: 'string',
+  pattern: '^\\$scrypt\\$N=\\d+,r=\\d+,p=\\d+\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$',
+};
 const LIST: Json = { type: ['array', 'null'], items: { type: 'string', minLength: 1 } };
 const HEADER_NAME: Json = { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" };
 
@@ -20,7 +24,11 @@ const METHODS: Record<(typeof AUTH_METHODS)[number], Json> = {
     additionalProperties: false,
     required: ['issuer', 'client_id'],
     properties: {
-      issuer: { description: 'the provider URL (discovery at /.well-known/openid-configuration); https://, or http:// on loopback', type: 'string', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' },
+      issuer: {
+        description: 'the provider URL (discovery at /.well-known/openid-configuration); https://, or http:// on loopback',
+        type: 'string',
+        pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+      },
       client_id: { type: 'string', minLength: 1 },
       client_secret_file: { description: 'file holding the client secret; absent: a public client (PKCE)', type: ['string', 'null'], minLength: 1 },
       scopes: { ...(LIST as object), description: 'default [openid, email, profile]; must include openid', contains: { const: 'openid' } },

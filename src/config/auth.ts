@@ -85,8 +85,14 @@ function parseOidc(ctx: FieldCtx, v: Mapping, baseDir: string): OidcSettings {
   if (rawId === undefined || rawId === null) ctx.fail(`${f}.client_id`, 'is required');
   const clientId = ctx.string(rawId, `${f}.client_id`);
   if (clientId === '') ctx.fail(`${f}.client_id`, 'must not be empty');
-  const secret = v['client_secret_file'] === undefined || v['client_secret_file'] === null ? undefined : secretFile(ctx, v['client_secret_file'], `${f}.client_secret_file`, baseDir);
-  const scopes = v['scopes'] === undefined || v['scopes'] === null ? ['openid', 'email', 'profile'] : stringList(ctx, v['scopes'], `${f}.scopes`, '[openid, email, profile, groups]');
+  const secret =
+    v['client_secret_file'] === undefined || v['client_secret_file'] === null
+      ? undefined
+      : secretFile(ctx, v['client_secret_file'], `${f}.client_secret_file`, baseDir);
+  const scopes =
+    v['scopes'] === undefined || v['scopes'] === null
+      ? ['openid', 'email', 'profile']
+      : stringList(ctx, v['scopes'], `${f}.scopes`, '[openid, email, profile, groups]');
   if (!scopes.includes('openid')) ctx.fail(`${f}.scopes`, 'must include openid');
   const groupsClaim = v['groups_claim'] === undefined || v['groups_claim'] === null ? 'groups' : ctx.string(v['groups_claim'], `${f}.groups_claim`);
   const allowedGroups = stringList(ctx, v['allowed_groups'], `${f}.allowed_groups`, '[admins]');
@@ -171,7 +177,14 @@ export function authDocument(a: AuthConfig): AuthDocument {
       break;
     case 'oidc': {
       const o = c.oidc;
-      method = { issuer: o.issuer.href, client_id: o.clientId, scopes: [...o.scopes], groups_claim: o.groupsClaim, allowed_groups: [...o.allowedGroups], allowed_emails: [...o.allowedEmails] };
+      method = {
+        issuer: o.issuer.href,
+        client_id: o.clientId,
+        scopes: [...o.scopes],
+        groups_claim: o.groupsClaim,
+        allowed_groups: [...o.allowedGroups],
+        allowed_emails: [...o.allowedEmails],
+      };
       if (o.clientSecretFile !== undefined) method['client_secret_file'] = o.clientSecretFile;
       break;
     }

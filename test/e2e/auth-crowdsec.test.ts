@@ -54,7 +54,10 @@ t.test('failed logins become a CrowdSec ban through the detection loop', async (
   t.equal((await post('127.0.0.6', 'right one')).status, 303);
 
   const logPath = join(daemon.dir, 'access.log');
-  const failures = (): string[] => readFileSync(logPath, 'utf8').split('\n').filter((l) => l.includes('"auth_success":false'));
+  const failures = (): string[] =>
+    readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"auth_success":false'));
   await until('nine failed logins in the access log file', () => failures().length === 9);
   t.match(JSON.parse(failures()[0] ?? '{}'), { client_ip: attacker, auth_mechanism: 'password', auth_success: false, status: 401, method: 'POST' });
 
@@ -105,7 +108,12 @@ t.test('failed logins become a CrowdSec ban through the detection loop', async (
   );
 
   // The proxy pulls the ban: the attacker now gets the deny page, never the login page.
-  await until('the ban reaches the proxy', async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'web.example.com', from: attacker })).status === 403, 20_000, 100);
+  await until(
+    'the ban reaches the proxy',
+    async () => (await httpGet(`${daemon.httpUrl}/`, { host: 'web.example.com', from: attacker })).status === 403,
+    20_000,
+    100,
+  );
   const page = await httpGet(`${daemon.httpUrl}${LOGIN}`, { host: 'web.example.com', from: attacker, headers: { accept: BROWSER } });
   t.equal(page.status, 403);
   t.notMatch(page.body, /<form/);

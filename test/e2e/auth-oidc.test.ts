@@ -103,14 +103,28 @@ t.test('OIDC and password login in Chromium', async (t) => {
     const session = cookies.find((c) => c.name === 'nbp_session');
     t.ok(session?.httpOnly, 'HttpOnly');
     t.equal(session?.sameSite, 'Lax');
-    t.notOk(cookies.some((c) => c.name === 'nbp_oidc'), 'the login state cookie is cleared');
-    t.match(await entryFor(daemon, (l) => l.path === '/.netbird-proxy/auth/callback' || (typeof l.path === 'string' && l.path.startsWith('/.netbird-proxy/auth/callback?')), 'callback entry'), {
+    t.notOk(
+      cookies.some((c) => c.name === 'nbp_oidc'),
+      'the login state cookie is cleared',
+    );
+    t.match(
+      await entryFor(
+        daemon,
+        (l) => l.path === '/.netbird-proxy/auth/callback' || (typeof l.path === 'string' && l.path.startsWith('/.netbird-proxy/auth/callback?')),
+        'callback entry',
+      ),
+      {
+        auth_mechanism: 'oidc',
+        user_id: 'alice',
+        auth_success: true,
+        status: 303,
+      },
+    );
+    t.match(await entryFor(daemon, (l) => l.path === '/dashboard?tab=1' && l.status === 200, 'app entry'), {
       auth_mechanism: 'oidc',
       user_id: 'alice',
       auth_success: true,
-      status: 303,
     });
-    t.match(await entryFor(daemon, (l) => l.path === '/dashboard?tab=1' && l.status === 200, 'app entry'), { auth_mechanism: 'oidc', user_id: 'alice', auth_success: true });
     await page.close();
   });
 
@@ -160,11 +174,15 @@ t.test('OIDC and password login in Chromium', async (t) => {
     const page = await alice.newPage();
     await page.goto(`${base}/.netbird-proxy/auth/logout`);
     t.equal(await page.textContent('h1'), 'Signed out');
-    t.equal((await httpGet(`${daemon.httpUrl}/revoked`, { host: `app.test:${daemon.httpPort}`, headers: { cookie: header } })).status, 401, 'the old cookie is refused');
+    t.equal(
+      (await httpGet(`${daemon.httpUrl}/revoked`, { host: `app.test:${daemon.httpPort}`, headers: { cookie: header } })).status,
+      401,
+      'the old cookie is refused',
+    );
     await page.close();
   });
 
-  await t.test('/status, validate --json and the Access Control page show each service\'s auth, never a secret', async (t) => {
+  await t.test("/status, validate --json and the Access Control page show each service's auth, never a secret", async (t) => {
     const status = await httpGet(`${daemon.adminUrl}/status`);
     const services = (JSON.parse(status.body) as { services: { name: string; auth: unknown }[] }).services;
     t.same(services.find((s) => s.name === 'app')?.auth, {
@@ -208,6 +226,7 @@ t.test('OIDC and password login in Chromium', async (t) => {
     await page.goto(`${pw}/.netbird-proxy/auth/logout`);
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     t.equal(bg, 'rgb(15, 18, 22)', 'dark scheme');
-    if (process.env.NBP_SCREENSHOT_DIR !== undefined) await page.screenshot({ path: join(process.env.NBP_SCREENSHOT_DIR, 'signed-out-dark-390.png'), fullPage: true });
+    if (process.env.NBP_SCREENSHOT_DIR !== undefined)
+      await page.screenshot({ path: join(process.env.NBP_SCREENSHOT_DIR, 'signed-out-dark-390.png'), fullPage: true });
   });
 });

@@ -168,7 +168,11 @@ t.test('password, PIN and header auth', async (t) => {
       t.match(await entryFor(daemon, `/t-${what}`), { auth_mechanism: 'password', auth_success: false });
     }
     const good = signSession(Buffer.from(SECRET), 'web', { id: 'w', expiresMs: Date.now() + 60_000, identity: { user: '', email: '', groups: [] } });
-    t.equal((await httpGet(`${daemon.httpUrl}/t-good`, { ...web, headers: { cookie: `nbp_session=${good}` } })).status, 200, 'the same secret signs valid ones');
+    t.equal(
+      (await httpGet(`${daemon.httpUrl}/t-good`, { ...web, headers: { cookie: `nbp_session=${good}` } })).status,
+      200,
+      'the same secret signs valid ones',
+    );
   });
 
   await t.test('the reserved path is never forwarded', async (t) => {
@@ -253,7 +257,10 @@ t.test('password, PIN and header auth', async (t) => {
     t.equal(blocked.status, 429);
     t.ok(Number(blocked.headers['retry-after']) > 0, 'Retry-After');
     t.equal(blocked.headers['set-cookie'], undefined);
-    await until('six access entries with auth_success: false', () => daemon.access().filter((l) => l.client_ip === from && l.auth_success === false).length === 6);
+    await until(
+      'six access entries with auth_success: false',
+      () => daemon.access().filter((l) => l.client_ip === from && l.auth_success === false).length === 6,
+    );
     t.pass('each failure (and the refused attempt) is an access entry with auth_success: false');
     t.equal((await login(daemon, 'web.example.com', 'password=correct+horse', '127.0.0.10')).status, 303, 'another client logs in');
   });

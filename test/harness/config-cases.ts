@@ -83,7 +83,10 @@ export const VALID_CASES: [string, string, LoadOptions?][] = [
     'services:\n  - { name: a, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n  - { name: b, protocol: tcp, listen: "[::1]:2222", target: "127.0.0.1:22" }\n  - { name: c, protocol: tcp, listen: "0.0.0.0:2223", target: "127.0.0.1:22" }\n',
   ],
   ['auth password', http(`    auth: { password: { hash: "${HASH}" } }\n`)],
-  ['auth pin, session and header names', http(`    auth:\n      pin: { hash: "${HASH}", length: 4 }\n      session: 30m\n      headers: { user: Remote-User }\n`)],
+  [
+    'auth pin, session and header names',
+    http(`    auth:\n      pin: { hash: "${HASH}", length: 4 }\n      session: 30m\n      headers: { user: Remote-User }\n`),
+  ],
   [
     'auth oidc, public client',
     http('    auth:\n      oidc: { issuer: https://id.example.com, client_id: proxy, allowed_groups: [admins], scopes: [openid, email, groups] }\n'),
@@ -501,7 +504,11 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     http('    auth: { password: { hash: hunter2 } }\n'),
     `${F}: service "web": field "auth.password.hash": is not a $scrypt$N=...,r=...,p=...$salt$key hash (run \`netbird-proxy hash-password\`)`,
   ],
-  ['auth pin too short', http(`    auth: { pin: { hash: "${HASH}", length: 3 } }\n`), `${F}: service "web": field "auth.pin.length": must be a whole number from 4 to 12, got 3`],
+  [
+    'auth pin too short',
+    http(`    auth: { pin: { hash: "${HASH}", length: 3 } }\n`),
+    `${F}: service "web": field "auth.pin.length": must be a whole number from 4 to 12, got 3`,
+  ],
   [
     'auth oidc over plain http',
     http('    auth: { oidc: { issuer: "http://id.example.com", client_id: proxy } }\n'),
@@ -512,5 +519,9 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     http('    auth: { oidc: { issuer: "https://id.example.com", client_id: proxy, client_secret_file: /nonexistent/oidc-secret } }\n'),
     `${F}: service "web": field "auth.oidc.client_secret_file": cannot read /nonexistent/oidc-secret (ENOENT)`,
   ],
-  ['auth session too short', http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`), `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`],
+  [
+    'auth session too short',
+    http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`),
+    `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`,
+  ],
 ];

@@ -21,7 +21,8 @@ export function reasonCell(e: EventRow): HTMLElement[] {
 
 /** Services with auth: a failed login, or who was signed in. */
 function authBadges(e: EventRow): HTMLElement[] {
-  if (e.auth_success === false) return [badge('warn', 'login failed', `${e.auth_mechanism ?? 'auth'}: wrong or refused credential${e.user_id === undefined ? '' : ` (${e.user_id})`}`)];
+  if (e.auth_success === false)
+    return [badge('warn', 'login failed', `${e.auth_mechanism ?? 'auth'}: wrong or refused credential${e.user_id === undefined ? '' : ` (${e.user_id})`}`)];
   if (e.auth_success === true && e.user_id !== undefined) return [badge('info', e.user_id, `signed in with ${e.auth_mechanism ?? 'auth'}`)];
   return [];
 }
