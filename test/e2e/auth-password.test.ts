@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { hashSecret } from '../../src/auth/secret-hash';
 import { signSession } from '../../src/auth/token';
 import { httpGet, until, type HttpResult } from '../harness/clients';
-import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
+import { runBinary, startDaemon, type Daemon, type LogLine } from '../harness/daemon';
+import { freePort } from '../harness/ports';
 import { startHttpUpstream, type HttpUpstream } from '../harness/upstreams';
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -295,4 +296,26 @@ t.test('sessions from instance A are valid on instance B sharing the secret; a g
   t.equal(statSync(generated).mode & 0o777, 0o600);
   t.match(readFileSync(generated, 'utf8'), /^[0-9a-f]{64}\n$/);
   t.notOk(c.output().includes(readFileSync(generated, 'utf8').trim()), 'the secret is never logged');
+  writeFileSync(join(a.dir, 'services.yaml'), yaml);
+  const short = await runBinary(
+    [
+      '--config',
+      join(a.dir, 'services.yaml'),
+      '--http-addr',
+      `127.0.0.1:${await freePort()}`,
+      '--admin-addr',
+      `127.0.0.1:${await freePort()}`,
+      '--proxy-env',
+      '/dev/null',
+    ],
+    {
+      NB_PROXY_SESSION_SECRET: 'too-short-a-secret',
+    },
+  );
+  t.equal(short.code, 2);
+  t.match(
+    short.stderr,
+    /services\.yaml: a service has auth, but --session-secret \/ NB_PROXY_SESSION_SECRET: the session secret must be at least 32 characters/,
+  );
+  t.notMatch(short.stderr + short.stdout, /too-short-a-secret/, 'not even a bad secret is shown');
 });
