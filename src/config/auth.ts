@@ -16,6 +16,18 @@ export const AUTH_OIDC_KEYS = ['issuer', 'client_id', 'client_secret_file', 'sco
 export const AUTH_HEADER_KEYS = ['name', 'value_file'] as const;
 export const AUTH_HEADERS_KEYS = ['user', 'email', 'groups'] as const;
 const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RESERVED_HEADERS = [
+  'host',
+  'cookie',
+  'authorization',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'x-forwarded-for',
+  'x-request-id',
+];
 const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 function mapping(ctx: FieldCtx, v: unknown, field: string, keys: readonly string[], example: string): Mapping {
@@ -118,8 +130,12 @@ function parseCredential(ctx: FieldCtx, method: (typeof AUTH_METHODS)[number], v
     case 'header': {
       const m = mapping(ctx, v, f, AUTH_HEADER_KEYS, '{ name: Authorization, value_file: /run/secrets/bearer }');
       if (m['name'] === undefined || m['name'] === null) ctx.fail(`${f}.name`, 'is required (e.g. Authorization)');
+      const name = headerName(ctx, m['name'], `${f}.name`);
+      // Removed before the request goes upstream: never one the request needs.
+      if (name !== 'authorization' && RESERVED_HEADERS.includes(name))
+        ctx.fail(`${f}.name`, `${JSON.stringify(m['name'])} is a header the request itself needs; choose another name`);
       const file = secretFile(ctx, m['value_file'], `${f}.value_file`, baseDir);
-      return { method, name: headerName(ctx, m['name'], `${f}.name`), value: file.value, valueFile: file.path };
+      return { method, name, value: file.value, valueFile: file.path };
     }
   }
 }
@@ -128,7 +144,13 @@ function parseHeaders(ctx: FieldCtx, v: unknown): IdentityHeaders {
   if (v === undefined || v === null) return DEFAULT_IDENTITY_HEADERS;
   const m = mapping(ctx, v, 'auth.headers', AUTH_HEADERS_KEYS, '{ user: Remote-User, email: Remote-Email, groups: Remote-Groups }');
   const out = { ...DEFAULT_IDENTITY_HEADERS };
-  for (const key of AUTH_HEADERS_KEYS) if (m[key] !== undefined && m[key] !== null) out[key] = headerName(ctx, m[key], `auth.headers.${key}`);
+  for (const key of AUTH_HEADERS_KEYS) {
+    if (m[key] === undefined || m[key] === null) continue;
+    const name = headerName(ctx, m[key], `auth.headers.${key}`);
+    // These are removed from every request to the service: never one the request needs.
+    if (RESERVED_HEADERS.includes(name)) ctx.fail(`auth.headers.${key}`, `${JSON.stringify(m[key])} is a header the request itself needs; choose another name`);
+    out[key] = name;
+  }
   return out;
 }
 

@@ -520,6 +520,11 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     `${F}: service "web": field "auth.oidc.client_secret_file": cannot read /nonexistent/oidc-secret (ENOENT)`,
   ],
   [
+    'auth identity header the request needs',
+    http(`    auth: { password: { hash: "${HASH}" }, headers: { user: Cookie } }\n`),
+    `${F}: service "web": field "auth.headers.user": "Cookie" is a header the request itself needs; choose another name`,
+  ],
+  [
     'auth session too short',
     http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`),
     `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`,

@@ -38,6 +38,7 @@ export const LOADER_ONLY: Record<string, string> = {
   'auth oidc over plain http': 'http:// issuers only on loopback hosts',
   'auth oidc secret file missing': 'secret files are read at load',
   'auth session too short': 'durations are Go duration text',
+  'auth identity header the request needs': 'names compared case-insensitively',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
