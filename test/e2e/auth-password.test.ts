@@ -3,6 +3,7 @@
 // sessions are signed cookies any instance with the secret accepts, logout revokes, failures are
 // limited per client and logged with auth_success: false, identity headers never come from clients.
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -211,6 +212,37 @@ t.test('password, PIN and header auth', async (t) => {
     t.match(out.body, /Signed out/);
     t.match(out.headers['set-cookie']?.[0] ?? '', /^nbp_session=; Path=\/; Max-Age=0/);
     t.equal((await httpGet(`${daemon.httpUrl}/after-logout`, { ...web, headers: { cookie: session } })).status, 401, 'the old cookie no longer works');
+  });
+
+  await t.test('curl: log in with a cookie jar, reach the app, log out', async (t) => {
+    const jar = join(daemon.dir, 'curl-jar');
+    const base = `http://pin.example.com:${daemon.httpPort}`;
+    // Asynchronous: the upstream answers from this process.
+    const curl = (...args: string[]): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const argv = [
+          '-sS',
+          '-m',
+          '10',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '-b',
+          jar,
+          '-c',
+          jar,
+          '--resolve',
+          `pin.example.com:${daemon.httpPort}:127.0.0.1`,
+          ...args,
+        ];
+        execFile('curl', argv, { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`curl failed: ${stderr}`)) : resolve(stdout)));
+      });
+    t.equal(await curl(`${base}/curl`), '401');
+    t.equal(await curl('-d', 'pin=4321&rd=/curl', `${base}${LOGIN}`), '303');
+    t.equal(await curl(`${base}/curl`), '200');
+    t.equal(await curl('-X', 'POST', `${base}/.netbird-proxy/auth/logout`), '200');
+    t.equal(await curl(`${base}/curl`), '401', 'the jar holds no session any more');
   });
 
   await t.test('PIN login', async (t) => {
