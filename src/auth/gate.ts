@@ -24,9 +24,9 @@ import {
 } from './request';
 import { RevocationStore } from './revocations';
 import { verifySecret } from './secret-hash';
-import type { ServiceAuth } from './service';
+import { sessionScope, type ServiceAuth } from './service';
 import { newSessionId, signPayload, signSession, verifyPayload, verifySession, type SessionToken } from './token';
-import type { AuthOutcome, Identity } from './types';
+import type { AuthOutcome, Identity, OidcSettings } from './types';
 
 /** What the gate needs of a request's admission: the service and where the outcome goes. */
 export interface AuthTarget {
@@ -132,8 +132,9 @@ export class AuthGate {
     }
     const cookie = headers.cookie;
     const token = cookieValue(cookie, SESSION_COOKIE);
-    const session = token === undefined ? undefined : verifySession(this.secret, target.service.name, token, Date.now());
-    if (session === undefined || this.revoked.has(session.id)) {
+    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target), token, Date.now());
+    // OIDC: allowed_groups / allowed_emails as they are now (a reload may have narrowed them).
+    if (session === undefined || this.revoked.has(session.id) || (c.method === 'oidc' && !allowedNow(session.identity, c.oidc))) {
       target.auth = token === undefined ? { mechanism: c.method } : { mechanism: c.method, success: false };
       return 401;
     }
@@ -192,7 +193,7 @@ export class AuthGate {
   private startSession(req: IncomingMessage, res: ServerResponse, target: AuthTarget, identity: Identity, returnTo: string, extraCookies: string[] = []): void {
     const auth = target.service.auth as ServiceAuth;
     const session: SessionToken = { id: newSessionId(), expiresMs: Date.now() + auth.config.sessionMs, identity };
-    const cookie = setCookie(SESSION_COOKIE, signSession(this.secret, target.service.name, session), {
+    const cookie = setCookie(SESSION_COOKIE, signSession(this.secret, scopeOf(target), session), {
       secure: isHttps(req),
       maxAge: Math.floor(auth.config.sessionMs / 1000),
     });
@@ -208,7 +209,7 @@ export class AuthGate {
       this.log.warn({ service: target.service.name, err: (err as Error).message }, 'OIDC discovery failed');
       return html(res, 502, messagePage('Sign-in unavailable', 'The identity provider cannot be reached. Try again in a moment.'));
     }
-    const token = signPayload(this.secret, 'o', target.service.name, newSessionId(), Date.now() + LOGIN_STATE_MS, started.pending);
+    const token = signPayload(this.secret, 'o', scopeOf(target), newSessionId(), Date.now() + LOGIN_STATE_MS, started.pending);
     const cookie = setCookie(OIDC_COOKIE, token, { secure: isHttps(req), maxAge: LOGIN_STATE_MS / 1000, path: AUTH_PREFIX });
     res.writeHead(302, { location: started.url, 'set-cookie': cookie, 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
@@ -217,7 +218,7 @@ export class AuthGate {
   private async callback(req: IncomingMessage, res: ServerResponse, target: AuthTarget, auth: ServiceAuth): Promise<void> {
     const now = Date.now();
     const token = cookieValue(req.headers.cookie, OIDC_COOKIE);
-    const state = token === undefined ? undefined : verifyPayload(this.secret, 'o', target.service.name, token, now);
+    const state = token === undefined ? undefined : verifyPayload(this.secret, 'o', scopeOf(target), token, now);
     const clear = setCookie(OIDC_COOKIE, '', { secure: isHttps(req), maxAge: 0, path: AUTH_PREFIX });
     const retry = { href: `${AUTH_PREFIX}login`, label: 'Sign in again' };
     const failed = (why: string): void => {
@@ -249,7 +250,7 @@ export class AuthGate {
   private logout(req: IncomingMessage, res: ServerResponse, target: AuthTarget): void {
     const now = Date.now();
     const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    const session = token === undefined ? undefined : verifySession(this.secret, target.service.name, token, now);
+    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target), token, now);
     if (session !== undefined) {
       this.revoked.revoke(session.id, session.expiresMs, now);
       const user = session.identity.user;
@@ -258,6 +259,15 @@ export class AuthGate {
     const clear = setCookie(SESSION_COOKIE, '', { secure: isHttps(req), maxAge: 0 });
     html(res, 200, messagePage('Signed out', 'You are signed out.', { href: `${AUTH_PREFIX}login`, label: 'Sign in' }), { 'set-cookie': clear });
   }
+}
+
+/** What a token is bound to: the service and its credential (a new password signs everyone out). */
+function scopeOf(target: AuthTarget): string {
+  return sessionScope(target.service.name, target.service.auth as ServiceAuth);
+}
+
+function allowedNow(id: Identity, o: OidcSettings): boolean {
+  return identityAllowed(id.groups, id.email, o.allowedGroups, o.allowedEmails);
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashSecret } from '../../src/auth/secret-hash';
 import { launchBrowser, type Browser } from '../harness/browser';
-import { httpGet } from '../harness/clients';
+import { httpGet, until } from '../harness/clients';
 import { runBinary, startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { OIDC_USERS, startOidcProvider, type OidcProviderHandle } from '../harness/oidc-provider';
 import { startHttpUpstream, type HttpUpstream } from '../harness/upstreams';
@@ -29,7 +29,7 @@ t.test('OIDC and password login in Chromium', async (t) => {
   const provider: OidcProviderHandle = await startOidcProvider([`${base}/.netbird-proxy/auth/callback`]);
   writeFileSync(join(daemon.dir, 'oidc-secret'), `${provider.clientSecret}\n`);
   const hash = await hashSecret('open sesame');
-  daemon.writeConfig(`services:
+  const config = (groups: string): string => `services:
   - name: app
     protocol: http
     domains: [app.test]
@@ -40,14 +40,15 @@ t.test('OIDC and password login in Chromium', async (t) => {
         client_id: ${provider.clientId}
         client_secret_file: oidc-secret
         scopes: [openid, email, profile, groups]
-        allowed_groups: [admins]
+        allowed_groups: [${groups}]
       session: 2h
   - name: pw
     protocol: http
     domains: [pw.test]
     target: ${upstream.url}
     auth: { password: { hash: "${hash}" } }
-`);
+`;
+  daemon.writeConfig(config('admins'));
   daemon.signal('SIGHUP');
   await daemon.waitFor((l) => l.msg === 'config reloaded' && l.services === 2, 10_000, 'reload with the auth services');
   const browsers: Browser[] = [];
@@ -165,6 +166,21 @@ t.test('OIDC and password login in Chromium', async (t) => {
     t.same(responses, [403]);
     t.notOk((await bob.context.cookies(base)).some((c) => c.name === 'nbp_session'));
     t.match(await entryFor(daemon, (l) => l.status === 403 && l.user_id === 'bob', 'bob refused'), { auth_mechanism: 'oidc', auth_success: false });
+  });
+
+  await t.test('narrowing allowed_groups at a reload ends the sessions it no longer allows', async (t) => {
+    const cookie = (await alice.context.cookies(base)).find((c) => c.name === 'nbp_session');
+    const get = async (path: string) =>
+      (await httpGet(`${daemon.httpUrl}${path}`, { host: `app.test:${daemon.httpPort}`, headers: { cookie: `nbp_session=${cookie?.value ?? ''}` } })).status;
+    const reload = async (groups: string, n: number) => {
+      daemon.writeConfig(config(groups));
+      daemon.signal('SIGHUP');
+      await until(`reload ${n}`, () => daemon.lines.filter((l) => l.msg === 'config reloaded').length === n);
+    };
+    await reload('auditors', 2);
+    t.equal(await get('/narrowed'), 401, 'alice is no longer in an allowed group');
+    await reload('admins', 3);
+    t.equal(await get('/widened'), 200, 'and the same session works again when she is');
   });
 
   await t.test('logout revokes the session', async (t) => {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { hashSecret } from '../../src/auth/secret-hash';
+import { compileAuth, sessionScope } from '../../src/auth/service';
 import { signSession } from '../../src/auth/token';
+import { DEFAULT_IDENTITY_HEADERS } from '../../src/auth/types';
 import { httpGet, until, type HttpResult } from '../harness/clients';
 import { runBinary, startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { freePort } from '../harness/ports';
@@ -91,6 +93,10 @@ t.test('password, PIN and header auth', async (t) => {
   });
   const web = { host: 'web.example.com' };
   let session = '';
+  // What the proxy signs this configuration's sessions for (the service and its credential).
+  const headers = DEFAULT_IDENTITY_HEADERS;
+  const webScope = sessionScope('web', compileAuth({ credential: { method: 'password', hash: passwordHash }, sessionMs: 3600_000, headers }));
+  const pinScope = sessionScope('pin', compileAuth({ credential: { method: 'pin', hash: pinHash, length: 4 }, sessionMs: 3600_000, headers }));
 
   await t.test('a browser without a session is sent to the login page; other clients get 401; nothing reaches the upstream', async (t) => {
     const before = upstream.requests.length;
@@ -157,9 +163,9 @@ t.test('password, PIN and header auth', async (t) => {
     const forgedIdentity = Buffer.from(JSON.stringify({ u: 'admin', e: '', g: ['admins'] })).toString('base64url');
     const tampered = [parts[0], parts[1], parts[2], forgedIdentity, parts[4]].join('.');
     const longer = [parts[0], parts[1], String(Number(parts[2]) + 86400), parts[3], parts[4]].join('.');
-    const expired = signSession(Buffer.from(SECRET), 'web', { id: 'x', expiresMs: Date.now() - 1000, identity: { user: '', email: '', groups: [] } });
-    const otherService = signSession(Buffer.from(SECRET), 'pin', { id: 'y', expiresMs: Date.now() + 60_000, identity: { user: '', email: '', groups: [] } });
-    const otherSecret = signSession(Buffer.from('another-secret-another-secret-another'), 'web', {
+    const expired = signSession(Buffer.from(SECRET), webScope, { id: 'x', expiresMs: Date.now() - 1000, identity: { user: '', email: '', groups: [] } });
+    const otherService = signSession(Buffer.from(SECRET), pinScope, { id: 'y', expiresMs: Date.now() + 60_000, identity: { user: '', email: '', groups: [] } });
+    const otherSecret = signSession(Buffer.from('another-secret-another-secret-another'), webScope, {
       id: 'z',
       expiresMs: Date.now() + 60_000,
       identity: { user: '', email: '', groups: [] },
@@ -169,7 +175,7 @@ t.test('password, PIN and header auth', async (t) => {
       t.equal(res.status, 401, what);
       t.match(await entryFor(daemon, `/t-${what}`), { auth_mechanism: 'password', auth_success: false });
     }
-    const good = signSession(Buffer.from(SECRET), 'web', { id: 'w', expiresMs: Date.now() + 60_000, identity: { user: '', email: '', groups: [] } });
+    const good = signSession(Buffer.from(SECRET), webScope, { id: 'w', expiresMs: Date.now() + 60_000, identity: { user: '', email: '', groups: [] } });
     t.equal(
       (await httpGet(`${daemon.httpUrl}/t-good`, { ...web, headers: { cookie: `nbp_session=${good}` } })).status,
       200,
@@ -296,6 +302,17 @@ t.test('password, PIN and header auth', async (t) => {
     );
     t.pass('each failure (and the refused attempt) is an access entry with auth_success: false');
     t.equal((await login(daemon, 'web.example.com', 'password=correct+horse', '127.0.0.10')).status, 303, 'another client logs in');
+  });
+
+  await t.test('a new password signs everyone out', async (t) => {
+    const before = cookieOf(await login(daemon, 'web.example.com', 'password=correct+horse'));
+    t.equal((await httpGet(`${daemon.httpUrl}/before-change`, { ...web, headers: { cookie: before } })).status, 200);
+    daemon.writeConfig(config(upstream, wsPort, await hashSecret('battery staple'), pinHash, tokenFile));
+    daemon.signal('SIGHUP');
+    await until('the second reload', () => daemon.lines.filter((l) => l.msg === 'config reloaded').length === 2);
+    t.equal((await httpGet(`${daemon.httpUrl}/after-change`, { ...web, headers: { cookie: before } })).status, 401, 'the old session is gone');
+    t.equal((await login(daemon, 'web.example.com', 'password=battery+staple', '127.0.0.11')).status, 303, 'the new password works');
+    t.equal((await login(daemon, 'web.example.com', 'password=correct+horse', '127.0.0.11')).status, 401, 'the old one does not');
   });
 
   await t.test('the admin event log carries the auth fields', async (t) => {
