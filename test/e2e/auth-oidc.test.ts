@@ -210,6 +210,9 @@ t.test('OIDC and password login in Chromium', async (t) => {
     });
     t.same(services.find((s) => s.name === 'pw')?.auth, { method: 'password', session_seconds: 43200 });
     t.notMatch(status.body, /scrypt|a-client-secret/, 'no hash, no client secret');
+    const human = await runBinary(['status', '--admin-addr', `127.0.0.1:${daemon.adminPort}`]);
+    t.match(human.stdout, /^ app .*login oidc$/m);
+    t.match(human.stdout, /^ pw .*login password$/m);
     const validate = await runBinary(['validate', '--json', '--config', daemon.configPath, '--proxy-env', '/dev/null']);
     t.equal(validate.code, 0, validate.stderr);
     const doc = JSON.parse(validate.stdout) as { services: { name: string; auth: Record<string, Record<string, unknown>> }[] };
