@@ -223,6 +223,13 @@ t.test('OIDC and password login in Chromium', async (t) => {
     await page.goto(`${daemon.adminUrl}/services`);
     t.match(await page.textContent('[data-auth="oidc"]'), /^OpenID Connect · http:\/\/127\.0\.0\.1:\d+\/ · group admins$/);
     t.equal(await page.textContent('[data-auth="password"]'), 'Password');
+    await page.goto(`${daemon.adminUrl}/?service=app`);
+    await page.locator('.badge-info', { hasText: 'alice' }).first().waitFor();
+    t.match(
+      await page.locator('.badge-warn', { hasText: 'login failed' }).first().getAttribute('title'),
+      /^oidc: wrong or refused credential/,
+      'the event log marks refused logins',
+    );
     await page.close();
   });
 
