@@ -183,6 +183,18 @@ t.test('password, PIN and header auth', async (t) => {
     );
   });
 
+  await t.test('bad input on the auth path gets a clear answer and the proxy carries on', async (t) => {
+    t.equal((await login(daemon, 'web.example.com', `password=${'x'.repeat(9000)}`, '127.0.0.12')).status, 413, 'an oversized form');
+    for (const cookie of [`nbp_session=${'A'.repeat(9000)}`, 'nbp_session=v1.%%%.x.y.z', 'nbp_session=v1....', 'nbp_session', 'nbp_session=;;;=']) {
+      t.equal((await httpGet(`${daemon.httpUrl}/odd`, { ...web, headers: { cookie } })).status, 401, cookie.slice(0, 30));
+    }
+    const odd = await httpGet(`${daemon.httpUrl}${LOGIN}?rd=%E0%A4%A&rd=x`, { ...web, headers: { accept: BROWSER } });
+    t.equal(odd.status, 200);
+    t.match(odd.body, /name="rd" value="\/"/, 'an undecodable return path becomes /');
+    t.equal((await httpGet(`${daemon.httpUrl}${LOGIN}`, { ...web, method: 'PUT' })).status, 405);
+    t.equal(daemon.child.exitCode, null, 'still running');
+  });
+
   await t.test('the reserved path is never forwarded', async (t) => {
     const before = upstream.requests.length;
     const res = await httpGet(`${daemon.httpUrl}/.netbird-proxy/auth/anything`, { ...web, headers: { cookie: session } });
