@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerHashPasswordCommand } from './commands/hash-password';
 import { registerHealthcheckCommand } from './commands/healthcheck';
 import { addSettingsOptions, exitOnUsageError, settingsFromCommand } from './commands/settings-options';
 import { registerStatusCommand } from './commands/status';
@@ -28,5 +29,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   registerValidateCommand(program);
   registerStatusCommand(program);
   registerHealthcheckCommand(program);
+  registerHashPasswordCommand(program);
   await program.parseAsync(argv);
 }

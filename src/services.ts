@@ -1,6 +1,7 @@
 // A service as the data path uses it: its config plus what is compiled from it once per load.
 import type { HostPort, HttpServiceConfig, ServiceConfig, TcpServiceConfig } from './config/types';
 import type { UpstreamTarget } from './forward/http';
+import { compileAuth, type ServiceAuth } from './auth/service';
 import type { CompiledAccess } from './restrictions/chain';
 import { compileAccess } from './restrictions/compile';
 import type { Pool } from './routing/pool';
@@ -13,6 +14,7 @@ export interface HttpServiceRuntime {
   readonly target: UpstreamTarget;
   /** Routes and/or several targets; undefined for a service with one target and no routes. */
   readonly routing?: HttpRouting;
+  readonly auth?: ServiceAuth;
 }
 
 export interface TcpServiceRuntime {
@@ -36,7 +38,9 @@ export function rebuildServiceRuntime(config: ServiceConfig, previous: ServiceRu
   if (config.protocol === 'http') {
     const routing = buildHttpRouting(config, access, states);
     const target = { service: config.name, url: config.target };
-    return routing === undefined ? { name: config.name, config, access, target } : { name: config.name, config, access, target, routing };
+    // One shape with or without routes and auth: the request path reads both on every request.
+    const auth = config.auth === undefined ? undefined : compileAuth(config.auth);
+    return { name: config.name, config, access, target, routing, auth };
   }
   const pool = buildTcpPool(config, states);
   return pool === undefined ? { name: config.name, config, access } : { name: config.name, config, access, pool };

@@ -60,7 +60,9 @@ export type SettingKey =
   | 'eventLogSize'
   | 'adminToken'
   | 'workers'
-  | 'denyTemplate';
+  | 'denyTemplate'
+  | 'sessionSecret'
+  | 'sessionSecretFile';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -305,6 +307,20 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     default: '(built in)',
     description: 'HTML page for denied browsers of services without deny.template; read with services.yaml (docs/deny-page.md)',
   },
+  {
+    key: 'sessionSecret',
+    flag: '--session-secret <secret>',
+    env: 'NB_PROXY_SESSION_SECRET',
+    default: '(--session-secret-file)',
+    description: 'key signing auth session cookies, at least 32 characters; share it between instances (docs/auth.md)',
+  },
+  {
+    key: 'sessionSecretFile',
+    flag: '--session-secret-file <path>',
+    env: 'NB_PROXY_SESSION_SECRET_FILE',
+    default: '(<cert-dir>/session-secret)',
+    description: 'file holding the session key; by default created in --cert-dir (0600) when a service first uses auth',
+  },
 ];
 
 /**
@@ -349,6 +365,8 @@ export interface Settings {
   workers: number;
   /** --deny-template: read with services.yaml at every load. */
   denyTemplate: string | undefined;
+  /** Where auth's session key comes from (src/auth/session-secret.ts); read when a service first uses auth. */
+  session: { secret: string | undefined; secretFile: string | undefined };
 }
 
 export class SettingsError extends Error {}
@@ -583,6 +601,7 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     adminToken,
     workers: workerCount(withDefault('workers')),
     denyTemplate: get('denyTemplate'),
+    session: { secret: get('sessionSecret'), secretFile: get('sessionSecretFile') },
   };
 }
 

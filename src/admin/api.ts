@@ -6,6 +6,7 @@
 //   GET  /api/events/stream?...       Server-Sent Events, batched
 //   GET  /api/services
 //   PUT  /api/services/<name>/crowdsec  {"mode":"enforce","version":"<from GET /api/services>"}
+import { authSummary } from '../auth/summary';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/load';
@@ -190,6 +191,7 @@ export class AdminUi {
       target: c.protocol === 'http' ? c.target.origin : formatHostPort(c.target),
       access: c.access,
       routes: routesStatus(s) ?? null,
+      auth: c.protocol === 'http' ? authSummary(c.auth) : null,
       counters: this.events?.countsFor(s.name) ?? null,
     };
   }

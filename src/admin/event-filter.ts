@@ -83,6 +83,10 @@ export interface EventJson {
   upstream_error: string | null;
   /** Which worker served it; only with --workers > 1. */
   worker?: number;
+  /** Services with auth (docs/auth.md): the method, the user when known, and whether the credential was good. */
+  auth_mechanism?: string;
+  user_id?: string;
+  auth_success?: boolean;
 }
 
 /** An access-log line as formatAccessLine writes it: the entry plus its time. */
@@ -113,5 +117,8 @@ export function eventJson(ev: StoredEvent): EventJson {
     upstream_error: a.upstream_error ?? null,
   };
   if (a.worker !== undefined) json.worker = a.worker;
+  if (a.auth_mechanism !== undefined) json.auth_mechanism = a.auth_mechanism;
+  if (a.user_id !== undefined) json.user_id = a.user_id;
+  if (a.auth_success !== undefined) json.auth_success = a.auth_success;
   return json;
 }

@@ -1,4 +1,5 @@
 // The JSON body of GET /status: built by the daemon, read by `netbird-proxy status`.
+import type { AuthSummary } from '../auth/summary';
 import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
@@ -23,6 +24,8 @@ export interface ServiceStatus {
   countries: { allow: string[]; deny: string[] };
   /** Services with routes or several targets: each route ("default" first) and its targets' health. */
   routes?: RouteStatus[];
+  /** http services with auth: the method and its public settings; null without. */
+  auth: AuthSummary | null;
 }
 
 export interface RouteStatus {

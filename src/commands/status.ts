@@ -184,5 +184,7 @@ function rules(svc: Obj): string {
   const cDeny = strings(countries.deny);
   if (cAllow.length > 0) parts.push(`countries ${cAllow.join(',')}`);
   if (cDeny.length > 0) parts.push(`not ${cDeny.join(',')}`);
+  const auth = asObject(svc.auth);
+  if (typeof auth.method === 'string') parts.push(`login ${auth.method}`);
   return parts.join('; ') || '-';
 }

@@ -15,7 +15,18 @@ export const DENY_KEYS = ['status', 'template', 'contact_url', 'redirect'] as co
 export const DENY_REDIRECT_STATUSES = [302, 303, 307] as const;
 /** Keys of a service's routing (see routes.ts). */
 export const ROUTING_KEYS = ['targets', 'balance', 'health', 'routes'] as const;
-export const SERVICE_KEYS = ['name', 'protocol', 'domains', 'listen', 'target', 'access', ...HTTP_TLS_KEYS, ...HTTP_DENY_KEYS, ...ROUTING_KEYS] as const;
+export const SERVICE_KEYS = [
+  'name',
+  'protocol',
+  'domains',
+  'listen',
+  'target',
+  'access',
+  ...HTTP_TLS_KEYS,
+  ...HTTP_DENY_KEYS,
+  ...ROUTING_KEYS,
+  'auth',
+] as const;
 export const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec'] as const;
 export const ALLOW_DENY_KEYS = ['allow', 'deny'] as const;
 export const PROTOCOLS = ['http', 'tcp'] as const;

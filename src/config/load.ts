@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
+import { authEquals, parseAuth } from './auth';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
@@ -284,7 +285,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     const access = parseAccess(ctx, raw['access'], opts);
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
-    const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny };
+    const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny, ...parseAuth(ctx, raw, dirname(top.file)) };
     if (pool !== undefined) svc.pool = pool;
     const routes = parseRoutes(ctx, raw['routes'], parsers, { access, deny: deny.deny });
     if (routes !== undefined) svc.routes = routes;
@@ -300,6 +301,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   for (const key of HTTP_DENY_KEYS) {
     if (raw[key] !== undefined) ctx.fail(key, 'is not allowed for protocol tcp: a denied TCP connection is closed without an answer');
   }
+  if (raw['auth'] !== undefined) ctx.fail('auth', 'is not allowed for protocol tcp: a TCP connection has no login (use access.cidr)');
   const listen = parseHostPortField(ctx, raw['listen'], 'listen', '0.0.0.0:2222');
   for (const other of seen.listens) {
     const samePort = other.hp.port === listen.port;
@@ -451,7 +453,7 @@ function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
 export function serviceEquals(a: ServiceConfig, b: ServiceConfig): boolean {
   if (a.name !== b.name || !accessEquals(a.access, b.access) || !routingEquals(a, b)) return false;
   if (a.protocol === 'http' && b.protocol === 'http') {
-    return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b) && httpDenyEquals(a, b);
+    return sameSet(a.domains, b.domains) && a.target.href === b.target.href && httpTlsEquals(a, b) && httpDenyEquals(a, b) && authEquals(a.auth, b.auth);
   }
   if (a.protocol === 'tcp' && b.protocol === 'tcp') {
     return hostPortEquals(a.listen, b.listen) && hostPortEquals(a.target, b.target);

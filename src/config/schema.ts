@@ -3,6 +3,7 @@
 // that the file is current and that schema and loader agree on every example and error case.
 // What a schema cannot say (uniqueness across services, CIDR host bits, listen conflicts, ...)
 // only the loader checks; docs/operations.md lists it.
+import { authSchema } from './auth-schema';
 import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
 import {
   type ACCESS_KEYS,
@@ -158,6 +159,7 @@ export function servicesSchema(): JsonSchema {
       type: ['boolean', 'null'],
     },
     ...routingProps(PATTERNS.httpTarget),
+    auth: authSchema(),
   };
   const accessProps: Record<(typeof ACCESS_KEYS)[number], JsonSchema> = {
     cidr: allowDeny('cidr', 'client networks: IPv4/IPv6 CIDRs or bare addresses', ['10.0.0.0/8']),
@@ -204,6 +206,7 @@ export function servicesSchema(): JsonSchema {
               forward_verdict: false,
               routes: false,
               balance: { enum: ['round_robin', 'least_conn', 'ip_hash', null] },
+              auth: false,
               target: { type: 'string', pattern: PATTERNS.tcpTarget },
               targets: targets('several upstreams', PATTERNS.tcpTarget),
             },

@@ -7,6 +7,7 @@
 // fields whose typed form is not their YAML form have an adapter below. A field added to the schema
 // and the types therefore appears here without an edit; a test compares the keys with the schema's.
 import { formatHostPort } from './addr';
+import { authDocument } from './auth';
 import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
 import type { DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
@@ -25,6 +26,7 @@ const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue | undefined } =
   balance: (s) => s.pool?.balance,
   health: (s) => (s.pool === undefined ? undefined : poolHealth(s.pool)),
   routes: (s) => (s.protocol === 'http' && s.routes !== undefined ? s.routes.map(routeDocument) : undefined),
+  auth: (s) => (s.protocol === 'http' && s.auth !== undefined ? (authDocument(s.auth) as unknown as JsonValue) : undefined),
   tls: (s) => (s.protocol === 'http' ? tlsDocument(s.tls) : null),
   deny: (s) => (s.protocol === 'http' ? denyDocument(s.deny) : null),
 };

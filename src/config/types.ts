@@ -1,4 +1,5 @@
 // Typed services.yaml, produced once by the loader and never re-validated downstream.
+import type { AuthConfig } from '../auth/types';
 import type { DenyTemplate } from '../forward/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
@@ -49,6 +50,8 @@ export interface HttpServiceConfig {
   pool?: PoolConfig<URL>;
   /** `routes:`, longest path prefix first; absent when none. */
   routes?: RouteConfig[];
+  /** Who may use the service (docs/auth.md); absent: anyone the access rules admit. */
+  auth?: AuthConfig;
 }
 
 /**

@@ -1,6 +1,9 @@
 // Wires the data path together and owns what changes over the process's life: the loaded
 // services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
+import { AuthGate } from '../auth/gate';
+import { loadSessionSecret } from '../auth/session-secret';
+import { authSummary } from '../auth/summary';
 import { formatHostPort } from '../config/addr';
 import { ConfigError } from '../config/errors';
 import { serviceEquals } from '../config/load';
@@ -88,6 +91,7 @@ export class Daemon {
   private readonly admin: AdminServer | undefined;
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
+  private readonly auth: AuthGate;
   private stopping = false;
   private probes: HealthProbes | undefined;
 
@@ -119,6 +123,7 @@ export class Daemon {
     this.usagePusher = bouncers && usage && crowdsec && this.createUsagePusher(usage, crowdsec, bouncers);
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics, follower: worker?.acme });
+    this.auth = new AuthGate(() => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
     const common = {
       chain: this.chain,
       trusted,
@@ -136,6 +141,7 @@ export class Daemon {
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
       httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
+      auth: this.auth,
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     const http2 = settings.http2 ? { maxConcurrentStreams: settings.http2MaxConcurrentStreams } : undefined;
@@ -299,6 +305,7 @@ export class Daemon {
       next.set(svc.name, runtime);
     }
     await attachUpstreamAgents(fresh, config.file);
+    if (fresh.some((s) => s.auth !== undefined)) this.auth.prepare(config.file);
     await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
     const tcpServices: TcpServiceRuntime[] = [];
@@ -460,6 +467,7 @@ export function serviceStatus(s: ServiceRuntime): ServiceStatus {
     cidr: { allow: [...c.access.cidr.allow], deny: [...c.access.cidr.deny] },
     countries: { allow: [...c.access.countries.allow], deny: [...c.access.countries.deny] },
     ...routesField(s),
+    auth: c.protocol === 'http' ? authSummary(c.auth) : null,
   };
 }
 

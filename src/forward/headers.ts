@@ -27,6 +27,9 @@ const CLIENT_CLAIMS = [
   'front-end-https',
 ] as const;
 
+/** The identity headers auth sends upstream (src/auth/): never taken from a client, on any service. */
+const IDENTITY_CLAIMS = ['x-auth-user', 'x-auth-email', 'x-auth-groups'] as const;
+
 export interface ForwardingContext {
   peer: Peer;
   forwardedFor: ForwardedFor;
@@ -40,6 +43,7 @@ export function setForwardingHeaders(headers: IncomingHttpHeaders, ctx: Forwardi
   if (!ctx.peer.trusted) {
     for (const name of CLIENT_CLAIMS) if (headers[name] !== undefined) delete headers[name];
   }
+  for (const name of IDENTITY_CLAIMS) if (headers[name] !== undefined) delete headers[name];
   headers['x-forwarded-for'] = ctx.forwardedFor.header;
   if (headers['x-real-ip'] === undefined) headers['x-real-ip'] = ctx.forwardedFor.clientIp;
   if (headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = ctx.scheme;

@@ -2,6 +2,7 @@
 // and the access entry it ends with. Pure apart from the counter it bumps, so the per-request
 // benchmark (bench/micro/path.ts) runs exactly this.
 import type { IncomingMessage } from 'node:http';
+import type { AuthOutcome } from '../auth/types';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
 import type { ClientAddress, Peer } from '../client-ip/peer';
 import { setForwardingHeaders } from '../forward/headers';
@@ -28,7 +29,7 @@ export interface AdmissionContext {
   usage?: UsageRecorder;
 }
 
-export type Admission = { requestId: string } & (
+export type Admission = { requestId: string; auth?: AuthOutcome } & (
   | { service: undefined; clientIp: ClientAddress; verdict: undefined; route?: undefined }
   | {
       service: HttpServiceRuntime;
@@ -45,7 +46,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined, auth: undefined };
   }
   const route = service.routing?.match(req.url);
   const access = route === undefined ? service.access : route.access;
@@ -59,9 +60,8 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   } else {
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
-  return route === undefined
-    ? { requestId, service, clientIp: forwardedFor.clientIp, verdict }
-    : { requestId, service, clientIp: forwardedFor.clientIp, verdict, route };
+  // One object shape for every request, routed or not, with auth or not.
+  return { requestId, service, clientIp: forwardedFor.clientIp, verdict, route, auth: undefined };
 }
 
 export function requestAccessEntry(
@@ -98,5 +98,8 @@ export function requestAccessEntry(
     route: admission.route === undefined ? undefined : admission.route.name,
     upstream: admission.route === undefined ? undefined : upstreamOf(req),
     metadata: metadataOrEmpty(verdict?.metadata),
+    auth_mechanism: admission.auth?.mechanism,
+    user_id: admission.auth?.userId,
+    auth_success: admission.auth?.success,
   };
 }

@@ -22,6 +22,7 @@ import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { AuthGate } from '../auth/gate';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
@@ -76,6 +77,8 @@ export interface HttpEntrypointOptions {
   httpsRedirectPort?: HttpsRedirectPort;
   /** HTTPS: offer HTTP/2 (ALPN h2, then http/1.1) with this stream limit (--http2). */
   http2?: { maxConcurrentStreams: number };
+  /** Sessions of services with auth (src/auth/). */
+  auth: AuthGate;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -246,8 +249,10 @@ export class HttpEntrypoint implements AdmissionContext {
       if (answerFavicon(req, res)) return;
       respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
-    else if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
-    else this.forwarder.web(req, res, admission.service.target);
+    else if (admission.service.auth === undefined || this.opts.auth.request(req, res, admission)) {
+      if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
+      else this.forwarder.web(req, res, admission.service.target);
+    }
     res.entrypoint = this;
     res.admission = admission;
     res.startMs = startMs;
@@ -298,6 +303,8 @@ export class HttpEntrypoint implements AdmissionContext {
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
+    } else if (admission.service.auth !== undefined && (status = this.opts.auth.upgrade(req, socket, admission)) !== undefined) {
+      // Refused by auth (no session): answered on the socket.
     } else {
       this.upgraded.add(socket);
       const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);

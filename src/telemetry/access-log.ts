@@ -33,6 +33,12 @@ export interface AccessEntry {
   route?: string;
   upstream?: string;
   metadata: Record<string, string>;
+  /** Services with auth (src/auth/): password, pin, oidc or header. */
+  auth_mechanism?: string;
+  /** The signed-in user (OIDC), when known. */
+  user_id?: string;
+  /** true: a valid session or credential; false: a wrong one; absent: none presented. */
+  auth_success?: boolean;
 }
 
 /** Where lines go: the shared stdout destination or the --access-log file. */
@@ -85,6 +91,9 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   if (e.upstream_error !== undefined) line += `,"upstream_error":${quote(e.upstream_error)}`;
   if (e.route !== undefined) line += `,"route":${quote(e.route)}`;
   if (e.upstream !== undefined) line += `,"upstream":${quote(e.upstream)}`;
+  if (e.auth_mechanism !== undefined) line += `,"auth_mechanism":"${e.auth_mechanism}"`;
+  if (e.user_id !== undefined) line += `,"user_id":${quote(e.user_id)}`;
+  if (e.auth_success !== undefined) line += `,"auth_success":${e.auth_success}`;
   return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 

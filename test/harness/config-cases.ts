@@ -5,6 +5,8 @@ import type { LoadOptions } from '../../src/config/load';
 export const F = 'services.yaml';
 export const CS: LoadOptions = { crowdsecAvailable: true };
 export const NO_CS: LoadOptions = { crowdsecAvailable: false };
+/** `netbird-proxy hash-password` of "pw". */
+export const HASH = '$scrypt$N=32768,r=8,p=1$5s9fU4nf/c/fuXg2jBYrag$cu9sZ8ENToYJEy4xyGJzpnYgc+FHjW+Z9RwGZx6IwJc';
 
 /** One http service "web" with the given extra/override lines (2-space indented under the item). */
 export function http(extra = '', base = { domains: '[app.example.com]', target: 'http://127.0.0.1:3000' }): string {
@@ -110,6 +112,15 @@ export const VALID_CASES: [string, string, LoadOptions?][] = [
     'tcp listens that do not conflict',
     'services:\n  - { name: a, protocol: tcp, listen: "127.0.0.1:2222", target: "127.0.0.1:22" }\n  - { name: b, protocol: tcp, listen: "[::1]:2222", target: "127.0.0.1:22" }\n  - { name: c, protocol: tcp, listen: "0.0.0.0:2223", target: "127.0.0.1:22" }\n',
   ],
+  ['auth password', http(`    auth: { password: { hash: "${HASH}" } }\n`)],
+  [
+    'auth pin, session and header names',
+    http(`    auth:\n      pin: { hash: "${HASH}", length: 4 }\n      session: 30m\n      headers: { user: Remote-User }\n`),
+  ],
+  [
+    'auth oidc, public client',
+    http('    auth:\n      oidc: { issuer: https://id.example.com, client_id: proxy, allowed_groups: [admins], scopes: [openid, email, groups] }\n'),
+  ],
 ];
 
 /** [what, yaml, the loader's message, options (default CS)] */
@@ -206,7 +217,7 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
   [
     'unknown service key',
     http('    domain: x\n'),
-    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls, deny, forward_verdict, targets, balance, health, routes`,
+    `${F}: service "web": field "domain": unknown key "domain" (did you mean "domains"?); allowed keys: name, protocol, domains, listen, target, access, tls, redirect_https, upstream_tls, deny, forward_verdict, targets, balance, health, routes, auth`,
   ],
   [
     'unknown access key',
@@ -552,5 +563,47 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     tcp(access('crowdsec: observe')),
     `${F}: service "ssh": field "access.crowdsec": "observe" needs CrowdSec, which is not configured: set --crowdsec-api-url and --crowdsec-api-key (or NB_PROXY_CROWDSEC_API_URL and NB_PROXY_CROWDSEC_API_KEY), or use "off"`,
     NO_CS,
+  ],
+  // --- auth
+  [
+    'auth on tcp',
+    tcp(`    auth: { password: { hash: "${HASH}" } }\n`),
+    `${F}: service "ssh": field "auth": is not allowed for protocol tcp: a TCP connection has no login (use access.cidr)`,
+  ],
+  ['auth without a method', http('    auth: { session: 1h }\n'), `${F}: service "web": field "auth": needs one of password, pin, oidc, header`],
+  [
+    'auth with two methods',
+    http(`    auth: { password: { hash: "${HASH}" }, pin: { hash: "${HASH}" } }\n`),
+    `${F}: service "web": field "auth.pin": only one method per service: password and pin are both set`,
+  ],
+  [
+    'auth plain-text password',
+    http('    auth: { password: { hash: hunter2 } }\n'),
+    `${F}: service "web": field "auth.password.hash": is not a $scrypt$N=...,r=...,p=...$salt$key hash (run \`netbird-proxy hash-password\`)`,
+  ],
+  [
+    'auth pin too short',
+    http(`    auth: { pin: { hash: "${HASH}", length: 3 } }\n`),
+    `${F}: service "web": field "auth.pin.length": must be a whole number from 4 to 12, got 3`,
+  ],
+  [
+    'auth oidc over plain http',
+    http('    auth: { oidc: { issuer: "http://id.example.com", client_id: proxy } }\n'),
+    `${F}: service "web": field "auth.oidc.issuer": "http://id.example.com" must be an https:// URL (http:// only on a loopback address)`,
+  ],
+  [
+    'auth oidc secret file missing',
+    http('    auth: { oidc: { issuer: "https://id.example.com", client_id: proxy, client_secret_file: /nonexistent/oidc-secret } }\n'),
+    `${F}: service "web": field "auth.oidc.client_secret_file": cannot read /nonexistent/oidc-secret (ENOENT)`,
+  ],
+  [
+    'auth identity header the request needs',
+    http(`    auth: { password: { hash: "${HASH}" }, headers: { user: Cookie } }\n`),
+    `${F}: service "web": field "auth.headers.user": "Cookie" is a header the request itself needs; choose another name`,
+  ],
+  [
+    'auth session too short',
+    http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`),
+    `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`,
   ],
 ];

@@ -37,6 +37,10 @@ export const LOADER_ONLY: Record<string, string> = {
   'crowdsec observe unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
   'route path twice': 'route paths unique within a service',
   'route access field': 'CIDR host bits must be zero',
+  'auth oidc over plain http': 'http:// issuers only on loopback hosts',
+  'auth oidc secret file missing': 'secret files are read at load',
+  'auth session too short': 'durations are Go duration text',
+  'auth identity header the request needs': 'names compared case-insensitively',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });

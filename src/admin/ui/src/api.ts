@@ -22,6 +22,9 @@ export interface EventRow {
   decision: string | null;
   crowdsec_mode: string | null;
   upstream_error: string | null;
+  auth_mechanism?: string;
+  user_id?: string;
+  auth_success?: boolean;
 }
 
 export interface EventsResponse {
@@ -52,6 +55,8 @@ export interface ServiceInfo {
   access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
   /** Services with routes or several targets (src/admin/status.ts RouteStatus). */
   routes?: RouteInfo[] | null;
+  /** Login in front of the service (src/auth/summary.ts); null: none. */
+  auth: { method: 'password' | 'pin' | 'oidc' | 'header'; issuer?: string; allowed_groups?: string[]; allowed_emails?: string[]; header?: string } | null;
   counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
 }
 
@@ -175,6 +180,9 @@ interface AccessLine {
   deny_reason: string;
   upstream_error?: string;
   metadata: Record<string, string>;
+  auth_mechanism?: string;
+  user_id?: string;
+  auth_success?: boolean;
 }
 
 /** One SSE message → rows, oldest first. Each data line is "<seq> <access log JSON line>". */
@@ -204,6 +212,9 @@ export function parseStreamBatch(data: string): EventRow[] {
       decision: a.metadata.crowdsec_verdict ?? null,
       crowdsec_mode: mode,
       upstream_error: a.upstream_error ?? null,
+      auth_mechanism: a.auth_mechanism,
+      user_id: a.user_id,
+      auth_success: a.auth_success,
     });
   }
   return rows;

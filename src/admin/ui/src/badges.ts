@@ -17,6 +17,14 @@ export function reasonCell(e: EventRow): HTMLElement[] {
   }
   if (e.outcome === 'not_found') return [badge('muted', 'no service', 'no service matches the Host header')];
   if (e.upstream_error !== null) return [badge('warn', e.upstream_error, 'upstream error: the target did not answer properly')];
+  return authBadges(e);
+}
+
+/** Services with auth: a failed login, or who was signed in. */
+function authBadges(e: EventRow): HTMLElement[] {
+  if (e.auth_success === false)
+    return [badge('warn', 'login failed', `${e.auth_mechanism ?? 'auth'}: wrong or refused credential${e.user_id === undefined ? '' : ` (${e.user_id})`}`)];
+  if (e.auth_success === true && e.user_id !== undefined) return [badge('info', e.user_id, `signed in with ${e.auth_mechanism ?? 'auth'}`)];
   return [];
 }
 

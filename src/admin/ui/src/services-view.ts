@@ -83,6 +83,7 @@ function serviceCard(
     svc.routes ? ['Routes', routesList(svc.routes)] : ['Target', h('code', {}, svc.target)],
     ['CIDR', allowDeny(a.cidr.allow, a.cidr.deny, 'any address')],
     ['Countries', allowDeny(a.countries.allow, a.countries.deny, 'any country')],
+    ['Login', authText(svc.auth)],
   ];
   if (!all.supports_crowdsec) rows.push(['CrowdSec', h('span', { class: 'muted' }, 'not configured')]);
   const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
@@ -258,4 +259,18 @@ function counts(rec: Record<string, number>): HTMLElement {
   const entries = Object.entries(rec).sort((x, y) => y[1] - x[1]);
   if (entries.length === 0) return h('span', { class: 'muted' }, 'none');
   return h('span', { class: 'chips' }, ...entries.map(([k, n]) => h('span', { class: 'chip' }, `${k}: ${n.toLocaleString()}`)));
+}
+
+/** The Login row: the method, and for OIDC the provider and who may in. */
+function authText(auth: ServiceInfo['auth']): Node {
+  if (auth === null) return h('span', { 'data-auth': 'none' }, 'none');
+  const label = { password: 'Password', pin: 'PIN', oidc: 'OpenID Connect', header: 'Header' }[auth.method];
+  const el = h('span', { 'data-auth': auth.method }, label);
+  if (auth.method === 'header' && auth.header !== undefined) append(el, [' ', h('code', {}, auth.header)]);
+  if (auth.method === 'oidc') {
+    if (auth.issuer !== undefined) append(el, [' · ', h('code', {}, auth.issuer)]);
+    const who = [...(auth.allowed_groups ?? []).map((g) => `group ${g}`), ...(auth.allowed_emails ?? [])];
+    append(el, [' · ', who.length === 0 ? 'any user' : who.join(', ')]);
+  }
+  return el;
 }
