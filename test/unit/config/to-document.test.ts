@@ -60,9 +60,10 @@ t.test("a service's keys are the schema's for its protocol, and cover every type
     const doc = toServicesDocument(config);
     config.services.forEach((svc, i) => {
       const printed = Object.keys(doc.services[i] ?? {});
-      // One target or a pool, never both; routes only when the service has some.
+      // One target or a pool, never both; routes and auth only when the service has them.
       const notPrinted = new Set(svc.pool === undefined ? ['targets', 'balance', 'health'] : ['target']);
       if (svc.protocol === 'http' && svc.routes === undefined) notPrinted.add('routes');
+      if (svc.protocol === 'http' && svc.auth === undefined) notPrinted.add('auth');
       const expected = serviceKeys(svc.protocol).filter((k) => !notPrinted.has(k));
       t.same(printed, expected, `${what}: ${svc.name} has every key of a ${svc.protocol} service`);
       const missing = Object.keys(svc)
