@@ -6,6 +6,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
 import { rejectUpgrade, respond } from './responses';
+import { sanitizeUpstreamResponse } from './upstream-response';
 
 export interface UpstreamTarget {
   service: string;
@@ -18,6 +19,8 @@ export interface HttpForwarderOptions {
   upstreamTimeoutMs: number;
   log: Logger;
   onUpstreamError(service: string, kind: UpstreamErrorKind): void;
+  /** An exception in a forwarding callback: the request it belongs to is ended, the process goes on. */
+  onHandlerError?(err: unknown, req: IncomingMessage): void;
 }
 
 const kTarget = Symbol('netbird-proxy.target');
@@ -50,17 +53,60 @@ export class HttpForwarder {
   private readonly proxy: httpProxy;
 
   constructor(private readonly opts: HttpForwarderOptions) {
-    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
+    // toProxy: the (already canonical, origin-form) target is used as it is: http-proxy would
+    // otherwise url.parse() it, which throws on some inputs.
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, toProxy: true });
+    // http-proxy gives a DELETE/OPTIONS without Content-Length a "Content-Length: 0" and drops its
+    // Transfer-Encoding, then pipes the body anyway: a chunked body would reach the upstream
+    // unframed, as a second request. Node's client frames it correctly without that pass.
+    const passes = this.proxy as unknown as { webPasses: Array<{ name: string }> };
+    passes.webPasses = passes.webPasses.filter((pass) => pass.name !== 'deleteLength');
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
-    this.proxy.on('proxyReq', (proxyReq) => this.armTimeout(proxyReq));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => this.watchBody(proxyRes, req as TrackedRequest, res));
-    this.proxy.on('proxyReqWs', (proxyReq, req) => {
-      const tracked = req as TrackedRequest;
-      this.armTimeout(proxyReq);
-      proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
-      proxyReq.once('response', (res) => (tracked[kUpgradeStatus] = res.statusCode));
-    });
+    this.proxy.on('proxyReq', (proxyReq, req) => this.guard(req, () => this.prepare(proxyReq, req, false)));
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.guard(req, () => this.onResponse(proxyRes, req as TrackedRequest, res)));
+    this.proxy.on('proxyReqWs', (proxyReq, req) =>
+      this.guard(req, () => {
+        const tracked = req as TrackedRequest;
+        this.prepare(proxyReq, req, true);
+        proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
+        proxyReq.once('response', (res) => {
+          tracked[kUpgradeStatus] = res.statusCode;
+          if (!sanitizeUpstreamResponse(res)) res.statusCode = 502;
+        });
+      }),
+    );
+  }
+
+  /**
+   * The outgoing request: exactly the canonical target (http-proxy's urlJoin would merge "//"),
+   * and a Connection header for this hop only.
+   */
+  private prepare(proxyReq: http.ClientRequest, req: IncomingMessage, websocket: boolean): void {
+    this.armTimeout(proxyReq);
+    proxyReq.path = req.url ?? '/';
+    if (!websocket && req.headers.connection !== undefined) proxyReq.setHeader('connection', 'keep-alive');
+  }
+
+  private onResponse(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): void {
+    if (!sanitizeUpstreamResponse(proxyRes)) {
+      // Answered here, http-proxy sees the headers sent and copies nothing.
+      this.record(req, 'other', new Error(`upstream answered with status ${proxyRes.statusCode ?? '?'}`));
+      if (!res.headersSent) respond(res, 502, true);
+      proxyRes.destroy();
+      return;
+    }
+    this.watchBody(proxyRes, req, res);
+  }
+
+  /** Runs a callback http-proxy calls from its own event handlers, where a throw would be uncaught. */
+  private guard(req: IncomingMessage, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (this.opts.onHandlerError === undefined) throw err;
+      this.opts.onHandlerError(err, req);
+    }
   }
 
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {

@@ -164,7 +164,7 @@ t.test('finding 5: a denied body is discarded for at most 64 KiB, then the conne
   const chunk = Buffer.alloc(8192, 120);
   let sent = 0;
   while (!closed() && sent < 64 * 1024 * 1024) {
-    if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+    if (!socket.write(chunk)) await new Promise((r) => (socket.once('drain', r), socket.once('close', r)));
     sent += chunk.length;
     if (sent % (64 * 1024) === 0) await new Promise((r) => setImmediate(r));
   }
