@@ -254,7 +254,7 @@ export class HttpEntrypoint implements AdmissionContext {
       if (expectsContinue) res.writeContinue();
       this.forwarder.web(req, res, admission.service.target);
     }
-    if (res.headersSent) lingerOnUnreadBody(req, res);
+    if (res.headersSent) lingerOnUnreadBody(req);
     res.entrypoint = this;
     res.admission = admission;
     res.startMs = startMs;

@@ -1,27 +1,24 @@
 // Lingering close for answers the proxy writes itself (denials, 404s, redirects): a body the client
 // is still sending is read and discarded for at most 30 s and 64 KiB (nginx's lingering_time),
 // then the connection is closed. Without it, a refused client could hold its connection for as long
-// as it trickles a body. Polled: Node's parser reads the socket directly, so there is no 'data' to count.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// as it trickles a body. A body that ends within the bounds leaves the connection usable.
+import type { IncomingMessage } from 'node:http';
 
 export const LINGER_MS = 30_000;
 export const LINGER_BYTES = 64 * 1024;
-const CHECK_MS = 100;
 
-export function lingerOnUnreadBody(req: IncomingMessage, res: ServerResponse): void {
-  res.once('finish', () => {
-    if (!req.complete && !req.socket.destroyed) linger(req);
-  });
-}
-
-function linger(req: IncomingMessage): void {
+export function lingerOnUnreadBody(req: IncomingMessage): void {
+  const length = req.headers['content-length'];
+  if (req.complete || ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)) return;
   const socket = req.socket;
-  const t0 = Date.now();
-  const bytes0 = socket.bytesRead;
-  const timer = setInterval(() => {
-    if (Date.now() - t0 >= LINGER_MS || socket.bytesRead - bytes0 > LINGER_BYTES) socket.destroy();
-  }, CHECK_MS);
-  const stop = (): void => clearInterval(timer);
+  let bytes = 0;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  // Reading the body ourselves (rather than Node's dump after the response) lets it be counted.
+  req.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > LINGER_BYTES) socket.destroy();
+  });
+  const stop = (): void => clearTimeout(timer);
   req.once('end', stop);
   socket.once('close', stop);
 }
