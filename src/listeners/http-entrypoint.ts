@@ -259,6 +259,7 @@ export class HttpEntrypoint implements AdmissionContext {
     res.admission = admission;
     res.startMs = startMs;
     res.on('close', logResponse);
+    logWhenQueued(req, res);
   }
 
   /** A request that is not canonical: its status (400, 405, 417, 501), logged, and the connection closed. */
@@ -269,6 +270,7 @@ export class HttpEntrypoint implements AdmissionContext {
     res.admission = refusedAdmission(this.trusted, req, peerOf(req.socket) as Peer);
     res.startMs = startMs;
     res.on('close', logResponse);
+    logWhenQueued(req, res);
   }
 
   /**
@@ -437,9 +439,20 @@ class LoggedResponse extends http.ServerResponse {
   entrypoint: HttpEntrypoint | undefined = undefined;
   admission: Admission | undefined = undefined;
   startMs = 0;
+  logged = false;
 }
 
 function logResponse(this: LoggedResponse): void {
-  // 'close' is emitted once per response.
+  if (this.logged) return;
+  this.logged = true;
   if (this.entrypoint !== undefined && this.admission !== undefined) this.entrypoint.responseClosed(this, this.admission, this.startMs);
+}
+
+/**
+ * A pipelined request's response waits for a socket (res.socket null); should the connection die
+ * first, Node never emits its 'close', and the request (perhaps already forwarded) would have no
+ * access line. The connection's close logs it instead.
+ */
+function logWhenQueued(req: IncomingMessage, res: LoggedResponse): void {
+  if (res.socket === null) req.socket.once('close', () => logResponse.call(res));
 }
