@@ -65,7 +65,7 @@ export class HttpForwarder {
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
     this.proxy.on('proxyReq', (proxyReq, req) => this.guard(req, () => this.prepare(proxyReq, req, false)));
     this.proxy.on('proxyRes', (proxyRes, req, res) => this.guard(req, () => this.onResponse(proxyRes, req as TrackedRequest, res)));
-    this.proxy.on('proxyReqWs', (proxyReq, req) =>
+    this.proxy.on('proxyReqWs', (proxyReq, req, socket) =>
       this.guard(req, () => {
         const tracked = req as TrackedRequest;
         this.prepare(proxyReq, req, true);
@@ -73,6 +73,9 @@ export class HttpForwarder {
         proxyReq.once('response', (res) => {
           tracked[kUpgradeStatus] = res.statusCode;
           if (!sanitizeUpstreamResponse(res)) res.statusCode = 502;
+          // The upstream refused the upgrade: http-proxy relays its answer and ends the socket,
+          // but nothing reads the client's side any more, so it would never close by itself.
+          socket.once('finish', () => socket.destroy());
         });
       }),
     );

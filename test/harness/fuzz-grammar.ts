@@ -8,8 +8,10 @@ import type { Gen } from './fuzz';
 /** The services of the fuzz fixture, as the generator aims at them. */
 export const FUZZ_DOMAINS = ['app.example.com', 'admin.example.com', 'x.wild.example.com'] as const;
 
-const METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'DELETE', 'PATCH', 'CONNECT', 'TRACE', 'get', 'G\tET', 'PRI'];
-const VERSIONS = ['1.1', '1.1', '1.1', '1.1', '1.0', '1.0', '1.2', '2.0', '0.9', '1.01'];
+const METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'DELETE', 'PATCH'];
+const ODD_METHODS = ['CONNECT', 'TRACE', 'get', 'G\tET', 'PRI', 'M-SEARCH', 'PROPFIND'];
+const ODD_VERSIONS = ['1.2', '2.0', '0.9', '1.01', '1.1 ', '1.1x'];
+const SAFE_SEGMENTS = ['a', 'b', 'index.html', 'api', 'v1', '%20', 'x.y', '~user', '-_.', '.well-known'];
 const SEGMENTS = [
   'a',
   'index.html',
@@ -45,6 +47,8 @@ const SCHEMES = ['http', 'http', 'https', 'HTTP', 'HtTpS', 'ws', 'ftp', 'file', 
 const USERINFO = ['', '', '', 'user@', 'user:pass@', ':@', '@', 'app.example.com@', 'a%40b@'];
 const PORTS = ['', '', '', ':80', ':8080', ':', ':0', ':080', ':65535', ':65536', ':99999', ':x', ':-1', ':80:80', ': 80'];
 const TE_VALUES = [
+  'chunked',
+  'chunked',
   'chunked',
   'chunked',
   'Chunked',
@@ -85,21 +89,11 @@ export interface FuzzInput {
 }
 
 export function hostVariant(gen: Gen): string {
-  const name = gen.pick([
-    ...FUZZ_DOMAINS,
-    ...FUZZ_DOMAINS,
-    'nope.example.com',
-    '127.0.0.1',
-    '[::1]',
-    '[::ffff:127.0.0.1]',
-    '[::1',
-    '::1',
-    '[v1.x]',
-    '[fe80::1%25eth0]',
-    '',
-  ]);
+  const name = gen.chance(0.8)
+    ? gen.pick([...FUZZ_DOMAINS, 'y.wild.example.com', 'a.b.wild.example.com', 'wild.example.com'])
+    : gen.pick(['nope.example.com', '127.0.0.1', '[::1]', '[::ffff:127.0.0.1]', '[::1', '::1', '[v1.x]', '[fe80::1%25eth0]', '']);
   let host = name;
-  switch (gen.int(12)) {
+  switch (gen.int(24)) {
     case 0:
       host = host.toUpperCase();
       break;
@@ -124,29 +118,31 @@ export function hostVariant(gen: Gen): string {
     default:
       break;
   }
-  return host + gen.pick(PORTS);
+  return gen.chance(0.7) ? host : host + gen.pick(PORTS);
 }
 
 function path(gen: Gen): string {
   let p = '';
-  for (let i = 1 + gen.int(4); i > 0; i--) p += `/${gen.pick(SEGMENTS)}`;
+  for (let i = 1 + gen.int(4); i > 0; i--) p += `/${gen.chance(0.8) ? gen.pick(SAFE_SEGMENTS) : gen.pick(SEGMENTS)}`;
   if (gen.chance(0.05)) p = gen.pick(['//evil.com/x', '/\\evil.com/x', '/.well-known/acme-challenge/tok', '/.well-known/acme-challenge/../x']);
   if (gen.chance(0.03)) p += '#frag';
-  return p + gen.pick(QUERIES);
+  return p + (gen.chance(0.85) ? gen.pick(['', '?a=b', '?q=1&r=2']) : gen.pick(QUERIES));
 }
 
 export function requestTarget(gen: Gen, method: string): string {
-  switch (gen.int(10)) {
+  switch (gen.int(16)) {
     case 0:
     case 1:
     case 2: {
       const scheme = gen.pick(SCHEMES);
       const sep = gen.pick(['://', '://', '://', ':/', ':', ':///']);
+      if (gen.chance(0.6)) return `${gen.pick(['http', 'https', 'HTTP'])}://${hostVariant(gen)}${gen.chance(0.2) ? '' : path(gen)}`;
       return `${scheme}${sep}${gen.pick(USERINFO)}${hostVariant(gen)}${gen.chance(0.2) ? '' : path(gen)}`;
     }
     case 3:
       return gen.chance(0.5) || method === 'OPTIONS' ? '*' : `*${path(gen)}`;
     case 4:
+      if (gen.chance(0.7)) return path(gen);
       return `${gen.pick(FUZZ_DOMAINS)}${gen.pick([':443', ':80', ''])}`;
     default:
       return path(gen);
@@ -172,13 +168,14 @@ function chunked(gen: Gen, payload: Buffer): Buffer {
 
 /** One generated request. */
 export function fuzzRequest(gen: Gen): FuzzInput {
-  const method = gen.pick(METHODS);
-  const version = gen.pick(VERSIONS);
+  const method = gen.chance(0.95) ? gen.pick(METHODS) : gen.pick(ODD_METHODS);
+  const version = gen.chance(0.85) ? '1.1' : gen.chance(0.7) ? '1.0' : gen.pick(ODD_VERSIONS);
   const headers: string[] = [];
-  const hostLines = gen.pick([1, 1, 1, 1, 1, 1, 0, 2]);
-  for (let i = 0; i < hostLines; i++) headers.push(`${gen.pick(['Host', 'host', 'HOST', 'Host ', ' Host'])}: ${hostVariant(gen)}`);
-  for (let i = gen.int(6); i > 0; i--) {
-    switch (gen.int(12)) {
+  const hostLines = gen.chance(0.95) ? 1 : gen.pick([0, 2]);
+  for (let i = 0; i < hostLines; i++)
+    headers.push(`${gen.chance(0.97) ? gen.pick(['Host', 'host', 'HOST']) : gen.pick(['Host ', ' Host'])}: ${hostVariant(gen)}`);
+  for (let i = gen.int(5); i > 0; i--) {
+    switch (gen.int(gen.chance(0.85) ? 7 : 12)) {
       case 0: {
         const tokens: string[] = [];
         for (let k = 1 + gen.int(3); k > 0; k--) tokens.push(gen.pick(CONNECTION_TOKENS));
@@ -217,24 +214,30 @@ export function fuzzRequest(gen: Gen): FuzzInput {
   const payload = body(gen);
   let framed = true;
   let tail: Buffer = Buffer.alloc(0);
-  switch (gen.int(8)) {
+  switch (gen.int(16)) {
     case 0:
     case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
       if (payload.length > 0 || gen.chance(0.3)) headers.push(`Content-Length: ${payload.length}`);
       tail = payload.length > 0 && headers.some((h) => h.startsWith('Content-Length')) ? payload : Buffer.alloc(0);
       framed = tail.length === payload.length;
       break;
-    case 2:
-    case 3:
-      headers.push(`Transfer-Encoding: ${gen.pick(TE_VALUES)}`);
+    case 6:
+    case 7:
+    case 8:
+    case 9:
+      headers.push(`Transfer-Encoding: ${gen.chance(0.7) ? 'chunked' : gen.pick(TE_VALUES)}`);
       tail = chunked(gen, payload);
       break;
-    case 4:
+    case 10:
       headers.push(`Content-Length: ${payload.length}`, 'Transfer-Encoding: chunked');
       tail = chunked(gen, payload);
       framed = false;
       break;
-    case 5:
+    case 11:
       headers.push(`Content-Length: ${payload.length}`, `Content-Length: ${payload.length + gen.int(3)}`);
       tail = payload;
       framed = false;
@@ -245,7 +248,7 @@ export function fuzzRequest(gen: Gen): FuzzInput {
   if (gen.chance(0.1)) gen.shuffle(headers);
   const head = `${method} ${requestTarget(gen, method)} HTTP/${version}\r\n${headers.join('\r\n')}${headers.length > 0 ? '\r\n' : ''}\r\n`;
   let bytes: Buffer = Buffer.concat([Buffer.from(head, 'latin1'), tail]);
-  if (gen.chance(0.15)) {
+  if (gen.chance(0.08)) {
     bytes = gen.mutate(bytes);
     framed = false;
   }
