@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { makeCa, issueLeaf } from '../harness/certs';
 import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { httpGet, openTcp, until } from '../harness/clients';
@@ -245,4 +246,49 @@ t.test('finding 7: unknown ACME challenge paths are 404 by the proxy, never forw
     t.equal(firstStatus(r.text), 404, `${path} is 404`);
   }
   t.equal(seen(upstream, 'f7').length, 0, 'no challenge path reached the upstream over plain HTTP');
+});
+
+t.test('an upstream response Node would refuse to relay never takes the process down', async (t) => {
+  // A raw upstream: what it sends depends on the request's path.
+  const answers: Record<string, string> = {
+    '/del': 'HTTP/1.1 200 OK\r\nX-Bad: a\x7fb\r\nX-Good: 1\r\nContent-Length: 2\r\n\r\nok',
+    '/status': 'HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok',
+    '/reason': 'HTTP/1.1 200 O\x7fK\r\nContent-Length: 2\r\n\r\nok',
+    '/hop': 'HTTP/1.1 200 OK\r\nConnection: X-Hidden\r\nX-Hidden: 1\r\nContent-Length: 2\r\n\r\nok',
+  };
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    let head = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => {
+      head += c;
+      if (!head.includes('\r\n\r\n')) return;
+      const path = head.split(' ')[1] ?? '';
+      socket.end(answers[path] ?? 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', 'latin1');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const daemon = await startDaemon({
+    config: `services:
+  - name: raw
+    protocol: http
+    domains: [app.example.com]
+    target: http://127.0.0.1:${port}
+`,
+  });
+  t.teardown(async () => {
+    await daemon.stop();
+    await new Promise((r) => server.close(r));
+  });
+  for (const path of Object.keys(answers)) {
+    const r = await rawExchange(daemon.httpPort, `GET ${path} HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n`);
+    t.not(firstStatus(r.text), 0, `${path}: answered (${firstStatus(r.text)})`);
+    t.equal(daemon.child.exitCode, null, `${path}: the proxy is still running`);
+    if (path === '/hop') t.notMatch(r.text, /x-hidden/i, 'a header the upstream named in Connection is dropped');
+  }
+  t.notOk(
+    daemon.lines.some((l) => typeof l.msg === 'string' && l.msg.includes('crashed')),
+    'nothing crashed',
+  );
 });
