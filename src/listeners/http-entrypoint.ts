@@ -355,7 +355,15 @@ export class HttpEntrypoint implements AdmissionContext {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? CLIENT_CLOSED_REQUEST, req.socket.bytesRead, req.socket.bytesWritten, startMs, upstreamErrorOf(req));
+      this.logAccess(
+        req,
+        admission,
+        status ?? upgradeStatus(req) ?? CLIENT_CLOSED_REQUEST,
+        req.socket.bytesRead,
+        req.socket.bytesWritten,
+        startMs,
+        upstreamErrorOf(req),
+      );
     });
   }
 

@@ -10,7 +10,7 @@
 // random seed (scripts/fuzz.js).
 import t from 'tap';
 import net from 'node:net';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpGet, until } from '../harness/clients';
 import { REPO_ROOT, startDaemon, type LogLine } from '../harness/daemon';
@@ -150,7 +150,8 @@ t.test(`differential fuzz of the HTTP entrypoint (seed ${SEED})`, async (t) => {
       else break;
     }
   }
-  if (process.env.FUZZ_DUMP !== undefined) require('node:fs').writeFileSync(process.env.FUZZ_DUMP, daemon.output());
+  // FUZZ_DUMP=<file>: the proxy's whole output, to look into a failure.
+  if (process.env.FUZZ_DUMP !== undefined) writeFileSync(process.env.FUZZ_DUMP, daemon.output());
   t.same(failures, [], 'every request the upstream received is what the proxy routed on, canonical, from an admitted client');
   t.equal(received.length, upstream.received.length, 'every request the upstream received came through the proxy');
   const handlerErrors = daemon.lines.filter((l) => l.msg === 'request handler failed' || l.msg === 'connection handler failed');
