@@ -27,23 +27,36 @@ export function connectionTokens(value: string | string[] | undefined): string[]
  * body is re-framed by the proxy; without it Node would send the body unframed).
  */
 export function stripRequestHopByHop(headers: IncomingHttpHeaders, websocket: boolean): void {
-  const tokens = connectionTokens(headers.connection);
-  const chunked = headers['transfer-encoding'] !== undefined;
-  for (const name of tokens) {
-    if (name !== 'host' && name !== 'content-length') delete headers[name];
+  const connection = headers.connection;
+  let close = false;
+  let keepAlive = false;
+  if (connection !== undefined) {
+    // The usual values need no parsing (this runs on every request).
+    if (connection === 'keep-alive' || connection === 'Keep-Alive') keepAlive = true;
+    else if (connection === 'close' || connection === 'Close') close = true;
+    else {
+      for (const name of connectionTokens(connection)) {
+        if (name === 'close') close = true;
+        else if (name === 'keep-alive') keepAlive = true;
+        else if (name !== 'host' && name !== 'content-length' && headers[name] !== undefined) delete headers[name];
+      }
+    }
   }
+  const chunked = headers['transfer-encoding'] !== undefined;
   for (const name of REQUEST_HOP) if (headers[name] !== undefined) delete headers[name];
   const te = headers.te;
   if (te !== undefined) {
-    if (connectionTokens(te).some((t) => t === 'trailers')) headers.te = 'trailers';
+    if (connectionTokens(te).includes('trailers')) headers.te = 'trailers';
     else delete headers.te;
   }
   if (websocket) {
     headers.connection = 'upgrade';
     headers.upgrade = 'websocket';
-  } else if (tokens.includes('close')) headers.connection = 'close';
-  else if (tokens.includes('keep-alive')) headers.connection = 'keep-alive';
-  else delete headers.connection;
+  } else if (close) {
+    if (connection !== 'close') headers.connection = 'close';
+  } else if (keepAlive) {
+    if (connection !== 'keep-alive') headers.connection = 'keep-alive';
+  } else if (connection !== undefined) delete headers.connection;
   if (chunked) headers['transfer-encoding'] = 'chunked';
 }
 
