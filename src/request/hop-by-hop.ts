@@ -27,6 +27,8 @@ export function connectionTokens(value: string | string[] | undefined): string[]
  * body is re-framed by the proxy; without it Node would send the body unframed).
  */
 export function stripRequestHopByHop(headers: IncomingHttpHeaders, websocket: boolean): void {
+  // Read before Connection may name it: a chunked body must stay framed whatever the client says.
+  const chunked = headers['transfer-encoding'] !== undefined;
   const connection = headers.connection;
   let close = false;
   let keepAlive = false;
@@ -42,7 +44,6 @@ export function stripRequestHopByHop(headers: IncomingHttpHeaders, websocket: bo
       }
     }
   }
-  const chunked = headers['transfer-encoding'] !== undefined;
   for (const name of REQUEST_HOP) if (headers[name] !== undefined) delete headers[name];
   const te = headers.te;
   if (te !== undefined) {

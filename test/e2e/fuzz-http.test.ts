@@ -154,6 +154,9 @@ t.test(`differential fuzz of the HTTP entrypoint (seed ${SEED})`, async (t) => {
   if (process.env.FUZZ_DUMP !== undefined) writeFileSync(process.env.FUZZ_DUMP, daemon.output());
   t.same(failures, [], 'every request the upstream received is what the proxy routed on, canonical, from an admitted client');
   t.equal(received.length, upstream.received.length, 'every request the upstream received came through the proxy');
+  // A request cut short (its client left mid-body) ends in an early EOF upstream: that is not a parse disagreement.
+  const disagreements = upstream.parseErrors.filter((e) => !e.startsWith('HPE_INVALID_EOF_STATE'));
+  t.same(disagreements.slice(0, 5), [], "the upstream's parser accepted everything the proxy forwarded (no leftover body read as a request)");
   const handlerErrors = daemon.lines.filter((l) => l.msg === 'request handler failed' || l.msg === 'connection handler failed');
   t.same(
     handlerErrors.slice(0, 3).map((l) => l.err),

@@ -16,11 +16,14 @@ export interface Received {
 export interface RecordingUpstream {
   url: string;
   received: Received[];
+  /** What the upstream's parser refused of what the proxy sent it: error code and the bytes. */
+  parseErrors: string[];
   close(): Promise<void>;
 }
 
 export function startRecordingUpstream(): Promise<RecordingUpstream> {
   const received: Received[] = [];
+  const parseErrors: string[] = [];
   const record = (req: http.IncomingMessage): void => void received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
   const server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     record(req);
@@ -32,12 +35,17 @@ export function startRecordingUpstream(): Promise<RecordingUpstream> {
     socket.on('error', () => undefined);
     socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  server.on('clientError', (_err, socket: Socket) => socket.destroy());
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE')
+      parseErrors.push(`${err.code ?? err.message}: ${JSON.stringify(err.rawPacket?.toString('latin1').slice(0, 1500))}`);
+    socket.destroy();
+  });
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       resolve({
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         received,
+        parseErrors,
         close: () =>
           new Promise((r) => {
             server.closeAllConnections();

@@ -20,6 +20,9 @@ t.test('request: Connection and every header it names, Keep-Alive, Proxy-Connect
   };
   stripRequestHopByHop(h, false);
   t.same(h, { host: 'app.example.com', connection: 'close', te: 'trailers', 'transfer-encoding': 'chunked', accept: '*/*' });
+  const named: IncomingHttpHeaders = { host: 'a', connection: 'Transfer-Encoding, Content-Length', 'transfer-encoding': 'chunked' };
+  stripRequestHopByHop(named, false);
+  t.same(named, { host: 'a', 'transfer-encoding': 'chunked' }, 'a chunked body stays framed when Connection names Transfer-Encoding');
   const plain: IncomingHttpHeaders = { host: 'a', te: 'gzip', connection: 'keep-alive' };
   stripRequestHopByHop(plain, false);
   t.same(plain, { host: 'a', connection: 'keep-alive' });
