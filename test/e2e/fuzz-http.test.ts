@@ -5,7 +5,8 @@
 // denies, and a trusted balancer sending PROXY headers. Oracles, for every input: the process is
 // alive and a clean client is served; every request the recording upstream receives matches the
 // proxy's access entry for it (same Host, same target, an allowed service that serves that name),
-// is canonical, reads the same under WHATWG URL, and carries no hop-by-hop header; no refused
+// is canonical, reads the same under WHATWG URL, and carries no hop-by-hop header; the upstream's
+// parser accepts every byte forwarded (no body read there as a further request); no refused
 // request ever reaches it. `npm run fuzz -- --minutes N` runs the same test for N minutes with a
 // random seed (scripts/fuzz.js).
 import t from 'tap';
