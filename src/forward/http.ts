@@ -13,6 +13,7 @@ import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } fro
 import { rejectUpgrade, respond } from './responses';
 import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
 import type { UpstreamTarget } from './target';
+import { sanitizeUpstreamResponse } from './upstream-response';
 
 export type { UpstreamTarget } from './target';
 
@@ -20,6 +21,8 @@ export interface HttpForwarderOptions {
   upstreamTimeoutMs: number;
   log: Logger;
   onUpstreamError(service: string, kind: UpstreamErrorKind): void;
+  /** An exception in a forwarding callback: the request it belongs to is ended, the process goes on. */
+  onHandlerError?(err: unknown, req: IncomingMessage): void;
 }
 
 /** What the access log shows of a routed request; every route with no healthy target left answers 502 with this upstream_error. */
@@ -81,22 +84,65 @@ export class HttpForwarder {
   private readonly proxy: httpProxy;
 
   constructor(private readonly opts: HttpForwarderOptions) {
-    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true });
+    // toProxy: the (already canonical, origin-form) target is used as it is: http-proxy would
+    // otherwise url.parse() it, which throws on some inputs.
+    this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, toProxy: true });
+    // http-proxy gives a DELETE/OPTIONS without Content-Length a "Content-Length: 0" and drops its
+    // Transfer-Encoding, then pipes the body anyway: a chunked body would reach the upstream
+    // unframed, as a second request. Node's client frames it correctly without that pass.
+    const passes = this.proxy as unknown as { webPasses: Array<{ name: string }> };
+    passes.webPasses = passes.webPasses.filter((pass) => pass.name !== 'deleteLength');
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
-    this.proxy.on('proxyReq', (proxyReq) => this.armTimeout(proxyReq));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      const tracked = req as TrackedRequest;
-      if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, tracked);
-      if (tracked[kMember] !== undefined) answered(tracked, proxyRes);
-      this.watchBody(proxyRes, tracked, res);
-    });
-    this.proxy.on('proxyReqWs', (proxyReq, req) => {
-      const tracked = req as TrackedRequest;
-      this.armTimeout(proxyReq);
-      proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
-      proxyReq.once('response', (res) => (tracked[kUpgradeStatus] = res.statusCode));
-    });
+    this.proxy.on('proxyReq', (proxyReq, req) => this.guard(req, () => this.prepare(proxyReq, req, false)));
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.guard(req, () => this.onResponse(proxyRes, req as TrackedRequest, res)));
+    this.proxy.on('proxyReqWs', (proxyReq, req, socket) =>
+      this.guard(req, () => {
+        const tracked = req as TrackedRequest;
+        this.prepare(proxyReq, req, true);
+        proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
+        proxyReq.once('response', (res) => {
+          tracked[kUpgradeStatus] = res.statusCode;
+          if (!sanitizeUpstreamResponse(res)) res.statusCode = 502;
+          // The upstream refused the upgrade: http-proxy relays its answer and ends the socket,
+          // but nothing reads the client's side any more, so it would never close by itself.
+          socket.once('finish', () => socket.destroy());
+        });
+      }),
+    );
+  }
+
+  /**
+   * The outgoing request: exactly the canonical target (http-proxy's urlJoin would merge "//"),
+   * and a Connection header for this hop only.
+   */
+  private prepare(proxyReq: http.ClientRequest, req: IncomingMessage, websocket: boolean): void {
+    this.armTimeout(proxyReq);
+    proxyReq.path = req.url ?? '/';
+    if (!websocket && req.headers.connection !== undefined) proxyReq.setHeader('connection', 'keep-alive');
+  }
+
+  private onResponse(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): void {
+    if (!sanitizeUpstreamResponse(proxyRes)) {
+      // Answered here, http-proxy sees the headers sent and copies nothing.
+      this.record(req, 'other', new Error(`upstream answered with status ${proxyRes.statusCode ?? '?'}`));
+      if (!res.headersSent) respond(res, 502, true);
+      proxyRes.destroy();
+      return;
+    }
+    if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, req);
+    if (req[kMember] !== undefined) answered(req, proxyRes);
+    this.watchBody(proxyRes, req, res);
+  }
+
+  /** Runs a callback http-proxy calls from its own event handlers, where a throw would be uncaught. */
+  private guard(req: IncomingMessage, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (this.opts.onHandlerError === undefined) throw err;
+      this.opts.onHandlerError(err, req);
+    }
   }
 
   /** A request of a routed service: its route's target, path and headers; a retry on another target when allowed (routing/retry.ts). */

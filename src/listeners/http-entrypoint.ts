@@ -29,6 +29,8 @@ import type { HostPort } from '../config/types';
 import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
+import { isWebSocketUpgrade } from '../request/hop-by-hop';
+import { isHttp01Path } from '../tls/acme/challenges';
 import type { IpSet } from '../net/ip-set';
 import type { ChainContext } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
@@ -36,13 +38,15 @@ import type { HttpServiceRuntime } from '../services';
 import { httpsRedirectLocation, type HttpsRedirectPort } from '../tls/redirect';
 import { answerFavicon } from '../forward/favicon';
 import { metadataOrEmpty, startClock, type AccessLog } from '../telemetry/access-log';
-import type { Metrics } from '../telemetry/metrics';
+import type { HandlerPlace, Metrics } from '../telemetry/metrics';
 import type { UsageRecorder } from '../crowdsec/usage/counters';
 import { admitRequest, requestAccessEntry, type Admission, type AdmissionContext } from './admission';
+import { canonicalizeInPlace, refusedAdmission } from './canonical';
 import { HostRouter } from './host-router';
 import type { H2Request } from './http2-request';
 import { closeAllHttp2, createHttp2Server, drainHttp2, type Http2Limits, type LoggedH2Response } from './http2-server';
 import { http2RequestClosed, trackHttp2Request } from './http2-sessions';
+import { lingerOnUnreadBody } from './linger';
 import { closeServer, listenOn } from './listen';
 import { OpenConnection, type OpenConnections } from './open-connections';
 import { newRequestId } from './request-id';
@@ -109,6 +113,7 @@ export class HttpEntrypoint implements AdmissionContext {
       upstreamTimeoutMs: opts.upstreamTimeoutMs,
       log: opts.log,
       onUpstreamError: (service, kind) => opts.metrics.upstreamError(service, kind),
+      onHandlerError: (err, req) => this.handlerFailed('forward', err, req, req.socket),
     });
     const httpOptions: http.ServerOptions<typeof IncomingMessage, typeof LoggedResponse> = {
       headersTimeout: opts.headerTimeoutMs,
@@ -118,7 +123,14 @@ export class HttpEntrypoint implements AdmissionContext {
       connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(opts.headerTimeoutMs / 4))),
       ServerResponse: LoggedResponse,
     };
-    const onRequest = (req: IncomingMessage, res: LoggedResponse): void => this.onRequest(req, res);
+    // Every handler runs inside a boundary: an exception ends its request, never the process.
+    const onRequest = (req: IncomingMessage, res: LoggedResponse): void => {
+      try {
+        this.onRequest(req, res);
+      } catch (err) {
+        this.handlerFailed(opts.scheme, err, req, res);
+      }
+    };
     if (opts.scheme === 'https') {
       if (opts.tls === undefined) throw new Error('the HTTPS entrypoint needs the TLS manager');
       // A handshake is bounded like a request head: a slow client cannot hold a socket longer.
@@ -135,7 +147,23 @@ export class HttpEntrypoint implements AdmissionContext {
     } else {
       this.server = http.createServer(httpOptions, onRequest);
     }
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    // Expect: the 100 Continue (or 417) is decided after admission, in onRequest.
+    this.server.on('checkContinue', onRequest);
+    this.server.on('checkExpectation', onRequest);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.onUpgrade(req, socket, head);
+      } catch (err) {
+        this.handlerFailed('upgrade', err, req, socket);
+      }
+    });
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      try {
+        this.onConnect(req, socket);
+      } catch (err) {
+        this.handlerFailed('connect', err, req, socket);
+      }
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.onClientError(err, socket as Socket));
     this.server.emit('listening');
     this.acceptor = net.createServer({ pauseOnConnect: true }, (socket) =>
@@ -235,6 +263,10 @@ export class HttpEntrypoint implements AdmissionContext {
 
   private onRequest(req: IncomingMessage, res: LoggedResponse): void {
     const startMs = startClock();
+    // Node asks (checkContinue) only for HTTP/1.1; canonicalisation refuses any other expectation.
+    const expectsContinue = req.headers.expect !== undefined && req.httpVersion === '1.1';
+    const refused = canonicalizeInPlace(req, false);
+    if (refused !== undefined) return this.refuse(req, res, refused, startMs);
     // An ACME http-01 answer goes out before anything else: the CA's validator must always reach it.
     const challenge = this.opts.scheme === 'http' ? this.opts.tls?.answerHttp01(req.url ?? '/') : undefined;
     const admission: Admission =
@@ -248,15 +280,61 @@ export class HttpEntrypoint implements AdmissionContext {
       // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
       if (answerFavicon(req, res)) return;
       respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
-    } else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    } else if (this.isUnknownChallenge(req, admission.service)) respond(res, 404);
+    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
     else if (admission.service.auth === undefined || this.opts.auth.request(req, res, admission)) {
+      if (expectsContinue) res.writeContinue();
       if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
       else this.forwarder.web(req, res, admission.service.target);
     }
+    if (res.headersSent) lingerOnUnreadBody(req);
     res.entrypoint = this;
     res.admission = admission;
     res.startMs = startMs;
     res.on('close', logResponse);
+    logWhenQueued(req, res);
+  }
+
+  /** A request that is not canonical: its status (400, 405, 417, 501), logged, and the connection closed. */
+  private refuse(req: IncomingMessage, res: LoggedResponse, status: number, startMs: number): void {
+    this.opts.metrics.httpRequest('', 'bad_request', '');
+    respond(res, status, true);
+    res.entrypoint = this;
+    res.admission = refusedAdmission(this.trusted, req, peerOf(req.socket) as Peer);
+    res.startMs = startMs;
+    res.on('close', logResponse);
+    logWhenQueued(req, res);
+  }
+
+  /**
+   * HTTP: a challenge path of a service whose certificates the proxy holds, with no pending token.
+   * Only the proxy can answer those; forwarded, they would reach the upstream over plain HTTP.
+   */
+  private isUnknownChallenge(req: IncomingMessage, service: HttpServiceRuntime): boolean {
+    return this.opts.scheme === 'http' && service.config.tls.mode !== 'off' && isHttp01Path(req.url ?? '/');
+  }
+
+  /** CONNECT: the proxy is no forward proxy. 405, logged so that CrowdSec sees the probe. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    const startMs = startClock();
+    socket.on('error', () => socket.destroy());
+    const admission = refusedAdmission(this.trusted, req, peerOf(req.socket) as Peer);
+    this.opts.metrics.httpRequest('', 'bad_request', '');
+    rejectUpgrade(socket, 405, 'Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n');
+    socket.once('close', () => this.logAccess(req, admission, 405, req.socket.bytesRead, req.socket.bytesWritten, startMs, undefined));
+  }
+
+  /** The boundary: a handler threw. Its request ends (500, or the socket destroyed); counted and logged. */
+  private handlerFailed(where: HandlerPlace, err: unknown, req: IncomingMessage, out: LoggedResponse | Duplex): void {
+    this.opts.metrics.requestError(where);
+    const requestId = out instanceof LoggedResponse ? out.admission?.requestId : undefined;
+    this.opts.log.error({ where, request_id: requestId, method: req.method, err: err instanceof Error ? err.stack : String(err) }, 'request handler failed');
+    try {
+      if (out instanceof LoggedResponse && !out.headersSent && !out.destroyed) respond(out, 500, true);
+      else out.destroy();
+    } catch {
+      req.socket.destroy();
+    }
   }
 
   /** A response closed (sent, or the client left): its access line. */
@@ -290,10 +368,16 @@ export class HttpEntrypoint implements AdmissionContext {
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startMs = startClock();
     socket.on('error', () => socket.destroy());
-    const admission = this.admit(req);
+    const websocket = isWebSocketUpgrade(req.method ?? '', req.headers.upgrade);
+    const refused = canonicalizeInPlace(req, websocket);
+    const admission = refused === undefined ? this.admit(req) : refusedAdmission(this.trusted, req, peerOf(req.socket) as Peer);
     let status: number | undefined;
     let location: string | undefined;
-    if (admission.service === undefined) {
+    if (refused !== undefined) {
+      this.opts.metrics.httpRequest('', 'bad_request', '');
+      status = refused;
+      rejectUpgrade(socket, status);
+    } else if (admission.service === undefined) {
       status = 404;
       rejectUpgrade(socket, status);
     } else if (!admission.verdict.allowed) {
@@ -303,6 +387,10 @@ export class HttpEntrypoint implements AdmissionContext {
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
+    } else if (!websocket) {
+      // Only WebSocket is relayed; h2c and other protocols are not implemented.
+      status = 501;
+      rejectUpgrade(socket, status);
     } else if (admission.service.auth !== undefined && (status = this.opts.auth.upgrade(req, socket, admission)) !== undefined) {
       // Refused by auth (no session): answered on the socket.
     } else {
@@ -316,7 +404,15 @@ export class HttpEntrypoint implements AdmissionContext {
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
-      this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startMs, upstreamErrorOf(req));
+      this.logAccess(
+        req,
+        admission,
+        status ?? upgradeStatus(req) ?? CLIENT_CLOSED_REQUEST,
+        req.socket.bytesRead,
+        req.socket.bytesWritten,
+        startMs,
+        upstreamErrorOf(req),
+      );
     });
   }
 
@@ -400,9 +496,20 @@ class LoggedResponse extends http.ServerResponse {
   entrypoint: HttpEntrypoint | undefined = undefined;
   admission: Admission | undefined = undefined;
   startMs = 0;
+  logged = false;
 }
 
 function logResponse(this: LoggedResponse): void {
-  // 'close' is emitted once per response.
+  if (this.logged) return;
+  this.logged = true;
   if (this.entrypoint !== undefined && this.admission !== undefined) this.entrypoint.responseClosed(this, this.admission, this.startMs);
+}
+
+/**
+ * A pipelined request's response waits for a socket (res.socket null); should the connection die
+ * first, Node never emits its 'close', and the request (perhaps already forwarded) would have no
+ * access line. The connection's close logs it instead.
+ */
+function logWhenQueued(req: IncomingMessage, res: LoggedResponse): void {
+  if (res.socket === null) req.socket.once('close', () => logResponse.call(res));
 }

@@ -45,7 +45,7 @@ export class TcpListener {
   ) {
     const { trusted, proxyProtocol, log, metrics } = opts;
     this.acceptOptions = { trusted, proxyProtocol, log, onDrop: (reason) => metrics.connectionDropped('tcp', reason) };
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.onConnection(socket));
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.guard(socket, () => this.onConnection(socket)));
   }
 
   get listening(): boolean {
@@ -74,7 +74,18 @@ export class TcpListener {
     this.sockets.add(socket);
     // One listener per connection for the set and the access line ('close' is emitted once).
     socket.on('close', () => this.closed(session));
-    acceptConnection(socket, this.acceptOptions, (accepted, peer) => this.admit(session, peer));
+    acceptConnection(socket, this.acceptOptions, (accepted, peer) => this.guard(socket, () => this.admit(session, peer)));
+  }
+
+  /** The boundary: an exception ends this connection only, counted and logged. */
+  private guard(socket: Socket, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.opts.metrics.requestError('tcp');
+      this.opts.log.error({ where: 'tcp', service: this.service.name, err: err instanceof Error ? err.stack : String(err) }, 'connection handler failed');
+      socket.destroy();
+    }
   }
 
   private closed(session: TcpSession): void {

@@ -7,6 +7,8 @@ import type { BouncerStats } from '../crowdsec/core/types';
 import type { UpstreamErrorKind } from '../forward/errors';
 
 export type Outcome = 'allowed' | 'denied' | 'not_found' | 'bad_request';
+/** Where a per-request or per-connection handler threw (its request ended, the process went on). */
+export type HandlerPlace = 'http' | 'https' | 'upgrade' | 'connect' | 'forward' | 'tcp' | 'admin';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,6 +18,7 @@ export class Metrics {
   private readonly dropped: Counter<'listener' | 'reason'>;
   private readonly terminated: Counter<'service' | 'deny_reason'>;
   private readonly accessLogWriteErrors: Counter;
+  private readonly requestErrors: Counter<'where'>;
 
   /** `bouncer` gives the running CrowdSec bouncer's stats, undefined when none runs; `now` is for tests. */
   constructor(bouncer: () => BouncerStats | undefined, now: () => number = Date.now) {
@@ -55,6 +58,12 @@ export class Metrics {
     this.accessLogWriteErrors = new Counter({
       name: 'netbird_proxy_access_log_write_errors_total',
       help: 'Failed writes (batches of access lines) to the --access-log file; the lines are dropped, the proxy keeps serving',
+      registers: [this.registry],
+    });
+    this.requestErrors = new Counter({
+      name: 'netbird_proxy_request_errors_total',
+      help: 'Exceptions in a per-request or per-connection handler, by where (http, https, upgrade, connect, forward, tcp, admin): the request or connection was ended, the process went on',
+      labelNames: ['where'],
       registers: [this.registry],
     });
     this.terminated = new Counter({
@@ -143,6 +152,10 @@ export class Metrics {
 
   connectionTerminated(service: string, denyReason: string): void {
     this.terminated.inc({ service, deny_reason: denyReason });
+  }
+
+  requestError(where: HandlerPlace): void {
+    this.requestErrors.inc({ where });
   }
 
   accessLogWriteError(): void {
