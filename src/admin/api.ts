@@ -29,6 +29,8 @@ const MODES: readonly CrowdSecMode[] = ['off', 'enforce', 'observe'];
 export interface AdminUiHost {
   configPath: string;
   crowdsecAvailable: boolean;
+  /** --appsec-url is set. */
+  appsecAvailable?: boolean;
   /** Where the full access log goes: a file path, or "stdout". */
   accessLogTarget: string;
   services(): readonly ServiceRuntime[];
@@ -209,7 +211,10 @@ export class AdminUi {
     // One edit at a time: the second one sees the first one's file.
     const run = this.editing.then(async () => {
       const file = this.host.configPath;
-      const result = await setCrowdsecMode(file, name, mode, version, { crowdsecAvailable: this.host.crowdsecAvailable });
+      const result = await setCrowdsecMode(file, name, mode, version, {
+        crowdsecAvailable: this.host.crowdsecAvailable,
+        appsecAvailable: this.host.appsecAvailable,
+      });
       if (!result.ok) {
         this.log.warn({ service: name, mode, file, err: result.message }, 'admin: crowdsec mode change refused');
         return sendError(res, result.status, result.message);

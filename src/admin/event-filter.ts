@@ -79,6 +79,9 @@ export interface EventJson {
   /** CrowdSec remediation type (ban, captcha, ...) when CrowdSec had a verdict. */
   decision: string | null;
   crowdsec_mode: string | null;
+  /** CrowdSec AppSec's action (allow is not recorded) and its mode, when the engine judged the request. */
+  appsec_verdict: string | null;
+  appsec_mode: string | null;
   /** Which worker served it; only with --workers > 1. */
   worker?: number;
 }
@@ -108,6 +111,8 @@ export function eventJson(ev: StoredEvent): EventJson {
     deny_reason: a.deny_reason,
     decision: a.metadata.crowdsec_verdict ?? null,
     crowdsec_mode: mode ?? null,
+    appsec_verdict: a.metadata.appsec_verdict ?? null,
+    appsec_mode: a.metadata.appsec_mode ?? null,
   };
   if (a.worker !== undefined) json.worker = a.worker;
   return json;

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
+import { APPSEC_OFF, appsecEquals, parseAppSec } from './appsec';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
 import { ConfigError } from './errors';
@@ -22,6 +23,8 @@ export { parseHostPort, formatHostPort } from './addr';
 export interface LoadOptions {
   /** True when the CrowdSec LAPI URL and bouncer key are configured. */
   crowdsecAvailable: boolean;
+  /** True when --appsec-url is configured (access.appsec enforce/observe need it). */
+  appsecAvailable?: boolean;
   /** --deny-template: read at every load, the default page of services without deny.template. */
   denyTemplate?: string;
 }
@@ -156,16 +159,17 @@ function parseCrowdsec(ctx: Ctx, v: unknown, opts: LoadOptions): CrowdSecMode {
   return mode;
 }
 
-function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions): AccessConfig {
+function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions, protocol: 'http' | 'tcp'): AccessConfig {
   if (v === undefined || v === null) {
-    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off' };
+    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: APPSEC_OFF };
   }
   if (!isMapping(v)) ctx.fail('access', `must be a mapping (cidr, countries, crowdsec); got ${describe(v)}`);
   ctx.checkKeys(v, ACCESS_KEYS, 'access');
   const cidr = parseAllowDeny(ctx, v['cidr'], 'access.cidr', '[10.0.0.0/8]', (raw, f) => parseCidrItem(ctx, raw, f));
   const countries = parseAllowDeny(ctx, v['countries'], 'access.countries', '[DE, FR]', (raw, f) => parseCountryItem(ctx, raw, f));
   const crowdsec = parseCrowdsec(ctx, v['crowdsec'], opts);
-  return { cidr, countries, crowdsec };
+  const appsec = parseAppSec(ctx, v['appsec'], opts, protocol);
+  return { cidr, countries, crowdsec, appsec };
 }
 
 function parseHttpTarget(ctx: Ctx, v: unknown): URL {
@@ -262,7 +266,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     });
     for (const d of domains) seen.domains.set(d, name);
     const target = parseHttpTarget(ctx, raw['target']);
-    const access = parseAccess(ctx, raw['access'], opts);
+    const access = parseAccess(ctx, raw['access'], opts, 'http');
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
     const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny };
@@ -298,7 +302,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   if (isUnspecifiedHost(target.host)) {
     ctx.fail('target', `cannot connect to the unspecified address ${formatHostPort(target)}`);
   }
-  const access = parseAccess(ctx, raw['access'], opts);
+  const access = parseAccess(ctx, raw['access'], opts, 'tcp');
   const svc: TcpServiceConfig = { name, protocol, listen, target, access };
   return svc;
 }
@@ -414,6 +418,7 @@ function hostPortEquals(a: HostPort, b: HostPort): boolean {
 function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
   return (
     a.crowdsec === b.crowdsec &&
+    appsecEquals(a.appsec, b.appsec) &&
     sameSet(a.cidr.allow, b.cidr.allow) &&
     sameSet(a.cidr.deny, b.cidr.deny) &&
     sameSet(a.countries.allow, b.countries.allow) &&

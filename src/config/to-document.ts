@@ -7,6 +7,7 @@ export interface AccessDocument {
   cidr: { allow: string[]; deny: string[] };
   countries: { allow: string[]; deny: string[] };
   crowdsec: AccessConfig['crowdsec'];
+  appsec: AccessConfig['appsec']['mode'] | { mode: AccessConfig['appsec']['mode']; skip_paths: string[] };
 }
 
 export type ServiceDocument =
@@ -22,6 +23,7 @@ function accessDocument(a: AccessConfig): AccessDocument {
     cidr: { allow: [...a.cidr.allow], deny: [...a.cidr.deny] },
     countries: { allow: [...a.countries.allow], deny: [...a.countries.deny] },
     crowdsec: a.crowdsec,
+    appsec: a.appsec.skipPaths.length === 0 ? a.appsec.mode : { mode: a.appsec.mode, skip_paths: [...a.appsec.skipPaths] },
   };
 }
 

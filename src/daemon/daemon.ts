@@ -12,6 +12,7 @@ import { LapiClient } from '../crowdsec/stream/lapi-client';
 import { UsageCounters } from '../crowdsec/usage/counters';
 import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
+import { AppSecGate } from '../appsec/gate';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
@@ -67,6 +68,7 @@ export class Daemon {
   private readonly chain: ChainContext;
   private readonly lifecycle: CrowdSecRunner;
   private readonly usagePusher: UsageMetricsPusher | undefined;
+  private readonly appsec: AppSecGate | undefined;
   /** What the listeners count for CrowdSec usage metrics; a worker's are taken by the primary. */
   readonly usage: UsageCounters | undefined;
   readonly metrics: Metrics;
@@ -118,12 +120,14 @@ export class Daemon {
       open: this.open,
       usage,
     };
+    this.appsec = settings.appsec && new AppSecGate({ settings: settings.appsec, log: this.log, metrics: this.metrics, usage });
     const entrypoint = {
       ...common,
       tls: this.tls,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
       headerTimeoutMs: settings.headerTimeoutMs,
       maxHeaderSize: settings.maxHeaderSize,
+      appsec: this.appsec,
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     this.https = new HttpEntrypoint({ ...entrypoint, scheme: 'https' });
@@ -134,6 +138,7 @@ export class Daemon {
         : new AdminServer(
             {
               supportsCrowdSec: crowdsec !== undefined,
+              supportsAppSec: settings.appsec !== undefined,
               notReadyReasons: () => this.notReadyReasons(),
               status: () => this.status(),
             },
@@ -153,6 +158,7 @@ export class Daemon {
     const host = {
       configPath: this.settings.configPath,
       crowdsecAvailable: this.settings.crowdsec !== undefined,
+      appsecAvailable: this.settings.appsec !== undefined,
       accessLogTarget: this.settings.accessLog ?? 'stdout',
       services: () => [...this.services.values()],
       reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
@@ -226,7 +232,11 @@ export class Daemon {
     if (this.worker !== undefined) return;
     this.reloader = new ConfigReloader(
       this.settings.configPath,
-      { crowdsecAvailable: this.settings.crowdsec !== undefined, denyTemplate: this.settings.denyTemplate },
+      {
+        crowdsecAvailable: this.settings.crowdsec !== undefined,
+        appsecAvailable: this.settings.appsec !== undefined,
+        denyTemplate: this.settings.denyTemplate,
+      },
       config,
       (next) => this.apply(next),
       this.log,
@@ -410,6 +420,7 @@ export class Daemon {
       this.lifecycle.update(0),
       this.tls.close(),
     ]);
+    this.appsec?.close();
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);

@@ -1,7 +1,7 @@
 // HTTP and WebSocket forwarding through http-proxy, with keep-alive agents to the upstreams.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
@@ -63,9 +63,10 @@ export class HttpForwarder {
     });
   }
 
-  web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {
+  /** `body`: the request body to send instead of reading `req` (AppSec read it first; src/appsec/body.ts). */
+  web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, body?: Readable): void {
     (req as TrackedRequest)[kTarget] = target;
-    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url) });
+    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url), buffer: body });
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamTarget): void {

@@ -41,7 +41,8 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const verdict = evaluate(service.access, forwardedFor.clientIp, ctx.chain, Date.now());
   if (ctx.usage !== undefined && service.access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
-    ctx.metrics.httpRequest(service.name, 'allowed', '');
+    // AppSec services: counted by the gate once the engine has judged (src/appsec/gate.ts).
+    if (service.config.access.appsec.mode === 'off') ctx.metrics.httpRequest(service.name, 'allowed', '');
     setForwardingHeaders(req.headers, { peer, forwardedFor, scheme, port });
     req.headers['x-request-id'] = requestId;
     setVerdictHeaders(req.headers, service.config.forwardVerdict, verdict);

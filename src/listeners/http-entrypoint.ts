@@ -21,6 +21,7 @@ import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { deniedWith, type AppSecGate } from '../appsec/gate';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { HostPort } from '../config/types';
@@ -67,6 +68,8 @@ export interface HttpEntrypointOptions {
   metrics: Metrics;
   open: OpenConnections;
   usage?: UsageRecorder;
+  /** Undefined without --appsec-url. */
+  appsec?: AppSecGate;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -217,6 +220,8 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (admission.service === undefined) respond(res, 404);
     else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
+    else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off')
+      this.opts.appsec.request(req, res, admission, this.forwarder);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
     res.admission = admission;
@@ -256,17 +261,30 @@ export class HttpEntrypoint implements AdmissionContext {
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
       redirectUpgrade(socket, location);
+    } else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off') {
+      // AppSec judges the upgrade request (headers only) before the upstream sees it.
+      void this.opts.appsec.upgrade(req, admission).then((outcome) => {
+        if (socket.destroyed) return;
+        if (outcome.verdict.allowed) return this.forwardUpgrade(req, socket, head, admission);
+        const deny = deniedWith(admission.service.config.deny, outcome.denyStatus);
+        status = deny.status;
+        rejectUpgradeDenied(socket, deny, denialOf(admission));
+      });
     } else {
-      this.upgraded.add(socket);
-      const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
-      this.opts.open.track(conn, socket);
-      this.forwarder.ws(req, socket, head, admission.service.target);
-      socket.once('close', () => (admission.verdict = conn.verdict));
+      this.forwardUpgrade(req, socket, head, admission);
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
       this.logAccess(req, admission, status ?? upgradeStatus(req) ?? 101, req.socket.bytesRead, req.socket.bytesWritten, startMs, upstreamErrorOf(req));
     });
+  }
+
+  private forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, admission: Admission & { service: HttpServiceRuntime; verdict: Verdict }): void {
+    this.upgraded.add(socket);
+    const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
+    this.opts.open.track(conn, socket);
+    this.forwarder.ws(req, socket, head, admission.service.target);
+    socket.once('close', () => (admission.verdict = conn.verdict));
   }
 
   /**

@@ -21,6 +21,8 @@ export interface EventRow {
   deny_reason: string;
   decision: string | null;
   crowdsec_mode: string | null;
+  appsec_verdict: string | null;
+  appsec_mode: string | null;
 }
 
 export interface EventsResponse {
@@ -187,10 +189,13 @@ export function parseStreamBatch(data: string): EventRow[] {
       bytes_in: a.bytes_in,
       bytes_out: a.bytes_out,
       duration_ms: a.duration_ms,
-      outcome: a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed',
+      outcome:
+        a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' || a.metadata.appsec_mode === 'observe' ? 'observed' : 'allowed',
       deny_reason: a.deny_reason,
       decision: a.metadata.crowdsec_verdict ?? null,
       crowdsec_mode: mode,
+      appsec_verdict: a.metadata.appsec_verdict ?? null,
+      appsec_mode: a.metadata.appsec_mode ?? null,
     });
   }
   return rows;
