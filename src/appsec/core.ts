@@ -52,6 +52,11 @@ function isPlainPath(path: string): boolean {
   return !/(^|\/)\.\.?(\/|$)|%2e|%2f|%5c|\\/i.test(path);
 }
 
+/** Drops client-sent X-Crowdsec-Appsec-* from a request's headers: only the proxy speaks for a request, to the engine and upstream. */
+export function stripAppSecHeaders(headers: IncomingHttpHeaders): void {
+  for (const name in headers) if (name.startsWith(APPSEC_PREFIX)) delete headers[name];
+}
+
 /** What the engine is told about the request besides the client's own headers. */
 export interface EngineRequestInfo {
   clientIp: string;

@@ -12,7 +12,7 @@ import type { UpstreamTarget } from '../forward/http';
 import type { Verdict } from '../restrictions/types';
 import type { Metrics } from '../telemetry/metrics';
 import { readBody, replayBody } from './body';
-import { appsecApplies, appsecOutcome, InFlight, type AppSecOutcome, type EngineResult } from './core';
+import { appsecApplies, appsecOutcome, InFlight, stripAppSecHeaders, type AppSecOutcome, type EngineResult } from './core';
 import { EngineClient } from './engine-client';
 import type { AppSecSettings } from './settings';
 
@@ -54,6 +54,7 @@ export class AppSecGate {
   request(req: IncomingMessage, res: ServerResponse, subject: AppSecSubject, forwarder: AppSecForwarder): void {
     const config = subject.service.config;
     const mode = config.access.appsec.mode;
+    stripAppSecHeaders(req.headers);
     if (mode === 'off' || !appsecApplies(config.access.appsec, req.url ?? '/')) {
       this.count(subject, subject.verdict, false);
       forwarder.web(req, res, subject.service.target);
@@ -96,6 +97,7 @@ export class AppSecGate {
    */
   async upgrade(req: IncomingMessage, subject: AppSecSubject): Promise<AppSecOutcome> {
     const config = subject.service.config.access.appsec;
+    stripAppSecHeaders(req.headers);
     if (config.mode === 'off' || !appsecApplies(config, req.url ?? '/')) {
       this.count(subject, subject.verdict, false);
       return { verdict: subject.verdict, denyStatus: undefined };
