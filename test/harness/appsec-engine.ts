@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface EngineSeen {
   method: string;
@@ -83,7 +83,7 @@ function ruleAction(uri: string, body: Buffer): string {
 export async function startAppSecEngine(opts: AppSecEngineOptions): Promise<AppSecEngine> {
   const authCache = new Map<string, number>();
   const holding: Array<() => void> = [];
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
 
   async function keyValid(key: string): Promise<boolean> {
     const expires = authCache.get(key);
