@@ -218,6 +218,7 @@ export function servicesSchema(): JsonSchema {
               deny: false,
               forward_verdict: false,
               access: {
+                type: ['object', 'null'],
                 properties: {
                   appsec: {
                     oneOf: [{ enum: ['off', false, null] }, { type: 'object', properties: { mode: { enum: ['off', false, null] } } }],

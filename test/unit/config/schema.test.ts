@@ -35,6 +35,7 @@ export const LOADER_ONLY: Record<string, string> = {
   'country in allow and deny': 'a country not in both allow and deny',
   'crowdsec enforce unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
   'crowdsec observe unavailable': 'enforce/observe need CrowdSec configured (flags/env, not the file)',
+  'appsec unavailable': 'appsec enforce/observe need --appsec-url (flags/env, not the file)',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });
