@@ -50,13 +50,15 @@ export interface ServiceInfo {
   domains: string[] | null;
   listen: string | null;
   target: string;
-  access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode; appsec?: { mode: Mode; skipPaths: string[] } };
   counters: { allowed: number; observed: number; denied: Record<string, number> } | null;
 }
 
 export interface ServicesResponse {
   supports_crowdsec: boolean;
   crowdsec_hint: string | null;
+  supports_appsec?: boolean;
+  appsec_hint?: string | null;
   config_file: string;
   version: string | null;
   services: ServiceInfo[];
@@ -146,8 +148,13 @@ export async function getSession(): Promise<Session> {
 export const getEvents = (query: URLSearchParams): Promise<EventsResponse> => request('GET', `/api/events?${query.toString()}`);
 export const getServices = (): Promise<ServicesResponse> => request('GET', '/api/services');
 export const getStatus = (): Promise<StatusResponse> => request('GET', '/status');
-export const putMode = (service: string, mode: Mode, version: string | null): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
-  request('PUT', `/api/services/${encodeURIComponent(service)}/crowdsec`, version === null ? { mode } : { mode, version });
+export const putMode = (
+  service: string,
+  mode: Mode,
+  version: string | null,
+  field: 'crowdsec' | 'appsec' = 'crowdsec',
+): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
+  request('PUT', `/api/services/${encodeURIComponent(service)}/${field}`, version === null ? { mode } : { mode, version });
 
 /** The access log line as the live stream sends it (see docs/admin-ui.md). */
 interface AccessLine {
