@@ -108,6 +108,11 @@ export class AppSecGate {
     return outcome;
   }
 
+  /** A request redirected to https:// before AppSec: counted here, as admission leaves AppSec services to the gate. */
+  redirected(subject: AppSecSubject): void {
+    if (subject.service.config.access.appsec.mode !== 'off') this.count(subject, subject.verdict, false);
+  }
+
   close(): void {
     this.engine.close();
   }

@@ -219,8 +219,10 @@ export class HttpEntrypoint implements AdmissionContext {
     if (challenge !== undefined) respondText(res, challenge);
     else if (admission.service === undefined) respond(res, 404);
     else if (!admission.verdict.allowed) respondDenied(res, req.headers.accept, admission.service.config.deny, denialOf(admission));
-    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
-    else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off')
+    else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
+      this.opts.appsec?.redirected(admission);
+      redirect(res, location);
+    } else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off')
       this.opts.appsec.request(req, res, admission, this.forwarder);
     else this.forwarder.web(req, res, admission.service.target);
     res.entrypoint = this;
@@ -260,6 +262,7 @@ export class HttpEntrypoint implements AdmissionContext {
       rejectUpgradeDenied(socket, admission.service.config.deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
+      this.opts.appsec?.redirected(admission);
       redirectUpgrade(socket, location);
     } else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off') {
       // AppSec judges the upgrade request (headers only) before the upstream sees it.
