@@ -386,3 +386,37 @@ t.test('the engine caches a valid key for a minute, like the real one', async (t
 t.test('/capabilities says supports_appsec', async (t) => {
   t.match(JSON.parse((await httpGet(`${daemon.adminUrl}/capabilities`)).body), { supports_crowdsec: true, supports_appsec: true });
 });
+
+t.test('--workers 2: every worker asks the engine; observed AppSec entries reach the primary event log under appsec_ban', async (t) => {
+  const d = await startDaemon({
+    config: `services:\n${service('blog', upstream, '{ appsec: observe }')}`,
+    args: ['--workers', '2', '--appsec-url', engine.url, '--appsec-api-key', lapi.apiKey],
+    waitReady: false,
+  });
+  await d.waitFor((l) => l.msg === 'netbird-proxy listening', 90_000, 'the group listening');
+  t.teardown(async () => {
+    d.child.kill('SIGTERM');
+    await d.exited;
+  });
+  const workers = new Set<unknown>();
+  let n = 0;
+  await until(
+    'observed entries from both workers',
+    async () => {
+      const path = `/.env-${++n}`;
+      t.equal((await httpGet(`${d.httpUrl}${path}`, { host: 'blog.example.com' })).status, 200);
+      const entry = await entryFor(d, path);
+      t.match(entry, { metadata: { appsec_verdict: 'ban', appsec_mode: 'observe' } });
+      workers.add(entry.worker);
+      return workers.size === 2;
+    },
+    60_000,
+    50,
+  );
+  const events = JSON.parse((await httpGet(`${d.adminUrl}/api/events?reason=appsec_ban`)).body) as { events: { outcome: string; appsec_verdict: string }[] };
+  t.equal(events.events.length, n, 'every one filed under appsec_ban');
+  t.ok(
+    events.events.every((e) => e.outcome === 'observed' && e.appsec_verdict === 'ban'),
+    'as observed',
+  );
+});
