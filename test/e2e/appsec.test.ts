@@ -403,7 +403,7 @@ t.test('--workers 2: every worker asks the engine; observed AppSec entries reach
   await until(
     'observed entries from both workers',
     async () => {
-      const path = `/.env-${++n}`;
+      const path = `/.env?try=${++n}`;
       t.equal((await httpGet(`${d.httpUrl}${path}`, { host: 'blog.example.com' })).status, 200);
       const entry = await entryFor(d, path);
       t.match(entry, { metadata: { appsec_verdict: 'ban', appsec_mode: 'observe' } });
