@@ -413,10 +413,36 @@ t.test('--workers 2: every worker asks the engine; observed AppSec entries reach
     60_000,
     50,
   );
-  const events = JSON.parse((await httpGet(`${d.adminUrl}/api/events?reason=appsec_ban`)).body) as { events: { outcome: string; appsec_verdict: string }[] };
-  t.equal(events.events.length, n, 'every one filed under appsec_ban');
+  type Row = { outcome: string; appsec_verdict: string };
+  let rows: Row[] = [];
+  // The workers' entries reach the primary's event log in batches.
+  await until('every entry in the event log', async () => {
+    rows = (JSON.parse((await httpGet(`${d.adminUrl}/api/events?reason=appsec_ban`)).body) as { events: Row[] }).events;
+    return rows.length === n;
+  });
+  t.equal(rows.length, n, 'every one filed under appsec_ban');
   t.ok(
-    events.events.every((e) => e.outcome === 'observed' && e.appsec_verdict === 'ban'),
+    rows.every((e) => e.outcome === 'observed' && e.appsec_verdict === 'ban'),
     'as observed',
   );
+});
+
+t.test("the action decides, not the status code; the page shows the engine's http_status; a redirect stays a redirect", async (t) => {
+  // An engine configured with bouncer_blocked_http_code 200 and user_blocked_http_code 451.
+  const odd = await startAppSecEngine({ lapiUrl: lapi.url, blockedStatus: 200, userBlockedStatus: 451 });
+  const d = await startDaemon({
+    config: `services:\n${service('shop', upstream, '{ appsec: enforce }')}${service('away', upstream, '{ appsec: enforce }\n    deny: { redirect: "https://example.com/blocked" }')}`,
+    args: ['--appsec-url', odd.url, '--appsec-api-key', lapi.apiKey],
+  });
+  t.teardown(async () => {
+    await d.stop();
+    await odd.close();
+  });
+  const res = await httpGet(`${d.httpUrl}/.env`, { host: 'shop.example.com', headers: { accept: BROWSER } });
+  t.equal(res.status, 451, 'a 200 from the engine with action ban is a denial, shown with its http_status');
+  t.match(res.body, /Access denied/);
+  t.match(await entryFor(d, '/.env'), { status: 451, deny_reason: 'appsec_ban' });
+  const away = await httpGet(`${d.httpUrl}/.git/config`, { host: 'away.example.com' });
+  t.equal(away.status, 302);
+  t.equal(away.headers.location, 'https://example.com/blocked');
 });
