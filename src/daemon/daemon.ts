@@ -13,6 +13,7 @@ import { UsageCounters } from '../crowdsec/usage/counters';
 import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
 import { AppSecGate } from '../appsec/gate';
+import { appsecStatus } from '../appsec/status';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import type { ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
@@ -386,6 +387,7 @@ export class Daemon {
         ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
       certificates: this.tls.status(),
+      appsec: appsecStatus(this.settings.appsec, this.appsec?.inflight.count ?? 0, services),
     };
   }
 

@@ -383,8 +383,24 @@ t.test('the engine caches a valid key for a minute, like the real one', async (t
   t.ok(engine.lapiChecks < engine.seen.length, 'not one LAPI call per request');
 });
 
-t.test('/capabilities says supports_appsec', async (t) => {
+t.test('/capabilities says supports_appsec; /status shows the engine and the services using it', async (t) => {
   t.match(JSON.parse((await httpGet(`${daemon.adminUrl}/capabilities`)).body), { supports_crowdsec: true, supports_appsec: true });
+  const status = JSON.parse((await httpGet(`${daemon.adminUrl}/status`)).body) as { appsec: Record<string, unknown> };
+  t.same(status.appsec, {
+    configured: true,
+    url: new URL(engine.url).origin,
+    failure_action: 'deny',
+    timeout_ms: 1000,
+    max_body: CAP,
+    in_flight: 0,
+    max_inflight: 256,
+    services: [
+      { service: 'shop', mode: 'enforce', skip_paths: [] },
+      { service: 'blog', mode: 'observe', skip_paths: [] },
+      { service: 'files', mode: 'enforce', skip_paths: ['/upload/'] },
+    ],
+  });
+  t.notMatch(JSON.stringify(status), lapi.apiKey, 'never the key');
 });
 
 t.test('--workers 2: every worker asks the engine; observed AppSec entries reach the primary event log under appsec_ban', async (t) => {
