@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/harness/ports';
 import { startNetbird, OFF_TWIN_HOST } from '../lib/netbird';
 import { median } from '../lib/stats';
-import { spawnPinned, stopChild } from '../lib/tools';
+import { spawnPinned, startCpuProbe, stopChild } from '../lib/tools';
 import { runWrk } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log } from '../runner/log';
@@ -27,6 +27,9 @@ export interface AppSecEngineRow {
   median_ratio: number;
   appsec_p99_ms: number;
   off_p99_ms: number;
+  /** CPU time of the netbird-proxy process per request, µs (median over runs): its own cost, whoever the bottleneck was. */
+  appsec_cpu_us_per_req: number;
+  off_cpu_us_per_req: number;
   /** wrk -c1: one request at a time, no queueing. */
   appsec_c1_p50_ms: number;
   appsec_c1_p99_ms: number;
@@ -97,6 +100,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     ] as const;
     const rps: Record<string, number[]> = { appsec: [], off: [] };
     const p99: Record<string, number[]> = { appsec: [], off: [] };
+    const cpuUs: Record<string, number[]> = { appsec: [], off: [] };
     const wrk = wrkBase(ctx);
     for (let i = 0; i < pairs; i++) {
       for (const h of i % 2 === 0 ? hosts : [...hosts].reverse()) {
@@ -105,11 +109,16 @@ export async function run(ctx: BenchContext): Promise<void> {
           `AppSec ${key} ${i + 1} ${h.k}`,
           fleet.others(nb.pid),
           () => runWrk({ ...o, url, durationS: 1 }),
-          () => runWrk({ ...o, url, durationS: opts.abS }),
+          async () => {
+            const probe = startCpuProbe({ server: nb.pid });
+            const r = await runWrk({ ...o, url, durationS: opts.abS });
+            return { ...r, cores: probe.stop().server ?? NaN };
+          },
         );
         if (res.non_2xx > 0) results.errors.push(`AppSec ${key} ${h.k}: ${res.non_2xx} non-2xx`);
         rps[h.k].push(res.rps);
         p99[h.k].push(res.p99_ms);
+        cpuUs[h.k].push(+((res.cores / res.rps) * 1e6).toFixed(1));
       }
     }
     const c1: Record<string, { p50: number; p99: number }> = {};
@@ -132,6 +141,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       median_ratio: +median(ratios.filter(Number.isFinite)).toFixed(4),
       appsec_p99_ms: median(p99.appsec),
       off_p99_ms: median(p99.off),
+      appsec_cpu_us_per_req: median(cpuUs.appsec),
+      off_cpu_us_per_req: median(cpuUs.off),
       appsec_c1_p50_ms: c1.appsec?.p50 ?? NaN,
       appsec_c1_p99_ms: c1.appsec?.p99 ?? NaN,
       off_c1_p50_ms: c1.off?.p50 ?? NaN,
@@ -153,7 +164,10 @@ export const report: ScenarioReport = {
       L.push(
         `  engine ${v.engine_delay_ms === 0 ? 'at once' : `after ${v.engine_delay_ms} ms`}: req/s appsec ${v.appsec_rps.map((x) => fmt(x)).join(' ')} | off ${v.off_rps
           .map((x) => fmt(x))
-          .join(' ')}; appsec/off median ${v.median_ratio}`,
+          .join(' ')}; appsec/off median ${v.median_ratio}; proxy CPU per request appsec ${fmt(v.appsec_cpu_us_per_req, 1)} µs, off ${fmt(
+          v.off_cpu_us_per_req,
+          1,
+        )} µs`,
         `    p99 at -c${String(r.settings.connections)}: appsec ${fmt(v.appsec_p99_ms, 2)} ms, off ${fmt(v.off_p99_ms, 2)} ms; at -c1 p50/p99: appsec ${fmt(v.appsec_c1_p50_ms, 2)}/${fmt(
           v.appsec_c1_p99_ms,
           2,
