@@ -60,7 +60,11 @@ export class AppSecGate {
       forwarder.web(req, res, subject.service.target);
       return;
     }
-    void this.judgeRequest(req, res, subject, mode, forwarder);
+    this.judgeRequest(req, res, subject, mode, forwarder).catch((err: Error) => {
+      // Not expected (nothing above rejects): never an unhandled rejection, and the client is not left waiting.
+      this.opts.log.error({ service: subject.service.name, err: err.message }, 'AppSec: request handling failed');
+      res.destroy();
+    });
   }
 
   private async judgeRequest(

@@ -266,13 +266,16 @@ export class HttpEntrypoint implements AdmissionContext {
       redirectUpgrade(socket, location);
     } else if (this.opts.appsec !== undefined && admission.service.config.access.appsec.mode !== 'off') {
       // AppSec judges the upgrade request (headers only) before the upstream sees it.
-      void this.opts.appsec.upgrade(req, admission).then((outcome) => {
-        if (socket.destroyed) return;
-        if (outcome.verdict.allowed) return this.forwardUpgrade(req, socket, head, admission);
-        const deny = deniedWith(admission.service.config.deny, outcome.denyStatus);
-        status = deny.status;
-        rejectUpgradeDenied(socket, deny, denialOf(admission));
-      });
+      void this.opts.appsec
+        .upgrade(req, admission)
+        .then((outcome) => {
+          if (socket.destroyed) return;
+          if (outcome.verdict.allowed) return this.forwardUpgrade(req, socket, head, admission);
+          const deny = deniedWith(admission.service.config.deny, outcome.denyStatus);
+          status = deny.status;
+          rejectUpgradeDenied(socket, deny, denialOf(admission));
+        })
+        .catch(() => socket.destroy());
     } else {
       this.forwardUpgrade(req, socket, head, admission);
     }

@@ -213,6 +213,14 @@ for (const chunked of [false, true]) {
   });
 }
 
+t.test('a refused request with a body over the cap: the answer comes, the connection is not stuck', async (t) => {
+  const body = randomBytes(CAP * 20);
+  const res = await send(daemon, '/.env?big=1', { host: 'shop.example.com', body, chunked: true });
+  t.equal(res.status, 403);
+  t.match(await entryFor(daemon, '/.env?big=1'), { deny_reason: 'appsec_ban', metadata: { appsec_body: 'skipped' } });
+  t.equal((await httpGet(`${daemon.httpUrl}/after-refusal`, { host: 'shop.example.com' })).status, 200, 'the proxy goes on');
+});
+
 t.test('a <script> body is refused', async (t) => {
   const res = await send(daemon, '/comment', { host: 'shop.example.com', body: Buffer.from('text=<script>alert(1)</script>'), chunked: true });
   t.equal(res.status, 403);
