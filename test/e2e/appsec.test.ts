@@ -238,6 +238,14 @@ t.test('skip_paths: the prefix is never sent to the engine, a dot-segment path i
   t.equal(engine.seen.length, before + 1);
 });
 
+t.test('one keep-alive connection to the engine for requests one after another', async (t) => {
+  const before = engine.connections;
+  const seen = engine.seen.length;
+  for (let i = 0; i < 20; i++) t.equal((await httpGet(`${daemon.httpUrl}/ka-${i}`, { host: 'shop.example.com' })).status, 200);
+  t.equal(engine.seen.length, seen + 20);
+  t.ok(engine.connections - before <= 1, `${engine.connections - before} new connection(s) for 20 requests`);
+});
+
 t.test('off: no engine call', async (t) => {
   const before = engine.seen.length;
   t.equal((await httpGet(`${daemon.httpUrl}/.env`, { host: 'plain.example.com' })).status, 200);

@@ -52,6 +52,8 @@ export interface AppSecEngine {
   unauthorized: number;
   /** LAPI key checks made (cache misses). */
   lapiChecks: number;
+  /** TCP connections accepted so far. */
+  connections: number;
   fault: EngineFault;
   delayMs: number;
   /** Answers every held request. */
@@ -168,6 +170,7 @@ export async function startAppSecEngine(opts: AppSecEngineOptions): Promise<AppS
 
   const server = http.createServer((req, res) => void handle(req, res));
   server.on('connection', (s) => {
+    engine.connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -179,6 +182,7 @@ export async function startAppSecEngine(opts: AppSecEngineOptions): Promise<AppS
     seen: [],
     unauthorized: 0,
     lapiChecks: 0,
+    connections: 0,
     fault: 'none',
     delayMs: 0,
     release() {
