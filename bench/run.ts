@@ -11,6 +11,7 @@
 //   scenarios/profile        node --cpu-prof of netbird-proxy (CrowdSec off) under wrk, top self time
 //   scenarios/store          micro/store.ts: 1M decisions applied in process, RSS, lookups/s
 //   scenarios/path           micro/path.ts: the per-request path in process, ns and bytes per request
+//   scenarios/appsec         appsec: enforce vs off in one process, engine answering at once / after 5 ms
 // Writes bench/results/latest.json (and bench/results/YYYY-MM-DD.json with --save).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { log } from './runner/log';
 import { parseOptions, type Options } from './runner/options';
 import type { Results } from './runner/results';
 import { renderTable } from './runner/table';
+import * as appsec from './scenarios/appsec';
 import * as sync from './scenarios/crowdsec-sync';
 import * as enforceAb from './scenarios/enforce-ab';
 import * as h2 from './scenarios/h2';
@@ -46,12 +48,14 @@ const REPORTS: ScenarioReport[] = [
   sync.report,
   store.report,
   path.report,
+  appsec.report,
   profile.report,
   scaling.report,
 ];
 
 /** The scenarios in run order (each returns at once when its option turned it off). */
 async function runScenarios(ctx: BenchContext): Promise<void> {
+  if (ctx.opts.onlyAppsec) return appsec.run(ctx);
   await sync.run(ctx);
   await http.run(ctx);
   await enforceAb.run(ctx);
@@ -62,6 +66,7 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   await profile.run(ctx);
   await store.run(ctx);
   await path.run(ctx);
+  await appsec.run(ctx);
   // Last: it starts its own nginx and --workers groups on both cores, unpinned.
   await scaling.run(ctx);
 }

@@ -15,6 +15,8 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** Flags of other programs that the docs show in their commands. */
 const OTHER_TOOLS = {
+  '--minutes': 'npm run fuzz',
+  '--seed': 'npm run fuzz',
   '--profile': 'docker compose',
   '--build': 'docker compose',
   '--iptables': 'dockerd',

@@ -1,7 +1,7 @@
 // The routing of a service as the data path uses it: its route table (each route with its compiled
 // access and its pool) or its tcp pool, built once per load from the config. A rebuilt service
 // takes over the health state of the targets it keeps (reload), found by route and target.
-import type { AccessConfig, DenyResponseConfig, HostPort, HttpServiceConfig, PoolConfig, RouteConfig, TcpServiceConfig } from './config/types';
+import type { AccessConfig, AppSecConfig, DenyResponseConfig, HostPort, HttpServiceConfig, PoolConfig, RouteConfig, TcpServiceConfig } from './config/types';
 import type { UpstreamTarget } from './forward/http';
 import type { CompiledAccess } from './restrictions/chain';
 import { compileAccess } from './restrictions/compile';
@@ -23,6 +23,8 @@ export interface RouteRuntime {
   readonly rewrite: string | undefined;
   readonly headers: RouteConfig['headers'];
   readonly access: CompiledAccess;
+  /** AppSec for this route: the route's access.appsec, or the service's. */
+  readonly appsec: AppSecConfig;
   readonly deny: DenyResponseConfig;
   /** The path of the sticky cookie. */
   readonly cookiePath: string;
@@ -49,6 +51,7 @@ export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAcce
     rewrite: undefined,
     headers: { set: [], remove: [] },
     access,
+    appsec: config.access.appsec,
     deny: config.deny,
     cookiePath: '/',
   };
@@ -63,6 +66,7 @@ export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAcce
       rewrite: r.rewrite,
       headers: r.headers,
       access: routeAccess,
+      appsec: r.access.appsec,
       deny: r.deny,
       cookiePath: r.pool === undefined ? '/' : cookiePath(r.path),
     };

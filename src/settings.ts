@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
+import { resolveAppSecSettings, type AppSecSettings } from './appsec/settings';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
 import { resolveLogFormat, type LogFormat } from './telemetry/log-format';
@@ -39,6 +40,12 @@ export type SettingKey =
   | 'crowdsecScopes'
   | 'crowdsecRemediationFallback'
   | 'crowdsecMetricsInterval'
+  | 'appsecUrl'
+  | 'appsecApiKey'
+  | 'appsecTimeout'
+  | 'appsecMaxBody'
+  | 'appsecFailureAction'
+  | 'appsecMaxInflight'
   | 'geoipDb'
   | 'trustedProxies'
   | 'proxyProtocol'
@@ -165,6 +172,47 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_CROWDSEC_METRICS_INTERVAL',
     default: '30m',
     description: 'push usage metrics (dropped, processed, active decisions) to the LAPI this often; 0 disables, at least 10m',
+  },
+  {
+    key: 'appsecUrl',
+    flag: '--appsec-url <url>',
+    env: 'NB_PROXY_APPSEC_URL',
+    description: 'CrowdSec AppSec engine, e.g. http://crowdsec:7422/ (unset: access.appsec unavailable; docs/appsec.md)',
+  },
+  {
+    key: 'appsecApiKey',
+    flag: '--appsec-api-key <key>',
+    env: 'NB_PROXY_APPSEC_API_KEY',
+    default: '(--crowdsec-api-key)',
+    description: 'bouncer key sent to the AppSec engine, which checks it against its LAPI',
+  },
+  {
+    key: 'appsecTimeout',
+    flag: '--appsec-timeout <duration>',
+    env: 'NB_PROXY_APPSEC_TIMEOUT',
+    default: '200ms',
+    description: 'time the AppSec engine has to answer (10ms to 5s); then the failure action',
+  },
+  {
+    key: 'appsecMaxBody',
+    flag: '--appsec-max-body <bytes>',
+    env: 'NB_PROXY_APPSEC_MAX_BODY',
+    default: '64KiB',
+    description: 'request bodies up to this size are sent to the engine (at most 10MiB); larger: headers only',
+  },
+  {
+    key: 'appsecFailureAction',
+    flag: '--appsec-failure-action <deny|allow>',
+    env: 'NB_PROXY_APPSEC_FAILURE_ACTION',
+    default: 'deny',
+    description: 'what enforce does when the engine is unreachable, slow, refuses the key or answers garbage',
+  },
+  {
+    key: 'appsecMaxInflight',
+    flag: '--appsec-max-inflight <n>',
+    env: 'NB_PROXY_APPSEC_MAX_INFLIGHT',
+    default: '256',
+    description: 'engine requests in flight at most; beyond, enforce applies the failure action',
   },
   {
     key: 'geoipDb',
@@ -346,6 +394,8 @@ export interface Settings {
   adminAddr: HostPort;
   /** Undefined when CrowdSec is not configured (no URL, or neither a key nor a client certificate). */
   crowdsec: CrowdSecSettings | undefined;
+  /** Undefined when --appsec-url is not set. */
+  appsec: AppSecSettings | undefined;
   geoipDb: string | undefined;
   trustedProxies: string[];
   proxyProtocol: boolean;
@@ -584,6 +634,17 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     httpsRedirectPort,
     adminAddr,
     crowdsec,
+    appsec: resolveAppSecSettings(
+      {
+        url: get('appsecUrl'),
+        apiKey: get('appsecApiKey') ?? apiKey,
+        timeout: withDefault('appsecTimeout'),
+        maxBody: withDefault('appsecMaxBody'),
+        failureAction: withDefault('appsecFailureAction'),
+        maxInflight: withDefault('appsecMaxInflight'),
+      },
+      (message) => new SettingsError(message),
+    ),
     geoipDb: get('geoipDb'),
     trustedProxies,
     proxyProtocol,

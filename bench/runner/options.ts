@@ -28,6 +28,9 @@ export interface Options {
   profileS: number;
   store: boolean;
   path: boolean;
+  /** scenarios/appsec.ts; --only-appsec runs it alone (after the fleet starts). */
+  appsec: boolean;
+  onlyAppsec: boolean;
   save: boolean;
   keep: boolean;
 }
@@ -45,7 +48,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --pin MODE           strict (default): server under test alone on CPU 0, everything else on CPU 1;
                        server: server on CPU 0, the rest unpinned; none (= --no-pin): no taskset
   --ab-pairs N         alternating enforce/off pairs of 3 s runs for the enforce cost (default 5; 0 skips)
-  --no-http --no-tcp --no-https --no-h2 --no-profile --no-store --no-path --no-scaling   skip those parts
+  --no-http --no-tcp --no-https --no-h2 --no-profile --no-store --no-path --no-scaling --no-appsec   skip those parts
+  --only-appsec        run the AppSec scenario alone (with the shared servers)
   --save               also write bench/results/YYYY-MM-DD.json (the committed copy)
   --keep               keep the temp dir (configs, logs, profile)`;
 
@@ -76,6 +80,8 @@ export function parseOptions(argv: string[]): Options {
     profileS: 10,
     store: true,
     path: true,
+    appsec: true,
+    onlyAppsec: false,
     save: false,
     keep: false,
   };
@@ -151,6 +157,12 @@ export function parseOptions(argv: string[]): Options {
         break;
       case '--no-path':
         o.path = false;
+        break;
+      case '--no-appsec':
+        o.appsec = false;
+        break;
+      case '--only-appsec':
+        o.onlyAppsec = true;
         break;
       case '--save':
         o.save = true;

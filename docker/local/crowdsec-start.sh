@@ -106,6 +106,22 @@ for unsupported in ENROLL_KEY USE_TLS LOCAL_API_URL AGENT_USERNAME DISABLE_LOCAL
   if [ -n "${!unsupported:-}" ]; then echo "local CrowdSec image: $unsupported is not supported here, ignored" >&2; fi
 done
 
+# Debian's 1.4.6 has no AppSec component (it arrived in 1.6) and refuses an acquisition of an
+# unknown source: acquisitions of source appsec (docker/acquis-appsec.yaml) are left out here,
+# through a filtered copy of acquis.d. AppSec needs the real image.
+acq=/var/lib/crowdsec/acquis.d
+rm -rf "$acq"
+mkdir -p "$acq"
+for f in /etc/crowdsec/acquis.d/*.yaml; do
+  [ -e "$f" ] || continue
+  if grep -Eq '^source:[[:space:]]*appsec[[:space:]]*$' "$f"; then
+    echo "local CrowdSec image: $f is an AppSec acquisition (CrowdSec 1.6+), left out" >&2
+    continue
+  fi
+  ln -s "$f" "$acq/"
+done
+sed -i "s#^\(  acquisition_dir:\).*#\1 $acq#" "$CONFIG_FILE"
+
 args=(-c "$CONFIG_FILE")
 if istrue "${DISABLE_AGENT:-}"; then args+=(-no-cs); fi
 if istrue "${LEVEL_TRACE:-}"; then args+=(-trace); fi

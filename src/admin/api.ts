@@ -7,6 +7,7 @@
 //   GET  /api/services
 //   PUT  /api/services/<name>/crowdsec  {"mode":"enforce","version":"<from GET /api/services>"}
 import { authSummary } from '../auth/summary';
+//   PUT  /api/services/<name>/appsec    the same for access.appsec (http services, --appsec-url set)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { formatHostPort } from '../config/load';
@@ -20,7 +21,10 @@ import type { EventLog } from './event-log';
 import { EventStreamHub } from './event-stream';
 import { BodyError, readBody, redirect, sendBody, sendError, sendJson } from './http-util';
 import { loginPage } from './login-page';
-import { readVersion, setCrowdsecMode } from './services-editor';
+import { readVersion, setAccessMode, type ModeField } from './services-editor';
+
+export const APPSEC_HINT =
+  'AppSec is not configured: set --appsec-url (NB_PROXY_APPSEC_URL), e.g. http://crowdsec:7422/, and restart to let CrowdSec judge the requests themselves (docs/appsec.md).';
 
 export const CROWDSEC_HINT =
   'CrowdSec is not configured: set --crowdsec-api-url and --crowdsec-api-key (NB_PROXY_CROWDSEC_API_URL, NB_PROXY_CROWDSEC_API_KEY) and restart to enable IP reputation.';
@@ -31,6 +35,8 @@ const MODES: readonly CrowdSecMode[] = ['off', 'enforce', 'observe'];
 export interface AdminUiHost {
   configPath: string;
   crowdsecAvailable: boolean;
+  /** --appsec-url is set. */
+  appsecAvailable?: boolean;
   /** Where the full access log goes: a file path, or "stdout". */
   accessLogTarget: string;
   services(): readonly ServiceRuntime[];
@@ -93,10 +99,10 @@ export class AdminUi {
       void this.listServices(res);
       return;
     }
-    const m = /^\/api\/services\/([^/]+)\/crowdsec$/.exec(path);
+    const m = /^\/api\/services\/([^/]+)\/(crowdsec|appsec)$/.exec(path);
     if (m !== null) {
       if (method !== 'PUT') return sendError(res, 405, 'use PUT with {"mode":"off|enforce|observe"}', { allow: 'PUT' });
-      void this.putMode(req, res, decodeURIComponent(m[1] ?? ''));
+      void this.putMode(req, res, decodeURIComponent(m[1] ?? ''), m[2] === 'appsec' ? 'appsec' : 'crowdsec');
       return;
     }
     if (path.startsWith('/api/')) return sendError(res, 404, `no such API endpoint: ${method} ${path}`);
@@ -175,6 +181,8 @@ export class AdminUi {
     sendJson(res, 200, {
       supports_crowdsec: this.host.crowdsecAvailable,
       crowdsec_hint: this.host.crowdsecAvailable ? null : CROWDSEC_HINT,
+      supports_appsec: this.host.appsecAvailable === true,
+      appsec_hint: this.host.appsecAvailable === true ? null : APPSEC_HINT,
       config_file: this.host.configPath,
       version: version ?? null,
       services: this.host.services().map((s) => this.serviceJson(s)),
@@ -196,7 +204,7 @@ export class AdminUi {
     };
   }
 
-  private async putMode(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  private async putMode(req: IncomingMessage, res: ServerResponse, name: string, field: ModeField): Promise<void> {
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, 4096));
@@ -209,30 +217,33 @@ export class AdminUi {
     const ifMatch = req.headers['if-match'];
     const versionField = typeof fields.version === 'string' ? fields.version : undefined;
     const version = versionField ?? (typeof ifMatch === 'string' ? ifMatch.replace(/^W\//, '').replace(/"/g, '') : undefined);
-    if (!this.host.services().some((s) => s.name === name)) return sendError(res, 404, `no service "${name}" is running`);
-    if (mode !== 'off' && !this.host.crowdsecAvailable) return sendError(res, 422, CROWDSEC_HINT);
+    const target = this.host.services().find((s) => s.name === name);
+    if (target === undefined) return sendError(res, 404, `no service "${name}" is running`);
+    if (field === 'crowdsec' && mode !== 'off' && !this.host.crowdsecAvailable) return sendError(res, 422, CROWDSEC_HINT);
+    if (field === 'appsec' && mode !== 'off' && this.host.appsecAvailable !== true) return sendError(res, 422, APPSEC_HINT);
+    if (field === 'appsec' && target.config.protocol !== 'http') return sendError(res, 422, `service "${name}" is tcp: AppSec judges HTTP requests`);
 
     // One edit at a time: the second one sees the first one's file.
     const run = this.editing.then(async () => {
       const file = this.host.configPath;
-      const result = await setCrowdsecMode(file, name, mode, version, (text) => this.host.validateConfig(text));
+      const result = await setAccessMode(file, name, field, mode, version, (text) => this.host.validateConfig(text));
       if (!result.ok) {
-        this.log.warn({ service: name, mode, file, err: result.message }, 'admin: crowdsec mode change refused');
+        this.log.warn({ service: name, mode, file, err: result.message }, `admin: ${field} mode change refused`);
         return sendError(res, result.status, result.message);
       }
       if (result.changed) await this.host.reloadConfig('admin UI');
       const running = this.host.services().find((s) => s.name === name);
-      if (running?.access.crowdsec !== mode) {
+      if ((field === 'crowdsec' ? running?.access.crowdsec : running?.config.access.appsec.mode) !== mode) {
         return sendError(res, 500, `${file} was written, but the reload did not apply it (see the proxy log)`);
       }
-      this.log.info({ service: name, mode, file, changed: result.changed }, 'admin: crowdsec mode changed');
+      this.log.info({ service: name, mode, file, changed: result.changed }, `admin: ${field} mode changed`);
       sendJson(res, 200, { service: name, mode, version: result.version, changed: result.changed });
     });
     this.editing = run.catch(() => undefined);
     try {
       await run;
     } catch (err) {
-      this.log.error({ service: name, err: (err as Error).message }, 'admin: crowdsec mode change failed');
+      this.log.error({ service: name, err: (err as Error).message }, `admin: ${field} mode change failed`);
       if (!res.headersSent) sendError(res, 500, (err as Error).message);
     }
   }

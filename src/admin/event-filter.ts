@@ -81,6 +81,9 @@ export interface EventJson {
   crowdsec_mode: string | null;
   /** The upstream failure a 502/504 met (refused, timeout, reset, ...), null when none. */
   upstream_error: string | null;
+  /** CrowdSec AppSec's action (allow is not recorded) and its mode, when the engine judged the request. */
+  appsec_verdict: string | null;
+  appsec_mode: string | null;
   /** Which worker served it; only with --workers > 1. */
   worker?: number;
   /** Services with auth (docs/auth.md): the method, the user when known, and whether the credential was good. */
@@ -115,6 +118,8 @@ export function eventJson(ev: StoredEvent): EventJson {
     decision: a.metadata.crowdsec_verdict ?? null,
     crowdsec_mode: mode ?? null,
     upstream_error: a.upstream_error ?? null,
+    appsec_verdict: a.metadata.appsec_verdict ?? null,
+    appsec_mode: a.metadata.appsec_mode ?? null,
   };
   if (a.worker !== undefined) json.worker = a.worker;
   if (a.auth_mechanism !== undefined) json.auth_mechanism = a.auth_mechanism;

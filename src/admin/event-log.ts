@@ -113,7 +113,7 @@ export class EventLog {
   append(entry: AccessEntry, time: number, line: string): void {
     const service = this.strings.id(entry.service);
     const reason = entry.deny_reason === '' ? 0 : this.strings.id(entry.deny_reason);
-    const verdict = entry.metadata.crowdsec_verdict;
+    const verdict = observedVerdictKey(entry.metadata);
     const slot = this.record(time, service, reason, verdict === undefined ? 0 : this.strings.id(verdict), outcomeCode(entry));
     this.store(slot, line);
     if (this.onAppend !== undefined) this.onAppend();
@@ -240,7 +240,9 @@ export class EventLog {
   compile(q: EventQuery): CompiledQuery {
     const service = q.service === undefined ? -1 : this.strings.find(q.service);
     const reasonId = q.reason === undefined ? -1 : this.strings.find(q.reason);
-    const verdictName = q.reason?.startsWith('crowdsec_') === true ? q.reason.slice('crowdsec_'.length) : undefined;
+    // An observed entry matches the reason it would have been denied with: crowdsec_<type> by its CrowdSec type, appsec_<action> as such.
+    const verdictName =
+      q.reason?.startsWith('crowdsec_') === true ? q.reason.slice('crowdsec_'.length) : q.reason?.startsWith('appsec_') === true ? q.reason : undefined;
     const observedVerdictId = verdictName === undefined ? -1 : (this.strings.find(verdictName) ?? -1);
     return {
       possible: service !== undefined && (q.reason === undefined || reasonId !== undefined || observedVerdictId >= 0),
@@ -290,7 +292,15 @@ export class EventLog {
 export function outcomeCode(e: AccessEntry): number {
   if (e.deny_reason !== '') return 1;
   if (e.service === '') return 3;
-  return e.metadata.crowdsec_mode === 'observe' ? 2 : 0;
+  return e.metadata.crowdsec_mode === 'observe' || e.metadata.appsec_mode === 'observe' ? 2 : 0;
+}
+
+/** What an entry is filed under as a verdict: CrowdSec's type, else an observed AppSec action as "appsec_<action>". */
+export function observedVerdictKey(metadata: Record<string, string>): string | undefined {
+  const crowdsec = metadata.crowdsec_verdict;
+  if (crowdsec !== undefined) return crowdsec;
+  const appsec = metadata.appsec_verdict;
+  return appsec !== undefined && metadata.appsec_mode === 'observe' ? `appsec_${appsec}` : undefined;
 }
 
 export function outcomeOf(e: AccessEntry): Outcome {

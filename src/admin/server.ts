@@ -15,6 +15,8 @@ export interface AdminState {
   notReadyReasons(): string[] | Promise<string[]>;
   status(): unknown;
   supportsCrowdSec: boolean;
+  /** --appsec-url is set: access.appsec can be enforce/observe. */
+  supportsAppSec?: boolean;
 }
 
 export class AdminServer {
@@ -49,7 +51,7 @@ export class AdminServer {
         );
         return;
       case '/capabilities':
-        return sendJson(res, { supports_crowdsec: state.supportsCrowdSec });
+        return sendJson(res, { supports_crowdsec: state.supportsCrowdSec, supports_appsec: state.supportsAppSec === true });
       case '/status':
         void Promise.resolve(state.status()).then((body) => sendJson(res, body));
         return;

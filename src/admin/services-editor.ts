@@ -1,4 +1,4 @@
-// Changes one service's access.crowdsec in services.yaml, the way a careful person would: on the
+// Changes one service's access.crowdsec (or access.appsec) in services.yaml, the way a careful person would: on the
 // file as it is on disk now (refused if it is not the version the page was built from), touching
 // only that value so comments and layout stay, validated exactly as a reload would (the reloader's
 // own check, with --deny-template and the other options of the running process), and
@@ -25,9 +25,23 @@ export async function readVersion(file: string): Promise<string | undefined> {
   }
 }
 
-export async function setCrowdsecMode(
+/** Which access mode the admin UI edits: access.crowdsec, or access.appsec (its mode in the long form). */
+export type ModeField = 'crowdsec' | 'appsec';
+
+export function setCrowdsecMode(
   file: string,
   service: string,
+  mode: CrowdSecMode,
+  expectedVersion: string | undefined,
+  validate: (text: string) => ServicesConfig,
+): Promise<EditResult> {
+  return setAccessMode(file, service, 'crowdsec', mode, expectedVersion, validate);
+}
+
+export async function setAccessMode(
+  file: string,
+  service: string,
+  field: ModeField,
   mode: CrowdSecMode,
   expectedVersion: string | undefined,
   validate: (text: string) => ServicesConfig,
@@ -41,15 +55,16 @@ export async function setCrowdsecMode(
   const current = versionOf(text);
   if (expectedVersion !== undefined && expectedVersion !== current) return changedOnDisk(file);
 
-  const edited = editText(text, service, mode);
+  const edited = editText(text, service, field, mode);
   if (typeof edited !== 'string') return edited;
   if (edited === text) return { ok: true, version: current, changed: false };
 
   try {
     const parsed = validate(edited);
     const svc = parsed.services.find((s) => s.name === service);
-    if (svc?.access.crowdsec !== mode)
-      return { ok: false, status: 500, message: `${file}: service "${service}": the edit did not produce access.crowdsec: ${mode}; nothing was written` };
+    const now = field === 'crowdsec' ? svc?.access.crowdsec : svc?.access.appsec.mode;
+    if (now !== mode)
+      return { ok: false, status: 500, message: `${file}: service "${service}": the edit did not produce access.${field}: ${mode}; nothing was written` };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, status: 422, message: `${err.message}; nothing was written` };
     throw err;
@@ -66,7 +81,7 @@ function changedOnDisk(file: string): EditResult {
 }
 
 /** The edited text, or why it cannot be edited. */
-function editText(text: string, service: string, mode: CrowdSecMode): string | EditResult {
+function editText(text: string, service: string, field: ModeField, mode: CrowdSecMode): string | EditResult {
   const doc = parseDocument(text, { keepSourceTokens: false });
   if (doc.errors.length > 0) return { ok: false, status: 422, message: `services.yaml is not valid YAML (${doc.errors[0]?.message ?? ''}); fix it first` };
   const services = doc.get('services', true);
@@ -77,7 +92,10 @@ function editText(text: string, service: string, mode: CrowdSecMode): string | E
   if (!isMap(item)) return { ok: false, status: 404, message: `no service "${service}" in services.yaml` };
 
   const access = item.get('access', true);
-  const node = isMap(access) ? access.get('crowdsec', true) : undefined;
+  const fieldNode = isMap(access) ? access.get(field, true) : undefined;
+  // access.appsec in its long form { mode, skip_paths }: the mode inside it.
+  const long = isMap(fieldNode) ? fieldNode : undefined;
+  const node = long !== undefined ? long.get('mode', true) : fieldNode;
   // The common case: replace just the characters of the existing value, so the file is
   // byte-for-byte the same elsewhere.
   if (
@@ -91,11 +109,12 @@ function editText(text: string, service: string, mode: CrowdSecMode): string | E
   }
   // No value yet: insert one line of text where it belongs, so the rest stays byte-for-byte.
   // The caller re-validates the result, so a layout we misread is refused, never written.
-  const inserted = insertText(text, item, access, mode);
+  const inserted = long === undefined ? insertText(text, item, access, field, mode) : undefined;
   if (inserted !== undefined) return inserted;
   // Anything unusual: the Document API adds it and keeps the comments (spacing may be normalised).
-  if (isMap(access)) access.set('crowdsec', mode);
-  else item.set('access', (doc as Document).createNode({ crowdsec: mode }));
+  if (long !== undefined) long.set('mode', mode);
+  else if (isMap(access)) access.set(field, mode);
+  else item.set('access', (doc as Document).createNode({ [field]: mode }));
   return doc.toString();
 }
 
@@ -103,13 +122,13 @@ function columnOf(text: string, pos: number): number {
   return pos - (text.lastIndexOf('\n', pos - 1) + 1);
 }
 
-function insertText(text: string, item: YAMLMap, access: unknown, mode: CrowdSecMode): string | undefined {
+function insertText(text: string, item: YAMLMap, access: unknown, field: ModeField, mode: CrowdSecMode): string | undefined {
   if (isMap(access)) {
-    // First key of the existing access map: put crowdsec in front of it.
+    // First key of the existing access map: put the field in front of it.
     const first = access.items[0]?.key;
     if (!isScalar(first) || first.range === undefined || first.range === null) return undefined;
     const at = first.range[0];
-    const add = access.flow === true ? `crowdsec: ${mode}, ` : `crowdsec: ${mode}\n${' '.repeat(columnOf(text, at))}`;
+    const add = access.flow === true ? `${field}: ${mode}, ` : `${field}: ${mode}\n${' '.repeat(columnOf(text, at))}`;
     return text.slice(0, at) + add + text.slice(at);
   }
   if (access !== undefined || item.flow === true) return undefined;
@@ -121,7 +140,7 @@ function insertText(text: string, item: YAMLMap, access: unknown, mode: CrowdSec
   const indent = ' '.repeat(columnOf(text, firstKey.range[0]));
   const valueEnd = (last.range as [number, number, number])[1];
   const lineEnd = text.indexOf('\n', Math.max(0, valueEnd - 1));
-  const add = `\n${indent}access:\n${indent}  crowdsec: ${mode}`;
+  const add = `\n${indent}access:\n${indent}  ${field}: ${mode}`;
   return lineEnd < 0 ? `${text}${add}\n` : text.slice(0, lineEnd) + add + text.slice(lineEnd);
 }
 

@@ -1,5 +1,6 @@
 // The JSON body of GET /status: built by the daemon, read by `netbird-proxy status`.
 import type { AuthSummary } from '../auth/summary';
+import type { AppSecStatus } from '../appsec/status';
 import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
@@ -67,4 +68,6 @@ export interface StatusReport {
   listeners: ListenerStatus[];
   services: ServiceStatus[];
   crowdsec: CrowdSecStatus;
+  /** CrowdSec AppSec (docs/appsec.md); absent from a --workers group's primary. */
+  appsec?: AppSecStatus;
 }

@@ -9,7 +9,7 @@
 //   kind 1 (entry): the access line; kind 2 (name): id `service` now means the UTF-8 name in bytes.
 import type { Writable } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
-import { outcomeCode, type EventLog } from '../admin/event-log';
+import { observedVerdictKey, outcomeCode, type EventLog } from '../admin/event-log';
 import type { AccessEntry } from '../telemetry/access-log';
 
 /** The worker's fd of its event pipe: stdio is [stdin, stdout, stderr, ipc, events]. */
@@ -38,7 +38,7 @@ export class EventSender {
   constructor(private readonly out: Pick<Writable, 'write' | 'writableLength' | 'destroyed'>) {}
 
   append(entry: AccessEntry, time: number, line: string): void {
-    const verdictName = entry.metadata.crowdsec_verdict ?? '';
+    const verdictName = observedVerdictKey(entry.metadata) ?? '';
     let worst = this.room(entry.service, entry.deny_reason, verdictName, line);
     if (this.used + worst > WINDOW_BYTES) {
       this.flush();

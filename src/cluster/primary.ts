@@ -158,6 +158,7 @@ class Primary {
       {
         configPath: settings.configPath,
         crowdsecAvailable: crowdsec !== undefined,
+        appsecAvailable: settings.appsec !== undefined,
         accessLogTarget: settings.accessLog ?? 'stdout',
         services: () => this.services,
         reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
@@ -169,7 +170,12 @@ class Primary {
     );
     const registry = this.metrics.registry;
     this.admin = new AdminServer(
-      { supportsCrowdSec: crowdsec !== undefined, notReadyReasons: () => this.notReadyReasons(), status: () => this.status() },
+      {
+        supportsCrowdSec: crowdsec !== undefined,
+        supportsAppSec: settings.appsec !== undefined,
+        notReadyReasons: () => this.notReadyReasons(),
+        status: () => this.status(),
+      },
       { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() } },
       this.log,
       ui,
@@ -248,7 +254,7 @@ class Primary {
     );
     this.reloader = new ConfigReloader(
       s.configPath,
-      { crowdsecAvailable: s.crowdsec !== undefined, denyTemplate: s.denyTemplate },
+      { crowdsecAvailable: s.crowdsec !== undefined, appsecAvailable: s.appsec !== undefined, denyTemplate: s.denyTemplate },
       config,
       (next) => this.reload(next),
       this.log,

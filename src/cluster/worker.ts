@@ -72,7 +72,11 @@ export function runWorker(settings: Settings): Promise<void> {
       case 'config': {
         let error: string | null = null;
         try {
-          const config = parseServicesConfig(m.text, m.file, { crowdsecAvailable: settings.crowdsec !== undefined, denyTemplate: settings.denyTemplate });
+          const config = parseServicesConfig(m.text, m.file, {
+            crowdsecAvailable: settings.crowdsec !== undefined,
+            appsecAvailable: settings.appsec !== undefined,
+            denyTemplate: settings.denyTemplate,
+          });
           if (!started) {
             started = true;
             await daemon.start(config);

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { authEquals, parseAuth } from './auth';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
+import { APPSEC_OFF, appsecEquals, parseAppSec } from './appsec';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
 import { ConfigError } from './errors';
@@ -26,6 +27,8 @@ export { parseHostPort, formatHostPort } from './addr';
 export interface LoadOptions {
   /** True when the CrowdSec LAPI URL and bouncer key are configured. */
   crowdsecAvailable: boolean;
+  /** True when --appsec-url is configured (access.appsec enforce/observe need it). */
+  appsecAvailable?: boolean;
   /** --deny-template: read at every load, the default page of services without deny.template. */
   denyTemplate?: string;
 }
@@ -160,16 +163,17 @@ function parseCrowdsec(ctx: Ctx, v: unknown, opts: LoadOptions): CrowdSecMode {
   return mode;
 }
 
-function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions): AccessConfig {
+function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions, protocol: 'http' | 'tcp'): AccessConfig {
   if (v === undefined || v === null) {
-    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off' };
+    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: APPSEC_OFF };
   }
   if (!isMapping(v)) ctx.fail('access', `must be a mapping (cidr, countries, crowdsec); got ${describe(v)}`);
   ctx.checkKeys(v, ACCESS_KEYS, 'access');
   const cidr = parseAllowDeny(ctx, v['cidr'], 'access.cidr', '[10.0.0.0/8]', (raw, f) => parseCidrItem(ctx, raw, f));
   const countries = parseAllowDeny(ctx, v['countries'], 'access.countries', '[DE, FR]', (raw, f) => parseCountryItem(ctx, raw, f));
   const crowdsec = parseCrowdsec(ctx, v['crowdsec'], opts);
-  return { cidr, countries, crowdsec };
+  const appsec = parseAppSec(ctx, v['appsec'], opts, protocol);
+  return { cidr, countries, crowdsec, appsec };
 }
 
 function parseHttpTarget(ctx: Ctx, v: unknown): URL {
@@ -221,7 +225,7 @@ function parseTcpTarget(ctx: Ctx, v: unknown): HostPort {
 function routingParsers(protocol: 'http' | 'tcp', opts: LoadOptions, baseDir: string, denyTemplate: DenyTemplate | undefined): FieldParsers<Ctx> {
   return {
     target: (c, v) => (protocol === 'http' ? parseHttpTarget(c, v) : parseTcpTarget(c, v)),
-    access: (c, v) => parseAccess(c, v, opts),
+    access: (c, v) => parseAccess(c, v, opts, protocol),
     deny: (c, r) => parseHttpDeny(c, r, baseDir, denyTemplate).deny,
   };
 }
@@ -282,7 +286,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     const parsers = routingParsers('http', opts, dirname(top.file), denyTemplate);
     const pool = parsePool<Ctx, URL>(ctx, raw, parsers, 'http');
     const target = pool?.targets[0]?.address ?? parseHttpTarget(ctx, raw['target']);
-    const access = parseAccess(ctx, raw['access'], opts);
+    const access = parseAccess(ctx, raw['access'], opts, 'http');
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
     const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny, ...parseAuth(ctx, raw, dirname(top.file)) };
@@ -321,7 +325,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   if (raw['routes'] !== undefined) ctx.fail('routes', 'is not allowed for protocol tcp: a tcp connection has no path');
   const pool = parsePool<Ctx, HostPort>(ctx, raw, routingParsers('tcp', opts, dirname(top.file), denyTemplate), 'tcp');
   const target = pool?.targets[0]?.address ?? parseTcpTarget(ctx, raw['target']);
-  const access = parseAccess(ctx, raw['access'], opts);
+  const access = parseAccess(ctx, raw['access'], opts, 'tcp');
   const svc: TcpServiceConfig = { name, protocol, listen, target, access };
   if (pool !== undefined) svc.pool = pool;
   return svc;
@@ -439,6 +443,7 @@ function hostPortEquals(a: HostPort, b: HostPort): boolean {
 function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
   return (
     a.crowdsec === b.crowdsec &&
+    appsecEquals(a.appsec, b.appsec) &&
     sameSet(a.cidr.allow, b.cidr.allow) &&
     sameSet(a.cidr.deny, b.cidr.deny) &&
     sameSet(a.countries.allow, b.countries.allow) &&

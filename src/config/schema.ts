@@ -8,6 +8,7 @@ import { EXTRA_COUNTRY_CODES, ISO_3166_1_ALPHA2 } from './countries';
 import {
   type ACCESS_KEYS,
   ALLOW_DENY_KEYS,
+  APPSEC_MODES,
   CROWDSEC_MODES,
   DENY_REDIRECT_STATUSES,
   NAME_RE,
@@ -168,6 +169,26 @@ export function servicesSchema(): JsonSchema {
       description: 'off (default), enforce (refuse clients with a CrowdSec decision) or observe (log only); enforce/observe need --crowdsec-api-url and a key',
       enum: [...CROWDSEC_MODES, false, null],
     },
+    appsec: {
+      description:
+        'http only: off (default), enforce (CrowdSec AppSec judges each request; denials get the deny page) or observe (log only), or { mode, skip_paths }; needs --appsec-url (docs/appsec.md)',
+      oneOf: [
+        { enum: [...APPSEC_MODES, false, null] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            mode: { enum: [...APPSEC_MODES, false, null] },
+            skip_paths: {
+              description: 'path prefixes never sent to the engine, e.g. [/upload/]',
+              type: ['array', 'null'],
+              uniqueItems: true,
+              items: { type: 'string', pattern: '^/[^?#\\s]*$' },
+            },
+          },
+        },
+      ],
+    },
   };
   const only = (protocol: string, then: JsonSchema): JsonSchema => ({
     if: { properties: { protocol: { const: protocol } }, required: ['protocol'] },
@@ -207,6 +228,14 @@ export function servicesSchema(): JsonSchema {
               routes: false,
               balance: { enum: ['round_robin', 'least_conn', 'ip_hash', null] },
               auth: false,
+              access: {
+                type: ['object', 'null'],
+                properties: {
+                  appsec: {
+                    oneOf: [{ enum: ['off', false, null] }, { type: 'object', properties: { mode: { enum: ['off', false, null] } } }],
+                  },
+                },
+              },
               target: { type: 'string', pattern: PATTERNS.tcpTarget },
               targets: targets('several upstreams', PATTERNS.tcpTarget),
             },
@@ -214,7 +243,7 @@ export function servicesSchema(): JsonSchema {
         ],
       },
       access: {
-        description: 'optional; left out: everyone allowed, CrowdSec off',
+        description: 'optional; left out: everyone allowed, CrowdSec and AppSec off',
         type: ['object', 'null'],
         additionalProperties: false,
         properties: accessProps,

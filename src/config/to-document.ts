@@ -10,7 +10,7 @@ import { formatHostPort } from './addr';
 import { authDocument } from './auth';
 import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
-import type { DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
+import type { AccessConfig, DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
 
 export type ServiceDocument = { [key: string]: JsonValue };
 
@@ -27,9 +27,21 @@ const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue | undefined } =
   health: (s) => (s.pool === undefined ? undefined : poolHealth(s.pool)),
   routes: (s) => (s.protocol === 'http' && s.routes !== undefined ? s.routes.map(routeDocument) : undefined),
   auth: (s) => (s.protocol === 'http' && s.auth !== undefined ? (authDocument(s.auth) as unknown as JsonValue) : undefined),
+  access: (s) => accessDocument(s.access),
   tls: (s) => (s.protocol === 'http' ? tlsDocument(s.tls) : null),
   deny: (s) => (s.protocol === 'http' ? denyDocument(s.deny) : null),
 };
+
+/** AppSec in its short form (`enforce`) unless it has skip_paths. */
+function accessDocument(a: AccessConfig): JsonValue {
+  const appsec = a.appsec.skipPaths.length === 0 ? a.appsec.mode : { mode: a.appsec.mode, skip_paths: [...a.appsec.skipPaths] };
+  return {
+    cidr: { allow: [...a.cidr.allow], deny: [...a.cidr.deny] },
+    countries: { allow: [...a.countries.allow], deny: [...a.countries.deny] },
+    crowdsec: a.crowdsec,
+    appsec,
+  };
+}
 
 function poolTargets(pool: PoolConfig<URL | HostPort>): JsonValue {
   return pool.targets.map((t) => ({ url: addressKey(t.address), weight: t.weight, backup: t.backup }));
@@ -47,7 +59,7 @@ function routeDocument(r: RouteConfig): JsonValue {
   const doc: { [key: string]: JsonValue } = {
     path: r.path,
     headers: { set: Object.fromEntries(r.headers.set), remove: [...r.headers.remove] },
-    access: plain(r.access) ?? null,
+    access: accessDocument(r.access),
     deny: denyDocument(r.deny),
   };
   if (r.pool !== undefined) Object.assign(doc, { targets: poolTargets(r.pool), balance: r.pool.balance, health: poolHealth(r.pool) });

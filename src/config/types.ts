@@ -4,6 +4,13 @@ import type { DenyTemplate } from '../forward/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
 
+/** access.appsec: the request itself judged by CrowdSec's AppSec engine (http services only; docs/appsec.md). */
+export interface AppSecConfig {
+  mode: 'off' | 'enforce' | 'observe';
+  /** Path prefixes never sent to the engine (each starts with "/"). */
+  skipPaths: readonly string[];
+}
+
 /** A CIDR in canonical form, e.g. "10.0.0.0/8" or "2001:db8::/32"; a bare address becomes /32 or /128. */
 export type CanonicalCidr = string;
 
@@ -12,6 +19,7 @@ export interface AccessConfig {
   /** Upper-case ISO 3166-1 alpha-2 codes. */
   countries: { allow: string[]; deny: string[] };
   crowdsec: CrowdSecMode;
+  appsec: AppSecConfig;
 }
 
 export interface HostPort {

@@ -16,6 +16,8 @@ import { LapiClient } from '../crowdsec/stream/lapi-client';
 import { UsageCounters } from '../crowdsec/usage/counters';
 import { UsageMetricsPusher } from '../crowdsec/usage/pusher';
 import { AdminUi } from '../admin/api';
+import { AppSecGate } from '../appsec/gate';
+import { appsecStatus } from '../appsec/status';
 import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import type { RouteStatus, ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
@@ -79,6 +81,7 @@ export class Daemon {
   private readonly chain: ChainContext;
   private readonly lifecycle: CrowdSecRunner;
   private readonly usagePusher: UsageMetricsPusher | undefined;
+  private readonly appsec: AppSecGate | undefined;
   /** What the listeners count for CrowdSec usage metrics; a worker's are taken by the primary. */
   readonly usage: UsageCounters | undefined;
   readonly metrics: Metrics;
@@ -134,6 +137,7 @@ export class Daemon {
       open: this.open,
       usage,
     };
+    this.appsec = settings.appsec && new AppSecGate({ settings: settings.appsec, log: this.log, metrics: this.metrics, usage });
     const entrypoint = {
       ...common,
       tls: this.tls,
@@ -142,6 +146,7 @@ export class Daemon {
       maxHeaderSize: settings.maxHeaderSize,
       httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
       auth: this.auth,
+      appsec: this.appsec,
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     const http2 = settings.http2 ? { maxConcurrentStreams: settings.http2MaxConcurrentStreams } : undefined;
@@ -153,6 +158,7 @@ export class Daemon {
         : new AdminServer(
             {
               supportsCrowdSec: crowdsec !== undefined,
+              supportsAppSec: settings.appsec !== undefined,
               notReadyReasons: () => this.notReadyReasons(),
               status: () => this.status(),
             },
@@ -172,6 +178,7 @@ export class Daemon {
     const host = {
       configPath: this.settings.configPath,
       crowdsecAvailable: this.settings.crowdsec !== undefined,
+      appsecAvailable: this.settings.appsec !== undefined,
       accessLogTarget: this.settings.accessLog ?? 'stdout',
       services: () => [...this.services.values()],
       reloadConfig: (why: string) => this.reloader?.reloadNow(why) ?? Promise.resolve(),
@@ -248,7 +255,11 @@ export class Daemon {
     if (this.worker !== undefined) return;
     this.reloader = new ConfigReloader(
       this.settings.configPath,
-      { crowdsecAvailable: this.settings.crowdsec !== undefined, denyTemplate: this.settings.denyTemplate },
+      {
+        crowdsecAvailable: this.settings.crowdsec !== undefined,
+        appsecAvailable: this.settings.appsec !== undefined,
+        denyTemplate: this.settings.denyTemplate,
+      },
       config,
       (next) => this.apply(next),
       this.log,
@@ -402,6 +413,7 @@ export class Daemon {
         ...(bouncer === undefined ? { state: 'stopped' as const } : bouncer.status()),
       },
       certificates: this.tls.status(),
+      appsec: appsecStatus(this.settings.appsec, this.appsec?.inflight.count ?? 0, services),
     };
   }
 
@@ -450,6 +462,7 @@ export class Daemon {
     // The last usage push reports the decisions held: the bouncer stops after it.
     await (this.worker?.beforeExit?.() ?? this.usagePusher?.flush(deadline));
     await this.lifecycle.update(0);
+    this.appsec?.close();
     this.log.info('netbird-proxy stopped');
     this.logs.flush();
     process.exit(code);

@@ -19,7 +19,11 @@ export interface Preflight {
 /** Throws SettingsError or ConfigError with the message a start would print. */
 export async function preflight(settings: Settings): Promise<Preflight> {
   const { trusted, geo } = preflightSettings(settings);
-  const config = await loadServicesConfig(settings.configPath, { crowdsecAvailable: settings.crowdsec !== undefined, denyTemplate: settings.denyTemplate });
+  const config = await loadServicesConfig(settings.configPath, {
+    crowdsecAvailable: settings.crowdsec !== undefined,
+    appsecAvailable: settings.appsec !== undefined,
+    denyTemplate: settings.denyTemplate,
+  });
   return { trusted, config, geo };
 }
 

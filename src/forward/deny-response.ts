@@ -25,9 +25,10 @@ export function reasonText(reason: DenyReason): string {
       return 'not available in your country';
     case 'geo_unavailable':
     case 'crowdsec_unavailable':
+    case 'appsec_unavailable':
       return 'a security check is temporarily unavailable';
     default:
-      return reason.startsWith('crowdsec_') ? 'blocked by security policy' : 'blocked by access policy';
+      return reason.startsWith('crowdsec_') || reason.startsWith('appsec_') ? 'blocked by security policy' : 'blocked by access policy';
   }
 }
 

@@ -1,11 +1,10 @@
 // HTTP and WebSocket forwarding through http-proxy, with keep-alive agents to the upstreams.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { fitForHttp2 } from './h2-response';
-import { Readable } from 'node:stream';
 import { recordSuccess } from '../routing/health';
 import { hasBody, mayRetry, type FailurePhase } from '../routing/retry';
 import { stickySetCookie } from '../routing/sticky';
@@ -146,7 +145,7 @@ export class HttpForwarder {
   }
 
   /** A request of a routed service: its route's target, path and headers; a retry on another target when allowed (routing/retry.ts). */
-  webRouted(req: IncomingMessage, res: ServerResponse, route: ForwardRoute, clientIp: string): void {
+  webRouted(req: IncomingMessage, res: ServerResponse, route: ForwardRoute, clientIp: string, body?: Readable): void {
     const tracked = req as TrackedRequest;
     tracked[kRoute] = route;
     const member = chooseMember(route, req, clientIp, Date.now());
@@ -159,7 +158,7 @@ export class HttpForwarder {
     if (route.rewrite !== undefined) tracked[kClientUrl] = req.url;
     applyRoute(route, req);
     res.on('close', releaseMember);
-    this.send(tracked, res, member, undefined);
+    this.send(tracked, res, member, body);
   }
 
   /** An upgrade of a routed service (no retry: the upgrade's bytes are on their way). */
@@ -217,9 +216,10 @@ export class HttpForwarder {
     return true;
   }
 
-  web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget): void {
+  /** `body`: the request body to send instead of reading `req` (AppSec read it first; src/appsec/body.ts). */
+  web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, body?: Readable): void {
     (req as TrackedRequest)[kTarget] = target;
-    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url) });
+    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url), buffer: body });
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamTarget): void {

@@ -53,7 +53,8 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const verdict = evaluate(access, forwardedFor.clientIp, ctx.chain, Date.now());
   if (ctx.usage !== undefined && access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
-    ctx.metrics.httpRequest(service.name, 'allowed', '');
+    // AppSec services: counted by the gate once the engine has judged (src/appsec/gate.ts).
+    if (service.config.access.appsec.mode === 'off') ctx.metrics.httpRequest(service.name, 'allowed', '');
     setForwardingHeaders(req.headers, { peer, forwardedFor, scheme, port });
     req.headers['x-request-id'] = requestId;
     setVerdictHeaders(req.headers, service.config.forwardVerdict, verdict);

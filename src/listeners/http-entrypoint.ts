@@ -15,17 +15,18 @@
 // HTTP with TLS services: ACME http-01 answers first, then the restriction chain, then the 308 to
 // https:// for admitted clients of services with redirect_https (a denied client gets its 403 here
 // too, without costing a TLS handshake).
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type http2 from 'node:http2';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { deniedWith, type AppSecForwarder, type AppSecGate } from '../appsec/gate';
 import type { AuthGate } from '../auth/gate';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
-import type { HostPort } from '../config/types';
+import type { AppSecConfig, HostPort } from '../config/types';
 import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
@@ -83,6 +84,8 @@ export interface HttpEntrypointOptions {
   http2?: { maxConcurrentStreams: number };
   /** Sessions of services with auth (src/auth/). */
   auth: AuthGate;
+  /** Undefined without --appsec-url. */
+  appsec?: AppSecGate;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -281,12 +284,15 @@ export class HttpEntrypoint implements AdmissionContext {
       if (answerFavicon(req, res)) return;
       respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if (this.isUnknownChallenge(req, admission.service)) respond(res, 404);
-    else if ((location = this.redirectFor(req, admission.service)) !== undefined) redirect(res, location);
-    else if (admission.service.auth === undefined || this.opts.auth.request(req, res, admission)) {
+    else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
+      this.opts.appsec?.redirected(admission);
+      redirect(res, location);
+    } else if (this.opts.appsec !== undefined && appsecOf(admission).mode !== 'off') {
+      // AppSec reads the body: the client that asked may send it now (the IP layers admitted it).
       if (expectsContinue) res.writeContinue();
-      if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp);
-      else this.forwarder.web(req, res, admission.service.target);
-    }
+      res.admission = admission;
+      this.opts.appsec.request(req, res, admission, this.afterAppSec);
+    } else this.pass(req, res, admission, undefined, expectsContinue);
     if (res.headersSent) lingerOnUnreadBody(req);
     res.entrypoint = this;
     res.admission = admission;
@@ -386,21 +392,29 @@ export class HttpEntrypoint implements AdmissionContext {
       rejectUpgradeDenied(socket, deny, denialOf(admission));
     } else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       status = 308;
+      this.opts.appsec?.redirected(admission);
       redirectUpgrade(socket, location);
     } else if (!websocket) {
       // Only WebSocket is relayed; h2c and other protocols are not implemented.
       status = 501;
       rejectUpgrade(socket, status);
-    } else if (admission.service.auth !== undefined && (status = this.opts.auth.upgrade(req, socket, admission)) !== undefined) {
-      // Refused by auth (no session): answered on the socket.
+    } else if (this.opts.appsec !== undefined && appsecOf(admission).mode !== 'off') {
+      // AppSec judges the upgrade request (headers only) before auth and the upstream see it.
+      void this.opts.appsec
+        .upgrade(req, admission)
+        .then((outcome) => {
+          if (socket.destroyed) return;
+          if (outcome.verdict.allowed) {
+            status = this.passUpgrade(req, socket, head, admission);
+            return;
+          }
+          const deny = deniedWith((admission.route ?? admission.service.config).deny, outcome.denyStatus);
+          status = deny.status;
+          rejectUpgradeDenied(socket, deny, denialOf(admission));
+        })
+        .catch(() => socket.destroy());
     } else {
-      this.upgraded.add(socket);
-      const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
-      if (admission.route !== undefined) conn.path = req.url;
-      this.opts.open.track(conn, socket);
-      if (admission.route !== undefined) this.forwarder.wsRouted(req, socket, head, admission.route, admission.clientIp);
-      else this.forwarder.ws(req, socket, head, admission.service.target);
-      socket.once('close', () => (admission.verdict = conn.verdict));
+      status = this.passUpgrade(req, socket, head, admission);
     }
     socket.once('close', () => {
       this.upgraded.delete(socket);
@@ -414,6 +428,35 @@ export class HttpEntrypoint implements AdmissionContext {
         upstreamErrorOf(req),
       );
     });
+  }
+
+  /** After the restriction chain and AppSec: auth (which may answer itself), then the route's or the service's target. */
+  private pass(req: IncomingMessage, res: ServerResponse, admission: AdmittedRequest, body: Readable | undefined, expectsContinue: boolean): void {
+    if (admission.service.auth !== undefined && !this.opts.auth.request(req, res, admission)) return;
+    if (expectsContinue) res.writeContinue();
+    if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp, body);
+    else this.forwarder.web(req, res, admission.service.target, body);
+  }
+
+  /** AppSec allowed the request: the rest of the way (LoggedResponse carries the admission). */
+  private readonly afterAppSec: AppSecForwarder = {
+    web: (req, res, _target, body) => this.pass(req, res, (res as LoggedResponse).admission as AdmittedRequest, body, false),
+  };
+
+  /** An upgrade after the chain and AppSec: auth's refusal status, or undefined once it is relayed. */
+  private passUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, admission: AdmittedRequest): number | undefined {
+    if (admission.service.auth !== undefined) {
+      const refused = this.opts.auth.upgrade(req, socket, admission);
+      if (refused !== undefined) return refused;
+    }
+    this.upgraded.add(socket);
+    const conn = new OpenConnection('http', admission.service.name, admission.clientIp, admission.verdict, socket);
+    if (admission.route !== undefined) conn.path = req.url;
+    this.opts.open.track(conn, socket);
+    if (admission.route !== undefined) this.forwarder.wsRouted(req, socket, head, admission.route, admission.clientIp);
+    else this.forwarder.ws(req, socket, head, admission.service.target);
+    socket.once('close', () => (admission.verdict = conn.verdict));
+    return undefined;
   }
 
   /**
@@ -457,6 +500,13 @@ export class HttpEntrypoint implements AdmissionContext {
     const sni = this.opts.scheme === 'https' ? (req.socket as TLSSocket).servername || undefined : undefined;
     this.opts.accessLog.write(requestAccessEntry(req, admission, status, bytesIn, bytesOut, startMs, upstreamError, this.opts.scheme, sni));
   }
+}
+
+type AdmittedRequest = Admission & { service: HttpServiceRuntime; verdict: Verdict };
+
+/** The AppSec setting that applies: the route's when the request has one. */
+function appsecOf(admission: AdmittedRequest): AppSecConfig {
+  return admission.route?.appsec ?? admission.service.config.access.appsec;
 }
 
 function denialOf(admission: Admission & { verdict: Verdict }): Denial {

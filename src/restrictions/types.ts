@@ -8,7 +8,9 @@ export type DenyReason =
   | 'crowdsec_unavailable'
   /** An open connection whose service was removed by a reload. */
   | 'service_removed'
-  | `crowdsec_${string}`;
+  | `crowdsec_${string}`
+  /** CrowdSec AppSec (src/appsec/): appsec_ban, appsec_captcha, appsec_<action>, appsec_unavailable. */
+  | `appsec_${string}`;
 
 export interface Verdict {
   allowed: boolean;

@@ -552,6 +552,27 @@ t.test('environment variable names', async (t) => {
   }
 });
 
+t.test('AppSec: crowdsec runs the component, the proxy knows where', async (t) => {
+  const c = compose();
+  const crowdsec = service(c, 'crowdsec');
+  const proxy = service(c, 'proxy');
+  const acquis = parseYaml(read('docker/acquis-appsec.yaml')) as Obj;
+  const mount = mountsOf(crowdsec).find((m) => m.source === './docker/acquis-appsec.yaml');
+  t.match(mount?.target ?? '', /^\/etc\/crowdsec\/acquis\.d\/[^/]+\.yaml$/, 'acquisition mounted into /etc/crowdsec/acquis.d/');
+  t.ok(mount?.readOnly, 'read-only');
+  t.equal(acquis.source, 'appsec');
+  t.equal(acquis.appsec_config, 'crowdsecurity/appsec-default');
+  t.equal(acquis.listen_addr, '0.0.0.0:7422', 'listens on the compose network');
+  t.equal((acquis.labels as Obj | undefined)?.type, 'appsec');
+  const collections = String((crowdsec.environment as Obj | undefined)?.COLLECTIONS ?? '').split(/\s+/);
+  for (const col of ['crowdsecurity/appsec-virtual-patching', 'crowdsecurity/appsec-generic-rules']) t.ok(collections.includes(col), `${col} installed`);
+  const url = new URL(String((proxy.environment as Obj | undefined)?.NB_PROXY_APPSEC_URL));
+  t.equal(url.hostname, 'crowdsec', 'the proxy reaches the crowdsec container');
+  t.equal(url.port, String(acquis.listen_addr).split(':')[1], 'on the port the component listens on');
+  t.notOk(JSON.stringify(crowdsec.ports ?? []).includes('7422'), 'not published on the host');
+  t.match(read('proxy.env.example'), /^#NB_PROXY_APPSEC_URL=http:\/\/crowdsec:7422\/$/m, 'proxy.env.example shows the same URL');
+});
+
 t.test('CrowdSec reads the access log', async (t) => {
   const c = compose();
   const crowdsec = service(c, 'crowdsec');

@@ -95,7 +95,7 @@ t.test('/capabilities says false without CrowdSec configured; /readyz is 200 wit
     await daemon.stop();
     await upstream.close();
   });
-  t.same(JSON.parse((await httpGet(`${daemon.adminUrl}/capabilities`)).body), { supports_crowdsec: false });
+  t.same(JSON.parse((await httpGet(`${daemon.adminUrl}/capabilities`)).body), { supports_crowdsec: false, supports_appsec: false });
   t.equal((await httpGet(`${daemon.adminUrl}/readyz`)).status, 200);
   t.equal((await httpGet(`${daemon.adminUrl}/nope`)).status, 404);
 });

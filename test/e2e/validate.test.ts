@@ -146,7 +146,7 @@ t.test('--json prints the normalised config, which validates to itself', async (
   const res = await runBinary(['validate', '--json', '--config', messy, ...NO_ENV]);
   t.equal(res.code, 0, res.stderr);
   const doc = JSON.parse(res.stdout) as unknown;
-  const emptyAccess = { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off' };
+  const emptyAccess = { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: 'off' };
   t.strictSame(doc, {
     services: [
       {
@@ -154,7 +154,12 @@ t.test('--json prints the normalised config, which validates to itself', async (
         protocol: 'http',
         domains: ['app.example.com', '*.example.org'],
         target: 'http://backend',
-        access: { cidr: { allow: ['10.0.0.0/8', '1.2.3.4/32', '2001:db8::/32'], deny: [] }, countries: { allow: [], deny: ['RU', 'CN'] }, crowdsec: 'off' },
+        access: {
+          cidr: { allow: ['10.0.0.0/8', '1.2.3.4/32', '2001:db8::/32'], deny: [] },
+          countries: { allow: [], deny: ['RU', 'CN'] },
+          crowdsec: 'off',
+          appsec: 'off',
+        },
         tls: 'off',
         redirect_https: false,
         upstream_tls: null,

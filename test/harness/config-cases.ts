@@ -3,7 +3,7 @@
 import type { LoadOptions } from '../../src/config/load';
 
 export const F = 'services.yaml';
-export const CS: LoadOptions = { crowdsecAvailable: true };
+export const CS: LoadOptions = { crowdsecAvailable: true, appsecAvailable: true };
 export const NO_CS: LoadOptions = { crowdsecAvailable: false };
 /** `netbird-proxy hash-password` of "pw". */
 export const HASH = '$scrypt$N=32768,r=8,p=1$5s9fU4nf/c/fuXg2jBYrag$cu9sZ8ENToYJEy4xyGJzpnYgc+FHjW+Z9RwGZx6IwJc';
@@ -79,6 +79,10 @@ export const VALID_CASES: [string, string, LoadOptions?][] = [
   ['crowdsec false', http('    access: { crowdsec: false }\n'), NO_CS],
   ['crowdsec off', http('    access: { crowdsec: off }\n'), NO_CS],
   ['crowdsec enforce', http('    access: { crowdsec: enforce }\n')],
+  ['appsec enforce', http(access('appsec: enforce'))],
+  ['appsec long form', http(access('appsec: { mode: observe, skip_paths: [/upload/, /api/files] }'))],
+  ['appsec off without the engine', http(access('appsec: off')), NO_CS],
+  ['appsec off on tcp', tcp(access('appsec: { mode: off }'))],
   ...[
     '10.0.0.0/8',
     '1.2.3.4',
@@ -222,7 +226,7 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
   [
     'unknown access key',
     http(access('cidrs: {}')),
-    `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec`,
+    `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec, appsec`,
   ],
   [
     'unknown cidr key',
@@ -605,5 +609,38 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     'auth session too short',
     http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`),
     `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`,
+  ],
+  ['appsec unknown mode', http(access('appsec: block')), `${F}: service "web": field "access.appsec": "block" is not one of off, enforce, observe`],
+  ['appsec true', http(access('appsec: true')), `${F}: service "web": field "access.appsec": true is ambiguous; use one of off, enforce, observe`],
+  [
+    'appsec a list',
+    http(access('appsec: [enforce]')),
+    `${F}: service "web": field "access.appsec": must be off, enforce, observe or { mode, skip_paths }; got a list`,
+  ],
+  [
+    'appsec unknown key',
+    http(access('appsec: { mode: enforce, skip_path: [/a] }')),
+    `${F}: service "web": field "access.appsec.skip_path": unknown key "skip_path" (did you mean "skip_paths"?); allowed keys: mode, skip_paths`,
+  ],
+  [
+    'appsec skip path without /',
+    http(access('appsec: { mode: enforce, skip_paths: [upload/] }')),
+    `${F}: service "web": field "access.appsec.skip_paths[0]": "upload/" must start with "/" (a path prefix such as /upload/)`,
+  ],
+  [
+    'appsec skip path twice',
+    http(access('appsec: { mode: enforce, skip_paths: [/a/, /a/] }')),
+    `${F}: service "web": field "access.appsec.skip_paths[1]": "/a/" is listed twice (also at access.appsec.skip_paths[0])`,
+  ],
+  [
+    'appsec on tcp',
+    tcp(access('appsec: enforce')),
+    `${F}: service "ssh": field "access.appsec": "enforce" is not allowed for protocol tcp: AppSec judges HTTP requests`,
+  ],
+  [
+    'appsec unavailable',
+    http(access('appsec: observe')),
+    `${F}: service "web": field "access.appsec": "observe" needs the AppSec engine, which is not configured: set --appsec-url (NB_PROXY_APPSEC_URL), e.g. http://crowdsec:7422/, or use "off"`,
+    NO_CS,
   ],
 ];

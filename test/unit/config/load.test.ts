@@ -38,6 +38,7 @@ t.test('the example from the spec parses into the exact typed objects', async (t
       cidr: { allow: ['10.0.0.0/8'], deny: ['10.6.6.0/24'] },
       countries: { allow: ['DE', 'FR'], deny: [] },
       crowdsec: 'off',
+      appsec: { mode: 'off', skipPaths: [] },
     },
     tls: { mode: 'off' },
     redirectHttps: false,
@@ -49,7 +50,7 @@ t.test('the example from the spec parses into the exact typed objects', async (t
     protocol: 'tcp',
     listen: { host: '0.0.0.0', port: 2222 },
     target: { host: '127.0.0.1', port: 22 },
-    access: { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'observe' },
+    access: { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'observe', appsec: { mode: 'off', skipPaths: [] } },
   });
 });
 
@@ -83,6 +84,7 @@ t.test('defaults and empty', async (t) => {
     cidr: { allow: [], deny: [] },
     countries: { allow: [], deny: [] },
     crowdsec: 'off',
+    appsec: { mode: 'off', skipPaths: [] },
   });
   const nulls = parse(http('    access:\n      cidr:\n      countries: { allow: }\n      crowdsec:\n'), NO_CS);
   t.strictSame(
@@ -91,6 +93,7 @@ t.test('defaults and empty', async (t) => {
       cidr: { allow: [], deny: [] },
       countries: { allow: [], deny: [] },
       crowdsec: 'off',
+      appsec: { mode: 'off', skipPaths: [] },
     },
     'empty values mean the default',
   );

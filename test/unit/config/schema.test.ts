@@ -41,6 +41,7 @@ export const LOADER_ONLY: Record<string, string> = {
   'auth oidc secret file missing': 'secret files are read at load',
   'auth session too short': 'durations are Go duration text',
   'auth identity header the request needs': 'names compared case-insensitively',
+  'appsec unavailable': 'appsec enforce/observe need --appsec-url (flags/env, not the file)',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });

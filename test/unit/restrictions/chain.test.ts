@@ -26,6 +26,7 @@ function access(partial: {
     cidr: { allow: partial.allow ?? [], deny: partial.deny ?? [] },
     countries: { allow: partial.countryAllow ?? [], deny: partial.countryDeny ?? [] },
     crowdsec: partial.crowdsec ?? 'off',
+    appsec: { mode: 'off', skipPaths: [] },
   };
   return compileAccess(config);
 }

@@ -1,5 +1,6 @@
 // Rules that can never match: found from the config alone.
 import t from 'tap';
+import { APPSEC_OFF } from '../../../src/config/appsec';
 import type { AccessConfig } from '../../../src/config/types';
 import { neverMatching } from '../../../src/restrictions/never-match';
 
@@ -7,6 +8,7 @@ const access = (cidrAllow: string[], cidrDeny: string[] = [], countriesAllow: st
   cidr: { allow: cidrAllow, deny: cidrDeny },
   countries: { allow: countriesAllow, deny: [] },
   crowdsec: 'off',
+  appsec: APPSEC_OFF,
 });
 
 t.test('private CIDR allow list with a country allow list', async (t) => {

@@ -25,6 +25,8 @@ export interface EventRow {
   auth_mechanism?: string;
   user_id?: string;
   auth_success?: boolean;
+  appsec_verdict: string | null;
+  appsec_mode: string | null;
 }
 
 export interface EventsResponse {
@@ -52,7 +54,7 @@ export interface ServiceInfo {
   domains: string[] | null;
   listen: string | null;
   target: string;
-  access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode };
+  access: { cidr: AllowDeny; countries: AllowDeny; crowdsec: Mode; appsec?: { mode: Mode; skipPaths: string[] } };
   /** Services with routes or several targets (src/admin/status.ts RouteStatus). */
   routes?: RouteInfo[] | null;
   /** Login in front of the service (src/auth/summary.ts); null: none. */
@@ -69,6 +71,8 @@ export interface RouteInfo {
 export interface ServicesResponse {
   supports_crowdsec: boolean;
   crowdsec_hint: string | null;
+  supports_appsec?: boolean;
+  appsec_hint?: string | null;
   config_file: string;
   version: string | null;
   services: ServiceInfo[];
@@ -160,8 +164,13 @@ export async function getSession(): Promise<Session> {
 export const getEvents = (query: URLSearchParams): Promise<EventsResponse> => request('GET', `/api/events?${query.toString()}`);
 export const getServices = (): Promise<ServicesResponse> => request('GET', '/api/services');
 export const getStatus = (): Promise<StatusResponse> => request('GET', '/status');
-export const putMode = (service: string, mode: Mode, version: string | null): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
-  request('PUT', `/api/services/${encodeURIComponent(service)}/crowdsec`, version === null ? { mode } : { mode, version });
+export const putMode = (
+  service: string,
+  mode: Mode,
+  version: string | null,
+  field: 'crowdsec' | 'appsec' = 'crowdsec',
+): Promise<{ service: string; mode: Mode; version: string; changed: boolean }> =>
+  request('PUT', `/api/services/${encodeURIComponent(service)}/${field}`, version === null ? { mode } : { mode, version });
 
 /** The access log line as the live stream sends it (see docs/admin-ui.md). */
 interface AccessLine {
@@ -207,7 +216,8 @@ export function parseStreamBatch(data: string): EventRow[] {
       bytes_in: a.bytes_in,
       bytes_out: a.bytes_out,
       duration_ms: a.duration_ms,
-      outcome: a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' ? 'observed' : 'allowed',
+      outcome:
+        a.deny_reason !== '' ? 'denied' : a.service === '' ? 'not_found' : mode === 'observe' || a.metadata.appsec_mode === 'observe' ? 'observed' : 'allowed',
       deny_reason: a.deny_reason,
       decision: a.metadata.crowdsec_verdict ?? null,
       crowdsec_mode: mode,
@@ -215,6 +225,8 @@ export function parseStreamBatch(data: string): EventRow[] {
       auth_mechanism: a.auth_mechanism,
       user_id: a.user_id,
       auth_success: a.auth_success,
+      appsec_verdict: a.metadata.appsec_verdict ?? null,
+      appsec_mode: a.metadata.appsec_mode ?? null,
     });
   }
   return rows;

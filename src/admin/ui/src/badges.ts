@@ -10,10 +10,10 @@ export function badge(kind: 'deny' | 'observe' | 'decision' | 'ok' | 'muted' | '
 export function reasonCell(e: EventRow): HTMLElement[] {
   if (e.outcome === 'denied') return [badge('deny', e.deny_reason, 'denied')];
   if (e.outcome === 'observed') {
-    return [
-      badge('observe', 'observe', 'observe mode: this request would have been denied in enforce mode'),
-      badge('decision', e.decision ?? 'unknown', 'CrowdSec decision type'),
-    ];
+    const out = [badge('observe', 'observe', 'observe mode: this request would have been denied in enforce mode')];
+    if (e.crowdsec_mode === 'observe') out.push(badge('decision', e.decision ?? 'unknown', 'CrowdSec decision type'));
+    if (e.appsec_mode === 'observe') out.push(badge('decision', `appsec ${e.appsec_verdict ?? 'unknown'}`, 'CrowdSec AppSec action (WAF)'));
+    return out;
   }
   if (e.outcome === 'not_found') return [badge('muted', 'no service', 'no service matches the Host header')];
   if (e.upstream_error !== null) return [badge('warn', e.upstream_error, 'upstream error: the target did not answer properly')];

@@ -13,7 +13,18 @@ const RANGES: readonly [string, string][] = [
   ['24h', 'Last 24 hours'],
   ['custom', 'Custom range…'],
 ];
-const REASONS = ['ip_restricted', 'country_restricted', 'geo_unavailable', 'crowdsec_ban', 'crowdsec_captcha', 'crowdsec_throttle', 'crowdsec_unavailable'];
+const REASONS = [
+  'ip_restricted',
+  'country_restricted',
+  'geo_unavailable',
+  'crowdsec_ban',
+  'crowdsec_captcha',
+  'crowdsec_throttle',
+  'crowdsec_unavailable',
+  'appsec_ban',
+  'appsec_captcha',
+  'appsec_unavailable',
+];
 const SHOWN = 500;
 
 const COLUMNS = ['Time', 'Service', 'Client IP', 'Country', 'Method', 'Host', 'Path', 'Status', 'Duration', 'Reason'] as const;

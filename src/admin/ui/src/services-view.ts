@@ -1,5 +1,6 @@
 // Access control: the bouncer and certificates cards, and one card per service with its rules, live counters and
-// the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec).
+// the CrowdSec IP Reputation dropdown (only when the proxy supports CrowdSec) and the AppSec (WAF) one
+// (http services, only when the proxy has --appsec-url).
 import { ApiError, getServices, getStatus, putMode, type BouncerStatus, type Mode, type RouteInfo, type ServiceInfo, type ServicesResponse } from './api.js';
 import { badge, modeBadge } from './badges.js';
 import { renderCertificates } from './certificates-card.js';
@@ -139,6 +140,59 @@ function serviceCard(
     h('dl', {}, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     counterEl,
     reputation,
+    appsecControl(svc, all, getVersion, setVersion),
+  );
+}
+
+/** The AppSec dropdown: edits access.appsec (its mode in the long form) as the CrowdSec one edits access.crowdsec. */
+function appsecControl(svc: ServiceInfo, all: ServicesResponse, getVersion: () => string | null, setVersion: (v: string) => void): HTMLElement | null {
+  if (svc.protocol !== 'http') return null;
+  if (all.supports_appsec !== true) return h('div', { class: 'reputation appsec' }, h('p', { class: 'hint', 'data-hint': 'appsec' }, all.appsec_hint ?? ''));
+  const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
+  const select = h(
+    'select',
+    { name: 'appsec', 'data-service': svc.name, id: `appsec-${svc.name}`, 'aria-describedby': `appsec-help-${svc.name}` },
+    ...MODE_LABELS.map(([value, label]) => h('option', { value }, label)),
+  );
+  let saved: Mode = svc.access.appsec?.mode ?? 'off';
+  select.value = saved;
+  select.addEventListener('change', () => {
+    const mode = select.value as Mode;
+    select.disabled = true;
+    message.className = 'save-message pending';
+    message.textContent = `Saving ${mode}…`;
+    putMode(svc.name, mode, getVersion(), 'appsec')
+      .then(
+        (res) => {
+          setVersion(res.version);
+          saved = res.mode;
+          message.className = 'save-message ok';
+          message.textContent = res.changed ? `Saved: services.yaml now says appsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
+        },
+        (err: unknown) => {
+          select.value = saved;
+          message.className = 'save-message error';
+          message.setAttribute('role', 'alert');
+          message.textContent = err instanceof ApiError ? err.message : String(err);
+        },
+      )
+      .finally(() => {
+        select.disabled = false;
+      });
+  });
+  const skip = svc.access.appsec?.skipPaths ?? [];
+  return h(
+    'div',
+    { class: 'reputation appsec' },
+    h('label', { for: select.id }, 'CrowdSec AppSec (WAF)'),
+    select,
+    h(
+      'p',
+      { class: 'help', id: `appsec-help-${svc.name}` },
+      'Judges each request (virtual patches, generic attack rules). Observe first: false positives show in the event log.',
+      skip.length > 0 ? ` Skipped paths: ${skip.join(', ')}.` : '',
+    ),
+    message,
   );
 }
 
