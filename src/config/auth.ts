@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseHash } from '../auth/secret-hash';
 import { DEFAULT_IDENTITY_HEADERS, DEFAULT_SESSION_MS, type AuthConfig, type AuthCredential, type IdentityHeaders, type OidcSettings } from '../auth/types';
-import { parseGoDuration } from '../util/duration';
+import { tryParseGoDuration } from '../util/duration';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
 
 export const AUTH_METHODS = ['password', 'pin', 'oidc', 'header'] as const;
@@ -168,7 +168,7 @@ export function parseAuth(ctx: FieldCtx, raw: Mapping, baseDir: string): { auth?
   if (m['session'] !== undefined && m['session'] !== null) {
     if (credential.method === 'header') ctx.fail('auth.session', 'is not used with auth.header: every request carries the header');
     const s = ctx.string(m['session'], 'auth.session');
-    sessionMs = parseGoDuration(s);
+    sessionMs = tryParseGoDuration(s);
     if (!Number.isFinite(sessionMs) || sessionMs < 60_000 || sessionMs > 400 * 86_400_000) {
       ctx.fail('auth.session', `${JSON.stringify(s)} must be a duration from 1m to 9600h (e.g. 12h)`);
     }

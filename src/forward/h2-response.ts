@@ -3,7 +3,7 @@
 // outside 200-599, and warns on a reason phrase: any of them from an upstream would reset the
 // stream or crash the process. Connection-specific means the fixed list and whatever the upstream's
 // Connection header names.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'http2-settings'];
 
@@ -27,4 +27,12 @@ export function fitForHttp2(res: UpstreamHead): boolean {
   res.statusMessage = '';
   const status = res.statusCode ?? 0;
   return status >= 200 && status <= 599;
+}
+
+/**
+ * A request that came over HTTP/2 (an Http2ServerRequest, which has its stream). Not the request
+ * line's version: an HTTP/1 connection may claim "HTTP/2.0" in its request line.
+ */
+export function isHttp2Request(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { stream?: unknown }).stream !== undefined;
 }

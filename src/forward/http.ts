@@ -4,7 +4,7 @@ import https from 'node:https';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
-import { fitForHttp2 } from './h2-response';
+import { fitForHttp2, isHttp2Request } from './h2-response';
 import { recordSuccess } from '../routing/health';
 import { hasBody, mayRetry, type FailurePhase } from '../routing/retry';
 import { stickySetCookie } from '../routing/sticky';
@@ -129,7 +129,7 @@ export class HttpForwarder {
       proxyRes.destroy();
       return;
     }
-    if (req.httpVersionMajor === 2) this.fitForHttp2(proxyRes, req);
+    if (isHttp2Request(req)) this.fitForHttp2(proxyRes, req);
     if (req[kMember] !== undefined) answered(req, proxyRes);
     this.watchBody(proxyRes, req, res);
   }

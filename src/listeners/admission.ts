@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthOutcome } from '../auth/types';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
 import type { ClientAddress, Peer } from '../client-ip/peer';
+import { isHttp2Request } from '../forward/h2-response';
 import { setForwardingHeaders } from '../forward/headers';
 import { setVerdictHeaders } from '../forward/verdict-headers';
 import type { IpSet } from '../net/ip-set';
@@ -89,7 +90,7 @@ export function requestAccessEntry(
     host: req.headers.host,
     path: admission.route === undefined ? req.url : clientUrlOf(req),
     http_version: req.httpVersion,
-    stream_id: req.httpVersionMajor === 2 ? (req as unknown as H2Request).streamId : undefined,
+    stream_id: isHttp2Request(req) ? (req as unknown as H2Request).streamId : undefined,
     status,
     bytes_in: bytesIn,
     bytes_out: bytesOut,

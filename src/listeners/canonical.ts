@@ -3,6 +3,7 @@
 // origin-form target, and no hop-by-hop header of the client's.
 import type { IncomingMessage } from 'node:http';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
+import { isHttp2Request } from '../forward/h2-response';
 import type { Peer } from '../client-ip/peer';
 import type { IpSet } from '../net/ip-set';
 import { canonicalRequest } from '../request/canonical';
@@ -12,6 +13,9 @@ import { requestIdFor } from './request-id';
 
 /** Rewrites `req` to its canonical form; returns the status to refuse it with, or undefined. */
 export function canonicalizeInPlace(req: IncomingMessage, websocket: boolean): number | undefined {
+  // An HTTP/1 connection whose request line claims another major version (HTTP/2.0 is only ever
+  // spoken after ALPN h2, where Node's HTTP/2 server makes the request).
+  if (req.httpVersionMajor !== 1 && !isHttp2Request(req)) return 505;
   const headers = req.headers;
   const result = canonicalRequest({
     method: req.method ?? '',

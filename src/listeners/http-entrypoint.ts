@@ -27,6 +27,7 @@ import type { AuthGate } from '../auth/gate';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { AppSecConfig, HostPort } from '../config/types';
+import { isHttp2Request } from '../forward/h2-response';
 import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
 import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
@@ -255,7 +256,7 @@ export class HttpEntrypoint implements AdmissionContext {
     // Every socket reaches the HTTP server through acceptConnection (HTTPS: and onSecure), which attached its peer.
     const peer = peerOf(req.socket) as Peer;
     const admission = admitRequest(this, req, peer, this.opts.scheme, req.socket.localPort ?? 0);
-    if (req.httpVersionMajor === 2) trackHttp2Request(this.opts.open, req, admission);
+    if (isHttp2Request(req)) trackHttp2Request(this.opts.open, req, admission);
     return admission;
   }
 
@@ -346,7 +347,7 @@ export class HttpEntrypoint implements AdmissionContext {
   /** A response closed (sent, or the client left): its access line. */
   responseClosed(res: LoggedResponse, admission: Admission, startMs: number): void {
     const req = res.req;
-    if (req.httpVersionMajor === 2) return this.http2ResponseClosed(req, res, admission, startMs);
+    if (isHttp2Request(req)) return this.http2ResponseClosed(req, res, admission, startMs);
     // Bytes on the connection since the previous request on it ended: request line, headers
     // and body in; status line, headers and body out (nginx's $request_length / $bytes_sent).
     const socket = req.socket as AccountedSocket;

@@ -5,7 +5,7 @@
 // names (a deny template) are created beside it, as the user would have them.
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runBinary } from '../harness/daemon';
 
@@ -61,10 +61,19 @@ for (const example of examples) {
     const config = join(dir, 'services.yaml');
     writeFileSync(config, example.yaml);
     for (const m of example.yaml.matchAll(/template: ([\w.-]+\.html)/g)) writeFileSync(join(dir, m[1] ?? 'x.html'), '<p>{{reason}}</p>\n');
-    const crowdsec = /crowdsec: *(enforce|observe)/.test(example.yaml)
-      ? ['--crowdsec-api-url', 'http://127.0.0.1:8080', '--crowdsec-api-key', 'doc-example-key']
+    // Secret files an example names (/run/secrets/...) are made beside it, as the user would have them.
+    let yaml = example.yaml;
+    for (const m of example.yaml.matchAll(/_file: *([\w/.-]+)/g)) {
+      const secret = join(dir, basename(m[1] ?? 'secret'));
+      writeFileSync(secret, 'doc-example-secret\n');
+      yaml = yaml.replace(m[1] ?? '', secret);
+    }
+    writeFileSync(config, yaml);
+    const crowdsec = /crowdsec: *(enforce|observe)/.test(yaml) ? ['--crowdsec-api-url', 'http://127.0.0.1:8080', '--crowdsec-api-key', 'doc-example-key'] : [];
+    const appsec = /appsec: *(enforce|observe|\{ *mode: *(enforce|observe))/.test(yaml)
+      ? ['--appsec-url', 'http://127.0.0.1:7422/', '--appsec-api-key', 'doc-example-key']
       : [];
-    const r = await runBinary(['validate', '--config', config, '--proxy-env', '/dev/null', ...crowdsec]);
+    const r = await runBinary(['validate', '--config', config, '--proxy-env', '/dev/null', ...crowdsec, ...appsec]);
     t.equal(r.stderr, '', 'no error and no warning');
     t.equal(r.code, 0);
     t.match(r.stdout, /: OK, \d+ services?/);

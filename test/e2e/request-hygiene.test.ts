@@ -103,6 +103,17 @@ t.test('finding 1: a broken absolute-form target is a 400, on HTTP, HTTPS and up
   t.equal(seen(upstream, 'f1-other').length, 0);
 });
 
+t.test('an HTTP/1 request line claiming HTTP/2.0 is a 505, not an HTTP/2 request (found by the fuzzer after the HTTP/2 merge)', async (t) => {
+  const { daemon, upstream } = await fixture(t);
+  const line = 'GET /h2-claim HTTP/2.0\r\nHost: app.example.com\r\nConnection: close\r\n\r\n';
+  t.equal(firstStatus((await rawExchange(daemon.httpPort, line)).text), 505);
+  await stillServes(t, daemon);
+  await accessWith(daemon, (l) => l.status === 505 && l.path === '/h2-claim', 'access entry of the 505');
+  t.equal(seen(upstream, 'h2-claim').length, 0, 'nothing reached the upstream');
+  const errors = daemon.lines.filter((l) => l.msg === 'request handler failed');
+  t.same(errors, [], 'no handler threw');
+});
+
 t.test('finding 2: the Host is canonical or refused, and the upstream gets the one routed on', async (t) => {
   const { daemon, upstream } = await fixture(t);
   for (const host of [

@@ -610,6 +610,11 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     http(`    auth: { password: { hash: "${HASH}" }, session: 10s }\n`),
     `${F}: service "web": field "auth.session": "10s" must be a duration from 1m to 9600h (e.g. 12h)`,
   ],
+  [
+    'auth session not a Go duration',
+    http(`    auth: { password: { hash: "${HASH}" }, session: 7d12h }\n`),
+    `${F}: service "web": field "auth.session": "7d12h" must be a duration from 1m to 9600h (e.g. 12h)`,
+  ],
   ['appsec unknown mode', http(access('appsec: block')), `${F}: service "web": field "access.appsec": "block" is not one of off, enforce, observe`],
   ['appsec true', http(access('appsec: true')), `${F}: service "web": field "access.appsec": true is ambiguous; use one of off, enforce, observe`],
   [

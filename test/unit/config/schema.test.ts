@@ -40,6 +40,7 @@ export const LOADER_ONLY: Record<string, string> = {
   'auth oidc over plain http': 'http:// issuers only on loopback hosts',
   'auth oidc secret file missing': 'secret files are read at load',
   'auth session too short': 'durations are Go duration text',
+  'auth session not a Go duration': 'the schema checks the text loosely; Go duration units are checked by the loader',
   'auth identity header the request needs': 'names compared case-insensitively',
   'appsec unavailable': 'appsec enforce/observe need --appsec-url (flags/env, not the file)',
 };
