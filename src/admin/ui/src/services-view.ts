@@ -87,40 +87,9 @@ function serviceCard(
     ['Login', authText(svc.auth)],
   ];
   if (!all.supports_crowdsec) rows.push(['CrowdSec', h('span', { class: 'muted' }, 'not configured')]);
-  const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
   let reputation: HTMLElement | null;
   if (all.supports_crowdsec) {
-    const select = h(
-      'select',
-      { name: 'crowdsec', 'data-service': svc.name, id: `crowdsec-${svc.name}`, 'aria-describedby': `crowdsec-help-${svc.name}` },
-      ...MODE_LABELS.map(([value, label]) => h('option', { value }, label)),
-    );
-    select.value = a.crowdsec;
-    let saved: Mode = a.crowdsec;
-    select.addEventListener('change', () => {
-      const mode = select.value as Mode;
-      select.disabled = true;
-      message.className = 'save-message pending';
-      message.textContent = `Saving ${mode}…`;
-      putMode(svc.name, mode, getVersion())
-        .then(
-          (res) => {
-            setVersion(res.version);
-            saved = res.mode;
-            message.className = 'save-message ok';
-            message.textContent = res.changed ? `Saved: services.yaml now says crowdsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
-          },
-          (err: unknown) => {
-            select.value = saved;
-            message.className = 'save-message error';
-            message.setAttribute('role', 'alert');
-            message.textContent = err instanceof ApiError ? err.message : String(err);
-          },
-        )
-        .finally(() => {
-          select.disabled = false;
-        });
-    });
+    const { select, message } = modeSelect(svc.name, 'crowdsec', a.crowdsec, getVersion, setVersion);
     reputation = h(
       'div',
       { class: 'reputation' },
@@ -148,38 +117,7 @@ function serviceCard(
 function appsecControl(svc: ServiceInfo, all: ServicesResponse, getVersion: () => string | null, setVersion: (v: string) => void): HTMLElement | null {
   if (svc.protocol !== 'http') return null;
   if (all.supports_appsec !== true) return h('div', { class: 'reputation appsec' }, h('p', { class: 'hint', 'data-hint': 'appsec' }, all.appsec_hint ?? ''));
-  const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
-  const select = h(
-    'select',
-    { name: 'appsec', 'data-service': svc.name, id: `appsec-${svc.name}`, 'aria-describedby': `appsec-help-${svc.name}` },
-    ...MODE_LABELS.map(([value, label]) => h('option', { value }, label)),
-  );
-  let saved: Mode = svc.access.appsec?.mode ?? 'off';
-  select.value = saved;
-  select.addEventListener('change', () => {
-    const mode = select.value as Mode;
-    select.disabled = true;
-    message.className = 'save-message pending';
-    message.textContent = `Saving ${mode}…`;
-    putMode(svc.name, mode, getVersion(), 'appsec')
-      .then(
-        (res) => {
-          setVersion(res.version);
-          saved = res.mode;
-          message.className = 'save-message ok';
-          message.textContent = res.changed ? `Saved: services.yaml now says appsec: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
-        },
-        (err: unknown) => {
-          select.value = saved;
-          message.className = 'save-message error';
-          message.setAttribute('role', 'alert');
-          message.textContent = err instanceof ApiError ? err.message : String(err);
-        },
-      )
-      .finally(() => {
-        select.disabled = false;
-      });
-  });
+  const { select, message } = modeSelect(svc.name, 'appsec', svc.access.appsec?.mode ?? 'off', getVersion, setVersion);
   const skip = svc.access.appsec?.skipPaths ?? [];
   return h(
     'div',
@@ -194,6 +132,49 @@ function appsecControl(svc: ServiceInfo, all: ServicesResponse, getVersion: () =
     ),
     message,
   );
+}
+
+/** A mode dropdown (access.crowdsec or access.appsec) that saves through the API, and its status line. */
+function modeSelect(
+  service: string,
+  field: 'crowdsec' | 'appsec',
+  initial: Mode,
+  getVersion: () => string | null,
+  setVersion: (v: string) => void,
+): { select: HTMLSelectElement; message: HTMLElement } {
+  const message = h('p', { class: 'save-message', role: 'status', 'aria-live': 'polite' });
+  const select = h(
+    'select',
+    { name: field, 'data-service': service, id: `${field}-${service}`, 'aria-describedby': `${field}-help-${service}` },
+    ...MODE_LABELS.map(([value, label]) => h('option', { value }, label)),
+  );
+  let saved = initial;
+  select.value = saved;
+  select.addEventListener('change', () => {
+    const mode = select.value as Mode;
+    select.disabled = true;
+    message.className = 'save-message pending';
+    message.textContent = `Saving ${mode}…`;
+    putMode(service, mode, getVersion(), field)
+      .then(
+        (res) => {
+          setVersion(res.version);
+          saved = res.mode;
+          message.className = 'save-message ok';
+          message.textContent = res.changed ? `Saved: services.yaml now says ${field}: ${res.mode}, and the proxy reloaded it.` : `Already ${res.mode}.`;
+        },
+        (err: unknown) => {
+          select.value = saved;
+          message.className = 'save-message error';
+          message.setAttribute('role', 'alert');
+          message.textContent = err instanceof ApiError ? err.message : String(err);
+        },
+      )
+      .finally(() => {
+        select.disabled = false;
+      });
+  });
+  return { select, message };
 }
 
 /** Each route (the service's own targets are "default") with its targets and their health. */
