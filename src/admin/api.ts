@@ -18,6 +18,7 @@ import type { EventLog } from './event-log';
 import { EventStreamHub } from './event-stream';
 import { BodyError, readBody, redirect, sendBody, sendError, sendJson } from './http-util';
 import { loginPage } from './login-page';
+import { decodeSegment } from './request-path';
 import { readVersion, setCrowdsecMode } from './services-editor';
 
 export const CROWDSEC_HINT =
@@ -57,7 +58,7 @@ export class AdminUi {
   }
 
   /** Handles the request, or calls next() for paths that are not the UI's (after auth). */
-  handle(req: IncomingMessage, res: ServerResponse, path: string, next: () => void): void {
+  handle(req: IncomingMessage, res: ServerResponse, path: string, next: () => void | Promise<void>): void | Promise<void> {
     const method = req.method ?? 'GET';
     if (path.startsWith('/ui/') && (method === 'GET' || method === 'HEAD')) return this.asset(res, path.slice(4));
     if (path === '/login') return this.login(req, res, method);
@@ -85,18 +86,16 @@ export class AdminUi {
     }
     if (path === '/api/events' && method === 'GET') return this.listEvents(req, res);
     if (path === '/api/events/stream' && method === 'GET') return this.stream(req, res);
-    if (path === '/api/services' && method === 'GET') {
-      void this.listServices(res);
-      return;
-    }
+    if (path === '/api/services' && method === 'GET') return this.listServices(res);
     const m = /^\/api\/services\/([^/]+)\/crowdsec$/.exec(path);
     if (m !== null) {
       if (method !== 'PUT') return sendError(res, 405, 'use PUT with {"mode":"off|enforce|observe"}', { allow: 'PUT' });
-      void this.putMode(req, res, decodeURIComponent(m[1] ?? ''));
-      return;
+      const name = decodeSegment(m[1] ?? '');
+      if (name === undefined) return sendError(res, 400, 'the service name in the path is not valid percent-encoded UTF-8');
+      return this.putMode(req, res, name);
     }
     if (path.startsWith('/api/')) return sendError(res, 404, `no such API endpoint: ${method} ${path}`);
-    next();
+    return next();
   }
 
   private asset(res: ServerResponse, name: string): void {

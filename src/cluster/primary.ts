@@ -171,7 +171,7 @@ class Primary {
     const registry = this.metrics.registry;
     this.admin = new AdminServer(
       { supportsCrowdSec: crowdsec !== undefined, notReadyReasons: () => this.notReadyReasons(), status: () => this.status() },
-      { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() } },
+      { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() }, requestError: (where) => this.metrics.requestError(where) },
       this.log,
       ui,
     );

@@ -6,6 +6,8 @@ import type { DropReason } from '../client-ip/accept';
 import type { BouncerStats } from '../crowdsec/core/types';
 import type { UpstreamErrorKind } from '../forward/errors';
 
+export type RequestErrorWhere = 'admin' | 'http' | 'https' | 'upgrade' | 'tcp';
+
 export type Outcome = 'allowed' | 'denied' | 'not_found' | 'bad_request';
 
 export class Metrics {
@@ -16,6 +18,7 @@ export class Metrics {
   private readonly dropped: Counter<'listener' | 'reason'>;
   private readonly terminated: Counter<'service' | 'deny_reason'>;
   private readonly accessLogWriteErrors: Counter;
+  private readonly requestErrors: Counter<'where'>;
 
   /** `bouncer` gives the running CrowdSec bouncer's stats, undefined when none runs; `now` is for tests. */
   constructor(bouncer: () => BouncerStats | undefined, now: () => number = Date.now) {
@@ -55,6 +58,12 @@ export class Metrics {
     this.accessLogWriteErrors = new Counter({
       name: 'netbird_proxy_access_log_write_errors_total',
       help: 'Failed writes (batches of access lines) to the --access-log file; the lines are dropped, the proxy keeps serving',
+      registers: [this.registry],
+    });
+    this.requestErrors = new Counter({
+      name: 'netbird_proxy_request_errors_total',
+      help: 'Requests or connections ended by an unexpected exception in their handler (500 or a closed socket; the process goes on), by where it happened (admin, http, https, upgrade, tcp)',
+      labelNames: ['where'],
       registers: [this.registry],
     });
     this.terminated = new Counter({
@@ -147,6 +156,11 @@ export class Metrics {
 
   accessLogWriteError(): void {
     this.accessLogWriteErrors.inc();
+  }
+
+  /** An exception escaped a request or connection handler and was caught by its boundary. */
+  requestError(where: RequestErrorWhere): void {
+    this.requestErrors.inc({ where });
   }
 
   upstreamError(service: string, kind: UpstreamErrorKind): void {

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Mutation testing of the pure cores (issue 30): StrykerJS mutates one core folder at a time and
+// runs that folder's unit tests against each mutant, then prints the score per folder.
+//
+//   npm run mutate                      every core below
+//   npm run mutate -- net restrictions  only these (the names of CORES)
+//
+// Incremental: each folder keeps its last result in .stryker-tmp/incremental/<folder>.json, so
+// a re-run only tests mutants in code or tests that changed since. Delete it to start over.
+// Concurrency 1 by default (NB_MUTATE_CONCURRENCY to change): the tests bind no ports, but the
+// machine is shared. Not run in CI: a full run takes minutes per folder.
+'use strict';
+const { resolve } = require('node:path');
+
+/** Core folder (under src/) → the unit tests that cover it. */
+const CORES = {
+  restrictions: ['test/unit/restrictions/*.test.ts'],
+  'client-ip': ['test/unit/client-ip/*.test.ts'],
+  net: ['test/unit/net/*.test.ts'],
+  'crowdsec/core': ['test/unit/crowdsec/core/*.test.ts'],
+};
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !(name in CORES));
+  if (unknown.length > 0) {
+    console.error(`unknown core folder(s): ${unknown.join(', ')} (known: ${Object.keys(CORES).join(', ')})`);
+    process.exit(2);
+  }
+  const folders = wanted.length > 0 ? wanted : Object.keys(CORES);
+  // The tests are TypeScript: node loads them through ts-node (transpile only; the checker
+  // plugin type-checks every mutant before it runs).
+  process.env.TS_NODE_TRANSPILE_ONLY = '1';
+  process.env.TS_NODE_PROJECT = resolve(__dirname, '..', 'tsconfig.test.json');
+  const { Stryker } = await import('@stryker-mutator/core');
+  const rows = [];
+  for (const folder of folders) {
+    const started = Date.now();
+    const slug = folder.replace(/\//g, '-');
+    const stryker = new Stryker({
+      mutate: [`src/${folder}/**/*.ts`],
+      testRunner: 'tap',
+      tap: {
+        testFiles: CORES[folder],
+        nodeArgs: ['-r', '@isaacs/ts-node-temp-fork-for-pr-2009/register', '-r', '{{hookFile}}', '{{testFile}}'],
+      },
+      checkers: ['typescript'],
+      tsconfigFile: 'tsconfig.json',
+      coverageAnalysis: 'perTest',
+      concurrency: Number(process.env.NB_MUTATE_CONCURRENCY ?? 1),
+      incremental: true,
+      incrementalFile: `.stryker-tmp/incremental/${slug}.json`,
+      tempDirName: `.stryker-tmp/sandbox-${slug}`,
+      ignorePatterns: ['bench', 'docs', 'docker', 'reports', 'dist', '.build', '.cache', '.tap'],
+      reporters: ['clear-text', 'progress-append-only', 'html'],
+      htmlReporter: { fileName: `reports/mutation/${slug}.html` },
+      timeoutMS: 10_000,
+      cleanTempDir: 'always',
+    });
+    const results = await stryker.runMutationTest();
+    const count = (...statuses) => results.filter((r) => statuses.includes(r.status)).length;
+    const killed = count('Killed', 'Timeout');
+    const survived = count('Survived');
+    const noCoverage = count('NoCoverage');
+    const valid = killed + survived + noCoverage;
+    rows.push({
+      folder,
+      score: valid === 0 ? 100 : (100 * killed) / valid,
+      killed,
+      survived,
+      noCoverage,
+      invalid: count('CompileError', 'RuntimeError'),
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+  }
+  console.log('\nmutation score per core folder (killed + timed out) / (killed + survived + no coverage):');
+  for (const r of rows) {
+    console.log(
+      `  src/${r.folder.padEnd(14)} ${r.score.toFixed(1).padStart(5)} %   killed ${r.killed}, survived ${r.survived}, no coverage ${r.noCoverage}, invalid ${r.invalid}   ${r.seconds} s`,
+    );
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+// The admin listener under hostile input (issue 21, findings 3 and 8): malformed request targets,
+// services.yaml behind a symlink, sessions, and event-stream clients that never read.
+import t from 'tap';
+import net from 'node:net';
+import { startDaemon } from '../harness/daemon';
+import { httpGet, until } from '../harness/clients';
+import { startHttpUpstream } from '../harness/upstreams';
+
+const config = (target: string): string =>
+  `services:\n  - name: app\n    protocol: http\n    domains: [app.example.com]\n    target: ${target}\n    access: { crowdsec: off }\n`;
+
+/** Sends `head` as written (no URL handling on our side) and returns the status line's code and the body. */
+function rawAdmin(port: number, head: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.end(head));
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
+  });
+}
+
+t.test('malformed admin request targets get 400; the process goes on', async (t) => {
+  const upstream = await startHttpUpstream();
+  const d = await startDaemon({ config: config(upstream.url) });
+  t.teardown(async () => {
+    await d.stop();
+    await upstream.close();
+  });
+  const csrf = String((JSON.parse((await httpGet(`${d.adminUrl}/api/session`)).body) as { csrf_token: string }).csrf_token);
+  const host = `127.0.0.1:${d.adminPort}`;
+  const put = (path: string) =>
+    `PUT ${path} HTTP/1.1\r\nHost: ${host}\r\nX-CSRF-Token: ${csrf}\r\nContent-Type: application/json\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{"mode":"off"}\r\n`;
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+  const cases: Array<[string, string]> = [
+    ['a truncated escape in a service name', put('/api/services/%E0%A4%A/crowdsec')],
+    ['escapes that are not UTF-8', put('/api/services/%E0%A4/crowdsec')],
+    ['a lone surrogate', put('/api/services/%ED%A0%80/crowdsec')],
+    ['a bare %', put('/api/services/a%/crowdsec')],
+    ['a bad escape in a GET', get('/api/events%zz')],
+    ['a bad escape in a probe', get('/healthz%')],
+    ['an absolute-form target', get('http://[::1/x')],
+    ['an asterisk', get('*')],
+    ['a network-path reference', get('//evil.example/api/services')],
+  ];
+  for (const [what, head] of cases) {
+    const res = await rawAdmin(d.adminPort, head);
+    t.equal(res.status, 400, what);
+  }
+  t.equal((await httpGet(`${d.adminUrl}/healthz`)).status, 200, 'still serving');
+  t.equal(d.child.exitCode, null, 'the process is alive');
+  t.notOk(
+    d.lines.some((l) => l.msg === 'netbird-proxy crashed' || l.msg === 'admin request failed'),
+    'nothing reached the boundary: every case is a plain 400',
+  );
+  const ok = await httpGet(`${d.adminUrl}/api/services/app/crowdsec`, {
+    method: 'PUT',
+    headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
+    body: '{"mode":"off"}',
+  });
+  t.equal(ok.status, 200, 'a well-formed edit still works');
+  const metrics = (await httpGet(`${d.adminUrl}/metrics`)).body;
+  t.match(metrics, /# TYPE netbird_proxy_request_errors_total counter/, 'the boundary counter is exported');
+  await until('no crash', () => d.child.exitCode === null);
+});
