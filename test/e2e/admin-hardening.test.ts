@@ -2,12 +2,31 @@
 // services.yaml behind a symlink, sessions, and event-stream clients that never read.
 import t from 'tap';
 import net from 'node:net';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDaemon } from '../harness/daemon';
 import { httpGet, until } from '../harness/clients';
 import { startHttpUpstream } from '../harness/upstreams';
 
 const config = (target: string): string =>
   `services:\n  - name: app\n    protocol: http\n    domains: [app.example.com]\n    target: ${target}\n    access: { crowdsec: off }\n`;
+
+// CrowdSec counts as configured (nothing listens on port 1); these tests are about the admin listener.
+const CROWDSEC_ARGS = ['--crowdsec-api-url', 'http://127.0.0.1:1', '--crowdsec-api-key', 'unused'];
 
 /** Sends `head` as written (no URL handling on our side) and returns the status line's code and the body. */
 function rawAdmin(port: number, head: string): Promise<{ status: number; text: string }> {
@@ -64,4 +83,55 @@ t.test('malformed admin request targets get 400; the process goes on', async (t)
   const metrics = (await httpGet(`${d.adminUrl}/metrics`)).body;
   t.match(metrics, /# TYPE netbird_proxy_request_errors_total counter/, 'the boundary counter is exported');
   await until('no crash', () => d.child.exitCode === null);
+});
+
+t.test('a UI edit writes through a symlinked services.yaml and keeps owner, group and mode', async (t) => {
+  const upstream = await startHttpUpstream();
+  const d = await startDaemon({ config: config(upstream.url), args: CROWDSEC_ARGS });
+  t.teardown(async () => {
+    await d.stop();
+    await upstream.close();
+  });
+  // The real file lives elsewhere (a config repository); services.yaml is a link to it.
+  const realDir = mkdtempSync(join(tmpdir(), 'nbp-real-'));
+  t.teardown(() => rmSync(realDir, { recursive: true, force: true }));
+  const real = join(realDir, 'proxy-services.yaml');
+  renameSync(d.configPath, real);
+  symlinkSync(real, d.configPath);
+  chmodSync(real, 0o640);
+  const asRoot = process.getuid?.() === 0;
+  // As root the test gives the file to another user and group; otherwise to one of our own groups.
+  const [uid, gid] = asRoot ? [4321, 4322] : [process.getuid?.() ?? 0, (process.getgroups?.() ?? [0]).at(-1) ?? 0];
+  chownSync(real, uid, gid);
+
+  const session = JSON.parse((await httpGet(`${d.adminUrl}/api/session`)).body) as { csrf_token: string };
+  const res = await httpGet(`${d.adminUrl}/api/services/app/crowdsec`, {
+    method: 'PUT',
+    headers: { 'x-csrf-token': session.csrf_token, 'content-type': 'application/json' },
+    body: '{"mode":"observe"}',
+  });
+  t.equal(res.status, 200, res.body);
+  t.ok(lstatSync(d.configPath).isSymbolicLink(), 'services.yaml is still a link');
+  t.equal(readlinkSync(d.configPath), real, 'to the same file');
+  t.match(readFileSync(real, 'utf8'), /crowdsec: observe/, 'the real file has the change');
+  const st = statSync(real);
+  t.equal(st.mode & 0o777, 0o640, 'mode kept');
+  t.equal(st.uid, uid, 'owner kept');
+  t.equal(st.gid, gid, 'group kept');
+  t.same(
+    readdirSync(realDir).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temp file left beside the real file',
+  );
+  t.same(
+    readdirSync(d.dir).filter((n) => n.endsWith('.tmp')),
+    [],
+    'none beside the link',
+  );
+  // A later edit of the real file is what the proxy runs.
+  writeFileSync(real, readFileSync(real, 'utf8').replace('crowdsec: observe', 'crowdsec: enforce'));
+  await until('the hand edit of the real file is applied', async () => {
+    const list = JSON.parse((await httpGet(`${d.adminUrl}/api/services`)).body) as { services: { access: { crowdsec: string } }[] };
+    return list.services[0]?.access.crowdsec === 'enforce';
+  });
 });
