@@ -62,7 +62,10 @@ export class AdminUi {
     const method = req.method ?? 'GET';
     if (path.startsWith('/ui/') && (method === 'GET' || method === 'HEAD')) return this.asset(res, path.slice(4));
     if (path === '/login') return this.login(req, res, method);
-    if (path === '/logout' && method === 'POST') return redirect(res, '/login', { 'set-cookie': AdminAuth.clearCookie() });
+    if (path === '/logout' && method === 'POST') {
+      this.auth.logout(req);
+      return redirect(res, '/login', { 'set-cookie': AdminAuth.clearCookie() });
+    }
 
     const who = this.auth.authenticate(req);
     if (!who.ok) {
@@ -71,7 +74,7 @@ export class AdminUi {
       return sendError(res, this.auth.required ? 401 : 403, who.why, this.auth.required ? { 'www-authenticate': 'Bearer realm="netbird-proxy admin"' } : {});
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      const problem = this.auth.checkMutation(req, who.via);
+      const problem = this.auth.checkMutation(req, who);
       if (problem !== undefined) return sendError(res, 403, problem);
     }
 
@@ -79,7 +82,7 @@ export class AdminUi {
     if (path === '/api/session' && method === 'GET') {
       return sendJson(res, 200, {
         auth_required: this.auth.required,
-        csrf_token: this.auth.csrfToken,
+        csrf_token: this.auth.csrfFor(who),
         event_log_size: this.events?.capacity ?? 0,
         access_log: this.host.accessLogTarget,
       });
@@ -120,7 +123,7 @@ export class AdminUi {
           this.log.warn({ remote: req.socket.remoteAddress }, 'admin login failed');
           return sendBody(res, 401, 'text/html; charset=utf-8', loginPage('Wrong token.'));
         }
-        redirect(res, '/', { 'set-cookie': this.auth.sessionCookie() });
+        redirect(res, '/', { 'set-cookie': this.auth.login() });
       },
       () => sendBody(res, 400, 'text/html; charset=utf-8', loginPage('Bad request.')),
     );

@@ -135,3 +135,51 @@ t.test('a UI edit writes through a symlinked services.yaml and keeps owner, grou
     return list.services[0]?.access.crowdsec === 'enforce';
   });
 });
+
+t.test('sessions: logout revokes the cookie on the server; a restart (or a new token) revokes them all', async (t) => {
+  const TOKEN = 'hardening-token-0123456789abcdef';
+  const upstream = await startHttpUpstream();
+  t.teardown(() => upstream.close());
+  const start = (token: string) => startDaemon({ config: config(upstream.url), args: ['--admin-token', token] });
+  let d = await start(TOKEN);
+  t.teardown(() => d.stop());
+  const login = async (): Promise<string> => {
+    const res = await httpGet(`${d.adminUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${encodeURIComponent(TOKEN)}`,
+    });
+    t.equal(res.status, 303);
+    const setCookie = String(res.headers['set-cookie']);
+    t.match(setCookie, /; Max-Age=\d+/, 'the cookie has an expiry');
+    t.ok(Number(/Max-Age=(\d+)/.exec(setCookie)?.[1]) <= 12 * 3600, 'of at most 12 hours');
+    return setCookie.split(';')[0] ?? '';
+  };
+  const sessionStatus = async (cookie: string) => (await httpGet(`${d.adminUrl}/api/session`, { headers: { cookie } })).status;
+
+  const first = await login();
+  const second = await login();
+  t.not(first, second, 'every login is a new session');
+  t.equal(await sessionStatus(first), 200);
+  // The browser signs out; someone who copied the cookie before keeps sending it.
+  const out = await httpGet(`${d.adminUrl}/logout`, { method: 'POST', headers: { cookie: first } });
+  t.equal(out.status, 303);
+  t.match(String(out.headers['set-cookie']), /Max-Age=0/);
+  const copied = await httpGet(`${d.adminUrl}/api/session`, { headers: { cookie: first } });
+  t.equal(copied.status, 401, 'the copied cookie is refused after logout');
+  t.match(JSON.parse(copied.body), { error: /expired or was signed out/ });
+  t.equal(await sessionStatus(second), 200, 'another session is not affected');
+
+  // A CSRF token belongs to its session.
+  const csrfOf = async (cookie: string) =>
+    (JSON.parse((await httpGet(`${d.adminUrl}/api/session`, { headers: { cookie } })).body) as { csrf_token: string }).csrf_token;
+  const third = await login();
+  t.not(await csrfOf(third), await csrfOf(second), 'each session has its own CSRF token');
+
+  await d.stop();
+  d = await start(TOKEN);
+  t.equal(await sessionStatus(second), 401, 'a restart with the same token revokes the old sessions');
+  await d.stop();
+  d = await start('another-token-0123456789abcdef');
+  t.equal(await sessionStatus(third), 401, 'and so does a new token');
+});
