@@ -54,7 +54,7 @@ async function main() {
       ignorePatterns: ['bench', 'docs', 'docker', 'reports', 'dist', '.build', '.cache', '.tap'],
       reporters: ['clear-text', 'progress-append-only', 'html'],
       htmlReporter: { fileName: `reports/mutation/${slug}.html` },
-      timeoutMS: 10_000,
+      timeoutMS: 3_000,
       cleanTempDir: 'always',
     });
     const results = await stryker.runMutationTest();

@@ -15,7 +15,7 @@ import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
 import { FilterError, eventJson, parseEventFilter } from './event-filter';
 import type { EventLog } from './event-log';
-import { EventStreamHub } from './event-stream';
+import { EventStreamHub, MAX_SUBSCRIBERS } from './event-stream';
 import { BodyError, readBody, redirect, sendBody, sendError, sendJson } from './http-util';
 import { loginPage } from './login-page';
 import { decodeSegment } from './request-path';
@@ -50,7 +50,12 @@ export class AdminUi {
     private readonly log: Logger,
   ) {
     this.auth = new AdminAuth(token);
-    this.hub = events === undefined ? undefined : new EventStreamHub(events);
+    this.hub =
+      events === undefined
+        ? undefined
+        : new EventStreamHub(events, (res, unsent) =>
+            log.warn({ remote: res.req.socket.remoteAddress, unsent_bytes: unsent }, 'admin event stream: a client that does not read was dropped'),
+          );
   }
 
   close(): void {
@@ -161,6 +166,11 @@ export class AdminUi {
     } catch (err) {
       if (err instanceof FilterError) return sendError(res, 400, err.message);
       throw err;
+    }
+    if (this.hub.full) {
+      return sendError(res, 503, `too many event-stream clients (${MAX_SUBSCRIBERS} open): close another admin page, or try again later`, {
+        'retry-after': '10',
+      });
     }
     const lastId = req.headers['last-event-id'] ?? q.get('after') ?? undefined;
     const after = typeof lastId === 'string' && /^\d+$/.test(lastId) ? Number(lastId) : undefined;

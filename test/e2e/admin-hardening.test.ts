@@ -1,6 +1,7 @@
 // The admin listener under hostile input (issue 21, findings 3 and 8): malformed request targets,
 // services.yaml behind a symlink, sessions, and event-stream clients that never read.
 import t from 'tap';
+import http from 'node:http';
 import net from 'node:net';
 import {
   chmodSync,
@@ -182,4 +183,72 @@ t.test('sessions: logout revokes the cookie on the server; a restart (or a new t
   await d.stop();
   d = await start('another-token-0123456789abcdef');
   t.equal(await sessionStatus(third), 401, 'and so does a new token');
+});
+
+/** An event-stream client that reads its headers, then stops reading (its socket is paused). */
+function stalledStream(port: number): Promise<{ socket: net.Socket; head: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let head = '';
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`GET /api/events/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
+    const onData = (c: string): void => {
+      head += c;
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      resolve({ socket, head });
+    };
+    socket.on('data', onData);
+  });
+}
+
+t.test('event-stream clients are capped in number and in unsent bytes', { timeout: 60_000 }, async (t) => {
+  const upstream = await startHttpUpstream();
+  const d = await startDaemon({ config: config(upstream.url) });
+  const streams: net.Socket[] = [];
+  t.teardown(async () => {
+    for (const s of streams) s.destroy();
+    await d.stop();
+    await upstream.close();
+  });
+  for (let i = 0; i < 16; i++) {
+    const s = await stalledStream(d.adminPort);
+    t.match(s.head, /^HTTP\/1\.1 200/, `stream ${i + 1} is served`);
+    streams.push(s.socket);
+  }
+  const refused = await httpGet(`${d.adminUrl}/api/events/stream`);
+  t.equal(refused.status, 503, 'one more is refused');
+  t.match(JSON.parse(refused.body), { error: /too many event-stream clients \(16 open\)/ });
+  t.equal(refused.headers['retry-after'], '10');
+
+  // Traffic with long paths fills the kernel's buffers of the clients that do not read, then the
+  // proxy's; past the cap each of them is dropped, and the slots are free again.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  t.teardown(() => agent.destroy());
+  const long = `/${'x'.repeat(6000)}`;
+  const request = () =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get(`${d.httpUrl}${long}`, { agent, headers: { host: 'app.example.com' } }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  let sent = 0;
+  while (d.lines.filter((l) => l.msg === 'admin event stream: a client that does not read was dropped').length < 16) {
+    if (sent > 20_000) throw new Error('the stalled clients were never dropped');
+    await Promise.all([request(), request(), request(), request()]);
+    sent += 4;
+  }
+  const dropped = d.lines.find((l) => l.msg === 'admin event stream: a client that does not read was dropped');
+  t.match(dropped, { level: 40, remote: '127.0.0.1', unsent_bytes: Number }, 'each drop is logged');
+  await until('a new stream is served again', async () => {
+    const s = await stalledStream(d.adminPort);
+    streams.push(s.socket);
+    return s.head.startsWith('HTTP/1.1 200');
+  });
+  t.equal(d.child.exitCode, null, 'the process is alive');
 });
