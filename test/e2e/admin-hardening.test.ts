@@ -252,3 +252,43 @@ t.test('event-stream clients are capped in number and in unsent bytes', { timeou
   });
   t.equal(d.child.exitCode, null, 'the process is alive');
 });
+
+/** The status code of a GET, read from the response head only (an event stream never ends). */
+function statusOf(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers }, (res) => {
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on('error', reject);
+  });
+}
+
+t.test('with --admin-token, the event stream and writes need credentials', { timeout: 30_000 }, async (t) => {
+  const TOKEN = 'stream-token-0123456789abcdef';
+  const upstream = await startHttpUpstream();
+  const d = await startDaemon({ config: config(upstream.url), args: ['--admin-token', TOKEN, ...CROWDSEC_ARGS] });
+  t.teardown(async () => {
+    await d.stop();
+    await upstream.close();
+  });
+  t.equal(await statusOf(`${d.adminUrl}/api/events/stream`), 401, 'the live stream (client IPs, paths) without a token');
+  t.equal(await statusOf(`${d.adminUrl}/api/events/stream?outcome=denied`), 401, 'with a query');
+  t.equal(await statusOf(`${d.adminUrl}/api/events/stream`, { cookie: 'nbp_session=forged' }), 401, 'with a forged cookie');
+  t.equal(await statusOf(`${d.adminUrl}/api/events/stream`, { authorization: `Bearer ${TOKEN}` }), 200, 'with the token');
+  const before = readFileSync(d.configPath, 'utf8');
+  const write = await httpGet(`${d.adminUrl}/api/services/app/crowdsec`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: '{"mode":"observe"}',
+  });
+  t.equal(write.status, 401, 'a write without credentials');
+  t.equal(readFileSync(d.configPath, 'utf8'), before, 'services.yaml untouched');
+  const forged = await httpGet(`${d.adminUrl}/api/services/app/crowdsec`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', cookie: 'nbp_session=forged', 'x-csrf-token': 'forged' },
+    body: '{"mode":"observe"}',
+  });
+  t.equal(forged.status, 401, 'a write with a forged session');
+  t.equal(readFileSync(d.configPath, 'utf8'), before, 'services.yaml still untouched');
+});
