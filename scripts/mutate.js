@@ -12,12 +12,14 @@
 // machine is shared. Not run in CI: a full run takes minutes per folder.
 'use strict';
 
-/** Core folder (under src/) → the unit test folder that covers it. */
+/** Core (a folder under src/, or named files) → what it mutates and the unit test folder that covers it. */
 const CORES = {
-  restrictions: 'test/unit/restrictions',
-  'client-ip': 'test/unit/client-ip',
-  net: 'test/unit/net',
-  'crowdsec/core': 'test/unit/crowdsec/core',
+  restrictions: { mutate: ['src/restrictions/**/*.ts'], tests: 'test/unit/restrictions' },
+  'client-ip': { mutate: ['src/client-ip/**/*.ts'], tests: 'test/unit/client-ip' },
+  net: { mutate: ['src/net/**/*.ts'], tests: 'test/unit/net' },
+  'crowdsec/core': { mutate: ['src/crowdsec/core/**/*.ts'], tests: 'test/unit/crowdsec/core' },
+  // The admin listener's pure parts: sessions and request-target rules.
+  'admin-core': { mutate: ['src/admin/sessions.ts', 'src/admin/request-path.ts'], tests: 'test/unit/admin' },
 };
 /** Where tsconfig.mutate.json compiles the sandbox (mutants included, all switched by Stryker at run time). */
 const BUILD = '.stryker-build';
@@ -36,13 +38,13 @@ async function main() {
     const started = Date.now();
     const slug = folder.replace(/\//g, '-');
     const stryker = new Stryker({
-      mutate: [`src/${folder}/**/*.ts`],
+      mutate: CORES[folder].mutate,
       // The sandbox is compiled once (tsc, all mutants in it), and the tests run as JavaScript:
       // loading them through a TypeScript loader cost ~2 s per test file per mutant.
       buildCommand: 'npx tsc -p tsconfig.mutate.json',
       testRunner: 'tap',
       tap: {
-        testFiles: [`${BUILD}/${CORES[folder]}/*.test.js`],
+        testFiles: [`${BUILD}/${CORES[folder].tests}/*.test.js`],
         nodeArgs: ['-r', '{{hookFile}}', '{{testFile}}'],
       },
       checkers: ['typescript'],
@@ -77,7 +79,7 @@ async function main() {
   console.log('\nmutation score per core folder (killed + timed out) / (killed + survived + no coverage):');
   for (const r of rows) {
     console.log(
-      `  src/${r.folder.padEnd(14)} ${r.score.toFixed(1).padStart(5)} %   killed ${r.killed}, survived ${r.survived}, no coverage ${r.noCoverage}, invalid ${r.invalid}   ${r.seconds} s`,
+      `  ${r.folder.padEnd(14)} ${r.score.toFixed(1).padStart(5)} %   killed ${r.killed}, survived ${r.survived}, no coverage ${r.noCoverage}, invalid ${r.invalid}   ${r.seconds} s`,
     );
   }
 }
