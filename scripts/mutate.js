@@ -5,6 +5,9 @@
 //   npm run mutate                      every core below
 //   npm run mutate -- net restrictions  only these (the names of CORES)
 //
+// NB_MUTATE_FILES=src/net/ip.ts,src/net/port.ts narrows the mutants to those files, and
+// NB_MUTATE_TESTS=ip.test narrows the tests to those files of the core's test folder (a quick
+// look at one file; the score printed is then for that part only).
 // The checker plugin type-checks every mutant first (those that do not compile are "invalid").
 // Incremental: each folder keeps its last result in .stryker-tmp/incremental/<folder>.json, so
 // a re-run only tests mutants in code or tests that changed since. Delete it to start over.
@@ -29,6 +32,12 @@ const CORES = {
 /** Where tsconfig.mutate.json compiles the sandbox (mutants included, all switched by Stryker at run time). */
 const BUILD = '.stryker-build';
 
+/** A comma-separated list from the environment, or undefined when unset or empty. */
+function list(value) {
+  const items = (value ?? '').split(',').filter((s) => s.trim() !== '');
+  return items.length > 0 ? items.map((s) => s.trim()) : undefined;
+}
+
 async function main() {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((name) => !(name in CORES));
@@ -43,13 +52,13 @@ async function main() {
     const started = Date.now();
     const slug = folder.replace(/\//g, '-');
     const stryker = new Stryker({
-      mutate: CORES[folder].mutate,
+      mutate: list(process.env.NB_MUTATE_FILES) ?? CORES[folder].mutate,
       // The sandbox is compiled once (tsc, all mutants in it), and the tests run as JavaScript:
       // loading them through a TypeScript loader cost ~2 s per test file per mutant.
       buildCommand: 'npx tsc -p tsconfig.mutate.json',
       testRunner: 'tap',
       tap: {
-        testFiles: [`${BUILD}/${CORES[folder].tests}/*.test.js`],
+        testFiles: (list(process.env.NB_MUTATE_TESTS) ?? ['*.test']).map((name) => `${BUILD}/${CORES[folder].tests}/${name}.js`),
         nodeArgs: ['-r', '{{hookFile}}', '{{testFile}}'],
       },
       checkers: ['typescript'],
