@@ -27,6 +27,9 @@ t.test('adminPath: origin-form with well-formed escapes only', async (t) => {
     t.equal(adminPath(bad), undefined, JSON.stringify(bad));
   }
   t.equal(adminPath('/%41%7e%7E'), '/%41%7e%7E', 'upper and lower case hex');
+  t.equal(adminPath('/%09%af%AF%a0%f0%F0'), '/%09%af%AF%a0%f0%F0', 'the ends of each hex range');
+  // The characters just outside each hex range: / : @ G ` g
+  for (const bad of ['/%/1', '/%:1', '/%@1', '/%G1', '/%`1', '/%g1', '/%1/', '/%1g']) t.equal(adminPath(bad), undefined, bad);
 });
 
 t.test('decodeSegment: valid percent-encoded UTF-8 only', async (t) => {

@@ -1,6 +1,6 @@
 // The admin session store with a hand-driven clock: expiry, revocation, the cap.
 import t from 'tap';
-import { SessionStore } from '../../../src/admin/sessions';
+import { SESSION_TTL_MS, SessionStore } from '../../../src/admin/sessions';
 
 t.test('a session lives until its expiry, then is gone', async (t) => {
   let now = 1_000;
@@ -40,7 +40,11 @@ t.test('past the cap the oldest goes; expired ones go first', async (t) => {
     [b, c, d].map((s) => store.get(s.id) === s),
     [true, true, true],
   );
-  now = 150; // b, c, d expired
+  now = 100; // b, c, d expire at this very moment
+  store.create();
+  t.equal(store.size, 1, 'a session is swept at its expiry time');
+  t.equal(SESSION_TTL_MS, 12 * 3_600_000, 'the default lifetime is 12 hours');
+  now = 250; // everything expired
   const e = store.create();
   t.equal(store.size, 1, 'expired sessions are swept when a new one starts');
   t.equal(store.get(e.id), e);
