@@ -17,6 +17,7 @@ const ROOT = path.resolve(__dirname, '..');
 const OTHER_TOOLS = {
   '--minutes': 'npm run fuzz',
   '--seed': 'npm run fuzz',
+  '--check': 'node scripts/settings-table.js',
   '--profile': 'docker compose',
   '--build': 'docker compose',
   '--iptables': 'dockerd',

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests need beyond npm: pebble (Let's Encrypt's test ACME server and
-# pebble-challtestsrv) for the TLS/ACME tests. Idempotent: installs only what is missing, and
+# pebble-challtestsrv) for the TLS/ACME tests, sqlite3 for a CrowdSec test. Idempotent: installs only what is missing, and
 # fails (never skips) when the package cannot be installed.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -10,8 +10,10 @@ missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 # test/e2e/quick-start.test.ts runs the README's curl lines with the real curl.
 command -v curl >/dev/null || missing+=(curl)
+# test/e2e/crowdsec-resync.test.ts removes a decision from the LAPI's database, as a restore would.
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies present: pebble, openssl, curl"
+  echo "test dependencies present: pebble, openssl, curl, sqlite3"
   exit 0
 fi
 sudo=""

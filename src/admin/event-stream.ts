@@ -14,8 +14,10 @@ import type { EventFilter } from './event-filter';
 
 export const BATCH_MS = 250;
 const HEARTBEAT_MS = 15_000;
-/** A subscriber that cannot keep up (this much unsent) is dropped; its browser reconnects. */
-const MAX_BUFFERED = 4 * 1024 * 1024;
+/** A subscriber that cannot keep up (this much unsent in the process) is dropped; its browser reconnects. */
+export const MAX_UNSENT_BYTES = 1024 * 1024;
+/** Open streams at once; more are refused with 503 (each can hold MAX_UNSENT_BYTES plus one batch). */
+export const MAX_SUBSCRIBERS = 16;
 
 interface Subscriber {
   res: ServerResponse;
@@ -32,8 +34,16 @@ export class EventStreamHub {
     if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), BATCH_MS);
   };
 
-  constructor(private readonly log: EventLog) {
+  constructor(
+    private readonly log: EventLog,
+    /** Told when a subscriber is dropped for not reading. */
+    private readonly onSlowDrop: (res: ServerResponse, unsent: number) => void = () => undefined,
+  ) {
     this.sentSeq = log.newestSeq;
+  }
+
+  get full(): boolean {
+    return this.subscribers.size >= MAX_SUBSCRIBERS;
   }
 
   get count(): number {
@@ -90,12 +100,19 @@ export class EventStreamHub {
       const batch: number[] = [];
       for (let seq = from; seq <= to; seq++) if (this.log.matches(seq, sub.query)) batch.push(seq);
       if (batch.length === 0) continue;
-      if (sub.res.writableLength > MAX_BUFFERED) {
-        this.drop(sub);
-        continue;
-      }
-      sub.res.write(this.frame(to, batch));
+      this.send(sub, this.frame(to, batch));
     }
+  }
+
+  /** Writes unless the subscriber still has unsent bytes and this would take it past the cap: then it is dropped. */
+  private send(sub: Subscriber, data: Buffer | string): void {
+    const unsent = sub.res.writableLength;
+    if (unsent > 0 && unsent + data.length > MAX_UNSENT_BYTES) {
+      this.onSlowDrop(sub.res, unsent);
+      this.drop(sub);
+      return;
+    }
+    sub.res.write(data);
   }
 
   /** One SSE message, oldest first: "data: <seq> <access log line>" per entry; id is `id`. */
@@ -114,7 +131,7 @@ export class EventStreamHub {
   }
 
   private ping(): void {
-    for (const sub of this.subscribers) sub.res.write(': ping\n\n');
+    for (const sub of [...this.subscribers]) this.send(sub, ': ping\n\n');
   }
 
   close(): void {

@@ -5,10 +5,13 @@ import type { HostPort } from '../config/types';
 /** What /metrics serves: the daemon's registry, or with --workers > 1 the primary's aggregate of every process. */
 export interface MetricsSource {
   registry: { metrics(): Promise<string>; readonly contentType: string };
+  /** Counts an exception caught by the admin request boundary. */
+  requestError(where: 'admin'): void;
 }
 import { closeServer, listenOn } from '../listeners/listen';
 import type { AdminUi } from './api';
 import { answerFavicon } from '../forward/favicon';
+import { adminPath } from './request-path';
 
 export interface AdminState {
   /** Empty when ready; otherwise why not (for the /readyz body). */
@@ -29,41 +32,59 @@ export class AdminServer {
     private readonly ui?: AdminUi,
   ) {
     this.server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (answerFavicon(req, res)) return;
-      // Probes and scrapers stay unauthenticated; everything else goes through the admin UI
-      // (issue 14), which checks the admin token and hands back what is not its own.
-      if (ui !== undefined && path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
-        return ui.handle(req, res, path, () => this.probes(req, res, path, state, metrics, log));
+      // The boundary: whatever a handler throws (or rejects with) ends this request, never the process.
+      let pending: void | Promise<void>;
+      try {
+        pending = this.route(req, res, state, metrics, log);
+      } catch (err) {
+        return this.failed(req, res, err, metrics, log);
       }
-      this.probes(req, res, path, state, metrics, log);
+      if (pending !== undefined) pending.catch((err: unknown) => this.failed(req, res, err, metrics, log));
     });
   }
 
-  private probes(req: http.IncomingMessage, res: ServerResponse, path: string, state: AdminState, metrics: MetricsSource, log: Logger): void {
+  private route(req: http.IncomingMessage, res: ServerResponse, state: AdminState, metrics: MetricsSource, log: Logger): void | Promise<void> {
+    const path = adminPath(req.url);
+    if (path === undefined) return send(res, 400, 'text/plain', 'Bad Request: malformed request target\n');
+    if (answerFavicon(req, res)) return;
+    // Probes and scrapers stay unauthenticated; everything else goes through the admin UI
+    // (issue 14), which checks the admin token and hands back what is not its own.
+    const ui = this.ui;
+    if (ui !== undefined && path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
+      return ui.handle(req, res, path, () => this.probes(req, res, path, state, metrics, log));
+    }
+    return this.probes(req, res, path, state, metrics, log);
+  }
+
+  private failed(req: http.IncomingMessage, res: ServerResponse, err: unknown, metrics: MetricsSource, log: Logger): void {
+    metrics.requestError('admin');
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.error({ where: 'admin', method: req.method, path: adminPath(req.url) ?? null, err: e.message, stack: e.stack }, 'admin request failed');
+    if (!res.headersSent) send(res, 500, 'text/plain', 'Internal Server Error (see the proxy log)\n');
+    else res.destroy();
+  }
+
+  private probes(req: http.IncomingMessage, res: ServerResponse, path: string, state: AdminState, metrics: MetricsSource, log: Logger): void | Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'Method Not Allowed\n');
     switch (path) {
       case '/healthz':
         return send(res, 200, 'text/plain', 'ok\n');
       case '/readyz':
-        void Promise.resolve(state.notReadyReasons()).then((reasons) =>
+        return Promise.resolve(state.notReadyReasons()).then((reasons) =>
           reasons.length === 0 ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', `not ready: ${reasons.join('; ')}\n`),
         );
-        return;
       case '/capabilities':
         return sendJson(res, { supports_crowdsec: state.supportsCrowdSec, supports_appsec: state.supportsAppSec === true });
       case '/status':
-        void Promise.resolve(state.status()).then((body) => sendJson(res, body));
-        return;
+        return Promise.resolve(state.status()).then((body) => sendJson(res, body));
       case '/metrics':
-        metrics.registry.metrics().then(
+        return metrics.registry.metrics().then(
           (text) => send(res, 200, metrics.registry.contentType, text),
           (err: Error) => {
             log.error({ err: err.message }, 'metrics collection failed');
             send(res, 500, 'text/plain', 'metrics collection failed\n');
           },
         );
-        return;
       default:
         return send(res, 404, 'text/plain', 'Not Found\n');
     }

@@ -4,7 +4,7 @@
 // own check, with --deny-template and the other options of the running process), and
 // written to a temp file in the same directory that is then renamed over the original.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { ConfigError } from '../config/errors';
@@ -145,28 +145,34 @@ function insertText(text: string, item: YAMLMap, access: unknown, field: ModeFie
 }
 
 async function writeAtomically(file: string, original: string, text: string): Promise<EditResult> {
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fileMode = 0o644;
+  // A symlinked services.yaml (a config repository, /etc/alternatives) is edited where it really
+  // lives: the temp file goes beside the real file and is renamed over it, so the link stays.
+  let real: string;
+  let owner: { mode: number; uid: number; gid: number };
   try {
-    fileMode = (await stat(file)).mode & 0o777;
-  } catch {
-    // keep the default
+    real = await realpath(file);
+    const st = await stat(real);
+    owner = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch (err) {
+    return { ok: false, status: 500, message: `${file}: cannot read the file: ${(err as Error).message}; nothing was changed` };
   }
+  const shown = real === file ? file : `${file} (-> ${real})`;
+  const tmp = join(dirname(real), `.${basename(real)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', fileMode);
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(text, 'utf8');
+      await keepOwnership(fh, owner);
       await fh.sync();
     } finally {
       await fh.close();
     }
     // Last look just before the rename: an editor may have saved in the meantime.
-    if ((await readFile(file, 'utf8')) !== original) {
+    if ((await readFile(real, 'utf8')) !== original) {
       await unlink(tmp).catch(() => undefined);
       return changedOnDisk(file);
     }
-    await rename(tmp, file);
+    await rename(tmp, real);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
@@ -175,8 +181,17 @@ async function writeAtomically(file: string, original: string, text: string): Pr
         ? ' (a single file bind-mounted into a container cannot be replaced: mount its directory instead)'
         : code === 'EACCES' || code === 'EROFS'
           ? ' (the directory must be writable by the proxy)'
-          : '';
-    return { ok: false, status: 500, message: `${file}: cannot write the new version${hint}: ${(err as Error).message}; nothing was changed` };
+          : code === 'EPERM'
+            ? ` (the new file could not be given the owner ${owner.uid}:${owner.gid} of the current one)`
+            : '';
+    return { ok: false, status: 500, message: `${shown}: cannot write the new version${hint}: ${(err as Error).message}; nothing was changed` };
   }
   return { ok: true, version: versionOf(text), changed: true };
+}
+
+/** The new file gets the old one's owner, group and mode; chown only when they differ (it needs privileges). */
+async function keepOwnership(fh: FileHandle, want: { mode: number; uid: number; gid: number }): Promise<void> {
+  const st = await fh.stat();
+  if (st.uid !== want.uid || st.gid !== want.gid) await fh.chown(want.uid, want.gid);
+  await fh.chmod(want.mode);
 }

@@ -176,7 +176,7 @@ class Primary {
         notReadyReasons: () => this.notReadyReasons(),
         status: () => this.status(),
       },
-      { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() } },
+      { registry: { contentType: registry.contentType, metrics: () => this.clusterMetrics() }, requestError: (where) => this.metrics.requestError(where) },
       this.log,
       ui,
     );

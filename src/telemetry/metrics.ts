@@ -154,6 +154,7 @@ export class Metrics {
     this.terminated.inc({ service, deny_reason: denyReason });
   }
 
+  /** An exception escaped a request or connection handler and was caught by its boundary. */
   requestError(where: HandlerPlace): void {
     this.requestErrors.inc({ where });
   }

@@ -91,7 +91,7 @@ t.test('deny pages, redirects and request ids', async (t) => {
     }
   });
 
-  await t.test('a denied WebSocket upgrade gets the configured status (plain) or the redirect, then the close', async (t) => {
+  await t.test('a denied WebSocket upgrade gets the configured status (plain) or the redirect, then the close', { timeout: 20_000 }, async (t) => {
     const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
     const res = await httpGet(`${daemon.httpUrl}/ws`, { host: 'web.example.com', from: '127.0.0.2', headers: { ...upgrade, accept: BROWSER } });
     t.equal(res.status, 451);

@@ -130,7 +130,8 @@ t.test('HTTP forwarding, routing, CIDR, client IP, errors', async (t) => {
   });
 });
 
-t.test('WebSocket upgrades are proxied, and denied before reaching the upstream', async (t) => {
+// Its own timeout: a regression that lets a denied upgrade through fails here at once, not at tap's 300 s.
+t.test('WebSocket upgrades are proxied, and denied before reaching the upstream', { timeout: 30_000 }, async (t) => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   let upgrades = 0;
   wss.on('connection', (ws) => {
@@ -168,6 +169,10 @@ t.test('WebSocket upgrades are proxied, and denied before reaching the upstream'
   const status = await new Promise<number>((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${daemon.httpPort}/chat`, { headers: { host: 'ws.example.com' }, localAddress: '127.0.0.2' });
     ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
     ws.on('error', () => resolve(-1));
   });
   t.equal(status, 403);

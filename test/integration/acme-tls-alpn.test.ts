@@ -71,6 +71,9 @@ t.test('tls-alpn-01 against Pebble', async (t) => {
     for (const f of ['account.key', `certs/${A}.crt`, `certs/${A}.key`]) {
       t.equal(statSync(join(caDir, f)).mode & 0o777, 0o600, `${f} is 0600`);
     }
+    for (const dir of ['', 'certs', 'locks', 'challenges']) {
+      t.equal(statSync(join(caDir, dir)).mode & 0o777, 0o700, `${dir === '' ? 'the CA folder' : dir} is 0700`);
+    }
     t.notMatch(server.logs.text(), /PRIVATE KEY/, 'no key in the logs');
   });
 

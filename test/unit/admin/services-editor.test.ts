@@ -3,10 +3,11 @@
 import t from 'tap';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setCrowdsecMode, versionOf } from '../../../src/admin/services-editor';
 import { parseServicesConfig } from '../../../src/config/load';
 import type { CrowdSecMode, ServicesConfig } from '../../../src/config/types';
+import type * as EditorModule from '../../../src/admin/services-editor';
 
 /** The reload's check (ConfigReloader.validate) is parseServicesConfig with the process's options. */
 const check =
@@ -103,4 +104,36 @@ t.test('refusals', async (t) => {
   t.equal(readFileSync(file, 'utf8'), text, 'untouched');
   const broken = fileWith('services: [\n');
   t.match(await setCrowdsecMode(broken, 'web', 'enforce', undefined, OPTS), { ok: false, status: 422 });
+});
+
+t.test('a save on disk between the version check and the rename is not overwritten', async (t) => {
+  const text = head('    access:\n      crowdsec: observe\n');
+  const file = fileWith(text);
+  const handEdit = text.replace('# managed by hand', '# managed by hand, saved in an editor just now');
+  // The real file system, except that the moment the editor opens its temp file (after it has
+  // checked the version, before it renames), someone else saves services.yaml.
+  const fsp = await import('node:fs/promises');
+  let saved = false;
+  const { setCrowdsecMode: racing } = t.mockRequire<typeof EditorModule>('../../../src/admin/services-editor', {
+    'node:fs/promises': {
+      ...fsp,
+      open: async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await fsp.open(...args);
+        if (!saved && String(args[0]).endsWith('.tmp')) {
+          saved = true;
+          writeFileSync(file, handEdit);
+        }
+        return handle;
+      },
+    },
+  });
+  const result = await racing(file, 'web', 'enforce', versionOf(text), OPTS);
+  t.ok(saved, 'the save happened inside the edit');
+  t.match(result, { ok: false, status: 409, message: /changed on disk/ });
+  t.equal(readFileSync(file, 'utf8'), handEdit, 'the hand edit is intact');
+  t.same(
+    readdirSync(dirname(file)).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temp file left',
+  );
 });

@@ -525,3 +525,28 @@ t.test('readProxyHeader on an already closed socket rejects', async (t) => {
   sock.destroy();
   await t.rejects(readProxyHeader(sock, 100), { code: 'closed' });
 });
+
+t.test('every refusal says why', async (t) => {
+  const sig = (...rest: number[]) => Buffer.concat([SIG, Buffer.from(rest)]);
+  const cases: [string, Buffer, string][] = [
+    ['not PROXY at all', Buffer.from('GET / HTTP/1.1\r\n'), 'not a PROXY protocol header'],
+    ['a P that is not PROXY', Buffer.from('PUT / HTTP/1.1\r\n'), 'not a PROXY protocol header'],
+    ['a broken v2 signature', Buffer.from([0x0d, 0x0a, 0x0d, 0x0b]), 'bad PROXY v2 signature'],
+    ['a bare LF', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n'), 'PROXY v1 line ends with a bare LF'],
+    ['a CR without LF', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rx'), 'PROXY v1 line has a CR not followed by LF'],
+    ['DEL', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\x7f\r\n'), 'PROXY v1 header contains a non-printable byte'],
+    ['a control byte', Buffer.from('PROXY TCP4 1.2.3.4\t5.6.7.8 1 2\r\n'), 'PROXY v1 header contains a non-printable byte'],
+    ['an LF past 107 bytes', Buffer.from(`PROXY ${'A'.repeat(110)}\n`), 'PROXY v1 header longer than 107 bytes'],
+    ['UDP4', Buffer.from('PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n'), 'PROXY v1 unsupported protocol "UDP4"'],
+    ['five fields', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n'), 'PROXY v1 header must have exactly 6 space-separated fields'],
+    ['a bad source', Buffer.from('PROXY TCP4 1.2.3.x 5.6.7.8 1 2\r\n'), 'PROXY v1 bad source address "1.2.3.x"'],
+    ['a bad destination', Buffer.from('PROXY TCP4 1.2.3.4 5.6.7.x 1 2\r\n'), 'PROXY v1 bad destination address "5.6.7.x"'],
+    ['v2 version 1', sig(0x11, 0x11), 'PROXY v2 unsupported version 1'],
+    ['v2 command 2', sig(0x22, 0x11), 'PROXY v2 unknown command 2'],
+    ['v2 family 4, seen in the 14th byte', sig(0x21, 0x41), 'PROXY v2 unknown address family 4'],
+    ['v2 DGRAM', v2(0x21, 0x12, ipv4Body([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), 'PROXY v2 DGRAM transport on a stream connection'],
+  ];
+  for (const [what, buf, reason] of cases) t.same(parseProxyHeader(buf), { kind: 'invalid', reason }, what);
+  t.same(parseProxyHeader(Buffer.from('PROXY UNKNOWN ~\r\n')), { kind: 'ok', headerLength: 17, local: false }, '"~" is printable');
+  t.same(parseProxyHeader(v2(0x21, 0x01, Buffer.alloc(0))), { kind: 'ok', headerLength: 16, local: false }, 'v2 PROXY, family UNSPEC over STREAM: no address');
+});

@@ -133,6 +133,45 @@ t.test('order: CIDR, then country, then CrowdSec; the first denial wins and late
   t.match(judge(countryThenCs, '8.8.8.8', ctx(cs), NOW), { denyReason: 'crowdsec_ban', country: 'US' }, 'country passes, CrowdSec denies, country kept');
 });
 
+t.test('order: a client that both a CIDR deny and a country deny match gets ip_restricted, with no country lookup', async (t) => {
+  let geoLookups = 0;
+  const counting: ChainContext = {
+    geo: {
+      country: (ip) => {
+        geoLookups++;
+        return geo.country(ip);
+      },
+    },
+    crowdsec: undefined,
+  };
+  t.same(judge(access({ deny: ['8.8.8.8/32'], countryDeny: ['US'] }), '8.8.8.8', counting, NOW), {
+    allowed: false,
+    denyReason: 'ip_restricted',
+    country: undefined,
+    metadata: undefined,
+  });
+  t.same(judge(access({ allow: ['10.0.0.0/8'], countryAllow: ['CH'] }), '8.8.8.8', counting, NOW), {
+    allowed: false,
+    denyReason: 'ip_restricted',
+    country: undefined,
+    metadata: undefined,
+  });
+  t.equal(geoLookups, 0, 'the country database is not consulted after a CIDR denial');
+});
+
+t.test('one-entry lists count: a single CIDR or country is a whole allow or deny list', async (t) => {
+  const allowOne = access({ allow: ['10.0.0.0/8'] });
+  t.match(judge(allowOne, '10.1.2.3', ctx(), NOW), { allowed: true });
+  t.match(judge(allowOne, '192.168.1.1', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' }, 'outside the one allowed prefix');
+  t.match(judge(access({ deny: ['10.0.0.0/8'] }), '10.1.2.3', ctx(), NOW), { allowed: false, denyReason: 'ip_restricted' });
+  t.match(judge(access({ countryAllow: ['CH'] }), '8.8.8.8', ctx(), NOW), { allowed: false, denyReason: 'country_restricted' });
+  t.match(judge(access({ countryDeny: ['CH'] }), '9.9.9.9', ctx(), NOW), { allowed: false, denyReason: 'country_restricted' });
+});
+
+t.test('empty lists compile to nothing: a service without a layer pays nothing for it', async (t) => {
+  t.same(access({}), { cidrAllow: undefined, cidrDeny: undefined, countryAllow: undefined, countryDeny: undefined, crowdsec: 'off' });
+});
+
 /** A source with address decisions (value may be a range) and country decisions; counts country lookups. */
 function withCountries(
   byIp: Record<string, { type: string; value?: string }>,

@@ -79,3 +79,24 @@ t.test('store: remediation fallback "ignore" skips custom types on countries too
   t.equal(s.countryDecisionCount, 0);
   t.equal(s.lookupCountry('DE', NOW), undefined);
 });
+
+t.test('table: a later expiry replaces an earlier one; sweep keeps what is live; forEach', async (t) => {
+  const table = new CountryDecisions();
+  table.upsert('FR', { type: 'ban', origin: 'cscli', scenario: 'a', expiresAt: NOW + H });
+  table.upsert('FR', { type: 'ban', origin: 'cscli', scenario: 'b', expiresAt: NOW + 3 * H });
+  t.match(table.lookup('FR', NOW), { scenario: 'b', expiresAt: NOW + 3 * H }, 'the refresh with the later expiry wins');
+  table.upsert('FR', { type: 'captcha', origin: 'cscli', scenario: 'c', expiresAt: NOW + H });
+  table.upsert('DE', { type: 'ban', origin: 'cscli', scenario: 'd', expiresAt: NOW + H });
+  const seen = (now: number | undefined): string[] => {
+    const out: string[] = [];
+    table.forEach(now, (code, e) => out.push(`${code}:${e.type}`));
+    return out.sort();
+  };
+  t.same(seen(undefined), ['DE:ban', 'FR:ban', 'FR:captcha'], 'all, without a time');
+  t.same(seen(NOW + H), ['FR:ban'], 'only those unexpired at the time (expiring at it counts as expired)');
+  t.equal(table.sweep(NOW + H), 2, 'the captcha and DE expire');
+  t.equal(table.size, 1);
+  t.match(table.lookup('FR', NOW + H), { type: 'ban' }, 'the live ban is kept, and its country with it');
+  t.equal(table.lookup('DE', NOW), undefined, 'DE is gone');
+  t.same(seen(undefined), ['FR:ban']);
+});
