@@ -29,6 +29,15 @@ const CORES = {
   'crowdsec/core': { mutate: ['src/crowdsec/core/**/*.ts'], tests: 'test/unit/crowdsec/core' },
   // The admin listener's pure parts: sessions and request-target rules.
   'admin-core': { mutate: ['src/admin/sessions.ts', 'src/admin/request-path.ts'], tests: 'test/unit/admin' },
+  // The cores that landed with issues 21-25; their I/O files (the prober, the engine client, the
+  // gates, OIDC, pages, the secret file) are left out, as client-ip's socket edge is.
+  request: { mutate: ['src/request/**/*.ts'], tests: 'test/unit/request' },
+  routing: { mutate: ['src/routing/**/*.ts', '!src/routing/prober.ts'], tests: 'test/unit/routing' },
+  'appsec-core': { mutate: ['src/appsec/core.ts', 'src/appsec/settings.ts'], tests: 'test/unit/appsec' },
+  'auth-core': {
+    mutate: ['src/auth/token.ts', 'src/auth/secret-hash.ts', 'src/auth/limiter.ts', 'src/auth/request.ts', 'src/auth/revocations.ts'],
+    tests: 'test/unit/auth',
+  },
 };
 /** Where tsconfig.mutate.json compiles the sandbox (mutants included, all switched by Stryker at run time). */
 const BUILD = '.stryker-build';
