@@ -2,21 +2,16 @@
 // (same certificate, both proxying HTTP/1.1 to the shared upstream with keep-alive), over HTTP/2
 // (-m streams per connection) and over HTTP/1.1 (h2load --h1), so the protocol comparison uses
 // one client. req/s and p99 from h2load's per-request log.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeCa, issueLeaf } from '../../test/harness/certs';
-import { freePort } from '../../test/harness/ports';
 import { runH2load, type H2loadResult } from '../lib/h2load';
-import { startNetbird } from '../lib/netbird';
-import { startNginxTlsProxy } from '../lib/servers';
 import { median } from '../lib/stats';
 import { startCpuProbe } from '../lib/tools';
+import { SNI, startTlsPair } from './tls-pair';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log, pct, ratio, tableRow as row } from '../runner/log';
 import { FOREIGN_LIMIT, interleave, measured } from '../runner/measure';
 import type { H2Results, H2Row, Results } from '../runner/results';
 
-const SNI = 'localhost';
 /**
  * Concurrent streams per HTTP/2 connection (h2load -m), what a browser loading assets does; HTTP/2
  * runs use connections / STREAMS connections, so both protocols keep the same requests in flight.
@@ -32,39 +27,11 @@ interface Variant {
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const { opts, tools, pin, results, fleet, dir } = ctx;
+  const { opts, pin, results, fleet, dir } = ctx;
   if (!opts.h2) return;
-  const certDir = join(dir, 'h2-certs');
-  mkdirSync(certDir, { recursive: true });
-  const leaf = await issueLeaf(await makeCa(certDir), 'bench', ['bench.local', SNI]);
-  const nginxPort = await freePort();
-  const nginx = await startNginxTlsProxy({
-    nginx: tools.nginx,
-    dir: join(dir, 'nginx-h2'),
-    cpu: pin.server,
-    port: nginxPort,
-    upstream: fleet.upstreamPort,
-    http2: true,
-    ...leaf,
-  });
-  ctx.defer(() => nginx.stop());
-  const nbPort = await freePort();
-  const nb = await startNetbird({
-    name: 'netbird-h2',
-    dir: join(dir, 'netbird-h2'),
-    cpu: pin.server,
-    services: `services:
-  - name: web
-    protocol: http
-    domains: [bench.local, ${SNI}]
-    target: http://127.0.0.1:${fleet.upstreamPort}
-    tls: { cert: ${leaf.cert}, key: ${leaf.key} }
-`,
-    httpPort: await freePort(),
-    adminPort: await freePort(),
-    args: ['--https-addr', `127.0.0.1:${nbPort}`],
-  });
-  ctx.defer(() => nb.stop());
+  const { nginx, netbird: nb } = await startTlsPair(ctx, 'h2', true);
+  const nginxPort = nginx.port;
+  const nbPort = nb.port;
   const variants: Variant[] = [
     { key: 'nginx_h2', label: 'nginx HTTP/2', pid: nginx.pid, port: nginxPort, h1: false },
     { key: 'netbird_h2', label: 'netbird-proxy HTTP/2', pid: nb.pid, port: nbPort, h1: false },

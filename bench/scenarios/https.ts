@@ -2,15 +2,10 @@
 // (ECDSA P-256, leaf + intermediate), both proxying to the shared upstream with keep-alive.
 // Keep-alive req/s (wrk over one TLS session per connection) and new TLS handshakes per second
 // (wrk with Connection: close: wrk sets no session for reuse, so every request is a full handshake).
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeCa, issueLeaf } from '../../test/harness/certs';
-import { freePort } from '../../test/harness/ports';
-import { startNetbird } from '../lib/netbird';
-import { startNginxTlsProxy } from '../lib/servers';
 import { median } from '../lib/stats';
 import { startCpuProbe } from '../lib/tools';
 import { runWrk } from '../lib/wrk';
+import { SNI, startTlsPair } from './tls-pair';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log, pct, ratio, tableRow as row } from '../runner/log';
 import { FOREIGN_LIMIT, interleave, measured, whilePaused } from '../runner/measure';
@@ -25,43 +20,12 @@ interface HttpsTarget {
   port: number;
 }
 
-// wrk sends the URL's host as SNI: "localhost" (in /etc/hosts), which the certificate covers.
-const SNI = 'localhost';
-
 export async function run(ctx: BenchContext): Promise<void> {
-  const { opts, tools, pin, results, fleet, dir } = ctx;
+  const { opts, results, fleet } = ctx;
   if (!opts.https) return;
-  const certDir = join(dir, 'https-certs');
-  mkdirSync(certDir, { recursive: true });
-  const leaf = await issueLeaf(await makeCa(certDir), 'bench', ['bench.local', SNI]);
-
-  const nginxPort = await freePort();
-  const nginx = await startNginxTlsProxy({
-    nginx: tools.nginx,
-    dir: join(dir, 'nginx-tls'),
-    cpu: pin.server,
-    port: nginxPort,
-    upstream: fleet.upstreamPort,
-    ...leaf,
-  });
-  ctx.defer(() => nginx.stop());
-  const nbPort = await freePort();
-  const nb = await startNetbird({
-    name: 'netbird-tls',
-    dir: join(dir, 'netbird-tls'),
-    cpu: pin.server,
-    services: `services:
-  - name: web
-    protocol: http
-    domains: [bench.local, ${SNI}]
-    target: http://127.0.0.1:${fleet.upstreamPort}
-    tls: { cert: ${leaf.cert}, key: ${leaf.key} }
-`,
-    httpPort: await freePort(),
-    adminPort: await freePort(),
-    args: ['--https-addr', `127.0.0.1:${nbPort}`],
-  });
-  ctx.defer(() => nb.stop());
+  const { nginx, netbird: nb } = await startTlsPair(ctx, 'tls', false);
+  const nginxPort = nginx.port;
+  const nbPort = nb.port;
 
   const targets: HttpsTarget[] = [
     {
