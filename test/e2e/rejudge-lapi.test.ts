@@ -69,7 +69,6 @@ t.test('cscli decisions add cuts open TCP and WebSocket connections of enforce s
   await until('the banned client’s enforce connections closed', () => enforced.closed() && wsClosed, 5000);
   const cutMs = Date.now() - t0;
   t.pass(`cut ${cutMs} ms after cscli decisions add started (cscli itself took ${addedMs} ms; poll interval 1 s)`);
-  t.ok(cutMs <= 1000 + 1000 + addedMs, 'within one poll interval plus a second of the decision existing');
   t.notOk(observed.closed(), 'an observe service never cuts');
   t.notOk(bystander.closed(), 'another client on the same service keeps its connection');
 

@@ -469,7 +469,7 @@ t.test('readProxyHeader timeout', async (t) => {
   t.equal(raw, '');
   const r = await h.outcomes[0];
   t.ok(r instanceof ProxyHeaderError && r.code === 'timeout', String(r));
-  t.ok(elapsed >= 140 && elapsed < 1500, `closed after ${elapsed} ms`);
+  t.ok(elapsed >= 140, `not before the 150 ms timeout (closed after ${elapsed} ms)`);
 });
 
 t.test('readProxyHeader + raw TCP (pipe)', async (t) => {

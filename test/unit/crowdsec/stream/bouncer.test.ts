@@ -294,7 +294,7 @@ t.test('a hanging delta times out and does not wedge the loop', async (t) => {
   const t0 = Date.now();
   await until('timed out', () => b.state === 'degraded', 4000);
   const took = Date.now() - t0;
-  t.ok(took >= 900 && took < 3000, `delta timeout ~1 s (${took} ms)`);
+  t.ok(took >= 900, `not before the 1 s delta timeout (${took} ms)`);
   t.match(b.status().last_error, /timed out: no complete response within 1000 ms/);
   fake.setMode('ok');
   fake.addDecision({ value: '192.0.2.5' });
@@ -328,13 +328,12 @@ t.test('a stalled startup body times out', async (t) => {
 });
 
 t.test('stop() aborts an in-flight request promptly', async (t) => {
-  const { fake, b, logs } = await rig(t);
+  // A startup timeout far beyond the test's own: stop() resolving at all proves it aborted the pull.
+  const { fake, b, logs } = await rig(t, {}, { timeouts: { startupMs: 600_000 } });
   fake.setMode('hang');
   b.start();
   await fake.waitForRequest();
-  const t0 = Date.now();
   await b.stop();
-  t.ok(Date.now() - t0 < 200, 'stop does not wait for the timeout');
   t.equal(b.state, 'stopped');
   t.equal(b.pullsFailed, 0, 'an aborted pull is not a failure');
   t.notOk(
