@@ -5,8 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/errors';
-import { rejectUpgrade } from '../forward/responses';
+import { rejectUpgrade } from '../util/responses';
 import { FailureLimiter } from './limiter';
 import { loginPage, messagePage } from './login-page';
 import type { PendingLogin } from './oidc';
@@ -50,13 +49,9 @@ export class AuthGate {
     private readonly log: Logger,
   ) {}
 
-  /** Loads the session secret now (at config load), so that a problem with it fails the load of `file`. */
-  prepare(file: string): void {
-    try {
-      this.secretKey ??= this.loadSecret();
-    } catch (err) {
-      throw new ConfigError(`a service has auth, but ${(err as Error).message}`, { file }, { cause: err });
-    }
+  /** Loads the session secret now (at config load), so that a problem with it fails the load; throws what loading threw. */
+  prepare(): void {
+    this.secretKey ??= this.loadSecret();
   }
 
   private get secret(): Buffer {

@@ -18,7 +18,7 @@ import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_DENY_KEYS, HTTP_TLS_
 import { httpTlsEquals, parseHttpTls } from './tls';
 import { parsePool, parseRoutes, routingEquals, type FieldParsers } from './routes';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
-import type { DenyTemplate } from '../forward/deny-template';
+import type { DenyTemplate } from '../util/deny-template';
 import type { AccessConfig, CrowdSecMode, HostPort, HttpServiceConfig, ServiceConfig, ServicesConfig, TcpServiceConfig } from './types';
 
 export { ConfigError } from './errors';

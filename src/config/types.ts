@@ -1,6 +1,6 @@
 // Typed services.yaml, produced once by the loader and never re-validated downstream.
 import type { AuthConfig } from '../auth/types';
-import type { DenyTemplate } from '../forward/deny-template';
+import type { DenyTemplate } from '../util/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
 

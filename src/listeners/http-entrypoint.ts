@@ -30,7 +30,7 @@ import type { AppSecConfig, HostPort } from '../config/types';
 import { isHttp2Request } from '../forward/h2-response';
 import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
-import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
+import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../util/responses';
 import { isWebSocketUpgrade } from '../request/hop-by-hop';
 import { isHttp01Path } from '../tls/acme/challenges';
 import type { IpSet } from '../net/ip-set';
