@@ -3,7 +3,7 @@
 import type { CidrSet } from '../net/cidr-set';
 import { Daemon, type WorkerRole } from '../daemon/daemon';
 import type { GeoDatabase } from '../daemon/geo-database';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import { createLogs, type Logs } from '../telemetry/logger';
 
 export interface Assembly {

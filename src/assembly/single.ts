@@ -1,6 +1,6 @@
 // --workers 1 (the default): one process does everything.
 import { preflight } from '../daemon/preflight';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import { assembleDaemon } from './daemon';
 
 export async function runSingleProcess(settings: Settings): Promise<void> {

@@ -28,7 +28,7 @@ import type { CountryScopeState } from '../admin/status';
 import { countryScopeState } from '../daemon/country-scope';
 import { installSignalHandlers } from '../daemon/signals';
 import { buildServiceRuntime, type ServiceRuntime } from '../services';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import { createLogs, type Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import { VERSION } from '../version';

@@ -8,7 +8,7 @@ import { emptySnapshot } from '../crowdsec/usage/counters';
 import { assembleDaemon } from '../assembly/daemon';
 import type { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import { EVENT_FD, EventSender, exportDropped } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';

@@ -28,7 +28,7 @@ import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext, CrowdSecSource } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { rebuildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import type { Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import type { AcmeFollower } from '../tls/acme/follower';
