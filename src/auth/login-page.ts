@@ -49,7 +49,7 @@ export function loginPage(f: LoginForm): string {
     `Sign in · ${f.host}`,
     `<h1>Sign in</h1>
 <p>${escapeHtml(f.host)} needs a ${f.kind === 'pin' ? 'PIN' : 'password'}.</p>
-${error}<form method="post" action="${AUTH_PREFIX}login">
+${error}<form method="post" action="${AUTH_PREFIX}login?rd=${escapeHtml(encodeURIComponent(f.returnTo))}">
 <input type="hidden" name="rd" value="${escapeHtml(f.returnTo)}">
 ${input}
 <button type="submit">Sign in</button>

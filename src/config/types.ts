@@ -135,4 +135,6 @@ export interface RouteConfig {
   /** The service's access with the route's `access:` fields laid over it. */
   access: AccessConfig;
   deny: DenyResponseConfig;
+  /** Who may use the route: its own `auth:`, else the service's (the same object); absent: anyone the access rules admit. */
+  auth?: AuthConfig;
 }

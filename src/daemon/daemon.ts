@@ -22,6 +22,7 @@ import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import type { RouteStatus, ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
+import { serviceUsesAuth } from '../listeners/auth-site';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
 import { type CidrSet } from '../net/cidr-set';
@@ -301,7 +302,7 @@ export class Daemon {
       next.set(svc.name, runtime);
     }
     await attachUpstreamAgents(fresh, config.file);
-    if (fresh.some((s) => s.auth !== undefined)) {
+    if (fresh.some(serviceUsesAuth)) {
       try {
         this.auth.prepare();
       } catch (err) {
