@@ -8,7 +8,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..', 'src');
+// The folder to check: src/ of this repository, or the one given (tests).
+const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'src'));
 const files = [];
 (function walk(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
