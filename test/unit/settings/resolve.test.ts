@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveSettings } from '../../src/settings/resolve';
-import { SettingsError } from '../../src/settings/types';
+import { resolveSettings } from '../../../src/settings/resolve';
+import { SettingsError } from '../../../src/settings/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'nbp-settings-'));
 const envFile = join(dir, 'proxy.env');
