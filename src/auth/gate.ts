@@ -9,7 +9,18 @@ import { rejectUpgrade } from '../util/responses';
 import { FailureLimiter } from './limiter';
 import { loginPage, messagePage } from './login-page';
 import type { PendingLogin } from './oidc';
-import { AUTH_PREFIX, OIDC_COOKIE, authRoute, cookieValue, identityAllowed, isNavigation, safeReturnPath, setCookie, withoutProxyCookies } from './request';
+import {
+  AUTH_PREFIX,
+  OIDC_COOKIE,
+  authRoute,
+  cookieValue,
+  identityAllowed,
+  isNavigation,
+  returnPathOf,
+  safeReturnPath,
+  setCookie,
+  withoutProxyCookies,
+} from './request';
 import { RevocationStore } from './revocations';
 import { verifySecret } from './secret-hash';
 import { sessionScope, type ServiceAuth } from './service';
@@ -246,7 +257,10 @@ export class AuthGate {
       target.auth = user === '' ? { mechanism: target.auth?.mechanism ?? 'password' } : { mechanism: target.auth?.mechanism ?? 'oidc', userId: user };
     }
     const clear = setCookie(auth.cookie, '', { secure: isHttps(req), maxAge: 0 });
-    html(res, 200, messagePage('Signed out', 'You are signed out.', { href: `${AUTH_PREFIX}login`, label: 'Sign in' }), { 'set-cookie': clear });
+    // Signed out of a route (logout?rd=/admin/): "Sign in" goes back to the route's login.
+    const rd = returnPathOf(req.url ?? '/');
+    const again = rd === undefined ? `${AUTH_PREFIX}login` : `${AUTH_PREFIX}login?rd=${encodeURIComponent(rd)}`;
+    html(res, 200, messagePage('Signed out', 'You are signed out.', { href: again, label: 'Sign in' }), { 'set-cookie': clear });
   }
 }
 

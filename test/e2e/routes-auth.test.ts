@@ -149,6 +149,7 @@ for (const workers of ['1', '2']) {
       const out = await httpGet(`${daemon.httpUrl}/.netbird-proxy/auth/logout?rd=%2Fadmin%2F`, { host: 'locked.example.com', headers: { cookie: both } });
       t.equal(out.status, 200);
       t.match(out.headers['set-cookie']?.[0] ?? '', /^nbp_session_[0-9a-f]{12}=; /, "logout with rd=/admin/ clears the route's cookie");
+      t.match(out.body, `href="/.netbird-proxy/auth/login?rd=%2Fadmin%2F"`, "and signs in again to the route's login");
       // Revocations are per process (docs/auth.md): with workers, another worker may serve the next request.
       if (workers === '1') t.equal((await get('locked.example.com', '/admin/x', { cookie: both })).status, 401, 'the route session is revoked');
       t.equal((await get('locked.example.com', '/app', { cookie: both })).status, 200, "the service's session is not");
