@@ -20,8 +20,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     try {
       const settings = settingsFromCommand(program);
       // Loaded here so that `status` and `healthcheck` (run every few seconds by Docker) stay light.
-      const { runDaemon } = await import('./daemon/daemon');
-      await runDaemon(settings);
+      if (settings.workers > 1) await (await import('./cluster/start')).runCluster(settings);
+      else await (await import('./assembly/single')).runSingleProcess(settings);
     } catch (err) {
       exitOnUsageError(err);
     }

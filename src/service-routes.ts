@@ -1,6 +1,7 @@
 // The routing of a service as the data path uses it: its route table (each route with its compiled
 // access and its pool) or its tcp pool, built once per load from the config. A rebuilt service
 // takes over the health state of the targets it keeps (reload), found by route and target.
+import { compileAuth, type ServiceAuth } from './auth/service';
 import type { AccessConfig, AppSecConfig, DenyResponseConfig, HostPort, HttpServiceConfig, PoolConfig, RouteConfig, TcpServiceConfig } from './config/types';
 import type { UpstreamTarget } from './forward/http';
 import type { CompiledAccess } from './restrictions/chain';
@@ -28,6 +29,8 @@ export interface RouteRuntime {
   readonly deny: DenyResponseConfig;
   /** The path of the sticky cookie. */
   readonly cookiePath: string;
+  /** Who may use the route: its own auth, the service's (the same object), or none. */
+  readonly auth: ServiceAuth | undefined;
 }
 
 export type HttpRouting = RouteTable<RouteRuntime>;
@@ -35,7 +38,12 @@ export type HttpRouting = RouteTable<RouteRuntime>;
 /** States of the previous runtime's targets, by route name and target. */
 export type PreviousStates = (route: string, target: string) => TargetState | undefined;
 
-export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAccess, previous: PreviousStates | undefined): HttpRouting | undefined {
+export function buildHttpRouting(
+  config: HttpServiceConfig,
+  access: CompiledAccess,
+  previous: PreviousStates | undefined,
+  auth: ServiceAuth | undefined,
+): HttpRouting | undefined {
   if (config.pool === undefined && config.routes === undefined) return undefined;
   const single: PoolConfig<URL> = {
     targets: [{ address: config.target, weight: 1, backup: false }],
@@ -54,6 +62,7 @@ export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAcce
     appsec: config.access.appsec,
     deny: config.deny,
     cookiePath: '/',
+    auth,
   };
   const compiled = new Map<AccessConfig, CompiledAccess>([[config.access, access]]);
   const routes = (config.routes ?? []).map((r): RouteRuntime => {
@@ -69,6 +78,7 @@ export function buildHttpRouting(config: HttpServiceConfig, access: CompiledAcce
       appsec: r.access.appsec,
       deny: r.deny,
       cookiePath: r.pool === undefined ? '/' : cookiePath(r.path),
+      auth: r.auth === config.auth ? auth : r.auth && compileAuth(r.auth, r.path),
     };
   });
   return new RouteTable(routes, fallback);

@@ -36,10 +36,10 @@ export function rebuildServiceRuntime(config: ServiceConfig, previous: ServiceRu
   const access = compileAccess(config.access);
   const states = previous === undefined ? undefined : previousStates(previous);
   if (config.protocol === 'http') {
-    const routing = buildHttpRouting(config, access, states);
-    const target = { service: config.name, url: config.target };
     // One shape with or without routes and auth: the request path reads both on every request.
     const auth = config.auth === undefined ? undefined : compileAuth(config.auth);
+    const routing = buildHttpRouting(config, access, states, auth);
+    const target = { service: config.name, url: config.target };
     return { name: config.name, config, access, target, routing, auth };
   }
   const pool = buildTcpPool(config, states);

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { formatHostPort } from '../config/load';
 import type { CrowdSecMode, ServicesConfig } from '../config/types';
 import type { ServiceRuntime } from '../services';
-import { routesStatus } from '../daemon/route-status';
+import { routesStatus } from './route-status';
 import { UiAssets } from './assets';
 import { AdminAuth, checkOrigin } from './auth';
 import { FilterError, eventJson, parseEventFilter } from './event-filter';

@@ -4,7 +4,9 @@ import type { AppSecStatus } from '../appsec/status';
 import type { CertificateStatus } from '../tls/status';
 import type { CrowdSecMode } from '../config/types';
 import type { BouncerStatus } from '../crowdsec/stream/bouncer';
-import type { CountryScopeState } from '../daemon/country-scope';
+
+/** Whether CrowdSec country-scope decisions can match (daemon/country-scope.ts decides). */
+export type CountryScopeState = 'enabled' | 'off: not in --crowdsec-scopes' | 'unavailable: no country database';
 
 export interface ListenerStatus {
   kind: 'http' | 'https' | 'admin' | 'tcp';

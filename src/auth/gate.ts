@@ -5,19 +5,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/errors';
-import { rejectUpgrade } from '../forward/responses';
+import { rejectUpgrade } from '../util/responses';
 import { FailureLimiter } from './limiter';
 import { loginPage, messagePage } from './login-page';
 import type { PendingLogin } from './oidc';
 import {
   AUTH_PREFIX,
   OIDC_COOKIE,
-  SESSION_COOKIE,
   authRoute,
   cookieValue,
   identityAllowed,
   isNavigation,
+  returnPathOf,
   safeReturnPath,
   setCookie,
   withoutProxyCookies,
@@ -50,13 +49,9 @@ export class AuthGate {
     private readonly log: Logger,
   ) {}
 
-  /** Loads the session secret now (at config load), so that a problem with it fails the load of `file`. */
-  prepare(file: string): void {
-    try {
-      this.secretKey ??= this.loadSecret();
-    } catch (err) {
-      throw new ConfigError(`a service has auth, but ${(err as Error).message}`, { file }, { cause: err });
-    }
+  /** Loads the session secret now (at config load), so that a problem with it fails the load; throws what loading threw. */
+  prepare(): void {
+    this.secretKey ??= this.loadSecret();
   }
 
   private get secret(): Buffer {
@@ -64,9 +59,8 @@ export class AuthGate {
     return this.secretKey;
   }
 
-  /** True: forward the request (its headers now carry the identity); false: answered here. */
-  request(req: IncomingMessage, res: ServerResponse, target: AuthTarget): boolean {
-    const auth = target.service.auth as ServiceAuth;
+  /** True: forward the request (its headers now carry the identity); false: answered here. `auth`: the service's or its route's. */
+  request(req: IncomingMessage, res: ServerResponse, target: AuthTarget, auth: ServiceAuth): boolean {
     const url = req.url ?? '/';
     const route = authRoute(url);
     if (route !== undefined) {
@@ -92,8 +86,7 @@ export class AuthGate {
   }
 
   /** WebSocket upgrades need the session (or the header) like any request; no pages. Undefined: forward; else the status answered. */
-  upgrade(req: IncomingMessage, socket: Duplex, target: AuthTarget): number | undefined {
-    const auth = target.service.auth as ServiceAuth;
+  upgrade(req: IncomingMessage, socket: Duplex, target: AuthTarget, auth: ServiceAuth): number | undefined {
     if (authRoute(req.url ?? '/') !== undefined) {
       target.auth = { mechanism: auth.config.credential.method };
       rejectUpgrade(socket, 404);
@@ -131,8 +124,8 @@ export class AuthGate {
       return true;
     }
     const cookie = headers.cookie;
-    const token = cookieValue(cookie, SESSION_COOKIE);
-    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target), token, Date.now());
+    const token = cookieValue(cookie, auth.cookie);
+    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target, auth), token, Date.now());
     // OIDC: allowed_groups / allowed_emails as they are now (a reload may have narrowed them).
     if (session === undefined || this.revoked.has(session.id) || (c.method === 'oidc' && !allowedNow(session.identity, c.oidc))) {
       target.auth = token === undefined ? { mechanism: c.method } : { mechanism: c.method, success: false };
@@ -151,7 +144,7 @@ export class AuthGate {
 
   private async page(route: string, req: IncomingMessage, res: ServerResponse, target: AuthTarget, auth: ServiceAuth): Promise<void> {
     const c = auth.config.credential;
-    if (route === 'logout') return this.logout(req, res, target);
+    if (route === 'logout') return this.logout(req, res, target, auth);
     if (c.method === 'header' || route === 'unknown') return send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
     if (route === 'callback') {
       if (c.method !== 'oidc') return send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
@@ -187,13 +180,20 @@ export class AuthGate {
     }
     this.limiter.succeed(target.clientIp);
     target.auth = { mechanism: c.method, success: true };
-    this.startSession(req, res, target, NO_IDENTITY, returnTo);
+    this.startSession(req, res, target, auth, NO_IDENTITY, returnTo);
   }
 
-  private startSession(req: IncomingMessage, res: ServerResponse, target: AuthTarget, identity: Identity, returnTo: string, extraCookies: string[] = []): void {
-    const auth = target.service.auth as ServiceAuth;
+  private startSession(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: AuthTarget,
+    auth: ServiceAuth,
+    identity: Identity,
+    returnTo: string,
+    extraCookies: string[] = [],
+  ): void {
     const session: SessionToken = { id: newSessionId(), expiresMs: Date.now() + auth.config.sessionMs, identity };
-    const cookie = setCookie(SESSION_COOKIE, signSession(this.secret, scopeOf(target), session), {
+    const cookie = setCookie(auth.cookie, signSession(this.secret, scopeOf(target, auth), session), {
       secure: isHttps(req),
       maxAge: Math.floor(auth.config.sessionMs / 1000),
     });
@@ -209,7 +209,7 @@ export class AuthGate {
       this.log.warn({ service: target.service.name, err: (err as Error).message }, 'OIDC discovery failed');
       return html(res, 502, messagePage('Sign-in unavailable', 'The identity provider cannot be reached. Try again in a moment.'));
     }
-    const token = signPayload(this.secret, 'o', scopeOf(target), newSessionId(), Date.now() + LOGIN_STATE_MS, started.pending);
+    const token = signPayload(this.secret, 'o', scopeOf(target, auth), newSessionId(), Date.now() + LOGIN_STATE_MS, started.pending);
     const cookie = setCookie(OIDC_COOKIE, token, { secure: isHttps(req), maxAge: LOGIN_STATE_MS / 1000, path: AUTH_PREFIX });
     res.writeHead(302, { location: started.url, 'set-cookie': cookie, 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
@@ -218,7 +218,7 @@ export class AuthGate {
   private async callback(req: IncomingMessage, res: ServerResponse, target: AuthTarget, auth: ServiceAuth): Promise<void> {
     const now = Date.now();
     const token = cookieValue(req.headers.cookie, OIDC_COOKIE);
-    const state = token === undefined ? undefined : verifyPayload(this.secret, 'o', scopeOf(target), token, now);
+    const state = token === undefined ? undefined : verifyPayload(this.secret, 'o', scopeOf(target, auth), token, now);
     const clear = setCookie(OIDC_COOKIE, '', { secure: isHttps(req), maxAge: 0, path: AUTH_PREFIX });
     const retry = { href: `${AUTH_PREFIX}login`, label: 'Sign in again' };
     const failed = (why: string): void => {
@@ -244,26 +244,29 @@ export class AuthGate {
       return html(res, 403, messagePage('Not allowed', `${identity.user || 'This account'} may not use this site.`), { 'set-cookie': clear });
     }
     target.auth = { mechanism: 'oidc', userId: identity.user, success: true };
-    this.startSession(req, res, target, identity, safeReturnPath(pending.returnTo), [clear]);
+    this.startSession(req, res, target, auth, identity, safeReturnPath(pending.returnTo), [clear]);
   }
 
-  private logout(req: IncomingMessage, res: ServerResponse, target: AuthTarget): void {
+  private logout(req: IncomingMessage, res: ServerResponse, target: AuthTarget, auth: ServiceAuth): void {
     const now = Date.now();
-    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target), token, now);
+    const token = cookieValue(req.headers.cookie, auth.cookie);
+    const session = token === undefined ? undefined : verifySession(this.secret, scopeOf(target, auth), token, now);
     if (session !== undefined) {
       this.revoked.revoke(session.id, session.expiresMs, now);
       const user = session.identity.user;
       target.auth = user === '' ? { mechanism: target.auth?.mechanism ?? 'password' } : { mechanism: target.auth?.mechanism ?? 'oidc', userId: user };
     }
-    const clear = setCookie(SESSION_COOKIE, '', { secure: isHttps(req), maxAge: 0 });
-    html(res, 200, messagePage('Signed out', 'You are signed out.', { href: `${AUTH_PREFIX}login`, label: 'Sign in' }), { 'set-cookie': clear });
+    const clear = setCookie(auth.cookie, '', { secure: isHttps(req), maxAge: 0 });
+    // Signed out of a route (logout?rd=/admin/): "Sign in" goes back to the route's login.
+    const rd = returnPathOf(req.url ?? '/');
+    const again = rd === undefined ? `${AUTH_PREFIX}login` : `${AUTH_PREFIX}login?rd=${encodeURIComponent(rd)}`;
+    html(res, 200, messagePage('Signed out', 'You are signed out.', { href: again, label: 'Sign in' }), { 'set-cookie': clear });
   }
 }
 
-/** What a token is bound to: the service and its credential (a new password signs everyone out). */
-function scopeOf(target: AuthTarget): string {
-  return sessionScope(target.service.name, target.service.auth as ServiceAuth);
+/** What a token is bound to: the service and its credential (a new password signs everyone out); a route's own auth binds its route too. */
+function scopeOf(target: AuthTarget, auth: ServiceAuth): string {
+  return sessionScope(target.service.name, auth);
 }
 
 function allowedNow(id: Identity, o: OidcSettings): boolean {

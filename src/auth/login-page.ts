@@ -1,7 +1,7 @@
 // The pages the proxy shows on the reserved path: the password/PIN form, "signed out", and the
 // refusals (not allowed, identity provider unavailable). Self-contained (no asset requests go to
 // the upstream), the deny page's layout with the admin UI's colours, light or dark per the system.
-import { escapeHtml } from '../forward/deny-template';
+import { escapeHtml } from '../util/deny-template';
 import { AUTH_PREFIX } from './request';
 
 const STYLE = `:root{--bg:#f6f7f9;--panel:#fff;--text:#1b1f24;--muted:#5d6672;--border:#d9dde3;--accent:#1f6feb;--err-bg:#fde7e9;--err-fg:#a4111f;color-scheme:light dark}
@@ -49,7 +49,7 @@ export function loginPage(f: LoginForm): string {
     `Sign in · ${f.host}`,
     `<h1>Sign in</h1>
 <p>${escapeHtml(f.host)} needs a ${f.kind === 'pin' ? 'PIN' : 'password'}.</p>
-${error}<form method="post" action="${AUTH_PREFIX}login">
+${error}<form method="post" action="${AUTH_PREFIX}login?rd=${escapeHtml(encodeURIComponent(f.returnTo))}">
 <input type="hidden" name="rd" value="${escapeHtml(f.returnTo)}">
 ${input}
 <button type="submit">Sign in</button>

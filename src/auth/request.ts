@@ -26,6 +26,18 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+/** nbp_session, or a route's own session cookie (nbp_session_<id>). */
+function isSessionCookie(name: string): boolean {
+  return name.startsWith(SESSION_COOKIE) && (name.length === SESSION_COOKIE.length || name[SESSION_COOKIE.length] === '_');
+}
+
+/** The path `rd` names in a URL of the reserved path (login?rd=/admin/), undefined when it has none or a foreign one. */
+export function returnPathOf(url: string): string | undefined {
+  if (!url.includes('rd=')) return undefined;
+  const raw = new URL(url, 'http://x').searchParams.get('rd');
+  return raw === null || safeReturnPath(raw) !== raw ? undefined : raw;
+}
+
 /** The Cookie header without the proxy's cookies; undefined when nothing else remains. */
 export function withoutProxyCookies(header: string): string | undefined {
   if (!header.includes('nbp_')) return header;
@@ -34,7 +46,7 @@ export function withoutProxyCookies(header: string): string | undefined {
     .map((p) => p.trim())
     .filter((p) => {
       const name = p.slice(0, Math.max(0, p.indexOf('=')));
-      return p !== '' && name !== SESSION_COOKIE && name !== OIDC_COOKIE;
+      return p !== '' && !isSessionCookie(name) && name !== OIDC_COOKIE;
     });
   return kept.length === 0 ? undefined : kept.join('; ');
 }

@@ -1,6 +1,6 @@
 // --workers > 1: the primary process (admin, reloads, the one CrowdSec bouncer) or one of its workers.
 import cluster from 'node:cluster';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 
 export async function runCluster(settings: Settings): Promise<void> {
   if (cluster.isWorker) {

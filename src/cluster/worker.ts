@@ -5,10 +5,10 @@ import { Socket } from 'node:net';
 import { parseServicesConfig } from '../config/load';
 import { ConfigError } from '../config/errors';
 import { emptySnapshot } from '../crowdsec/usage/counters';
-import { Daemon } from '../daemon/daemon';
+import { assembleDaemon } from '../assembly/daemon';
+import type { Daemon } from '../daemon/daemon';
 import { preflightSettings } from '../daemon/preflight';
-import type { Settings } from '../settings';
-import { createLogs } from '../telemetry/logger';
+import type { Settings } from '../settings/types';
 import { EVENT_FD, EventSender, exportDropped } from './event-channel';
 import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerReport } from './messages';
 import type { LapiDecision } from '../crowdsec/core/types';
@@ -21,9 +21,6 @@ const DUMP_BATCH = 2000;
 
 export function runWorker(settings: Settings): Promise<void> {
   const slot = Number(process.env[WORKER_SLOT_ENV] ?? '0');
-  const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
-  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents, `{"level":30,"worker":${slot}`, { worker: slot });
-  const log = logs.log;
   const send = (m: FromWorker): void => {
     if (process.connected) process.send?.(m);
   };
@@ -37,8 +34,9 @@ export function runWorker(settings: Settings): Promise<void> {
       if (usage === undefined || !process.connected || process.send === undefined) return resolve();
       process.send({ t: 'usage-final', usage } satisfies FromWorker, undefined, {}, () => resolve());
     });
-  const daemon = new Daemon(settings, logs, trusted, geo, { crowdsec: runner, acme, beforeExit });
-  accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
+  const role = { crowdsec: runner, acme, beforeExit };
+  const { daemon, logs } = assembleDaemon(settings, trusted, geo, { accessHead: `{"level":30,"worker":${slot}`, base: { worker: slot }, role });
+  const log = logs.log;
   if (settings.eventLogSize > 0) {
     const pipe = new Socket({ fd: EVENT_FD, readable: false, writable: true });
     pipe.on('error', () => undefined); // the primary is gone: the disconnect handler stops us

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { parse as parseDotenv } from 'dotenv';
 import { formatHostPort, parseHostPort } from '../config/addr';
 import type { HostPort } from '../config/types';
-import { DEFAULT_ENV_FILE, SETTINGS } from '../settings';
+import { DEFAULT_ENV_FILE, SETTINGS } from '../settings/options';
 
 export class AdminClientError extends Error {}
 

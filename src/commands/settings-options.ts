@@ -1,7 +1,9 @@
 // The daemon's flags, shared by the root command (start) and `validate`, so that both accept
 // and resolve exactly the same settings.
 import { Option, type Command } from 'commander';
-import { ENV_FILE_ALIAS, ENV_FILE_FLAG, SETTINGS, SettingsError, resolveSettings, type SettingKey, type Settings } from '../settings';
+import { ENV_FILE_ALIAS, ENV_FILE_FLAG, SETTINGS, type SettingKey } from '../settings/options';
+import { resolveSettings } from '../settings/resolve';
+import { SettingsError, type Settings } from '../settings/types';
 import { ConfigError } from '../config/load';
 import type { Paint } from './paint';
 

@@ -7,7 +7,7 @@ import { crowdsecModeOf } from '../config/routes';
 import type { ServicesConfig } from '../config/types';
 import { preflight } from '../daemon/preflight';
 import { openGeoDatabase } from '../daemon/geo-database';
-import type { Settings } from '../settings';
+import type { Settings } from '../settings/types';
 import { neverMatching } from '../restrictions/never-match';
 import { paintFor, type Paint } from './paint';
 import { addSettingsOptions, exitOnUsageError, settingsFromCommand } from './settings-options';

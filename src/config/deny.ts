@@ -3,7 +3,7 @@
 // a file. Errors name the field, through the loader's context (file, service).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { compileDenyTemplate, MAX_TEMPLATE_BYTES, type DenyTemplate } from '../forward/deny-template';
+import { compileDenyTemplate, MAX_TEMPLATE_BYTES, type DenyTemplate } from '../util/deny-template';
 import { DENY_KEYS, DENY_REDIRECT_STATUSES } from './keys';
 import type { DenyResponseConfig } from './types';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';

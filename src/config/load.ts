@@ -18,7 +18,7 @@ import { ACCESS_KEYS, ALLOW_DENY_KEYS, CROWDSEC_MODES, HTTP_DENY_KEYS, HTTP_TLS_
 import { httpTlsEquals, parseHttpTls } from './tls';
 import { parsePool, parseRoutes, routingEquals, type FieldParsers } from './routes';
 import { describe, isMapping, type FieldCtx, type Mapping } from './values';
-import type { DenyTemplate } from '../forward/deny-template';
+import type { DenyTemplate } from '../util/deny-template';
 import type { AccessConfig, CrowdSecMode, HostPort, HttpServiceConfig, ServiceConfig, ServicesConfig, TcpServiceConfig } from './types';
 
 export { ConfigError } from './errors';
@@ -227,6 +227,7 @@ function routingParsers(protocol: 'http' | 'tcp', opts: LoadOptions, baseDir: st
     target: (c, v) => (protocol === 'http' ? parseHttpTarget(c, v) : parseTcpTarget(c, v)),
     access: (c, v) => parseAccess(c, v, opts, protocol),
     deny: (c, r) => parseHttpDeny(c, r, baseDir, denyTemplate).deny,
+    auth: (c, r) => parseAuth(c, r, baseDir).auth,
   };
 }
 
@@ -291,7 +292,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
     const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny, ...parseAuth(ctx, raw, dirname(top.file)) };
     if (pool !== undefined) svc.pool = pool;
-    const routes = parseRoutes(ctx, raw['routes'], parsers, { access, deny: deny.deny });
+    const routes = parseRoutes(ctx, raw['routes'], parsers, { access, deny: deny.deny, auth: svc.auth });
     if (routes !== undefined) svc.routes = routes;
     return svc;
   }

@@ -67,6 +67,10 @@ export function routingProps(httpTarget: string): Record<'targets' | 'balance' |
     },
     access: { $ref: '#/definitions/access' },
     deny: { $ref: '#/definitions/service/properties/deny' },
+    auth: {
+      description: "this route's own login (password, pin or header), instead of the service's; off: none on this route",
+      anyOf: [{ const: 'off' }, { $ref: '#/definitions/service/properties/auth' }],
+    },
   };
   return {
     targets: targets('several upstreams instead of target'),

@@ -2,6 +2,7 @@
 // loader hands in its own parsers for a target, `access:` and `deny:`, which report on the fields
 // "target", "access..." and "deny..."; they are given a context that renames those fields to where
 // they are here (e.g. "routes[1].targets[0]"), so that every message still names the exact field.
+import type { AuthConfig } from '../auth/types';
 import type {
   AccessConfig,
   ActiveHealthConfig,
@@ -22,7 +23,7 @@ export const TCP_BALANCE_POLICIES: readonly BalancePolicy[] = ['round_robin', 'l
 export const POOL_KEYS = ['targets', 'balance', 'health'] as const;
 export const TARGET_KEYS = ['url', 'weight', 'backup'] as const;
 export const HEALTH_KEYS = ['path', 'interval', 'timeout', 'healthy', 'unhealthy', 'max_fails', 'fail_timeout'] as const;
-export const ROUTE_KEYS = ['path', 'target', ...POOL_KEYS, 'strip_prefix', 'rewrite', 'headers', 'access', 'deny'] as const;
+export const ROUTE_KEYS = ['path', 'target', ...POOL_KEYS, 'strip_prefix', 'rewrite', 'headers', 'access', 'deny', 'auth'] as const;
 export const HEADERS_KEYS = ['set', 'remove'] as const;
 
 /** nginx's defaults: one failure takes a target out for 10 s. */
@@ -38,6 +39,8 @@ export interface FieldParsers<C extends FieldCtx> {
   access(ctx: C, v: unknown): AccessConfig;
   /** A mapping holding `deny:`; reports on "deny...". */
   deny(ctx: C, raw: Mapping): DenyResponseConfig;
+  /** A mapping holding `auth:`; reports on "auth...". */
+  auth(ctx: C, raw: Mapping): AuthConfig | undefined;
 }
 
 /** The same context with every field it reports renamed by `rename`. */
@@ -145,7 +148,7 @@ export function parseRoutes<C extends FieldCtx>(
   ctx: C,
   v: unknown,
   parsers: FieldParsers<C>,
-  service: { access: AccessConfig; deny: DenyResponseConfig },
+  service: { access: AccessConfig; deny: DenyResponseConfig; auth?: AuthConfig | undefined },
 ): RouteConfig[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) ctx.fail('routes', `must be a list of { path, targets, ... }; got ${describe(v)}`);
@@ -184,12 +187,29 @@ export function parseRoutes<C extends FieldCtx>(
       deny: raw['deny'] === undefined || raw['deny'] === null ? service.deny : parsers.deny(sub, { deny: raw['deny'] }),
     };
     if (pool !== undefined) route.pool = pool;
+    const auth = routeAuth(sub, raw, parsers, service.auth);
+    if (auth !== undefined) route.auth = auth;
     const rewrite = parseRewrite(sub, raw, path);
     if (rewrite !== undefined) route.rewrite = rewrite;
     routes.push(route);
   });
   // Longest first: the first route whose path prefixes the request path is the longest match.
   return routes.sort((a, b) => b.path.length - a.path.length);
+}
+
+/** A route's `auth:` replaces the service's (the same object when it has none); `auth: off` opens the route. */
+function routeAuth<C extends FieldCtx>(ctx: C, raw: Mapping, parsers: FieldParsers<C>, base: AuthConfig | undefined): AuthConfig | undefined {
+  const v = raw['auth'];
+  if (v === undefined || v === null) return base;
+  if (v === 'off') return undefined;
+  const auth = parsers.auth(ctx, { auth: v });
+  if (auth?.credential.method === 'oidc') {
+    ctx.fail(
+      'auth.oidc',
+      "is not available on a route (the OpenID Connect callback is the service's): put it on the service, or use password, pin or header here",
+    );
+  }
+  return auth;
 }
 
 /** A route's `access:` fields replace the service's same fields; the others are the service's. */

@@ -7,6 +7,7 @@
 // fields whose typed form is not their YAML form have an adapter below. A field added to the schema
 // and the types therefore appears here without an edit; a test compares the keys with the schema's.
 import { formatHostPort } from './addr';
+import type { AuthConfig } from '../auth/types';
 import { authDocument } from './auth';
 import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
@@ -25,7 +26,7 @@ const ADAPTERS: { [key: string]: (s: ServiceConfig) => JsonValue | undefined } =
   targets: (s) => (s.pool === undefined ? undefined : poolTargets(s.pool)),
   balance: (s) => s.pool?.balance,
   health: (s) => (s.pool === undefined ? undefined : poolHealth(s.pool)),
-  routes: (s) => (s.protocol === 'http' && s.routes !== undefined ? s.routes.map(routeDocument) : undefined),
+  routes: (s) => (s.protocol === 'http' && s.routes !== undefined ? s.routes.map((r) => routeDocument(r, s.auth)) : undefined),
   auth: (s) => (s.protocol === 'http' && s.auth !== undefined ? (authDocument(s.auth) as unknown as JsonValue) : undefined),
   access: (s) => accessDocument(s.access),
   tls: (s) => (s.protocol === 'http' ? tlsDocument(s.tls) : null),
@@ -55,7 +56,8 @@ function poolHealth(pool: PoolConfig<URL | HostPort>): JsonValue {
   return health;
 }
 
-function routeDocument(r: RouteConfig): JsonValue {
+/** `serviceAuth`: a route that has the service's auth leaves `auth` out (it inherits it); one with none says off. */
+function routeDocument(r: RouteConfig, serviceAuth: AuthConfig | undefined): JsonValue {
   const doc: { [key: string]: JsonValue } = {
     path: r.path,
     headers: { set: Object.fromEntries(r.headers.set), remove: [...r.headers.remove] },
@@ -65,6 +67,7 @@ function routeDocument(r: RouteConfig): JsonValue {
   if (r.pool !== undefined) Object.assign(doc, { targets: poolTargets(r.pool), balance: r.pool.balance, health: poolHealth(r.pool) });
   if (r.rewrite === (r.path.endsWith('/') ? '/' : '')) doc.strip_prefix = true;
   else if (r.rewrite !== undefined) doc.rewrite = r.rewrite;
+  if (r.auth !== serviceAuth) doc.auth = r.auth === undefined ? 'off' : (authDocument(r.auth) as unknown as JsonValue);
   return doc;
 }
 

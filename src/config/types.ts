@@ -1,6 +1,6 @@
 // Typed services.yaml, produced once by the loader and never re-validated downstream.
 import type { AuthConfig } from '../auth/types';
-import type { DenyTemplate } from '../forward/deny-template';
+import type { DenyTemplate } from '../util/deny-template';
 
 export type CrowdSecMode = 'off' | 'enforce' | 'observe';
 
@@ -135,4 +135,6 @@ export interface RouteConfig {
   /** The service's access with the route's `access:` fields laid over it. */
   access: AccessConfig;
   deny: DenyResponseConfig;
+  /** Who may use the route: its own `auth:`, else the service's (the same object); absent: anyone the access rules admit. */
+  auth?: AuthConfig;
 }

@@ -22,14 +22,15 @@ import { EventLog } from '../admin/event-log';
 import { AdminServer } from '../admin/server';
 import type { RouteStatus, ListenerStatus, ServiceStatus, StatusReport } from '../admin/status';
 import { HostRouter } from '../listeners/host-router';
+import { serviceUsesAuth } from '../listeners/auth-site';
 import { HttpEntrypoint } from '../listeners/http-entrypoint';
 import { OpenConnections, type OpenConnection } from '../listeners/open-connections';
 import { type CidrSet } from '../net/cidr-set';
 import type { ChainContext, CrowdSecSource } from '../restrictions/chain';
 import type { Verdict } from '../restrictions/types';
 import { rebuildServiceRuntime, type HttpServiceRuntime, type ServiceRuntime, type TcpServiceRuntime } from '../services';
-import type { Settings } from '../settings';
-import { createLogs, type Logs } from '../telemetry/logger';
+import type { Settings } from '../settings/types';
+import type { Logs } from '../telemetry/logger';
 import { Metrics } from '../telemetry/metrics';
 import type { AcmeFollower } from '../tls/acme/follower';
 import { TlsManager } from '../tls/manager';
@@ -38,28 +39,13 @@ import { VERSION } from '../version';
 import { ConfigReloader, validateWith } from './config-reload';
 import { countryScopeState } from './country-scope';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
-import { preflight } from './preflight';
 import { affectedBy, rejudge } from './rejudge';
 import { installSignalHandlers } from './signals';
 import { TcpListeners } from './tcp-listeners';
 import { attachUpstreamAgents } from './upstream-agents';
 import { HealthProbes } from './health-probes';
-import { routesStatus, upstreamRows } from './route-status';
+import { routesStatus, upstreamRows } from '../admin/route-status';
 import { registerUpstreamMetrics } from '../telemetry/upstream-metrics';
-
-export async function runDaemon(settings: Settings): Promise<void> {
-  if (settings.workers > 1) {
-    const { runCluster } = await import('../cluster/start');
-    return runCluster(settings);
-  }
-  const { trusted, config, geo } = await preflight(settings);
-  // The counter lives in Metrics, which the daemon builds; the file may fail before that.
-  const accessLogEvents = { onWriteError: (_lines: number): void => undefined };
-  const logs = createLogs(settings.logLevel, settings.accessLog, accessLogEvents, undefined, undefined, settings.logFormat);
-  const daemon = new Daemon(settings, logs, trusted, geo);
-  accessLogEvents.onWriteError = () => daemon.accessLogWriteError();
-  await daemon.start(config);
-}
 
 /** What answers CrowdSec lookups: the bouncer's lifecycle, or in a worker (--workers > 1) the mirror of the primary's pulls. */
 export interface CrowdSecRunner {
@@ -316,7 +302,13 @@ export class Daemon {
       next.set(svc.name, runtime);
     }
     await attachUpstreamAgents(fresh, config.file);
-    if (fresh.some((s) => s.auth !== undefined)) this.auth.prepare(config.file);
+    if (fresh.some(serviceUsesAuth)) {
+      try {
+        this.auth.prepare();
+      } catch (err) {
+        throw new ConfigError(`a service has auth, but ${(err as Error).message}`, { file: config.file }, { cause: err });
+      }
+    }
     await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
     const tcpServices: TcpServiceRuntime[] = [];

@@ -5,7 +5,7 @@ import { checkCidr } from '../config/addr';
 import { loadServicesConfig } from '../config/load';
 import type { ServicesConfig } from '../config/types';
 import { CidrSet } from '../net/cidr-set';
-import { SettingsError, type Settings } from '../settings';
+import { SettingsError, type Settings } from '../settings/types';
 import { accessLogProblem } from './access-log-path';
 import { openGeoDatabase, type GeoDatabase } from './geo-database';
 

@@ -6,7 +6,7 @@ import http, { type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DenyResponseConfig } from '../config/types';
 import type { DenyReason } from '../restrictions/types';
-import { escapeHtml, renderDenyTemplate, type DenyValues } from './deny-template';
+import { escapeHtml, renderDenyTemplate, type DenyValues } from '../util/deny-template';
 
 export interface Denial {
   reason: DenyReason;

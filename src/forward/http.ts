@@ -9,7 +9,7 @@ import { recordSuccess } from '../routing/health';
 import { hasBody, mayRetry, type FailurePhase } from '../routing/retry';
 import { stickySetCookie } from '../routing/sticky';
 import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } from './errors';
-import { rejectUpgrade, respond } from './responses';
+import { rejectUpgrade, respond } from '../util/responses';
 import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
 import type { UpstreamTarget } from './target';
 import { sanitizeUpstreamResponse } from './upstream-response';

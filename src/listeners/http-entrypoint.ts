@@ -24,13 +24,14 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { deniedWith, type AppSecForwarder, type AppSecGate } from '../appsec/gate';
 import type { AuthGate } from '../auth/gate';
+import { authOf } from './auth-site';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
 import type { AppSecConfig, HostPort } from '../config/types';
 import { isHttp2Request } from '../forward/h2-response';
 import { rejectUpgradeDenied, respondDenied, type Denial } from '../forward/deny-response';
 import { HttpForwarder, upgradeStatus, upstreamErrorOf } from '../forward/http';
-import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../forward/responses';
+import { redirect, redirectUpgrade, rejectUpgrade, respond, respondText } from '../util/responses';
 import { isWebSocketUpgrade } from '../request/hop-by-hop';
 import { isHttp01Path } from '../tls/acme/challenges';
 import type { IpSet } from '../net/ip-set';
@@ -433,7 +434,8 @@ export class HttpEntrypoint implements AdmissionContext {
 
   /** After the restriction chain and AppSec: auth (which may answer itself), then the route's or the service's target. */
   private pass(req: IncomingMessage, res: ServerResponse, admission: AdmittedRequest, body: Readable | undefined, expectsContinue: boolean): void {
-    if (admission.service.auth !== undefined && !this.opts.auth.request(req, res, admission)) return;
+    const auth = authOf(admission.service, admission.route, req.url);
+    if (auth !== undefined && !this.opts.auth.request(req, res, admission, auth)) return;
     if (expectsContinue) res.writeContinue();
     if (admission.route !== undefined) this.forwarder.webRouted(req, res, admission.route, admission.clientIp, body);
     else this.forwarder.web(req, res, admission.service.target, body);
@@ -446,8 +448,9 @@ export class HttpEntrypoint implements AdmissionContext {
 
   /** An upgrade after the chain and AppSec: auth's refusal status, or undefined once it is relayed. */
   private passUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, admission: AdmittedRequest): number | undefined {
-    if (admission.service.auth !== undefined) {
-      const refused = this.opts.auth.upgrade(req, socket, admission);
+    const auth = authOf(admission.service, admission.route, req.url);
+    if (auth !== undefined) {
+      const refused = this.opts.auth.upgrade(req, socket, admission, auth);
       if (refused !== undefined) return refused;
     }
     this.upgraded.add(socket);

@@ -15,7 +15,7 @@ const ROOT = resolve(__dirname, '..', '..');
 const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');
 
 // ---------------------------------------------------------------------------------------------
-// What the CLI reads: SETTINGS from src/settings.ts.
+// What the CLI reads: SETTINGS from src/settings/options.ts.
 
 interface EnvSetting {
   env: string;
@@ -25,27 +25,27 @@ interface EnvSetting {
 function loadSettings(): { settings: EnvSetting[]; source: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('../../src/settings') as { SETTINGS?: ReadonlyArray<{ env?: string; default?: string }> };
+    const mod = require('../../src/settings/options') as { SETTINGS?: ReadonlyArray<{ env?: string; default?: string }> };
     if (Array.isArray(mod.SETTINGS) && mod.SETTINGS.length > 0) {
       return {
         settings: mod.SETTINGS.filter((s) => typeof s.env === 'string').map((s) => ({ env: s.env as string, default: s.default })),
-        source: 'SETTINGS imported from src/settings.ts',
+        source: 'SETTINGS imported from src/settings/options.ts',
       };
     }
   } catch (err) {
     // The module exists but does not load yet (a sibling module in progress): read its text.
-    if (existsSync(join(ROOT, 'src/settings.ts'))) {
-      const text = read('src/settings.ts');
+    if (existsSync(join(ROOT, 'src/settings/options.ts'))) {
+      const text = read('src/settings/options.ts');
       const settings: EnvSetting[] = [];
       for (const m of text.matchAll(/env:\s*'(NB_PROXY_[A-Z0-9_]+)'(?:,\s*default:\s*'([^']*)')?/g)) {
         settings.push({ env: m[1], default: m[2] });
       }
       if (settings.length > 0) {
-        return { settings, source: `env names read from the text of src/settings.ts (import failed: ${(err as Error).message.split('\n')[0]})` };
+        return { settings, source: `env names read from the text of src/settings/options.ts (import failed: ${(err as Error).message.split('\n')[0]})` };
       }
     }
   }
-  // src/settings.ts absent: the list the CLI documents.
+  // src/settings/options.ts absent: the list the CLI documents.
   const names = [
     ['NB_PROXY_CONFIG', 'config/services.yaml'],
     ['NB_PROXY_HTTP_ADDR', '0.0.0.0:8080'],
@@ -62,7 +62,7 @@ function loadSettings(): { settings: EnvSetting[]; source: string } {
     ['NB_PROXY_LOG_LEVEL', 'info'],
     ['NB_PROXY_ACCESS_LOG'],
   ];
-  return { settings: names.map(([env, def]) => ({ env, default: def })), source: 'hard-coded list (src/settings.ts absent)' };
+  return { settings: names.map(([env, def]) => ({ env, default: def })), source: 'hard-coded list (src/settings/options.ts absent)' };
 }
 
 const { settings: SETTINGS, source: SETTINGS_SOURCE } = loadSettings();

@@ -111,7 +111,8 @@ t.test('password, PIN and header auth', async (t) => {
     t.notOk('auth_success' in entry, 'no credential presented: no auth_success');
     const page = await httpGet(`${daemon.httpUrl}${LOGIN}?rd=%2Fapp`, { ...web, headers: { accept: BROWSER } });
     t.equal(page.status, 200);
-    t.match(page.body, /<form method="post" action="\/\.netbird-proxy\/auth\/login">/);
+    // The return path rides in the action too: the proxy picks the login (the service's or a route's) before reading the form.
+    t.match(page.body, /<form method="post" action="\/\.netbird-proxy\/auth\/login\?rd=%2Fapp">/);
     t.match(page.body, /name="password" type="password"/);
     t.match(page.body, /name="rd" value="\/app"/);
   });

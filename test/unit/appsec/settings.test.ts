@@ -32,7 +32,7 @@ t.test('every bad value is named with its flag', async (t) => {
 });
 
 t.test('resolveSettings: the AppSec key defaults to the CrowdSec bouncer key; its own flag wins', async (t) => {
-  const { resolveSettings } = await import('../../../src/settings');
+  const { resolveSettings } = await import('../../../src/settings/resolve');
   const base = { crowdsecApiUrl: 'http://lapi:8080', crowdsecApiKey: 'bouncer', appsecUrl: 'http://crowdsec:7422/' };
   t.equal(resolveSettings(base, {}, '/dev/null').appsec?.apiKey, 'bouncer');
   t.equal(resolveSettings({ ...base, appsecApiKey: 'own' }, {}, '/dev/null').appsec?.apiKey, 'own');

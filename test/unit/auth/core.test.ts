@@ -2,7 +2,7 @@
 import t from 'tap';
 import { FailureLimiter } from '../../../src/auth/limiter';
 import { identityOf } from '../../../src/auth/oidc';
-import { authRoute, cookieValue, identityAllowed, isNavigation, safeReturnPath, setCookie, withoutProxyCookies } from '../../../src/auth/request';
+import { authRoute, cookieValue, identityAllowed, isNavigation, returnPathOf, safeReturnPath, setCookie, withoutProxyCookies } from '../../../src/auth/request';
 import { RevocationStore } from '../../../src/auth/revocations';
 import { hashSecret, parseHash, verifySecret } from '../../../src/auth/secret-hash';
 import { signPayload, signSession, verifyPayload, verifySession } from '../../../src/auth/token';
@@ -82,6 +82,14 @@ t.test('request helpers', async (t) => {
   t.equal(withoutProxyCookies('a=1; nbp_session=v1.x; nbp_oidc=y; b=2'), 'a=1; b=2');
   t.equal(withoutProxyCookies('nbp_session=v1.x'), undefined);
   t.equal(withoutProxyCookies('a=1;b=2'), 'a=1;b=2', 'untouched without proxy cookies');
+  t.equal(
+    withoutProxyCookies('a=1; nbp_session_0123456789ab=v1.x; nbp_sessions=keep'),
+    'a=1; nbp_sessions=keep',
+    "a route's session cookie too, not a look-alike",
+  );
+  t.equal(returnPathOf('/.netbird-proxy/auth/login?rd=%2Fadmin%2Fx%3Fy%3D1'), '/admin/x?y=1');
+  t.equal(returnPathOf('/.netbird-proxy/auth/login'), undefined);
+  t.equal(returnPathOf('/.netbird-proxy/auth/login?rd=%2F%2Fevil.example'), undefined, 'a foreign return path is none');
   t.equal(setCookie('n', 'v', { secure: true, maxAge: 60 }), 'n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure');
   for (const [raw, want] of [
     ['/app?x=1', '/app?x=1'],

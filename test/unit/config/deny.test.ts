@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, parseServicesConfig, serviceEquals, type LoadOptions } from '../../../src/config/load';
 import { servicesSchema } from '../../../src/config/schema';
 import type { HttpServiceConfig } from '../../../src/config/types';
-import { renderDenyTemplate } from '../../../src/forward/deny-template';
+import { renderDenyTemplate } from '../../../src/util/deny-template';
 import { CS, http, tcp } from '../../harness/config-cases';
 
 const dir = mkdtempSync(join(tmpdir(), 'nbp-deny-'));

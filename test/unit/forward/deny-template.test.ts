@@ -1,6 +1,6 @@
 import t from 'tap';
 import { builtinDenyPage, denyValues, reasonText } from '../../../src/forward/deny-response';
-import { compileDenyTemplate, escapeHtml, renderDenyTemplate, type DenyTemplate, type DenyValues } from '../../../src/forward/deny-template';
+import { compileDenyTemplate, escapeHtml, renderDenyTemplate, type DenyTemplate, type DenyValues } from '../../../src/util/deny-template';
 
 const VALUES: DenyValues = {
   reason: 'blocked by security policy',

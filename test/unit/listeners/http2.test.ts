@@ -5,7 +5,8 @@ import { SessionGuard, budgetFor } from '../../../src/listeners/http2-guard';
 import { stripPseudo } from '../../../src/listeners/http2-request';
 import { sessionOptions } from '../../../src/listeners/http2-server';
 import { fitForHttp2 } from '../../../src/forward/h2-response';
-import { resolveSettings, SettingsError } from '../../../src/settings';
+import { resolveSettings } from '../../../src/settings/resolve';
+import { SettingsError } from '../../../src/settings/types';
 
 t.test('SessionGuard: a fixed window per kind of abuse', async (t) => {
   const g = new SessionGuard({ windowMs: 1000, controlFrames: 3, clientResets: 2 });

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certCovers, nameCovers } from '../../../src/tls/pem';
 import { SniTable } from '../../../src/tls/sni-table';
-import { LETS_ENCRYPT_PRODUCTION, SettingsError, resolveSettings } from '../../../src/settings';
+import { LETS_ENCRYPT_PRODUCTION } from '../../../src/settings/options';
+import { resolveSettings } from '../../../src/settings/resolve';
+import { SettingsError } from '../../../src/settings/types';
 import { upstreamTlsOptions, type UpstreamTlsOptions } from '../../../src/tls/upstream';
 import { issueLeaf, makeCa } from '../../harness/certs';
 

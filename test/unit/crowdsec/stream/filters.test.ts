@@ -3,7 +3,8 @@ import t from 'tap';
 import pino from 'pino';
 import { StreamBouncer } from '../../../../src/crowdsec/stream/bouncer';
 import { parseScopes, streamQuery, DEFAULT_FILTERS } from '../../../../src/crowdsec/stream/filters';
-import { resolveSettings, SettingsError } from '../../../../src/settings';
+import { resolveSettings } from '../../../../src/settings/resolve';
+import { SettingsError } from '../../../../src/settings/types';
 import { startFakeLapi } from '../../../harness/fake-lapi';
 import { until } from '../../../harness/clients';
 

@@ -1,5 +1,5 @@
 // The routes and targets of a service for /status, `netbird-proxy status`, the admin UI and /metrics.
-import type { RouteStatus, ServiceStatus } from '../admin/status';
+import type { RouteStatus, ServiceStatus } from './status';
 import type { HostPort } from '../config/types';
 import type { Pool } from '../routing/pool';
 import { DEFAULT_ROUTE } from '../service-routes';

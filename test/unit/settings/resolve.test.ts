@@ -2,7 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveSettings, SettingsError } from '../../src/settings';
+import { resolveSettings } from '../../../src/settings/resolve';
+import { SettingsError } from '../../../src/settings/types';
 
 const dir = mkdtempSync(join(tmpdir(), 'nbp-settings-'));
 const envFile = join(dir, 'proxy.env');
