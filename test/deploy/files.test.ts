@@ -635,7 +635,14 @@ t.test('the parser feeds a real CrowdSec agent (replay) into crowdsecurity/http-
   put(join(ROOT, 'docker/parsers/netbird-proxy-logs.yaml'), 'parsers/s01-parse/netbird-proxy-logs.yaml');
   put(join(hub, 'parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml'), 'parsers/s02-enrich/dateparse-enrich.yaml');
   put(join(hub, 'parsers/s02-enrich/crowdsecurity/http-logs.yaml'), 'parsers/s02-enrich/http-logs.yaml');
-  put(join(hub, 'scenarios/crowdsecurity/http-probing.yaml'), 'scenarios/http-probing.yaml');
+  // As shipped but without `reprocess: true`: in replay mode CrowdSec 1.4.6 hangs for good when an
+  // overflow reaches its output after acquisition ended (the reprocessed event is sent to the parsers'
+  // input, which nobody reads any more); under load that race lost 1 run in 4 here. Reprocessing only
+  // feeds scenarios chained on overflows, which this test has none of.
+  const probing = readFileSync(join(hub, 'scenarios/crowdsecurity/http-probing.yaml'), 'utf8');
+  t.match(probing, /^reprocess: true$/m, 'the hub scenario as this test knows it');
+  mkdirSync(join(dir, 'scenarios'), { recursive: true });
+  writeFileSync(join(dir, 'scenarios/http-probing.yaml'), probing.replace(/^reprocess: true$/m, 'reprocess: false'));
   mkdirSync(join(dir, 'data'));
   mkdirSync(join(dir, 'hub'));
   copyFileSync(join(hub, '.index.json'), join(dir, 'hub/.index.json')); // '{}' crashes the agent's hub scan
