@@ -315,7 +315,7 @@ export class Daemon {
       if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
       next.set(svc.name, runtime);
     }
-    await attachUpstreamAgents(fresh, config.file);
+    await attachUpstreamAgents(fresh, config.file, this.settings.upstreamTimeoutMs);
     if (fresh.some((s) => s.auth !== undefined)) this.auth.prepare(config.file);
     await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
