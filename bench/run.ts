@@ -65,7 +65,8 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   if (ctx.opts.onlyAppsec) return appsec.run(ctx);
   if (ctx.opts.onlyTail) return tail.run(ctx);
   if (ctx.opts.onlyFeatures) {
-    await sync.run(ctx);
+    const rows = ctx.opts.featureRows;
+    if (rows === undefined || rows.includes('enforce_1m')) await sync.run(ctx);
     await h2.run(ctx);
     await path.run(ctx);
     return features.run(ctx);

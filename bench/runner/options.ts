@@ -71,7 +71,7 @@ export const USAGE = `usage: npm run bench -- [options]
                        with npm run build done), to measure a change in one run
   --tail               the tail scenario alone: wrk -c1 rounds under --trace-gc (--no-tail skips it)
   --tail-seconds S     seconds per -c1 run in the tail scenario (default 10; 4 with --quick)
-  --tail-semi-space MB the young generation's semi-space of the second tail daemon (default 4)
+  --tail-semi-space MB the second tail daemon's semi-space, fixed (min = max; default 16, V8's maximum)
   --compare FILE       print each ratio next to FILE's (a committed run) and flag drops beyond the noise
   --save               also write bench/results/YYYY-MM-DD.json (the committed copy)
   --keep               keep the temp dir (configs, logs, profile)`;
@@ -113,7 +113,7 @@ export function parseOptions(argv: string[]): Options {
     tail: true,
     onlyTail: false,
     tailS: 10,
-    tailSemiSpaceMb: 4,
+    tailSemiSpaceMb: 16,
     save: false,
     keep: false,
   };

@@ -13,6 +13,7 @@ import { freePort } from '../../test/harness/ports';
 import { inspectorUrl, Inspector, startAllocationSampling, stopAllocationSampling, type AllocSummary } from '../lib/heap-sampling';
 import { servicesYaml, startNetbird, type Netbird } from '../lib/netbird';
 import { median } from '../lib/stats';
+import { memoryOf } from '../lib/tools';
 import { runWrk } from '../lib/wrk';
 import type { BenchContext, ScenarioReport } from '../runner/context';
 import { fmt, log } from '../runner/log';
@@ -49,6 +50,8 @@ export interface TailRow {
     scavenge_mean_ms: number;
     bytes_per_request: number;
   };
+  /** After the rounds (what the young generation's size costs in memory). */
+  rss_mb?: number;
 }
 
 export interface TailResults {
@@ -120,11 +123,13 @@ export async function run(ctx: BenchContext): Promise<void> {
   };
   const semi = opts.tailSemiSpaceMb;
   const dflt = await start('tail-default', []);
-  const sized = await start('tail-semi', [`--max-semi-space-size=${semi}`]);
+  // --min as well: V8 starts the young generation at 1 MB and grows it only while much survives,
+  // which request garbage never does, so a larger maximum alone changes nothing.
+  const sized = await start('tail-semi', [`--min-semi-space-size=${semi}`, `--max-semi-space-size=${semi}`]);
   const variants: Variant[] = [
     { key: 'nginx', label: 'nginx reverse proxy', pid: fleet.nginx.pid, port: fleet.nginxHttpPort },
     { key: 'default', label: 'netbird-proxy, default young generation', pid: dflt.pid, port: dflt.httpPort, log: join(dflt.dir, 'daemon.log') },
-    { key: 'semi', label: `netbird-proxy, --max-semi-space-size=${semi}`, pid: sized.pid, port: sized.httpPort, log: join(sized.dir, 'daemon.log') },
+    { key: 'semi', label: `netbird-proxy, semi-space fixed at ${semi} MB`, pid: sized.pid, port: sized.httpPort, log: join(sized.dir, 'daemon.log') },
   ];
   const pids = [dflt.pid, sized.pid];
   const rounds = Math.max(3, opts.rounds);
@@ -174,6 +179,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       },
     };
   }
+  rows.default.rss_mb = memoryOf(dflt.pid)?.rss_mb;
+  rows.semi.rss_mb = memoryOf(sized.pid)?.rss_mb;
   (results as WithTail).tail = { seconds, semi_space_mb: semi, rows };
   await dflt.stop();
   await sized.stop();
@@ -219,7 +226,7 @@ export const report: ScenarioReport = {
       const gc =
         k === 'nginx'
           ? ''
-          : `; scavenges ${md.scavenges_per_1k_requests}/1k requests, mean ${md.scavenge_mean_ms} ms; ${fmt(md.bytes_per_request)} bytes/request`;
+          : `; scavenges ${md.scavenges_per_1k_requests}/1k requests, mean ${md.scavenge_mean_ms} ms; ${fmt(md.bytes_per_request)} bytes/request; RSS ${v.rss_mb ?? '?'} MB`;
       L.push(
         `  ${v.label.padEnd(44)} ${fmt(md.rps).padStart(6)} req/s  p50 ${md.p50_ms.toFixed(3)}  p99 ${md.p99_ms.toFixed(3)} ms  p99/p50 ${md.p99_over_p50}${gc}`,
       );
