@@ -231,6 +231,13 @@ export const report: ScenarioReport = {
         `  ${v.label.padEnd(44)} ${fmt(md.rps).padStart(6)} req/s  p50 ${md.p50_ms.toFixed(3)}  p99 ${md.p99_ms.toFixed(3)} ms  p99/p50 ${md.p99_over_p50}${gc}`,
       );
     }
+    const a = t.alloc;
+    if (a === undefined) return L;
+    L.push(
+      `  allocations under wrk -c${String(r.settings.connections)} (${fmt(a.rps)} req/s, sampled every ${a.sampling_interval_bytes} bytes): ${fmt(a.bytes_per_request)} bytes/request, ${fmt(a.ours_bytes_per_request)} in netbird-proxy's code`,
+      `    by area: ${a.by_area.map((x) => `${x.area} ${fmt(x.bytes_per_request)}`).join(', ')}`,
+    );
+    for (const site of a.top) L.push(`    ${fmt(site.bytes_per_request).padStart(6)} B/req  ${site.fn} ${site.where}`);
     return L;
   },
 };
