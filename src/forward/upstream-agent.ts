@@ -60,12 +60,22 @@ function armBusy(socket: Duplex): void {
 
 /** The keep-alive timeout for a socket going back to the free list; 0: the upstream allows no reuse. */
 function idleTimeoutMs(socket: AgentSocket): number {
-  const hint = socket._httpMessage?.res?.headers['keep-alive'];
-  if (typeof hint !== 'string') return IDLE_TIMEOUT_MS;
+  const hint = keepAliveHint(socket._httpMessage?.res?.rawHeaders);
+  if (hint === undefined) return IDLE_TIMEOUT_MS;
   const m = /^timeout=(\d+)/.exec(hint);
   if (m === null) return IDLE_TIMEOUT_MS;
   // A second early, so that the proxy never sends on a socket the upstream is closing.
   return Math.min(IDLE_TIMEOUT_MS, Math.max(0, Number(m[1]) * 1000 - 1000));
+}
+
+/** From the raw headers: the parsed ones lose Keep-Alive to the hop-by-hop strip before the socket is freed. */
+function keepAliveHint(raw: string[] | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 10 && name.toLowerCase() === 'keep-alive') return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** Node's default TCP keep-alive probe delay for agent sockets. */
