@@ -11,8 +11,8 @@ import type { Duplex } from 'node:stream';
 // far below nginx's 75 s, so the proxy never reuses a socket the upstream is about to close.
 // A shorter "Keep-Alive: timeout=N" hint from the upstream wins.
 export const IDLE_TIMEOUT_MS = 4000;
-// A new connection has had this long to connect since the agent's timeout became per socket
-// (the request's own timer only started once connected); kept as it was.
+// A new connection may take this long to connect, as before: the request's own timer used to
+// start only once connected, and until then the agent's 4 s socket timeout applied.
 const CONNECT_TIMEOUT_MS = IDLE_TIMEOUT_MS;
 
 /** No `timeout`: with one, Node listens for the socket's timeout on every request. */
