@@ -12,6 +12,8 @@
 //   scenarios/store          micro/store.ts: 1M decisions applied in process, RSS, lookups/s
 //   scenarios/path           micro/path.ts: the per-request path in process, ns and bytes per request
 //   scenarios/appsec         appsec: enforce vs off in one process, engine answering at once / after 5 ms
+//   scenarios/features       per-feature cost: CPU µs/request of each layer vs bare http-proxy, same run
+//   scenarios/tail           wrk -c1 rounds under --trace-gc: p99 next to the scavenges, default vs sized young generation
 // Writes bench/results/latest.json (and bench/results/YYYY-MM-DD.json with --save).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { ensureTools } from './lib/install';
 import { machineInfo, toolVersions } from './lib/machine';
 import { choosePinning, pinSelf } from './lib/tools';
 import type { BenchContext, ScenarioReport } from './runner/context';
+import { compareSection } from './runner/compare';
 import { startFleet } from './runner/fleet';
 import { log } from './runner/log';
 import { parseOptions, type Options } from './runner/options';
@@ -29,6 +32,7 @@ import { renderTable } from './runner/table';
 import * as appsec from './scenarios/appsec';
 import * as sync from './scenarios/crowdsec-sync';
 import * as enforceAb from './scenarios/enforce-ab';
+import * as features from './scenarios/features';
 import * as h2 from './scenarios/h2';
 import * as http from './scenarios/http';
 import * as httpsScenario from './scenarios/https';
@@ -36,6 +40,7 @@ import * as path from './scenarios/path';
 import * as profile from './scenarios/profile';
 import * as scaling from './scenarios/scaling';
 import * as store from './scenarios/store';
+import * as tail from './scenarios/tail';
 import * as tcp from './scenarios/tcp';
 
 /** Table sections and targets, in print order. */
@@ -49,6 +54,8 @@ const REPORTS: ScenarioReport[] = [
   store.report,
   path.report,
   appsec.report,
+  features.report,
+  tail.report,
   profile.report,
   scaling.report,
 ];
@@ -56,6 +63,14 @@ const REPORTS: ScenarioReport[] = [
 /** The scenarios in run order (each returns at once when its option turned it off). */
 async function runScenarios(ctx: BenchContext): Promise<void> {
   if (ctx.opts.onlyAppsec) return appsec.run(ctx);
+  if (ctx.opts.onlyTail) return tail.run(ctx);
+  if (ctx.opts.onlyFeatures) {
+    const rows = ctx.opts.featureRows;
+    if (rows === undefined || rows.includes('enforce_1m')) await sync.run(ctx);
+    await h2.run(ctx);
+    await path.run(ctx);
+    return features.run(ctx);
+  }
   await sync.run(ctx);
   await http.run(ctx);
   await enforceAb.run(ctx);
@@ -67,6 +82,8 @@ async function runScenarios(ctx: BenchContext): Promise<void> {
   await store.run(ctx);
   await path.run(ctx);
   await appsec.run(ctx);
+  await features.run(ctx);
+  await tail.run(ctx);
   // Last: it starts its own nginx and --workers groups on both cores, unpinned.
   await scaling.run(ctx);
 }
@@ -168,6 +185,7 @@ async function main(): Promise<void> {
 
   for (const r of REPORTS) Object.assign(results.targets, r.targets?.(results) ?? {});
   process.stdout.write(renderTable(results, REPORTS));
+  if (opts.compare !== undefined) process.stdout.write(`${compareSection(results, opts.compare).join('\n')}\n`);
   writeResults(results, opts.save);
   if (results.errors.length > 0) process.exitCode = 1;
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { REPO_ROOT } from '../../test/harness/repo-root';
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -44,7 +44,7 @@ export interface ProfileSummary {
   top_total: ProfileRow[];
 }
 
-function shortUrl(url: string): string {
+export function shortUrl(url: string): string {
   if (!url) return '';
   let u = url.replace(/^file:\/\//, '');
   if (u.startsWith(REPO_ROOT)) u = u.slice(REPO_ROOT.length + 1);

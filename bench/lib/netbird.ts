@@ -42,6 +42,8 @@ export interface NetbirdOptions {
   args?: string[];
   /** How long /readyz may take (initial sync of a big decision set included). */
   readyTimeoutMs?: number;
+  /** Another build's bin/netbird-proxy (--baseline): the same scenario on the code before a change. */
+  bin?: string;
 }
 
 function tail(file: string, n = 20): string {
@@ -59,7 +61,7 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   const logFile = join(o.dir, 'daemon.log');
   const args = [
     ...(o.nodeFlags ?? []),
-    NETBIRD_BIN,
+    o.bin ?? NETBIRD_BIN,
     '--config',
     config,
     '--http-addr',

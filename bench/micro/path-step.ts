@@ -4,6 +4,7 @@ import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import { peerAt, toClientAddress, type Peer } from '../../src/client-ip/peer';
 import { admitRequest, requestAccessEntry, type AdmissionContext } from '../../src/listeners/admission';
+import { canonicalizeInPlace } from '../../src/listeners/canonical';
 import type { HostRouter } from '../../src/listeners/host-router';
 import type { IpSet } from '../../src/net/ip-set';
 import type { ChainContext } from '../../src/restrictions/chain';
@@ -66,4 +67,16 @@ function freshHeaders(c: Conn): IncomingHttpHeaders {
 /** What the loop itself costs: the fresh headers object, nothing of ours. */
 export const baselineStep: Step = (c) => {
   c.req.headers = freshHeaders(c);
+};
+
+/** The canonical-request checks alone (src/listeners/canonical.ts), on a request as Node's parser makes it. */
+export const canonicalStep: Step = (c) => {
+  const req = c.req;
+  req.headers = freshHeaders(c);
+  req.rawHeaders = ['Host', c.host];
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = 1;
+  req.httpVersion = '1.1';
+  req.url = '/';
+  if (canonicalizeInPlace(req, false) !== undefined) throw new Error('the bench request is not canonical');
 };

@@ -28,7 +28,7 @@ import { median } from '../lib/stats';
 import { short } from '../runner/log';
 import type { PathBenchResult, PathRow } from '../runner/results';
 import { hitAddresses, missAddresses, SERVICES_YAML, syncedBouncer, TRUSTED_PROXIES } from './path-fixture';
-import { baselineStep, connection, pathStep, type Conn, type PathDeps, type Step } from './path-step';
+import { baselineStep, canonicalStep, connection, pathStep, type Conn, type PathDeps, type Step } from './path-step';
 
 interface Args {
   json: boolean;
@@ -208,6 +208,22 @@ async function main(): Promise<void> {
       { service: 'web-off', outcome: 'allowed' },
     ),
     row(
+      'off_no_access',
+      'CrowdSec off, no access line',
+      'the CrowdSec off row without the access line (the difference is the line and its sink)',
+      misses.map((ip) => connection(ip, deps.trusted, 'off.bench.local', undefined)),
+      pathStep(deps, { metrics: true, accessLine: false }),
+      { service: 'web-off', outcome: 'allowed' },
+    ),
+    row(
+      'canonical',
+      'canonical request checks',
+      'canonicalizeInPlace() alone: version, Host, target, framing and expectation checks',
+      misses.map((ip) => connection(ip, deps.trusted, 'bench.local', undefined)),
+      canonicalStep,
+      undefined,
+    ),
+    row(
       'enforce_1m_miss',
       `enforce ${short(args.decisions)}, miss`,
       'direct client no decision covers, crowdsec: enforce → lookup, allowed',
@@ -278,7 +294,8 @@ async function main(): Promise<void> {
   for (const [k, n] of expected) {
     if (counts.get(k) !== n) throw new Error(`metrics: ${k} counted ${counts.get(k) ?? 0}, expected ${n}`);
   }
-  const logged = rows.filter((r) => r.step !== baselineStep && !r.key.startsWith('stage_')).length * perRow;
+  const silent = new Set(['baseline', 'canonical', 'off_no_access']);
+  const logged = rows.filter((r) => !silent.has(r.key) && !r.key.startsWith('stage_')).length * perRow;
   if (lines !== logged) throw new Error(`access log: ${lines} lines, expected ${logged}`);
 
   const out: Record<string, PathRow> = {};

@@ -31,6 +31,20 @@ export interface Options {
   /** scenarios/appsec.ts; --only-appsec runs it alone (after the fleet starts). */
   appsec: boolean;
   onlyAppsec: boolean;
+  /** scenarios/features.ts: per-feature cost table; --features runs it alone (with the enforce daemon and h2, path). */
+  features: boolean;
+  onlyFeatures: boolean;
+  /** --baseline <dir>: another checkout (built) whose daemon the features scenario measures too. */
+  baseline: string | undefined;
+  /** scenarios/tail.ts: wrk -c1 rounds under --trace-gc, default young generation vs tailSemiSpaceMb; --tail runs it alone. */
+  tail: boolean;
+  onlyTail: boolean;
+  tailS: number;
+  tailSemiSpaceMb: number;
+  /** --feature-rows a,b: only these rows of the features table (bare, plain and plain_again always). */
+  featureRows: string[] | undefined;
+  /** --compare <results.json>: print each ratio next to that run's (runner/compare.ts). */
+  compare: string | undefined;
   save: boolean;
   keep: boolean;
 }
@@ -50,6 +64,15 @@ export const USAGE = `usage: npm run bench -- [options]
   --ab-pairs N         alternating enforce/off pairs of 3 s runs for the enforce cost (default 5; 0 skips)
   --no-http --no-tcp --no-https --no-h2 --no-profile --no-store --no-path --no-scaling --no-appsec   skip those parts
   --only-appsec        run the AppSec scenario alone (with the shared servers)
+  --features           the per-feature cost table alone (plus the 1M enforce daemon, h2 and path
+                       it reads); --no-features skips it in a full run
+  --feature-rows LIST  features: only these rows (comma-separated keys; bare, plain and plain_again always run)
+  --baseline DIR       features: also measure the plain service on the build in DIR (a checkout
+                       with npm run build done), to measure a change in one run
+  --tail               the tail scenario alone: wrk -c1 rounds under --trace-gc (--no-tail skips it)
+  --tail-seconds S     seconds per -c1 run in the tail scenario (default 10; 4 with --quick)
+  --tail-semi-space MB the second tail daemon's semi-space, fixed (min = max; default 16, V8's maximum)
+  --compare FILE       print each ratio next to FILE's (a committed run) and flag drops beyond the noise
   --save               also write bench/results/YYYY-MM-DD.json (the committed copy)
   --keep               keep the temp dir (configs, logs, profile)`;
 
@@ -82,6 +105,15 @@ export function parseOptions(argv: string[]): Options {
     path: true,
     appsec: true,
     onlyAppsec: false,
+    features: true,
+    onlyFeatures: false,
+    baseline: undefined,
+    compare: undefined,
+    featureRows: undefined,
+    tail: true,
+    onlyTail: false,
+    tailS: 10,
+    tailSemiSpaceMb: 16,
     save: false,
     keep: false,
   };
@@ -164,6 +196,35 @@ export function parseOptions(argv: string[]): Options {
       case '--only-appsec':
         o.onlyAppsec = true;
         break;
+      case '--features':
+        o.onlyFeatures = true;
+        break;
+      case '--no-features':
+        o.features = false;
+        break;
+      case '--tail':
+        o.onlyTail = true;
+        break;
+      case '--no-tail':
+        o.tail = false;
+        break;
+      case '--tail-seconds':
+        o.tailS = num(i++);
+        break;
+      case '--tail-semi-space':
+        o.tailSemiSpaceMb = Math.floor(num(i++));
+        break;
+      case '--feature-rows':
+        o.featureRows = (argv[++i] ?? '').split(',').filter((x) => x !== '');
+        break;
+      case '--baseline':
+      case '--compare': {
+        const v = argv[++i];
+        if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a path\n${USAGE}`);
+        if (a === '--baseline') o.baseline = v;
+        else o.compare = v;
+        break;
+      }
       case '--save':
         o.save = true;
         break;
@@ -179,6 +240,8 @@ export function parseOptions(argv: string[]): Options {
         throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
+  // The features table needs the fake-LAPI enforce daemon, not the real LAPI's.
+  if (o.onlyFeatures) o.realLapi = false;
   if (o.quick) {
     if (!given.has('--rounds')) o.rounds = 1;
     if (!given.has('--duration')) o.durationS = 2;
@@ -186,6 +249,7 @@ export function parseOptions(argv: string[]): Options {
     o.latencyS = 1;
     o.initialWarmS = 3;
     if (!given.has('--ab-pairs')) o.abPairs = 2;
+    if (!given.has('--tail-seconds')) o.tailS = 4;
     o.bulkBytes = 2 ** 28;
     o.echoConns = 5000;
     o.profileS = 4;

@@ -54,7 +54,8 @@ http.createServer((req, res) => {
 }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });
 `;
 
-async function startEngine(cpu: string | undefined, delayMs: number): Promise<{ url: string; stop(): Promise<void> }> {
+/** A bare Node AppSec engine on `cpu` answering allow after `delayMs` (also used by scenarios/features.ts). */
+export async function startEngine(cpu: string | undefined, delayMs: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child =
     cpu === undefined ? spawn(process.execPath, ['-e', ENGINE, String(delayMs)]) : spawnPinned(cpu, process.execPath, ['-e', ENGINE, String(delayMs)]);
   const port = await new Promise<number>((resolve, reject) => {

@@ -301,7 +301,7 @@ export class Daemon {
       if (!reuse && runtime.config.protocol === 'http') fresh.push(runtime as HttpServiceRuntime);
       next.set(svc.name, runtime);
     }
-    await attachUpstreamAgents(fresh, config.file);
+    await attachUpstreamAgents(fresh, config.file, this.settings.upstreamTimeoutMs);
     if (fresh.some(serviceUsesAuth)) {
       try {
         this.auth.prepare();

@@ -1,15 +1,15 @@
 // Per-service https.Agent for services with upstream_tls (CA, skip-verify, server name); the
 // others share the forwarder's agents. A replaced service's agent is left to finish its requests;
 // its idle sockets close after the keep-alive timeout like the shared agents'.
-import https from 'node:https';
+import type https from 'node:https';
 import { ConfigError } from '../config/errors';
-import { AGENT_OPTIONS } from '../forward/http';
+import { UpstreamHttpsAgent } from '../forward/upstream-agent';
 import type { HttpServiceRuntime } from '../services';
 import { poolsOf } from '../service-routes';
 import { upstreamTlsOptions } from '../tls/upstream';
 
-/** Gives each new runtime with upstream_tls its agent; a CA file that cannot be read is a ConfigError and no agent is left behind. */
-export async function attachUpstreamAgents(fresh: readonly HttpServiceRuntime[], file: string): Promise<void> {
+/** Gives each new runtime with upstream_tls its agent (armed with `upstreamTimeoutMs`); a CA file that cannot be read is a ConfigError and no agent is left behind. */
+export async function attachUpstreamAgents(fresh: readonly HttpServiceRuntime[], file: string, upstreamTimeoutMs: number): Promise<void> {
   const done: HttpServiceRuntime[] = [];
   try {
     for (const runtime of fresh) {
@@ -21,7 +21,7 @@ export async function attachUpstreamAgents(fresh: readonly HttpServiceRuntime[],
       } catch (err) {
         throw new ConfigError((err as Error).message, { file, service: runtime.name, field: 'upstream_tls.ca' }, { cause: err });
       }
-      setAgent(runtime, new https.Agent({ ...AGENT_OPTIONS, ...options }));
+      setAgent(runtime, new UpstreamHttpsAgent(upstreamTimeoutMs, options));
       done.push(runtime);
     }
   } catch (err) {

@@ -1,6 +1,6 @@
 // HTTP and WebSocket forwarding through http-proxy, with keep-alive agents to the upstreams.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import { classifyHttpError, statusForUpstreamError, type UpstreamErrorKind } fro
 import { rejectUpgrade, respond } from '../util/responses';
 import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
 import type { UpstreamTarget } from './target';
+import { UpstreamHttpAgent, UpstreamHttpsAgent, UpstreamTimeoutError } from './upstream-agent';
 import { sanitizeUpstreamResponse } from './upstream-response';
 
 export type { UpstreamTarget } from './target';
@@ -72,17 +73,15 @@ export function upstreamOf(req: IncomingMessage): string | undefined {
   return (req as TrackedRequest)[kMember]?.key;
 }
 
-// Idle upstream sockets are dropped after 4 s: below the 5 s keep-alive of Node servers and
-// far below nginx's 75 s, so the proxy never reuses a socket the upstream is about to close.
-// A shorter "Keep-Alive: timeout=N" hint from the upstream wins (Node's agent honours it).
-export const AGENT_OPTIONS = { keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' as const };
-
 export class HttpForwarder {
-  private readonly httpAgent = new http.Agent(AGENT_OPTIONS);
-  private readonly httpsAgent = new https.Agent(AGENT_OPTIONS);
+  // The upstream timeout is armed by the agents, per socket (upstream-agent.ts).
+  private readonly httpAgent: UpstreamHttpAgent;
+  private readonly httpsAgent: UpstreamHttpsAgent;
   private readonly proxy: httpProxy;
 
   constructor(private readonly opts: HttpForwarderOptions) {
+    this.httpAgent = new UpstreamHttpAgent(opts.upstreamTimeoutMs);
+    this.httpsAgent = new UpstreamHttpsAgent(opts.upstreamTimeoutMs);
     // toProxy: the (already canonical, origin-form) target is used as it is: http-proxy would
     // otherwise url.parse() it, which throws on some inputs.
     this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, toProxy: true });
@@ -116,7 +115,6 @@ export class HttpForwarder {
    * and a Connection header for this hop only.
    */
   private prepare(proxyReq: http.ClientRequest, req: IncomingMessage, websocket: boolean): void {
-    this.armTimeout(proxyReq);
     proxyReq.path = req.url ?? '/';
     if (!websocket && req.headers.connection !== undefined) proxyReq.setHeader('connection', 'keep-alive');
   }
@@ -236,10 +234,6 @@ export class HttpForwarder {
     return url.protocol === 'https:' ? this.httpsAgent : this.httpAgent;
   }
 
-  private armTimeout(proxyReq: http.ClientRequest): void {
-    proxyReq.setTimeout(this.opts.upstreamTimeoutMs, onUpstreamTimeout);
-  }
-
   /** HTTP/2 client: no upstream header or status may reset the stream (src/forward/h2-response.ts). */
   private fitForHttp2(proxyRes: IncomingMessage, req: TrackedRequest): void {
     if (fitForHttp2(proxyRes)) return;
@@ -253,11 +247,17 @@ export class HttpForwarder {
    * for the rest forever. Cut the client connection so it sees a truncated response.
    */
   private watchBody(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): void {
-    proxyRes.once('close', () => {
-      if (proxyRes.complete || res.destroyed) return;
-      this.record(req, 'aborted', new Error('upstream closed the connection before the response was complete'));
-      res.destroy();
-    });
+    const watched = proxyRes as WatchedResponse;
+    watched[kWatch] = this;
+    watched[kClientReq] = req;
+    watched[kClientRes] = res;
+    proxyRes.on('close', onUpstreamBodyClosed);
+  }
+
+  /** The upstream response closed before it was complete (onUpstreamBodyClosed). */
+  bodyCut(req: TrackedRequest, res: ServerResponse): void {
+    this.record(req, 'aborted', new Error('upstream closed the connection before the response was complete'));
+    res.destroy();
   }
 
   private record(req: TrackedRequest, kind: UpstreamErrorKind, err: Error): void {
@@ -291,17 +291,16 @@ export class HttpForwarder {
   }
 }
 
-/** What a timed-out upstream request is destroyed with, so that its error is named 'timeout'. */
-class UpstreamTimeoutError extends Error {
-  /** `connecting`: the connection was never made, so nothing was sent. */
-  constructor(readonly connecting: boolean) {
-    super(connecting ? 'upstream connect timed out' : 'upstream timed out');
-  }
-}
+const kWatch = Symbol('netbird-proxy.watch');
+const kClientReq = Symbol('netbird-proxy.clientReq');
+const kClientRes = Symbol('netbird-proxy.clientRes');
+type WatchedResponse = IncomingMessage & { [kWatch]?: HttpForwarder; [kClientReq]?: TrackedRequest; [kClientRes]?: ServerResponse };
 
-/** One shared 'timeout' listener for every upstream request (no closure per request). */
-function onUpstreamTimeout(this: http.ClientRequest): void {
-  this.destroy(new UpstreamTimeoutError(this.socket === null || this.socket.connecting));
+/** One shared 'close' listener for every upstream response (no closure and once() wrapper per response). */
+function onUpstreamBodyClosed(this: WatchedResponse): void {
+  const res = this[kClientRes];
+  if (this.complete || res === undefined || res.destroyed) return;
+  (this[kWatch] as HttpForwarder).bodyCut(this[kClientReq] as TrackedRequest, res);
 }
 
 /** The routed target answered: its failure count starts again; a new sticky client gets its cookie. */

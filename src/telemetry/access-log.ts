@@ -47,7 +47,15 @@ export interface LineSink {
 }
 
 const NO_METADATA: Record<string, string> = Object.freeze({}) as Record<string, string>;
-const quote = JSON.stringify;
+
+/** What JSON.stringify would escape in a string: quote, backslash, control characters, surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(s), without its generic entry for the common plain string (hosts, paths). */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
 
 export function metadataOrEmpty(metadata: Record<string, string> | undefined): Record<string, string> {
   return metadata ?? NO_METADATA;
@@ -86,7 +94,7 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   if (e.http_version !== undefined) line += `,"http_version":"${e.http_version}"`;
   if (e.stream_id !== undefined) line += `,"stream_id":${e.stream_id}`;
   if (e.status !== undefined) line += `,"status":${e.status}`;
-  const metadata = e.metadata === NO_METADATA ? '{}' : quote(e.metadata);
+  const metadata = e.metadata === NO_METADATA ? '{}' : JSON.stringify(e.metadata);
   line += `,"bytes_in":${e.bytes_in},"bytes_out":${e.bytes_out},"duration_ms":${decimalMs(e.duration_ms)},"deny_reason":"${e.deny_reason}"`;
   if (e.upstream_error !== undefined) line += `,"upstream_error":${quote(e.upstream_error)}`;
   if (e.route !== undefined) line += `,"route":${quote(e.route)}`;

@@ -66,3 +66,11 @@ t.test('scheme and sni come right after protocol, and are left out when absent',
   const { scheme: _s, sni: _n, ...plain } = http;
   t.notMatch(formatAccessLine(plain, 1), /scheme|sni/);
 });
+
+t.test('quoted fields are written as JSON.stringify writes them, plain or needing escapes', async (t) => {
+  for (const path of ['/plain/é?x=1', '/a"b', '/a\\b', '/tab\there', '/nul\u0000', '/lone\ud800', '/del\u007f', '/emoji\u{1f600}']) {
+    const line = formatAccessLine({ ...http, path, host: path.slice(1) }, 1);
+    t.ok(line.includes(`"path":${JSON.stringify(path)}`), `path ${JSON.stringify(path)}`);
+    t.equal((JSON.parse(line) as { path: string }).path, JSON.parse(JSON.stringify(path)) as string);
+  }
+});
