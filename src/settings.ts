@@ -5,6 +5,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { formatHostPort, parseHostPort } from './config/load';
 import type { HostPort } from './config/types';
 import { resolveAppSecSettings, type AppSecSettings } from './appsec/settings';
+import { resolveChallengeSettings, type ChallengeSettings } from './challenge/settings';
 import type { CrowdSecSettings } from './crowdsec/stream/settings';
 import { commaList, parseScopes, type StreamFilters } from './crowdsec/stream/filters';
 import { resolveLogFormat, type LogFormat } from './telemetry/log-format';
@@ -69,7 +70,10 @@ export type SettingKey =
   | 'workers'
   | 'denyTemplate'
   | 'sessionSecret'
-  | 'sessionSecretFile';
+  | 'sessionSecretFile'
+  | 'challengePowDifficulty'
+  | 'challengeTtl'
+  | 'challengeVerifyUrl';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -369,6 +373,27 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     default: '(<cert-dir>/session-secret)',
     description: 'file holding the session key; by default created in --cert-dir (0600) when a service first uses auth',
   },
+  {
+    key: 'challengePowDifficulty',
+    flag: '--challenge-pow-difficulty <n>',
+    env: 'NB_PROXY_CHALLENGE_POW_DIFFICULTY',
+    default: '50000',
+    description: 'access.challenge pow: key derivations a browser may need (random from half to all of it; docs/challenge.md)',
+  },
+  {
+    key: 'challengeTtl',
+    flag: '--challenge-ttl <duration>',
+    env: 'NB_PROXY_CHALLENGE_TTL',
+    default: '30m',
+    description: 'how long a solved challenge lets the address in (its cookie, bound to the address and service)',
+  },
+  {
+    key: 'challengeVerifyUrl',
+    flag: '--challenge-verify-url <url>',
+    env: 'NB_PROXY_CHALLENGE_VERIFY_URL',
+    default: "(the provider's siteverify)",
+    description: 'siteverify URL for the turnstile, hcaptcha and recaptcha modes instead of the provider\'s own',
+  },
 ];
 
 /**
@@ -417,6 +442,8 @@ export interface Settings {
   denyTemplate: string | undefined;
   /** Where auth's session key comes from (src/auth/session-secret.ts); read when a service first uses auth. */
   session: { secret: string | undefined; secretFile: string | undefined };
+  /** access.challenge (src/challenge/settings.ts). */
+  challenge: ChallengeSettings;
 }
 
 export class SettingsError extends Error {}
@@ -663,6 +690,10 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     workers: workerCount(withDefault('workers')),
     denyTemplate: get('denyTemplate'),
     session: { secret: get('sessionSecret'), secretFile: get('sessionSecretFile') },
+    challenge: resolveChallengeSettings(
+      { powDifficulty: withDefault('challengePowDifficulty'), ttl: withDefault('challengeTtl'), verifyUrl: get('challengeVerifyUrl') },
+      (m) => new SettingsError(m),
+    ),
   };
 }
 

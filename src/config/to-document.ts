@@ -8,6 +8,7 @@
 // and the types therefore appears here without an edit; a test compares the keys with the schema's.
 import { formatHostPort } from './addr';
 import { authDocument } from './auth';
+import { challengeDocument } from './challenge';
 import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
 import type { AccessConfig, DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
@@ -40,6 +41,7 @@ function accessDocument(a: AccessConfig): JsonValue {
     countries: { allow: [...a.countries.allow], deny: [...a.countries.deny] },
     crowdsec: a.crowdsec,
     appsec,
+    challenge: challengeDocument(a.challenge),
   };
 }
 
