@@ -377,7 +377,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     key: 'challengePowDifficulty',
     flag: '--challenge-pow-difficulty <n>',
     env: 'NB_PROXY_CHALLENGE_POW_DIFFICULTY',
-    default: '50000',
+    default: '30000',
     description: 'access.challenge pow: key derivations a browser may need (random from half to all of it; docs/challenge.md)',
   },
   {
@@ -392,7 +392,7 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     flag: '--challenge-verify-url <url>',
     env: 'NB_PROXY_CHALLENGE_VERIFY_URL',
     default: "(the provider's siteverify)",
-    description: 'siteverify URL for the turnstile, hcaptcha and recaptcha modes instead of the provider\'s own',
+    description: "siteverify URL for the turnstile, hcaptcha and recaptcha modes instead of the provider's own",
   },
 ];
 

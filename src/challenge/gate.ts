@@ -4,6 +4,7 @@
 // path (widget, page script, new challenge, verification) or the challenge page, or the plain
 // denial for clients that are no browser. Anything that cannot be verified is a denial.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors';
 import type { ChallengeConfig, DenyResponseConfig } from '../config/types';
@@ -43,7 +44,13 @@ export interface ChallengeSubject {
 
 /** What admission asks of a service with a challenge: the verdict after the pass cookie, and the outcome for the access entry. */
 export interface ChallengeJudge {
-  admit(headers: IncomingHttpHeaders, verdict: Verdict, clientIp: string, service: string, nowMs: number): { verdict: Verdict; outcome: ChallengeOutcome | undefined };
+  admit(
+    headers: IncomingHttpHeaders,
+    verdict: Verdict,
+    clientIp: string,
+    service: string,
+    nowMs: number,
+  ): { verdict: Verdict; outcome: ChallengeOutcome | undefined };
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -80,7 +87,13 @@ export class ChallengeGate implements ChallengeJudge {
     return this.keys;
   }
 
-  admit(headers: IncomingHttpHeaders, verdict: Verdict, clientIp: string, service: string, nowMs: number): { verdict: Verdict; outcome: ChallengeOutcome | undefined } {
+  admit(
+    headers: IncomingHttpHeaders,
+    verdict: Verdict,
+    clientIp: string,
+    service: string,
+    nowMs: number,
+  ): { verdict: Verdict; outcome: ChallengeOutcome | undefined } {
     const cookie = headers.cookie;
     const token = cookieValue(cookie, PASS_COOKIE);
     let result: { verdict: Verdict; outcome: ChallengeOutcome | undefined } = { verdict, outcome: undefined };
@@ -148,7 +161,13 @@ export class ChallengeGate implements ChallengeJudge {
     this.asset(route, req, res, subject, config);
   }
 
-  private asset(route: 'widget' | 'script' | 'new' | 'unknown', req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject, config: ChallengeConfig): true {
+  private asset(
+    route: 'widget' | 'script' | 'new' | 'unknown',
+    req: IncomingMessage,
+    res: ServerResponse,
+    subject: ChallengeSubject,
+    config: ChallengeConfig,
+  ): true {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', { allow: 'GET, HEAD' });
       return true;
@@ -194,7 +213,7 @@ export class ChallengeGate implements ChallengeJudge {
     subject.challenge = 'passed';
     subject.verdict = passedVerdict(subject.verdict);
     const ttl = this.settings.ttlMs;
-    const cookie = `${PASS_COOKIE}=${signPass(this.secret, subject.service.name, subject.clientIp, Date.now() + ttl)}; Path=/; Max-Age=${Math.floor(ttl / 1000)}; HttpOnly; SameSite=Lax${req.headers['x-forwarded-proto'] === 'https' ? '; Secure' : ''}`;
+    const cookie = `${PASS_COOKIE}=${signPass(this.secret, subject.service.name, subject.clientIp, Date.now() + ttl)}; Path=/; Max-Age=${Math.floor(ttl / 1000)}; HttpOnly; SameSite=Lax${isHttps(req) ? '; Secure' : ''}`;
     res.writeHead(303, { location: safeReturnPath(form.get('rd')), 'set-cookie': cookie, 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
   }
@@ -205,6 +224,11 @@ export class ChallengeGate implements ChallengeJudge {
     if (res.destroyed || res.headersSent) return;
     respondDenied(res, req.headers.accept, denyOf(subject), denialOf(subject));
   }
+}
+
+/** HTTPS to this proxy, or to a proxy in front that says so (a client claiming it only makes its own cookie Secure). */
+function isHttps(req: IncomingMessage): boolean {
+  return (req.socket as TLSSocket).encrypted === true || req.headers['x-forwarded-proto'] === 'https';
 }
 
 function configOf(subject: ChallengeSubject): ChallengeConfig | undefined {
@@ -221,7 +245,13 @@ function denialOf(subject: ChallengeSubject): { reason: Verdict['denyReason']; c
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...extra,
+  });
   res.end(body);
 }
 

@@ -29,7 +29,8 @@ export function parseChallenge(ctx: FieldCtx, v: unknown, baseDir: string, proto
     const mode = parseMode(ctx, v['mode'], `${field}.mode`);
     if (mode === 'off' || mode === 'pow') {
       for (const key of ['site_key', 'secret_file'])
-        if (v[key] !== undefined && v[key] !== null) ctx.fail(`${field}.${key}`, `is only for the provider modes (turnstile, hcaptcha, recaptcha), not ${mode}`);
+        if (v[key] !== undefined && v[key] !== null)
+          ctx.fail(`${field}.${key}`, `is only for the provider modes (turnstile, hcaptcha, recaptcha), not ${mode}`);
       config = mode === 'off' ? CHALLENGE_OFF : POW;
     } else {
       const rawKey = v['site_key'];

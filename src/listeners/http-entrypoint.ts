@@ -292,7 +292,8 @@ export class HttpEntrypoint implements AdmissionContext {
       if (!(hasChallenge(admission) && this.challenge?.answerDenied(req, res, admission) === true))
         respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if (this.isUnknownChallenge(req, admission.service)) respond(res, 404);
-    else if (hasChallenge(admission) && this.challenge !== undefined && challengeRoute(req.url ?? '/') !== undefined) this.challenge.answerAllowed(req, res, admission);
+    else if (hasChallenge(admission) && this.challenge !== undefined && challengeRoute(req.url ?? '/') !== undefined)
+      this.challenge.answerAllowed(req, res, admission);
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       this.opts.appsec?.redirected(admission);
       redirect(res, location);
