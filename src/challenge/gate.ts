@@ -71,7 +71,7 @@ export class ChallengeGate implements ChallengeJudge {
   /** Loads the key now (at config load), so that a problem with it fails the load of `file`. */
   prepare(file: string): void {
     try {
-      this.secret;
+      this.secretKey ??= this.loadSecret();
     } catch (err) {
       throw new ConfigError(`a service has access.challenge, but ${(err as Error).message}`, { file }, { cause: err });
     }
