@@ -203,6 +203,23 @@ t.test('pow challenge against the real LAPI', async (t) => {
     await page.close();
   });
 
+  await t.test('the event log shows the challenge badges', async (t) => {
+    const page = await browser.newPage();
+    await page.goto(`${daemon.adminUrl}/`);
+    const badges = async (path: string, status: string): Promise<string[]> => {
+      const row = page
+        .locator('tbody tr', { has: page.locator('td.path', { hasText: path }) })
+        .filter({ hasText: status })
+        .first();
+      await row.waitFor({ timeout: 10_000 });
+      return row.locator('td.reason .badge').allTextContents();
+    };
+    t.same(await badges('/hello?x=1', '403'), ['crowdsec_captcha', 'challenge issued']);
+    t.same(await badges('/hello?x=1', '200'), ['challenge passed']);
+    t.same(await badges(`${PREFIX}verify`, '403'), ['crowdsec_captcha', 'challenge failed']);
+    await page.close();
+  });
+
   await t.test('a ban added afterwards wins over the pass', async (t) => {
     const cookie = `nbp_challenge=${pass?.value ?? ''}`;
     await lapi.addDecision({ ip: '127.0.0.1', type: 'ban', duration: '10m' });
