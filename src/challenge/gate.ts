@@ -3,7 +3,7 @@
 // records what would have happened). A captcha denial then reaches `answerDenied`: the reserved
 // path (widget, page script, new challenge, verification) or the challenge page, or the plain
 // denial for clients that are no browser. Anything that cannot be verified is a denial.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors';
@@ -44,13 +44,7 @@ export interface ChallengeSubject {
 
 /** What admission asks of a service with a challenge: the verdict after the pass cookie, and the outcome for the access entry. */
 export interface ChallengeJudge {
-  admit(
-    headers: IncomingHttpHeaders,
-    verdict: Verdict,
-    clientIp: string,
-    service: string,
-    nowMs: number,
-  ): { verdict: Verdict; outcome: ChallengeOutcome | undefined };
+  admit(req: IncomingMessage, verdict: Verdict, clientIp: string, service: string, nowMs: number): { verdict: Verdict; outcome: ChallengeOutcome | undefined };
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -61,6 +55,8 @@ export class ChallengeGate implements ChallengeJudge {
   private secretKey: Buffer | undefined;
   private keys: PowKeys | undefined;
   readonly replays = new ReplayStore();
+  /** Requests that came with a valid pass (admit), for an AppSec captcha judged after the cookie was removed. */
+  private readonly passes = new WeakSet<IncomingMessage>();
 
   constructor(
     private readonly settings: ChallengeSettings,
@@ -87,21 +83,18 @@ export class ChallengeGate implements ChallengeJudge {
     return this.keys;
   }
 
-  admit(
-    headers: IncomingHttpHeaders,
-    verdict: Verdict,
-    clientIp: string,
-    service: string,
-    nowMs: number,
-  ): { verdict: Verdict; outcome: ChallengeOutcome | undefined } {
+  admit(req: IncomingMessage, verdict: Verdict, clientIp: string, service: string, nowMs: number): { verdict: Verdict; outcome: ChallengeOutcome | undefined } {
+    const headers = req.headers;
     const cookie = headers.cookie;
     const token = cookieValue(cookie, PASS_COOKIE);
+    const hasPass = token !== undefined && verifyPass(this.secret, service, clientIp, token, nowMs);
     let result: { verdict: Verdict; outcome: ChallengeOutcome | undefined } = { verdict, outcome: undefined };
     if (isCaptchaVerdict(verdict)) {
-      const hasPass = token !== undefined && verifyPass(this.secret, service, clientIp, token, nowMs);
       if (verdict.allowed) result = { verdict: observedVerdict(verdict, hasPass), outcome: undefined };
       else if (hasPass && isChallengeable(verdict)) result = { verdict: passedVerdict(verdict), outcome: 'passed' };
     }
+    // An AppSec captcha comes later, once the cookie is gone: the pass is remembered for the request.
+    if (hasPass && result.verdict.allowed) this.passes.add(req);
     // The pass cookie is the proxy's: an upstream does not see it.
     if (token !== undefined && result.verdict.allowed) {
       const rest = withoutPassCookie(cookie as string);
@@ -148,14 +141,27 @@ export class ChallengeGate implements ChallengeJudge {
     return true;
   }
 
+  /** After AppSec denied an admitted request: a captcha action is lifted by a pass, or answered by the challenge. */
+  instead(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject): 'pass' | 'answered' | undefined {
+    if (!isChallengeable(subject.verdict)) return undefined;
+    if (this.passes.has(req)) {
+      subject.verdict = passedVerdict(subject.verdict);
+      subject.challenge = 'passed';
+      return 'pass';
+    }
+    return this.answerDenied(req, res, subject) ? 'answered' : undefined;
+  }
+
   /** An admitted client on the reserved path (no captcha verdict, or a valid pass): the assets; the rest goes home. */
   answerAllowed(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject): void {
     const config = configOf(subject) as ChallengeConfig;
     const route = challengeRoute(req.url ?? '/') ?? 'unknown';
     if (route === 'verify') {
-      req.resume();
-      res.writeHead(303, { location: '/', 'cache-control': 'no-store', 'content-length': 0 });
-      res.end();
+      // An AppSec captcha was answered on an earlier request of this client: the same verification.
+      this.verify(req, res, subject, config).catch((err: unknown) => {
+        this.log.error({ service: subject.service.name, err: (err as Error).message }, 'challenge verification failed');
+        res.destroy();
+      });
       return;
     }
     this.asset(route, req, res, subject, config);
@@ -195,7 +201,7 @@ export class ChallengeGate implements ChallengeJudge {
   private async verify(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject, config: ChallengeConfig): Promise<void> {
     if (req.method !== 'POST') return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n', { allow: 'POST' });
     const form = await readForm(req);
-    if (typeof form === 'number') return this.failed(req, res, subject, form === 413 ? 'form too large' : 'form not received');
+    if (typeof form === 'number') return this.failed(req, res, subject, form === 413 ? 'form too large' : 'form not received', '/');
     let why: string | undefined;
     if (config.mode === 'pow') {
       const check = await checkPayload(this.pow, form.get('altcha'));
@@ -208,21 +214,26 @@ export class ChallengeGate implements ChallengeJudge {
     } else {
       why = 'challenge off';
     }
-    if (why !== undefined) return this.failed(req, res, subject, why);
+    if (why !== undefined) return this.failed(req, res, subject, why, safeReturnPath(form.get('rd')));
     if (res.destroyed) return;
     subject.challenge = 'passed';
-    subject.verdict = passedVerdict(subject.verdict);
+    if (!subject.verdict.allowed) subject.verdict = passedVerdict(subject.verdict);
     const ttl = this.settings.ttlMs;
     const cookie = `${PASS_COOKIE}=${signPass(this.secret, subject.service.name, subject.clientIp, Date.now() + ttl)}; Path=/; Max-Age=${Math.floor(ttl / 1000)}; HttpOnly; SameSite=Lax${isHttps(req) ? '; Secure' : ''}`;
     res.writeHead(303, { location: safeReturnPath(form.get('rd')), 'set-cookie': cookie, 'cache-control': 'no-store', 'content-length': 0 });
     res.end();
   }
 
-  private failed(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject, why: string): void {
+  private failed(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject, why: string, returnTo: string): void {
     subject.challenge = 'failed';
+    const admitted = subject.verdict.allowed;
     subject.verdict = failedVerdict(subject.verdict, why);
     if (res.destroyed || res.headersSent) return;
-    respondDenied(res, req.headers.accept, denyOf(subject), denialOf(subject));
+    if (!admitted) return respondDenied(res, req.headers.accept, denyOf(subject), denialOf(subject));
+    // A client the chain admitted (its challenge came from AppSec): no pass, back to where it was; AppSec judges again.
+    subject.verdict = { ...subject.verdict, allowed: true };
+    res.writeHead(303, { location: returnTo, 'cache-control': 'no-store', 'content-length': 0 });
+    res.end();
   }
 }
 

@@ -59,7 +59,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   let verdict = evaluate(access, forwardedFor.clientIp, ctx.chain, nowMs);
   let challenge: ChallengeOutcome | undefined;
   if (access.challenge !== undefined && ctx.challenge !== undefined) {
-    ({ verdict, outcome: challenge } = ctx.challenge.admit(req.headers, verdict, forwardedFor.clientIp, service.name, nowMs));
+    ({ verdict, outcome: challenge } = ctx.challenge.admit(req, verdict, forwardedFor.clientIp, service.name, nowMs));
   }
   if (ctx.usage !== undefined && access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {

@@ -451,6 +451,10 @@ export class HttpEntrypoint implements AdmissionContext {
   /** AppSec allowed the request: the rest of the way (LoggedResponse carries the admission). */
   private readonly afterAppSec: AppSecForwarder = {
     web: (req, res, _target, body) => this.pass(req, res, (res as LoggedResponse).admission as AdmittedRequest, body, false),
+    instead: (req, res) => {
+      const admission = (res as LoggedResponse).admission as AdmittedRequest;
+      return hasChallenge(admission) ? this.challenge?.instead(req, res, admission) : undefined;
+    },
   };
 
   /** An upgrade after the chain and AppSec: auth's refusal status, or undefined once it is relayed. */
