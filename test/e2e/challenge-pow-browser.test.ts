@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startBackend } from '../harness/backends';
 import { launchBrowser } from '../harness/browser';
 import { issueLeaf, makeCa } from '../harness/certs';
 import { httpGet, until } from '../harness/clients';
 import { startDaemon, type Daemon, type LogLine } from '../harness/daemon';
 import { startLapi } from '../harness/lapi';
 import { freePort } from '../harness/ports';
-import { startHttpUpstream } from '../harness/upstreams';
 
 const PREFIX = '/.netbird-proxy/challenge/';
 const HTML = 'text/html,application/xhtml+xml';
@@ -51,11 +52,13 @@ t.test('pow challenge against the real LAPI', async (t) => {
   const leaf = await issueLeaf(ca, 'web', ['web.example.com']);
   const httpsPort = await freePort();
   const lapi = await startLapi({ logLevel: 'warning' });
-  const upstream = await startHttpUpstream((req, res) => {
+  const upstream = await startBackend('app', '127.0.0.1');
+  upstream.handler = (req, res) => {
     const body = `<!doctype html><title>app</title><p id="app">the app at ${req.url ?? ''}</p><p id="cookie">${req.headers.cookie ?? ''}</p>`;
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(body);
-  });
+    return true;
+  };
   // The browser connects from 127.0.0.1; 127.0.0.3 is another captcha'd client.
   await lapi.addDecision({ ip: '127.0.0.1', type: 'captcha', duration: '10m' });
   await lapi.addDecision({ ip: '127.0.0.3', type: 'captcha', duration: '10m' });
@@ -86,7 +89,7 @@ t.test('pow challenge against the real LAPI', async (t) => {
   t.teardown(async () => {
     await browser.close();
     await daemon.stop();
-    await upstream.close();
+    await upstream.stop();
     await lapi.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -132,6 +135,19 @@ t.test('pow challenge against the real LAPI', async (t) => {
     const other = await httpGet(`${daemon.httpUrl}/api`, { host: 'web.example.com', from: '127.0.0.3', headers: { cookie } });
     t.equal(other.status, 403, 'refused from another address');
     t.match(other.body, /browser challenge is required/);
+    const upgrade = (headers: Record<string, string>): Promise<string | number> =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${daemon.httpPort}/ws`, { headers: { host: 'web.example.com', ...headers }, localAddress: '127.0.0.1' });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => ws.send('hi'));
+        ws.on('message', (m: Buffer) => {
+          resolve(m.toString());
+          ws.close();
+        });
+        ws.on('error', () => resolve(-1));
+      });
+    t.equal(await upgrade({ cookie }), 'app:hi', 'a WebSocket with the pass is relayed');
+    t.equal(await upgrade({}), 403, 'without it, refused');
     const elsewhere = await httpGet(`${daemon.httpUrl}/api`, { host: 'plain.example.com', from: '127.0.0.1', headers: { cookie } });
     t.equal(elsewhere.status, 403, 'a service without a challenge still denies captcha');
     t.equal(elsewhere.body, 'Forbidden');
