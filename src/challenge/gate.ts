@@ -108,9 +108,15 @@ export class ChallengeGate implements ChallengeJudge {
    * A denied request of a service with a challenge: true when answered here (page, reserved path,
    * verification, plain denial); false for denials a challenge does not replace (ban, ...).
    */
-  answerDenied(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject): boolean {
+  answerDenied(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject, httpsLocation?: string): boolean {
     const config = configOf(subject);
     if (config === undefined || !isChallengeable(subject.verdict)) return false;
+    // redirect_https: the challenge is solved over HTTPS (the widget's WebCrypto needs a secure context).
+    if (httpsLocation !== undefined) {
+      res.writeHead(308, { location: httpsLocation, 'cache-control': 'no-store', 'content-length': 0 });
+      res.end();
+      return true;
+    }
     const url = req.url ?? '/';
     const route = challengeRoute(url);
     if (route === 'verify') {

@@ -15,7 +15,10 @@ export const PAGE_SCRIPT = `'use strict';
   var form = document.getElementById('challenge');
   var widget = document.querySelector('altcha-widget');
   if (form === null || widget === null) return;
+  var sent = false;
   widget.addEventListener('verified', function () {
+    if (sent) return;
+    sent = true;
     form.submit();
   });
 })();

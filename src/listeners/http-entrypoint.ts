@@ -289,7 +289,7 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (!admission.verdict.allowed) {
       // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
       if (answerFavicon(req, res)) return;
-      if (!(hasChallenge(admission) && this.challenge?.answerDenied(req, res, admission) === true))
+      if (!(hasChallenge(admission) && this.challenge?.answerDenied(req, res, admission, this.redirectFor(req, admission.service)) === true))
         respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if (this.isUnknownChallenge(req, admission.service)) respond(res, 404);
     else if (hasChallenge(admission) && this.challenge !== undefined && challengeRoute(req.url ?? '/') !== undefined)
