@@ -71,6 +71,9 @@ t.test('pow challenge against the real LAPI', async (t) => {
     tls: { cert: ${leaf.cert}, key: ${leaf.key} }
     redirect_https: false
     access: { crowdsec: enforce, challenge: pow }
+    routes:
+      - path: /open/
+        access: { challenge: off }
   - name: secure
     protocol: http
     domains: [secure.example.com]
@@ -170,6 +173,13 @@ t.test('pow challenge against the real LAPI', async (t) => {
     const entry = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/data.json', 5000);
     t.match(entry, { deny_reason: 'crowdsec_captcha' });
     t.equal(entry.challenge, undefined, 'no page was issued');
+  });
+
+  await t.test('a route without a challenge keeps the denial', async (t) => {
+    const r = await httpGet(`${daemon.httpUrl}/open/x`, { host: 'web.example.com', from: '127.0.0.3', headers: { accept: HTML } });
+    t.equal(r.status, 403);
+    t.match(r.body, /<title>Access denied<\/title>/);
+    t.notMatch(r.body, /altcha-widget/);
   });
 
   await t.test('redirect_https: the challenge is solved over HTTPS', async (t) => {
