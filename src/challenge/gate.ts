@@ -30,6 +30,7 @@ import {
 import { challengeCsp, challengePage, PAGE_SCRIPT } from './page';
 import { PROVIDERS, siteverify } from './providers';
 import type { ChallengeSettings } from './settings';
+import { readForm, send } from './http';
 import { widgetScript } from './widget';
 
 /** A request of a service with a challenge, as the gate sees it (the listeners' Admission fits). */
@@ -47,8 +48,6 @@ export interface ChallengeJudge {
   admit(req: IncomingMessage, verdict: Verdict, clientIp: string, service: string, nowMs: number): { verdict: Verdict; outcome: ChallengeOutcome | undefined };
 }
 
-const MAX_FORM_BYTES = 16 * 1024;
-const FORM_TIMEOUT_MS = 10_000;
 const PLAIN_REQUIRED = 'Forbidden: a browser challenge is required; open this address in a web browser.\n';
 
 export class ChallengeGate implements ChallengeJudge {
@@ -258,40 +257,4 @@ function denyOf(subject: ChallengeSubject): DenyResponseConfig {
 
 function denialOf(subject: ChallengeSubject): { reason: Verdict['denyReason']; clientIp: string; requestId: string } {
   return { reason: subject.verdict.denyReason, clientIp: subject.clientIp, requestId: subject.requestId };
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, {
-    'content-type': type,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...extra,
-  });
-  res.end(body);
-}
-
-/** The urlencoded body of the verification form, or the status to refuse it with. */
-function readForm(req: IncomingMessage): Promise<URLSearchParams | 408 | 413> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => done(408), FORM_TIMEOUT_MS);
-    const done = (r: URLSearchParams | 408 | 413): void => {
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_FORM_BYTES) return done(413);
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => done(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', () => done(408));
-  });
 }
