@@ -5,6 +5,7 @@ import t from 'tap';
 import {
   ReplayStore,
   challengeRoute,
+  cookieValue,
   failedVerdict,
   isCaptchaVerdict,
   isChallengeable,
@@ -139,4 +140,57 @@ t.test('the --challenge-* flags', async (t) => {
   t.throws(() => resolveChallengeSettings({ powDifficulty: '100', ttl: '10s', verifyUrl: undefined }, fail), /--challenge-ttl .*must be from 1m to 168h/);
   t.throws(() => resolveChallengeSettings({ powDifficulty: '100', ttl: '30', verifyUrl: undefined }, fail), /--challenge-ttl .*is not a duration/);
   t.throws(() => resolveChallengeSettings({ powDifficulty: '100', ttl: '30m', verifyUrl: 'ftp://x' }, fail), /--challenge-verify-url .*must be http/);
+});
+
+t.test('cookie values', async (t) => {
+  t.equal(cookieValue(undefined, 'nbp_challenge'), undefined);
+  t.equal(cookieValue('a=1', 'nbp_challenge'), undefined);
+  t.equal(cookieValue('a=1; nbp_challenge = v1.2.x ; b=2', 'nbp_challenge'), 'v1.2.x');
+  t.equal(cookieValue('nbp_challenge=first; nbp_challenge=second', 'nbp_challenge'), 'first');
+  t.equal(cookieValue('x_nbp_challenge=no; nbp_challenge=yes', 'nbp_challenge'), 'yes');
+  t.equal(cookieValue('nbp_challenge; nbp_challenge=a=b', 'nbp_challenge'), 'a=b', 'a pair without "=" is skipped; the value keeps its own "="');
+  t.equal(withoutPassCookie('a=1;; nbp_challenge=x'), 'a=1', 'empty pairs dropped');
+});
+
+t.test('boundaries of the pass, the return path, the store and the flags', async (t) => {
+  const token = signPass(KEY, 'web', '203.0.113.7', NOW + 60_000);
+  t.ok(verifyPass(KEY, 'web', '203.0.113.7', token, NOW + 59_000), 'one second before expiry');
+  t.notOk(verifyPass(KEY, 'web', '203.0.113.7', `x${token}`, NOW), 'no prefix before v1');
+  t.notOk(verifyPass(KEY, 'web', '203.0.113.7', token.replace(/^v1\.(\d+)/, 'v1.$1x'), NOW), 'expiry digits only');
+  t.notOk(verifyPass(KEY, 'web', '203.0.113.7', token.replace(/^v1\./, 'v1.x'), NOW), 'expiry starts with a digit');
+  t.notOk(verifyPass(KEY, 'web', '203.0.113.7', `${token}.x`, NOW), 'three parts only');
+  t.notOk(verifyPass(KEY, 'web', '203.0.113.7', token.padEnd(128, 'A'), NOW), '128 characters is too long');
+  t.equal(challengeRoute('/.netbird-proxy/challenge/new?'), 'new');
+  t.equal(safeReturnPath(`/${'a'.repeat(2047)}`).length, 2048, '2048 characters is kept');
+  t.equal(safeReturnPath(`/${'a'.repeat(2048)}`), '/');
+  t.equal(safeReturnPath('/a b'), '/a b', 'a space is kept');
+  t.equal(safeReturnPath('/a\x1fb'), '/');
+  t.equal(safeReturnPath('/a\x7fb'), '/');
+  t.equal(safeReturnPath('/ab\\'), '/', 'a backslash at the end too');
+
+  const store = new ReplayStore(10);
+  t.ok(store.claim('a', NOW + 1000, NOW));
+  t.notOk(store.claim('a', NOW + 1000, NOW + 999), 'until its expiry');
+  t.ok(store.claim('a', NOW + 5000, NOW + 1000), 'expired: claimable again');
+  t.ok(store.claim('b', NOW + 2000, NOW + 1000));
+  t.equal(store.size, 2, 'no sweep before a minute passed');
+  t.ok(store.claim('c', NOW + 200_000, NOW + 61_000));
+  t.equal(store.size, 1, 'a minute later the expired ones are swept');
+  t.ok(store.claim('d', NOW + 200_000, NOW + 61_000));
+  t.ok(store.claim('e', NOW + 62_000, NOW + 61_500));
+  t.ok(store.claim('f', NOW + 200_000, NOW + 63_000));
+  t.equal(store.size, 4, 'no sweep again right away: e expired but is kept until the next one');
+
+  const fail = (m: string) => new Error(m);
+  const s = (powDifficulty: string, ttl = '30m', verifyUrl?: string) => resolveChallengeSettings({ powDifficulty, ttl, verifyUrl }, fail);
+  t.equal(s(' 30000 ').powDifficulty, 30000, 'spaces around the number');
+  t.equal(s('10').powDifficulty, 10);
+  t.equal(s('10000000').powDifficulty, 10_000_000);
+  t.throws(() => s('10000001'), /--challenge-pow-difficulty/);
+  t.equal(s('100', '1m').ttlMs, 60_000);
+  t.equal(s('100', '168h').ttlMs, 168 * 3_600_000);
+  t.throws(() => s('100', '59s'), /--challenge-ttl/);
+  t.throws(() => s('100', '169h'), /--challenge-ttl/);
+  t.equal(s('100', '30m', 'https://verify.example/siteverify').verifyUrl?.protocol, 'https:');
+  t.throws(() => s('100', '30m', 'not a url'), /--challenge-verify-url \/ NB_PROXY_CHALLENGE_VERIFY_URL: "not a url" is not a URL/);
 });
