@@ -38,6 +38,7 @@ const CORES = {
     mutate: ['src/auth/token.ts', 'src/auth/secret-hash.ts', 'src/auth/limiter.ts', 'src/auth/request.ts', 'src/auth/revocations.ts'],
     tests: 'test/unit/auth',
   },
+  'challenge-core': { mutate: ['src/challenge/core.ts', 'src/challenge/settings.ts'], tests: 'test/unit/challenge' },
 };
 /** Where tsconfig.mutate.json compiles the sandbox (mutants included, all switched by Stryker at run time). */
 const BUILD = '.stryker-build';

@@ -90,6 +90,8 @@ export interface EventJson {
   auth_mechanism?: string;
   user_id?: string;
   auth_success?: boolean;
+  /** Services with access.challenge (docs/challenge.md): issued, passed or failed. */
+  challenge?: string;
 }
 
 /** An access-log line as formatAccessLine writes it: the entry plus its time. */
@@ -125,5 +127,6 @@ export function eventJson(ev: StoredEvent): EventJson {
   if (a.auth_mechanism !== undefined) json.auth_mechanism = a.auth_mechanism;
   if (a.user_id !== undefined) json.user_id = a.user_id;
   if (a.auth_success !== undefined) json.auth_success = a.auth_success;
+  if (a.challenge !== undefined) json.challenge = a.challenge;
   return json;
 }

@@ -32,6 +32,8 @@ function appsecConfig(subject: AppSecSubject): AppSecConfig {
 
 export interface AppSecForwarder {
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, body?: Readable): void;
+  /** A denial a challenge may replace (src/challenge/): 'pass' forwards, 'answered' was answered there, undefined denies. */
+  instead?(req: IncomingMessage, res: ServerResponse): 'pass' | 'answered' | undefined;
 }
 
 export interface AppSecGateOptions {
@@ -87,13 +89,15 @@ export class AppSecGate {
     subject.verdict = outcome.verdict;
     this.count(subject, outcome.verdict, true);
     if (res.destroyed || res.headersSent) return;
-    if (!outcome.verdict.allowed) {
+    const instead = outcome.verdict.allowed ? undefined : forwarder.instead?.(req, res);
+    if (!outcome.verdict.allowed && instead !== 'pass') {
       const shown = deniedWith(subject.service.config.deny, outcome.denyStatus);
       // The unread rest of a body over the cap is left to Node, which drains it after the answer.
       if (read.kind === 'over' && read.upstream !== undefined) {
         req.unpipe();
         read.upstream.destroy();
       }
+      if (instead === 'answered') return;
       respondDenied(res, req.headers.accept, shown, { reason: outcome.verdict.denyReason, clientIp: subject.clientIp, requestId: subject.requestId });
       return;
     }

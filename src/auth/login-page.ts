@@ -4,7 +4,7 @@
 import { escapeHtml } from '../util/deny-template';
 import { AUTH_PREFIX } from './request';
 
-const STYLE = `:root{--bg:#f6f7f9;--panel:#fff;--text:#1b1f24;--muted:#5d6672;--border:#d9dde3;--accent:#1f6feb;--err-bg:#fde7e9;--err-fg:#a4111f;color-scheme:light dark}
+export const STYLE = `:root{--bg:#f6f7f9;--panel:#fff;--text:#1b1f24;--muted:#5d6672;--border:#d9dde3;--accent:#1f6feb;--err-bg:#fde7e9;--err-fg:#a4111f;color-scheme:light dark}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1216;--panel:#171b21;--text:#e6e9ee;--muted:#9aa4b1;--border:#2c333d;--accent:#4c8dff;--err-bg:#3a1519;--err-fg:#ff9ea8}}
 *{box-sizing:border-box}body{font-family:system-ui,sans-serif;background:var(--bg);color:var(--text);margin:0;padding:4rem 1rem}
 main{max-width:24rem;margin:0 auto;background:var(--panel);border:1px solid var(--border);border-radius:8px;padding:1.5rem}

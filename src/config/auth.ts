@@ -44,7 +44,7 @@ function hash(ctx: FieldCtx, v: unknown, field: string): string {
   return s;
 }
 
-function secretFile(ctx: FieldCtx, v: unknown, field: string, baseDir: string): { path: string; value: string } {
+export function secretFile(ctx: FieldCtx, v: unknown, field: string, baseDir: string): { path: string; value: string } {
   if (v === undefined || v === null) ctx.fail(field, 'is required (a file path)');
   const s = ctx.string(v, field);
   if (s.trim() === '') ctx.fail(field, 'must not be empty (a file path)');

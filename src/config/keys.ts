@@ -1,6 +1,6 @@
 // The vocabulary of services.yaml: shared by the loader (load.ts) and the JSON Schema (schema.ts),
 // so that the two cannot disagree on keys, names or modes.
-import type { AppSecConfig, CrowdSecMode } from './types';
+import type { AppSecConfig, ChallengeConfig, CrowdSecMode } from './types';
 
 export const NAME_RE = /^[a-z0-9-]+$/;
 export const TOP_KEYS = ['services'] as const;
@@ -27,7 +27,9 @@ export const SERVICE_KEYS = [
   ...ROUTING_KEYS,
   'auth',
 ] as const;
-export const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec', 'appsec'] as const;
+export const ACCESS_KEYS = ['cidr', 'countries', 'crowdsec', 'appsec', 'challenge'] as const;
+export const CHALLENGE_KEYS = ['mode', 'site_key', 'secret_file'] as const;
+export const CHALLENGE_MODES: readonly ChallengeConfig['mode'][] = ['off', 'pow', 'turnstile', 'hcaptcha', 'recaptcha'];
 export const APPSEC_KEYS = ['mode', 'skip_paths'] as const;
 export const APPSEC_MODES: readonly AppSecConfig['mode'][] = ['off', 'enforce', 'observe'];
 export const ALLOW_DENY_KEYS = ['allow', 'deny'] as const;

@@ -9,6 +9,7 @@ import { LineCounter, parseAllDocuments, visit, type Document } from 'yaml';
 import { authEquals, parseAuth } from './auth';
 import { checkCidr, checkDomain, checkHostPort, formatHostPort, isUnspecifiedHost } from './addr';
 import { APPSEC_OFF, appsecEquals, parseAppSec } from './appsec';
+import { CHALLENGE_OFF, challengeEquals, parseChallenge } from './challenge';
 import { COUNTRY_CODE_HINTS, isCountryCode } from './countries';
 import { httpDenyEquals, parseHttpDeny, readDenyTemplate } from './deny';
 import { ConfigError } from './errors';
@@ -163,9 +164,9 @@ function parseCrowdsec(ctx: Ctx, v: unknown, opts: LoadOptions): CrowdSecMode {
   return mode;
 }
 
-function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions, protocol: 'http' | 'tcp'): AccessConfig {
+function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions, protocol: 'http' | 'tcp', baseDir: string): AccessConfig {
   if (v === undefined || v === null) {
-    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: APPSEC_OFF };
+    return { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: APPSEC_OFF, challenge: CHALLENGE_OFF };
   }
   if (!isMapping(v)) ctx.fail('access', `must be a mapping (cidr, countries, crowdsec); got ${describe(v)}`);
   ctx.checkKeys(v, ACCESS_KEYS, 'access');
@@ -173,7 +174,8 @@ function parseAccess(ctx: Ctx, v: unknown, opts: LoadOptions, protocol: 'http' |
   const countries = parseAllowDeny(ctx, v['countries'], 'access.countries', '[DE, FR]', (raw, f) => parseCountryItem(ctx, raw, f));
   const crowdsec = parseCrowdsec(ctx, v['crowdsec'], opts);
   const appsec = parseAppSec(ctx, v['appsec'], opts, protocol);
-  return { cidr, countries, crowdsec, appsec };
+  const challenge = parseChallenge(ctx, v['challenge'], baseDir, protocol);
+  return { cidr, countries, crowdsec, appsec, challenge };
 }
 
 function parseHttpTarget(ctx: Ctx, v: unknown): URL {
@@ -225,7 +227,7 @@ function parseTcpTarget(ctx: Ctx, v: unknown): HostPort {
 function routingParsers(protocol: 'http' | 'tcp', opts: LoadOptions, baseDir: string, denyTemplate: DenyTemplate | undefined): FieldParsers<Ctx> {
   return {
     target: (c, v) => (protocol === 'http' ? parseHttpTarget(c, v) : parseTcpTarget(c, v)),
-    access: (c, v) => parseAccess(c, v, opts, protocol),
+    access: (c, v) => parseAccess(c, v, opts, protocol, baseDir),
     deny: (c, r) => parseHttpDeny(c, r, baseDir, denyTemplate).deny,
     auth: (c, r) => parseAuth(c, r, baseDir).auth,
   };
@@ -287,7 +289,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
     const parsers = routingParsers('http', opts, dirname(top.file), denyTemplate);
     const pool = parsePool<Ctx, URL>(ctx, raw, parsers, 'http');
     const target = pool?.targets[0]?.address ?? parseHttpTarget(ctx, raw['target']);
-    const access = parseAccess(ctx, raw['access'], opts, 'http');
+    const access = parseAccess(ctx, raw['access'], opts, 'http', dirname(top.file));
     const tls = parseHttpTls(ctx, raw, domains, target, dirname(top.file));
     const deny = parseHttpDeny(ctx, raw, dirname(top.file), denyTemplate);
     const svc: HttpServiceConfig = { name, protocol, domains, target, access, ...tls, ...deny, ...parseAuth(ctx, raw, dirname(top.file)) };
@@ -326,7 +328,7 @@ function parseService(top: Ctx, raw: unknown, index: number, seen: Seen, opts: L
   if (raw['routes'] !== undefined) ctx.fail('routes', 'is not allowed for protocol tcp: a tcp connection has no path');
   const pool = parsePool<Ctx, HostPort>(ctx, raw, routingParsers('tcp', opts, dirname(top.file), denyTemplate), 'tcp');
   const target = pool?.targets[0]?.address ?? parseTcpTarget(ctx, raw['target']);
-  const access = parseAccess(ctx, raw['access'], opts, 'tcp');
+  const access = parseAccess(ctx, raw['access'], opts, 'tcp', dirname(top.file));
   const svc: TcpServiceConfig = { name, protocol, listen, target, access };
   if (pool !== undefined) svc.pool = pool;
   return svc;
@@ -445,6 +447,7 @@ function accessEquals(a: AccessConfig, b: AccessConfig): boolean {
   return (
     a.crowdsec === b.crowdsec &&
     appsecEquals(a.appsec, b.appsec) &&
+    challengeEquals(a.challenge, b.challenge) &&
     sameSet(a.cidr.allow, b.cidr.allow) &&
     sameSet(a.cidr.deny, b.cidr.deny) &&
     sameSet(a.countries.allow, b.countries.allow) &&

@@ -9,6 +9,7 @@ import {
   type ACCESS_KEYS,
   ALLOW_DENY_KEYS,
   APPSEC_MODES,
+  CHALLENGE_MODES,
   CROWDSEC_MODES,
   DENY_REDIRECT_STATUSES,
   NAME_RE,
@@ -189,6 +190,25 @@ export function servicesSchema(): JsonSchema {
         },
       ],
     },
+    challenge: {
+      description:
+        'http only: what a client with a CrowdSec captcha decision (or an AppSec captcha action) gets: off (default: denied), pow (a proof-of-work page served by the proxy), or { mode: turnstile|hcaptcha|recaptcha, site_key, secret_file } (docs/challenge.md)',
+      oneOf: [
+        { enum: ['off', 'pow', false, null] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            mode: { enum: [...CHALLENGE_MODES, false, null] },
+            site_key: { description: "the provider's site key", type: 'string', pattern: '^[\\x21-\\x7e]{1,256}$' },
+            secret_file: { description: "file holding the provider's secret key (read at load, never logged)", type: 'string', minLength: 1 },
+          },
+          if: { properties: { mode: { enum: ['turnstile', 'hcaptcha', 'recaptcha'] } }, required: ['mode'] },
+          then: { required: ['site_key', 'secret_file'] },
+          else: { properties: { site_key: false, secret_file: false } },
+        },
+      ],
+    },
   };
   const only = (protocol: string, then: JsonSchema): JsonSchema => ({
     if: { properties: { protocol: { const: protocol } }, required: ['protocol'] },
@@ -232,6 +252,9 @@ export function servicesSchema(): JsonSchema {
                 type: ['object', 'null'],
                 properties: {
                   appsec: {
+                    oneOf: [{ enum: ['off', false, null] }, { type: 'object', properties: { mode: { enum: ['off', false, null] } } }],
+                  },
+                  challenge: {
                     oneOf: [{ enum: ['off', false, null] }, { type: 'object', properties: { mode: { enum: ['off', false, null] } } }],
                   },
                 },

@@ -9,6 +9,7 @@
 import { formatHostPort } from './addr';
 import type { AuthConfig } from '../auth/types';
 import { authDocument } from './auth';
+import { challengeDocument } from './challenge';
 import { addressKey } from './routes';
 import { servicesSchema, type JsonSchema, type JsonValue } from './schema';
 import type { AccessConfig, DenyResponseConfig, HostPort, PoolConfig, RouteConfig, ServiceConfig, ServicesConfig, ServiceTls } from './types';
@@ -41,6 +42,7 @@ function accessDocument(a: AccessConfig): JsonValue {
     countries: { allow: [...a.countries.allow], deny: [...a.countries.deny] },
     crowdsec: a.crowdsec,
     appsec,
+    challenge: challengeDocument(a.challenge),
   };
 }
 

@@ -11,6 +11,11 @@ export interface AppSecConfig {
   skipPaths: readonly string[];
 }
 
+/** access.challenge: what a client with a captcha decision gets instead of a denial (docs/challenge.md). */
+export type ChallengeConfig =
+  | { mode: 'off' | 'pow' }
+  | { mode: 'turnstile' | 'hcaptcha' | 'recaptcha'; siteKey: string; secretFile: string; /** Read at load; never logged. */ secret: string };
+
 /** A CIDR in canonical form, e.g. "10.0.0.0/8" or "2001:db8::/32"; a bare address becomes /32 or /128. */
 export type CanonicalCidr = string;
 
@@ -20,6 +25,7 @@ export interface AccessConfig {
   countries: { allow: string[]; deny: string[] };
   crowdsec: CrowdSecMode;
   appsec: AppSecConfig;
+  challenge: ChallengeConfig;
 }
 
 export interface HostPort {

@@ -2,6 +2,8 @@
 // services, the listeners, the CrowdSec bouncer, open connections, reloads and shutdown.
 import type { Logger } from 'pino';
 import { AuthGate } from '../auth/gate';
+import { ChallengeGate } from '../challenge/gate';
+import { usesChallenge } from '../challenge/service';
 import { loadSessionSecret } from '../auth/session-secret';
 import { authSummary } from '../auth/summary';
 import { formatHostPort } from '../config/addr';
@@ -81,6 +83,7 @@ export class Daemon {
   private reloader: ConfigReloader | undefined;
   private services = new Map<string, ServiceRuntime>();
   private readonly auth: AuthGate;
+  private readonly challenge: ChallengeGate;
   private stopping = false;
   private probes: HealthProbes | undefined;
 
@@ -113,6 +116,7 @@ export class Daemon {
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics, follower: worker?.acme });
     this.auth = new AuthGate(() => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
+    this.challenge = new ChallengeGate(settings.challenge, () => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
     const common = {
       chain: this.chain,
       trusted,
@@ -133,6 +137,7 @@ export class Daemon {
       httpsRedirectPort: { port: settings.httpsRedirectPort, httpsPort: settings.httpsAddr.port },
       auth: this.auth,
       appsec: this.appsec,
+      challenge: this.challenge,
     };
     this.http = new HttpEntrypoint({ ...entrypoint, scheme: 'http' });
     const http2 = settings.http2 ? { maxConcurrentStreams: settings.http2MaxConcurrentStreams } : undefined;
@@ -309,6 +314,7 @@ export class Daemon {
         throw new ConfigError(`a service has auth, but ${(err as Error).message}`, { file: config.file }, { cause: err });
       }
     }
+    if (fresh.some((s) => usesChallenge(s.config))) this.challenge.prepare(config.file);
     await this.tls.apply(config);
     const httpServices: HttpServiceRuntime[] = [];
     const tcpServices: TcpServiceRuntime[] = [];

@@ -3,6 +3,8 @@
 // benchmark (bench/micro/path.ts) runs exactly this.
 import type { IncomingMessage } from 'node:http';
 import type { AuthOutcome } from '../auth/types';
+import type { ChallengeOutcome } from '../challenge/core';
+import type { ChallengeJudge } from '../challenge/gate';
 import { resolveForwardedFor } from '../client-ip/forwarded-for';
 import type { ClientAddress, Peer } from '../client-ip/peer';
 import { isHttp2Request } from '../forward/h2-response';
@@ -28,9 +30,11 @@ export interface AdmissionContext {
   metrics: Pick<Metrics, 'httpRequest'>;
   /** CrowdSec usage metrics; undefined when they are not pushed. */
   usage?: UsageRecorder;
+  /** Services with access.challenge (src/challenge/). */
+  challenge?: ChallengeJudge;
 }
 
-export type Admission = { requestId: string; auth?: AuthOutcome } & (
+export type Admission = { requestId: string; auth?: AuthOutcome; challenge?: ChallengeOutcome } & (
   | { service: undefined; clientIp: ClientAddress; verdict: undefined; route?: undefined }
   | {
       service: HttpServiceRuntime;
@@ -47,11 +51,16 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
   const service = ctx.router.match(req.headers.host);
   if (service === undefined) {
     ctx.metrics.httpRequest('', 'not_found', '');
-    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined, auth: undefined };
+    return { requestId, service, clientIp: forwardedFor.clientIp, verdict: undefined, route: undefined, auth: undefined, challenge: undefined };
   }
   const route = service.routing?.match(req.url);
   const access = route === undefined ? service.access : route.access;
-  const verdict = evaluate(access, forwardedFor.clientIp, ctx.chain, Date.now());
+  const nowMs = Date.now();
+  let verdict = evaluate(access, forwardedFor.clientIp, ctx.chain, nowMs);
+  let challenge: ChallengeOutcome | undefined;
+  if (access.challenge !== undefined && ctx.challenge !== undefined) {
+    ({ verdict, outcome: challenge } = ctx.challenge.admit(req, verdict, forwardedFor.clientIp, service.name, nowMs));
+  }
   if (ctx.usage !== undefined && access.crowdsec !== 'off') countAdmission(ctx.usage, 'request', verdict);
   if (verdict.allowed) {
     // AppSec services: counted by the gate once the engine has judged (src/appsec/gate.ts).
@@ -63,7 +72,7 @@ export function admitRequest(ctx: AdmissionContext, req: IncomingMessage, peer: 
     ctx.metrics.httpRequest(service.name, 'denied', verdict.denyReason);
   }
   // One object shape for every request, routed or not, with auth or not.
-  return { requestId, service, clientIp: forwardedFor.clientIp, verdict, route, auth: undefined };
+  return { requestId, service, clientIp: forwardedFor.clientIp, verdict, route, auth: undefined, challenge };
 }
 
 export function requestAccessEntry(
@@ -103,5 +112,6 @@ export function requestAccessEntry(
     auth_mechanism: admission.auth?.mechanism,
     user_id: admission.auth?.userId,
     auth_success: admission.auth?.success,
+    challenge: admission.challenge,
   };
 }

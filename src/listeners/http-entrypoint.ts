@@ -24,6 +24,8 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { deniedWith, type AppSecForwarder, type AppSecGate } from '../appsec/gate';
 import type { AuthGate } from '../auth/gate';
+import { challengeRoute } from '../challenge/core';
+import type { ChallengeGate } from '../challenge/gate';
 import { authOf } from './auth-site';
 import { acceptConnection } from '../client-ip/accept';
 import { attachPeer, peerOf, type Peer } from '../client-ip/peer';
@@ -88,6 +90,8 @@ export interface HttpEntrypointOptions {
   auth: AuthGate;
   /** Undefined without --appsec-url. */
   appsec?: AppSecGate;
+  /** Services with access.challenge (src/challenge/). */
+  challenge?: ChallengeGate;
 }
 
 /** nginx's status for a client that closed the connection before the response was sent. */
@@ -108,8 +112,10 @@ export class HttpEntrypoint implements AdmissionContext {
   readonly chain: ChainContext;
   readonly metrics: Metrics;
   readonly usage: UsageRecorder | undefined;
+  readonly challenge: ChallengeGate | undefined;
 
   constructor(private readonly opts: HttpEntrypointOptions) {
+    this.challenge = opts.challenge;
     this.trusted = opts.trusted;
     this.chain = opts.chain;
     this.metrics = opts.metrics;
@@ -284,8 +290,11 @@ export class HttpEntrypoint implements AdmissionContext {
     else if (!admission.verdict.allowed) {
       // A denied browser's automatic /favicon.ico: the proxy's icon, not a second denial in the log.
       if (answerFavicon(req, res)) return;
-      respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
+      if (!(hasChallenge(admission) && this.challenge?.answerDenied(req, res, admission, this.redirectFor(req, admission.service)) === true))
+        respondDenied(res, req.headers.accept, (admission.route ?? admission.service.config).deny, denialOf(admission));
     } else if (this.isUnknownChallenge(req, admission.service)) respond(res, 404);
+    else if (hasChallenge(admission) && this.challenge !== undefined && challengeRoute(req.url ?? '/') !== undefined)
+      this.challenge.answerAllowed(req, res, admission);
     else if ((location = this.redirectFor(req, admission.service)) !== undefined) {
       this.opts.appsec?.redirected(admission);
       redirect(res, location);
@@ -444,6 +453,10 @@ export class HttpEntrypoint implements AdmissionContext {
   /** AppSec allowed the request: the rest of the way (LoggedResponse carries the admission). */
   private readonly afterAppSec: AppSecForwarder = {
     web: (req, res, _target, body) => this.pass(req, res, (res as LoggedResponse).admission as AdmittedRequest, body, false),
+    instead: (req, res) => {
+      const admission = (res as LoggedResponse).admission as AdmittedRequest;
+      return hasChallenge(admission) ? this.challenge?.instead(req, res, admission) : undefined;
+    },
   };
 
   /** An upgrade after the chain and AppSec: auth's refusal status, or undefined once it is relayed. */
@@ -507,6 +520,11 @@ export class HttpEntrypoint implements AdmissionContext {
 }
 
 type AdmittedRequest = Admission & { service: HttpServiceRuntime; verdict: Verdict };
+
+/** access.challenge is set (off is undefined) for the request's route or service. */
+function hasChallenge(admission: AdmittedRequest): boolean {
+  return (admission.route ?? admission.service).access.challenge !== undefined;
+}
 
 /** The AppSec setting that applies: the route's when the request has one. */
 function appsecOf(admission: AdmittedRequest): AppSecConfig {

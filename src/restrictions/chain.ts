@@ -1,7 +1,7 @@
 // The restriction chain: CIDR, then country, then CrowdSec; the first denial wins.
 // Pure: every input it needs is handed in, so it is unit-tested without sockets or a LAPI.
 import type { ClientAddress } from '../client-ip/peer';
-import type { CrowdSecMode } from '../config/types';
+import type { ChallengeConfig, CrowdSecMode } from '../config/types';
 import { compareTypes } from '../crowdsec/core/precedence';
 import type { ActiveDecision, CountryDecisionLookup, DecisionLookup } from '../crowdsec/core/types';
 import type { IpSet } from '../net/ip-set';
@@ -22,6 +22,8 @@ export interface CompiledAccess {
   countryAllow: ReadonlySet<string> | undefined;
   countryDeny: ReadonlySet<string> | undefined;
   crowdsec: CrowdSecMode;
+  /** access.challenge; undefined when off, so that services without it test one field, and only for captcha verdicts. */
+  challenge?: ChallengeConfig;
 }
 
 export interface ChainContext {

@@ -9,5 +9,6 @@ export function compileAccess(access: AccessConfig): CompiledAccess {
     countryAllow: access.countries.allow.length > 0 ? new Set(access.countries.allow) : undefined,
     countryDeny: access.countries.deny.length > 0 ? new Set(access.countries.deny) : undefined,
     crowdsec: access.crowdsec,
+    challenge: access.challenge.mode === 'off' ? undefined : access.challenge,
   };
 }

@@ -58,7 +58,10 @@ export type SettingKey =
   | 'workers'
   | 'denyTemplate'
   | 'sessionSecret'
-  | 'sessionSecretFile';
+  | 'sessionSecretFile'
+  | 'challengePowDifficulty'
+  | 'challengeTtl'
+  | 'challengeVerifyUrl';
 
 export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -357,6 +360,27 @@ export const SETTINGS: ReadonlyArray<SettingSpec> = [
     env: 'NB_PROXY_SESSION_SECRET_FILE',
     default: '(<cert-dir>/session-secret)',
     description: 'file holding the session key; by default created in --cert-dir (0600) when a service first uses auth',
+  },
+  {
+    key: 'challengePowDifficulty',
+    flag: '--challenge-pow-difficulty <n>',
+    env: 'NB_PROXY_CHALLENGE_POW_DIFFICULTY',
+    default: '30000',
+    description: 'access.challenge pow: key derivations a browser may need (random from half to all of it; docs/challenge.md)',
+  },
+  {
+    key: 'challengeTtl',
+    flag: '--challenge-ttl <duration>',
+    env: 'NB_PROXY_CHALLENGE_TTL',
+    default: '30m',
+    description: 'how long a solved challenge lets the address in (its cookie, bound to the address and service)',
+  },
+  {
+    key: 'challengeVerifyUrl',
+    flag: '--challenge-verify-url <url>',
+    env: 'NB_PROXY_CHALLENGE_VERIFY_URL',
+    default: "(the provider's siteverify)",
+    description: "siteverify URL for the turnstile, hcaptcha and recaptcha modes instead of the provider's own",
   },
 ];
 

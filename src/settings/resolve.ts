@@ -2,6 +2,7 @@
 // SettingsError naming the flag and its env var. Checks run in a fixed order, so one bad input
 // always gives the same message.
 import { resolveAppSecSettings } from '../appsec/settings';
+import { resolveChallengeSettings } from '../challenge/settings';
 import { resolveLogFormat } from '../telemetry/log-format';
 import { parseHttpsRedirectPort } from '../tls/redirect';
 import { acmeSettings } from './acme';
@@ -86,5 +87,9 @@ export function resolveSettings(flags: RawValues, env: NodeJS.ProcessEnv, envFil
     workers: workerCount(withDefault('workers')),
     denyTemplate: get('denyTemplate'),
     session: { secret: get('sessionSecret'), secretFile: get('sessionSecretFile') },
+    challenge: resolveChallengeSettings(
+      { powDifficulty: withDefault('challengePowDifficulty'), ttl: withDefault('challengeTtl'), verifyUrl: get('challengeVerifyUrl') },
+      (m) => new SettingsError(m),
+    ),
   };
 }

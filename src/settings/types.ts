@@ -1,5 +1,6 @@
 // The resolved process settings, as the rest of the program reads them.
 import type { AppSecSettings } from '../appsec/settings';
+import type { ChallengeSettings } from '../challenge/settings';
 import type { HostPort } from '../config/types';
 import type { CrowdSecSettings } from '../crowdsec/stream/settings';
 import type { LogFormat } from '../telemetry/log-format';
@@ -41,6 +42,8 @@ export interface Settings {
   denyTemplate: string | undefined;
   /** Where auth's session key comes from (src/auth/session-secret.ts); read when a service first uses auth. */
   session: { secret: string | undefined; secretFile: string | undefined };
+  /** access.challenge (src/challenge/settings.ts). */
+  challenge: ChallengeSettings;
 }
 
 export class SettingsError extends Error {}

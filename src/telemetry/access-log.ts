@@ -39,6 +39,8 @@ export interface AccessEntry {
   user_id?: string;
   /** true: a valid session or credential; false: a wrong one; absent: none presented. */
   auth_success?: boolean;
+  /** Services with access.challenge: the page was shown, a challenge was passed (or its cookie), or failed. */
+  challenge?: 'issued' | 'passed' | 'failed';
 }
 
 /** Where lines go: the shared stdout destination or the --access-log file. */
@@ -102,6 +104,7 @@ export function formatAccessLine(e: AccessEntry, time: number, head: string = LI
   if (e.auth_mechanism !== undefined) line += `,"auth_mechanism":"${e.auth_mechanism}"`;
   if (e.user_id !== undefined) line += `,"user_id":${quote(e.user_id)}`;
   if (e.auth_success !== undefined) line += `,"auth_success":${e.auth_success}`;
+  if (e.challenge !== undefined) line += `,"challenge":"${e.challenge}"`;
   return `${line},"metadata":${metadata},"msg":"access"}\n`;
 }
 

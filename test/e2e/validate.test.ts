@@ -146,7 +146,7 @@ t.test('--json prints the normalised config, which validates to itself', async (
   const res = await runBinary(['validate', '--json', '--config', messy, ...NO_ENV]);
   t.equal(res.code, 0, res.stderr);
   const doc = JSON.parse(res.stdout) as unknown;
-  const emptyAccess = { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: 'off' };
+  const emptyAccess = { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'off', appsec: 'off', challenge: 'off' };
   t.strictSame(doc, {
     services: [
       {
@@ -159,6 +159,7 @@ t.test('--json prints the normalised config, which validates to itself', async (
           countries: { allow: [], deny: ['RU', 'CN'] },
           crowdsec: 'off',
           appsec: 'off',
+          challenge: 'off',
         },
         tls: 'off',
         redirect_https: false,

@@ -83,6 +83,10 @@ export const VALID_CASES: [string, string, LoadOptions?][] = [
   ['appsec long form', http(access('appsec: { mode: observe, skip_paths: [/upload/, /api/files] }'))],
   ['appsec off without the engine', http(access('appsec: off')), NO_CS],
   ['appsec off on tcp', tcp(access('appsec: { mode: off }'))],
+  ['challenge pow', http(access('crowdsec: enforce\nchallenge: pow'))],
+  ['challenge long form off', http(access('challenge: { mode: off }')), NO_CS],
+  ['challenge off on tcp', tcp(access('challenge: off'))],
+  ['challenge per route', http(`    access: { crowdsec: enforce }\n    routes:\n      - path: /app/\n        access: { challenge: pow }\n`)],
   ...[
     '10.0.0.0/8',
     '1.2.3.4',
@@ -226,7 +230,7 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
   [
     'unknown access key',
     http(access('cidrs: {}')),
-    `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec, appsec`,
+    `${F}: service "web": field "access.cidrs": unknown key "cidrs" (did you mean "cidr"?); allowed keys: cidr, countries, crowdsec, appsec, challenge`,
   ],
   [
     'unknown cidr key',
@@ -647,5 +651,40 @@ export const ERROR_CASES: [string, string, string, LoadOptions?][] = [
     http(access('appsec: observe')),
     `${F}: service "web": field "access.appsec": "observe" needs the AppSec engine, which is not configured: set --appsec-url (NB_PROXY_APPSEC_URL), e.g. http://crowdsec:7422/, or use "off"`,
     NO_CS,
+  ],
+  [
+    'challenge unknown mode',
+    http(access('challenge: captcha')),
+    `${F}: service "web": field "access.challenge": "captcha" is not one of off, pow, turnstile, hcaptcha, recaptcha`,
+  ],
+  [
+    'challenge provider short form',
+    http(access('challenge: turnstile')),
+    `${F}: service "web": field "access.challenge": turnstile needs site_key and secret_file: { mode: turnstile, site_key: ..., secret_file: ... }`,
+  ],
+  [
+    'challenge on tcp',
+    tcp(access('challenge: pow')),
+    `${F}: service "ssh": field "access.challenge": "pow" is not allowed for protocol tcp: a challenge is a web page`,
+  ],
+  [
+    'challenge provider without site_key',
+    http(access('challenge: { mode: hcaptcha, secret_file: /nonexistent/hcaptcha }')),
+    `${F}: service "web": field "access.challenge.site_key": is required for hcaptcha (the site key of the provider's dashboard)`,
+  ],
+  [
+    'challenge secret file missing',
+    http(access('challenge: { mode: recaptcha, site_key: abc, secret_file: /nonexistent/recaptcha }')),
+    `${F}: service "web": field "access.challenge.secret_file": cannot read /nonexistent/recaptcha (ENOENT)`,
+  ],
+  [
+    'challenge site_key on pow',
+    http(access('challenge: { mode: pow, site_key: abc }')),
+    `${F}: service "web": field "access.challenge.site_key": is only for the provider modes (turnstile, hcaptcha, recaptcha), not pow`,
+  ],
+  [
+    'challenge unknown key',
+    http(access('challenge: { mode: pow, secret: x }')),
+    `${F}: service "web": field "access.challenge.secret": unknown key "secret"; allowed keys: mode, site_key, secret_file`,
   ],
 ];

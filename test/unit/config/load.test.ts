@@ -39,6 +39,7 @@ t.test('the example from the spec parses into the exact typed objects', async (t
       countries: { allow: ['DE', 'FR'], deny: [] },
       crowdsec: 'off',
       appsec: { mode: 'off', skipPaths: [] },
+      challenge: { mode: 'off' },
     },
     tls: { mode: 'off' },
     redirectHttps: false,
@@ -50,7 +51,13 @@ t.test('the example from the spec parses into the exact typed objects', async (t
     protocol: 'tcp',
     listen: { host: '0.0.0.0', port: 2222 },
     target: { host: '127.0.0.1', port: 22 },
-    access: { cidr: { allow: [], deny: [] }, countries: { allow: [], deny: [] }, crowdsec: 'observe', appsec: { mode: 'off', skipPaths: [] } },
+    access: {
+      cidr: { allow: [], deny: [] },
+      countries: { allow: [], deny: [] },
+      crowdsec: 'observe',
+      appsec: { mode: 'off', skipPaths: [] },
+      challenge: { mode: 'off' },
+    },
   });
 });
 
@@ -85,6 +92,7 @@ t.test('defaults and empty', async (t) => {
     countries: { allow: [], deny: [] },
     crowdsec: 'off',
     appsec: { mode: 'off', skipPaths: [] },
+    challenge: { mode: 'off' },
   });
   const nulls = parse(http('    access:\n      cidr:\n      countries: { allow: }\n      crowdsec:\n'), NO_CS);
   t.strictSame(
@@ -94,6 +102,7 @@ t.test('defaults and empty', async (t) => {
       countries: { allow: [], deny: [] },
       crowdsec: 'off',
       appsec: { mode: 'off', skipPaths: [] },
+      challenge: { mode: 'off' },
     },
     'empty values mean the default',
   );

@@ -43,6 +43,7 @@ export const LOADER_ONLY: Record<string, string> = {
   'auth session not a Go duration': 'the schema checks the text loosely; Go duration units are checked by the loader',
   'auth identity header the request needs': 'names compared case-insensitively',
   'appsec unavailable': 'appsec enforce/observe need --appsec-url (flags/env, not the file)',
+  'challenge secret file missing': 'secret files are read at load',
 };
 
 const ajv = new Ajv({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true });

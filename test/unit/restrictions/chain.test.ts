@@ -27,6 +27,7 @@ function access(partial: {
     countries: { allow: partial.countryAllow ?? [], deny: partial.countryDeny ?? [] },
     crowdsec: partial.crowdsec ?? 'off',
     appsec: { mode: 'off', skipPaths: [] },
+    challenge: { mode: 'off' },
   };
   return compileAccess(config);
 }

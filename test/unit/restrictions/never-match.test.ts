@@ -9,6 +9,7 @@ const access = (cidrAllow: string[], cidrDeny: string[] = [], countriesAllow: st
   countries: { allow: countriesAllow, deny: [] },
   crowdsec: 'off',
   appsec: APPSEC_OFF,
+  challenge: { mode: 'off' },
 });
 
 t.test('private CIDR allow list with a country allow list', async (t) => {

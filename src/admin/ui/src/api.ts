@@ -25,6 +25,8 @@ export interface EventRow {
   auth_mechanism?: string;
   user_id?: string;
   auth_success?: boolean;
+  /** Services with access.challenge: issued, passed or failed. */
+  challenge?: string;
   appsec_verdict: string | null;
   appsec_mode: string | null;
 }
@@ -192,6 +194,7 @@ interface AccessLine {
   auth_mechanism?: string;
   user_id?: string;
   auth_success?: boolean;
+  challenge?: string;
 }
 
 /** One SSE message → rows, oldest first. Each data line is "<seq> <access log JSON line>". */
@@ -225,6 +228,7 @@ export function parseStreamBatch(data: string): EventRow[] {
       auth_mechanism: a.auth_mechanism,
       user_id: a.user_id,
       auth_success: a.auth_success,
+      challenge: a.challenge,
       appsec_verdict: a.metadata.appsec_verdict ?? null,
       appsec_mode: a.metadata.appsec_mode ?? null,
     });

@@ -8,7 +8,7 @@ export function badge(kind: 'deny' | 'observe' | 'decision' | 'ok' | 'muted' | '
 
 /** The reason cell: deny badge; observe badge plus decision; nothing for a clean request. */
 export function reasonCell(e: EventRow): HTMLElement[] {
-  if (e.outcome === 'denied') return [badge('deny', e.deny_reason, 'denied')];
+  if (e.outcome === 'denied') return [badge('deny', e.deny_reason, 'denied'), ...challengeBadge(e)];
   if (e.outcome === 'observed') {
     const out = [badge('observe', 'observe', 'observe mode: this request would have been denied in enforce mode')];
     if (e.crowdsec_mode === 'observe') out.push(badge('decision', e.decision ?? 'unknown', 'CrowdSec decision type'));
@@ -17,7 +17,20 @@ export function reasonCell(e: EventRow): HTMLElement[] {
   }
   if (e.outcome === 'not_found') return [badge('muted', 'no service', 'no service matches the Host header')];
   if (e.upstream_error !== null) return [badge('warn', e.upstream_error, 'upstream error: the target did not answer properly')];
-  return authBadges(e);
+  return [...challengeBadge(e), ...authBadges(e)];
+}
+
+const CHALLENGE_TITLES: Record<string, string> = {
+  issued: 'captcha decision: the challenge page was shown instead of a denial',
+  passed: 'captcha decision: a solved challenge (or its cookie) let the client in',
+  failed: 'captcha decision: the challenge failed (see metadata.challenge_failure); denied',
+};
+
+/** Services with access.challenge (docs/challenge.md). */
+function challengeBadge(e: EventRow): HTMLElement[] {
+  const c = e.challenge;
+  if (c === undefined) return [];
+  return [badge(c === 'failed' ? 'warn' : c === 'passed' ? 'ok' : 'info', `challenge ${c}`, CHALLENGE_TITLES[c])];
 }
 
 /** Services with auth: a failed login, or who was signed in. */
