@@ -72,8 +72,9 @@ export function requestPath(url: string | undefined): string {
   return needsNormalising(path) ? normalisePath(path) : path;
 }
 
+/** "/", "?" or "#". */
 function endsAuthority(c: number): boolean {
-  return c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */;
+  return c === 47 || c === 63 || c === 35;
 }
 
 function needsNormalising(path: string): boolean {

@@ -76,10 +76,7 @@ const RAW: AppSecRawSettings = { url: 'http://crowdsec:7422/', apiKey: 'k', time
 const fail = (m: string): Error => new Error(m);
 
 t.test('sizes in every unit', async (t) => {
-  t.same(
-    ['1b', '1k', '1kb', '1KiB', '1m', '1MB', '1mib', ' 2 M '].map(parseByteSize),
-    [1, 1024, 1024, 1024, 1048576, 1048576, 1048576, 2097152],
-  );
+  t.same(['1b', '1k', '1kb', '1KiB', '1m', '1MB', '1mib', ' 2 M '].map(parseByteSize), [1, 1024, 1024, 1024, 1048576, 1048576, 1048576, 2097152]);
 });
 
 t.test('the bounds of every flag', async (t) => {

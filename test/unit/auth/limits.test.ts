@@ -71,10 +71,22 @@ t.test('revocations: expired ones go first, wherever they are, then the oldest',
   r.revoke('b', 150, 0);
   r.revoke('c', 300, 0);
   r.revoke('d', 400, 150);
-  t.same(['a', 'b', 'c', 'd'].map((id) => r.has(id)), [true, false, true, true], 'b expired at 150');
+  t.same(
+    ['a', 'b', 'c', 'd'].map((id) => r.has(id)),
+    [true, false, true, true],
+    'b expired at 150',
+  );
   const full = new RevocationStore(3);
   for (const id of ['a', 'b', 'c', 'd']) full.revoke(id, 1000, 0);
-  t.same(['a', 'b', 'c', 'd'].map((id) => full.has(id)), [false, true, true, true], 'none expired: the oldest');
+  t.same(
+    ['a', 'b', 'c', 'd'].map((id) => full.has(id)),
+    [false, true, true, true],
+    'none expired: the oldest',
+  );
   full.revoke('e', 1000, 0);
-  t.same(['b', 'c', 'd', 'e'].map((id) => full.has(id)), [false, true, true, true], 'never more than the bound');
+  t.same(
+    ['b', 'c', 'd', 'e'].map((id) => full.has(id)),
+    [false, true, true, true],
+    'never more than the bound',
+  );
 });

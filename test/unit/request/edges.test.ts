@@ -24,7 +24,12 @@ t.test('request Connection: what the client asked for, in a canonical form', asy
 
 t.test('Connection never names Host or Content-Length away', async (t) => {
   t.same(strip({ host: 'a', connection: 'Host, Content-Length', 'content-length': '5' }), { host: 'a', 'content-length': '5' });
-  const response: IncomingHttpHeaders = { connection: 'Content-Length, Transfer-Encoding, X-A', 'content-length': '5', 'transfer-encoding': 'chunked', 'x-a': '1' };
+  const response: IncomingHttpHeaders = {
+    connection: 'Content-Length, Transfer-Encoding, X-A',
+    'content-length': '5',
+    'transfer-encoding': 'chunked',
+    'x-a': '1',
+  };
   stripResponseHopByHop(response);
   t.same(response, { 'content-length': '5', 'transfer-encoding': 'chunked' });
 });
@@ -47,7 +52,8 @@ t.test('Host: length, port digits, letters at the ends of the ranges', async (t)
 });
 
 t.test('targets: only http and https, bytes at the ends of the ranges', async (t) => {
-  for (const raw of ['https', 'wxyz://app/x', 'httpx://app/x', '/a\u007f']) t.same(canonicalTarget('GET', raw), { ok: false, status: 400 }, JSON.stringify(raw));
+  for (const raw of ['https', 'wxyz://app/x', 'httpx://app/x', '/a\u007f'])
+    t.same(canonicalTarget('GET', raw), { ok: false, status: 400 }, JSON.stringify(raw));
   t.same(canonicalTarget('GET', '/\u00ff'), { ok: true, target: '/\u00ff', authority: undefined }, 'obs-text up to 255');
   t.notOk(originForm(''));
   t.notOk(originForm('a/b'));
