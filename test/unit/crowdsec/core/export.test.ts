@@ -2,7 +2,7 @@
 // (activeByOrigin): every live entry once, bucket and overflow alike, nothing expired.
 import t from 'tap';
 import { DecisionStore } from '../../../../src/crowdsec/core/store';
-import type { LapiDecision } from '../../../../src/crowdsec/core/types';
+import type { ActiveDecision, LapiDecision } from '../../../../src/crowdsec/core/types';
 
 const NOW = 1_700_000_000_000;
 
@@ -32,6 +32,8 @@ function filled(): DecisionStore {
   return s;
 }
 
+const plain = (x: ActiveDecision | undefined): object | undefined =>
+  x === undefined ? undefined : { type: x.type, origin: x.origin, scenario: x.scenario, value: x.value, expiresAt: x.expiresAt };
 const key = (x: LapiDecision): string => `${x.scope} ${x.value} ${x.type}`;
 
 t.test('every unexpired entry, with the time it has left', async (t) => {
@@ -54,7 +56,7 @@ t.test('a copy built from the export answers as the original', async (t) => {
   const copy = new DecisionStore({ countryScope: true });
   copy.apply({ new: [...s.exportDecisions(later)], deleted: [] }, later);
   for (const ip of ['1.2.3.4', '5.6.7.8', '10.9.9.9', '2001:db8::1', '2001:db8::2', '9.9.9.9']) {
-    t.same(copy.lookup(ip, later)?.toJSON(), s.lookup(ip, later)?.toJSON(), ip);
+    t.same(plain(copy.lookup(ip, later)), plain(s.lookup(ip, later)), ip);
   }
   t.same(copy.lookupCountry('FR', later)?.type, 'ban');
   t.same(copy.stats(later), s.stats(later));
