@@ -45,7 +45,7 @@ t.test('skip_paths: dot segments at the end, and in the query', async (t) => {
 });
 
 t.test('the HTTP version code falls back to 11', async (t) => {
-  for (const v of ['2', '', '1x1', '1.1.1']) t.equal(versionCode(v), '11', JSON.stringify(v));
+  for (const v of ['2', '', '1x1', '1.1.1', '2.0.1', '2x0']) t.equal(versionCode(v), '11', JSON.stringify(v));
 });
 
 t.test('proxy cookies', async (t) => {
