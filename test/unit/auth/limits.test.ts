@@ -40,6 +40,17 @@ t.test('bounded: unblocked entries go oldest first, a renewed window counts as n
   t.notOk(l.fail('b', 2001), "b's was dropped");
 });
 
+t.test('bounded: an entry whose window starts again counts as the newest, even while blocked', async (t) => {
+  const l = new FailureLimiter({ limit: 2, windowMs: 2000, blockMs: 5000, maxEntries: 3 });
+  l.fail('a', 0);
+  t.ok(l.fail('a', 1), 'a blocked until 5001');
+  l.fail('b', 1500);
+  l.fail('c', 1500);
+  l.fail('a', 2100); // a's window starts again: a moves behind b and c, the table has room
+  t.equal(l.size, 3);
+  t.ok(l.fail('b', 2200), "b's failure at 1500 was kept");
+});
+
 t.test('bounded: blocked entries stay while unblocked ones can go, and up to twice the bound', async (t) => {
   const two = new FailureLimiter({ limit: 2, windowMs: 1000, blockMs: 5000, maxEntries: 2 });
   two.fail('x', 0);
