@@ -136,3 +136,17 @@ t.test('breakdown order: type, then origin, then family, whatever the insertion 
     'active decisions: by label then family; a list without a scenario is "lists"',
   );
 });
+
+t.test('more edges: overflow memory counted, country deletions without the scope, export at expiry, has() of junk', async (t) => {
+  const s = store([d('1.2.3.4'), d('1.2.3.5', { type: 'captcha' })]);
+  const before = s.bytes;
+  s.apply({ new: [d('1.2.3.4', { type: 'captcha' })], deleted: [] }, NOW);
+  t.equal(s.bytes, before + 64 * 32, 'the first overflow buffer: 64 records of 32 bytes');
+  t.equal(s.apply({ new: [], deleted: [d('1.2.3.4', { type: 'throttle' })] }, NOW).deleted, 0, 'a type never seen');
+  t.equal(s.apply({ new: [], deleted: [d('1.2.3.5', { type: 'ban' })] }, NOW).deleted, 0, 'a type held by another value only');
+  t.notOk(s.has('bogus', 'ban'));
+  const country = { scope: 'Country', value: 'FR', type: 'ban', duration: '1h', origin: 'cscli', scenario: 'geo' };
+  t.same(s.apply({ new: [], deleted: [country] }, NOW), { added: 0, deleted: 0, skipped: 1, expired: 0 }, 'Country scope off: skipped');
+  const e = store([d('9.9.9.9', { duration: '1s' }), d('9.9.9.9', { type: 'captcha', duration: '1s' })]);
+  t.same([...e.exportDecisions(NOW + 1000)], [], 'nothing exported at its expiry millisecond');
+});
