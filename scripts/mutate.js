@@ -7,13 +7,15 @@
 //
 // NB_MUTATE_FILES=src/net/ip.ts,src/net/port.ts narrows the mutants to those files, and
 // NB_MUTATE_TESTS=ip.test narrows the tests to those files of the core's test folder (a quick
-// look at one file; the score printed is then for that part only).
+// look at one file; the score printed is then for that part only, and the part keeps its own
+// incremental record, .stryker-tmp/incremental/<folder>-part-<hash>.json).
 // The checker plugin type-checks every mutant first (those that do not compile are "invalid").
 // Incremental: each folder keeps its last result in .stryker-tmp/incremental/<folder>.json, so
 // a re-run only tests mutants in code or tests that changed since. Delete it to start over.
 // Concurrency 1 by default (NB_MUTATE_CONCURRENCY to change): the tests bind no ports, but the
 // machine is shared. Not run in CI: a full run takes minutes per folder.
 'use strict';
+const { createHash } = require('node:crypto');
 const { resolve } = require('node:path');
 
 /** Core (a folder under src/, or named files) → what it mutates and the unit test folder that covers it. */
@@ -61,8 +63,13 @@ async function main() {
   const rows = [];
   for (const folder of folders) {
     const started = Date.now();
-    const slug = folder.replace(/\//g, '-');
-    const mutate = list(process.env.NB_MUTATE_FILES) ?? CORES[folder].mutate;
+    const files = list(process.env.NB_MUTATE_FILES);
+    const tests = list(process.env.NB_MUTATE_TESTS);
+    // A narrowed run keeps its own incremental record and report, so that it neither overwrites the
+    // full run's nor is compared with it.
+    const part = files === undefined && tests === undefined ? '' : `-part-${createHash('sha256').update(`${files}|${tests}`).digest('hex').slice(0, 8)}`;
+    const slug = folder.replace(/\//g, '-') + part;
+    const mutate = files ?? CORES[folder].mutate;
     const stryker = new Stryker({
       mutate,
       // The sandbox is compiled once (tsc, all mutants in it), and the tests run as JavaScript:
@@ -70,7 +77,7 @@ async function main() {
       buildCommand: 'npx tsc -p tsconfig.mutate.json',
       testRunner: 'tap',
       tap: {
-        testFiles: (list(process.env.NB_MUTATE_TESTS) ?? ['*.test']).map((name) => `${BUILD}/${CORES[folder].tests}/${name}.js`),
+        testFiles: (tests ?? ['*.test']).map((name) => `${BUILD}/${CORES[folder].tests}/${name}.js`),
         nodeArgs: ['-r', '{{hookFile}}', '{{testFile}}'],
       },
       checkers: ['typescript'],

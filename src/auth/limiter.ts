@@ -33,9 +33,11 @@ export class FailureLimiter {
     let e = this.entries.get(ip);
     if (e === undefined || nowMs - e.since >= this.opts.windowMs) {
       if (e !== undefined) this.entries.delete(ip);
+      // Room is made before the new entry goes in, so it is never the one dropped: with the table
+      // full of blocked addresses, a new address's failures would otherwise never count.
+      this.prune(nowMs);
       e = { since: nowMs, failures: 0, blockedUntil: e?.blockedUntil ?? 0 };
       this.entries.set(ip, e);
-      this.prune(nowMs);
     }
     e.failures++;
     if (e.failures >= this.opts.limit) {
@@ -56,11 +58,12 @@ export class FailureLimiter {
     return this.entries.size;
   }
 
+  /** Room for one more entry: unblocked entries go oldest first; blocked ones only past twice the bound. */
   private prune(nowMs: number): void {
-    if (this.entries.size <= this.opts.maxEntries) return;
+    if (this.entries.size < this.opts.maxEntries) return;
     for (const [ip, e] of this.entries) {
-      if (this.entries.size <= this.opts.maxEntries) break;
-      if (e.blockedUntil <= nowMs || this.entries.size > this.opts.maxEntries * 2) this.entries.delete(ip);
+      if (this.entries.size < this.opts.maxEntries) break;
+      if (e.blockedUntil <= nowMs || this.entries.size >= this.opts.maxEntries * 2) this.entries.delete(ip);
     }
   }
 }

@@ -58,8 +58,11 @@ export function requestPath(url: string | undefined): string {
     // absolute-form: scheme://authority/path
     const scheme = url.indexOf('://');
     if (scheme < 0) return '/';
-    const slash = url.indexOf('/', scheme + 3);
-    if (slash < 0) return '/';
+    // The path starts at the first "/" after the authority; a "?" or "#" first means it has none
+    // ("http://h?q=/admin" is "/", not "/admin").
+    let slash = scheme + 3;
+    while (slash < url.length && !endsAuthority(url.charCodeAt(slash))) slash++;
+    if (url.charCodeAt(slash) !== 47) return '/';
     start = slash;
   }
   let end = url.indexOf('?', start);
@@ -67,6 +70,11 @@ export function requestPath(url: string | undefined): string {
   if (hash >= 0 && (end < 0 || hash < end)) end = hash;
   const path = start === 0 && end < 0 ? url : url.slice(start, end < 0 ? url.length : end);
   return needsNormalising(path) ? normalisePath(path) : path;
+}
+
+/** "/", "?" or "#". */
+function endsAuthority(c: number): boolean {
+  return c === 47 || c === 63 || c === 35;
 }
 
 function needsNormalising(path: string): boolean {

@@ -99,6 +99,7 @@ t.test('retry policy', async (t) => {
   t.notOk(mayRetry('POST', false, 'response'));
   t.ok(mayRetry('GET', false, 'response'));
   t.ok(mayRetry('OPTIONS', false, 'response'));
+  t.ok(mayRetry('HEAD', false, 'response'));
   t.notOk(mayRetry('GET', true, 'response'));
   t.same(
     [hasBody({}), hasBody({ 'content-length': '0' }), hasBody({ 'content-length': '3' }), hasBody({ 'transfer-encoding': 'chunked' })],
