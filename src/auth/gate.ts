@@ -26,6 +26,7 @@ import { verifySecret } from './secret-hash';
 import { sessionScope, type ServiceAuth } from './service';
 import { newSessionId, signPayload, signSession, verifyPayload, verifySession, type SessionToken } from './token';
 import type { AuthOutcome, Identity, OidcSettings } from './types';
+import { readForm } from '../util/form';
 
 /** What the gate needs of a request's admission: the service and where the outcome goes. */
 export interface AuthTarget {
@@ -163,7 +164,7 @@ export class AuthGate {
       req.resume();
       return html(res, 429, loginPage({ ...form, returnTo: '/', error: 'Too many failed attempts. Try again later.' }), { 'retry-after': retryAfter(blocked) });
     }
-    const body = await readForm(req);
+    const body = await readForm(req, MAX_FORM_BYTES, FORM_TIMEOUT_MS);
     if (typeof body === 'number') return send(res, body, 'text/plain; charset=utf-8', `${body === 413 ? 'Payload Too Large' : 'Request Timeout'}\n`);
     const returnTo = safeReturnPath(body.get('rd'));
     const given = body.get(c.method) ?? '';
@@ -303,29 +304,5 @@ function html(res: ServerResponse, status: number, body: string, extra: Record<s
     'x-frame-options': 'DENY',
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
     ...extra,
-  });
-}
-
-/** The urlencoded body of a login form, or the status to refuse it with. */
-function readForm(req: IncomingMessage): Promise<URLSearchParams | 408 | 413> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => done(408), FORM_TIMEOUT_MS);
-    const done = (r: URLSearchParams | 408 | 413): void => {
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_FORM_BYTES) return done(413);
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => done(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', () => done(408));
   });
 }

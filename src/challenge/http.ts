@@ -1,5 +1,6 @@
 // The gate's small HTTP helpers: an answer with its headers, and the verification form's body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readForm as readCappedForm } from '../util/form';
 
 const MAX_FORM_BYTES = 16 * 1024;
 const FORM_TIMEOUT_MS = 10_000;
@@ -18,24 +19,5 @@ export function send(res: ServerResponse, status: number, type: string, body: st
 
 /** The urlencoded body of the verification form, or the status to refuse it with. */
 export function readForm(req: IncomingMessage): Promise<URLSearchParams | 408 | 413> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => done(408), FORM_TIMEOUT_MS);
-    const done = (r: URLSearchParams | 408 | 413): void => {
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_FORM_BYTES) return done(413);
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => done(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', () => done(408));
-  });
+  return readCappedForm(req, MAX_FORM_BYTES, FORM_TIMEOUT_MS);
 }
