@@ -5,7 +5,11 @@
 //   MODE http-proxy: the library and agent settings netbird-proxy uses (http-proxy, keep-alive
 //                    agent, lifo);
 //   MODE request:    the same agent, forwarding with plain http.request() and pipe().
+//   node .build/bench/lib/bare-proxy.js tcp LISTEN:UPSTREAM [LISTEN:UPSTREAM ...]
+//   MODE tcp:        a TCP pipe per pair (net.createServer, net.connect, pipe both ways): the
+//                    ceiling of Node's own sockets for the tcp services' new-connection rate.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import httpProxy from 'http-proxy';
 
 function badGateway(res: ServerResponse): void {
@@ -17,7 +21,34 @@ function badGateway(res: ServerResponse): void {
   }
 }
 
+function tcpPipes(pairs: string[]): void {
+  let pending = pairs.length;
+  for (const pair of pairs) {
+    const [listen, upstream] = pair.split(':').map(Number);
+    if (!listen || !upstream) throw new Error(`bad LISTEN:UPSTREAM pair: ${pair}`);
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const up = net.connect({ host: '127.0.0.1', port: upstream, allowHalfOpen: true, noDelay: true });
+      const both = (): void => {
+        client.destroy();
+        up.destroy();
+      };
+      client.on('error', both);
+      up.on('error', both);
+      client.pipe(up);
+      up.pipe(client);
+    });
+    server.listen(listen, '127.0.0.1', () => {
+      if (--pending === 0) process.stdout.write('ready\n');
+    });
+  }
+}
+
 function main(): void {
+  if (process.argv[2] === 'tcp') {
+    tcpPipes(process.argv.slice(3));
+    process.on('SIGTERM', () => process.exit(0));
+    return;
+  }
   const [mode, listenArg, upstreamArg] = process.argv.slice(2);
   const listen = Number(listenArg);
   const upstreamPort = Number(upstreamArg);

@@ -63,12 +63,21 @@ async function launch(name: string, dir: string, cpu: string | undefined, cmd: s
     await stopChild(child, 1000, 'SIGKILL');
     throw err;
   }
+  // A server that dies mid-run would only show up later as "connection refused" in some wrk run:
+  // say so at once, with the end of its console log (the temp dir is gone without --keep).
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`\n!! ${name} (pid ${child.pid}) exited unexpectedly (${signal ?? code}): ${tail(logFile)}\n`);
+  });
   return {
     name,
     pid: child.pid as number,
     dir,
     // nginx: SIGTERM is a fast shutdown; SIGQUIT would wait for keep-alive clients.
-    stop: () => stopChild(child, 3000, 'SIGTERM'),
+    stop: () => {
+      stopping = true;
+      return stopChild(child, 3000, 'SIGTERM');
+    },
   };
 }
 
@@ -249,6 +258,19 @@ backend be
 }
 
 /** bench/bare-proxy.ts: a Node reverse proxy with nothing but forwarding (a reference). */
+/** The bare Node TCP pipe (bare-proxy.js tcp), one listener per forward. */
+export async function startBareTcp(o: { dir: string; cpu: string | undefined; forwards: { listen: number; target: number }[] }): Promise<Server> {
+  mkdirSync(o.dir, { recursive: true });
+  return launch(
+    'bare-proxy-tcp',
+    o.dir,
+    o.cpu,
+    process.execPath,
+    [join(__dirname, 'bare-proxy.js'), 'tcp', ...o.forwards.map((f) => `${f.listen}:${f.target}`)],
+    o.forwards.map((f) => f.listen),
+  );
+}
+
 export async function startBareProxy(o: {
   mode: 'http-proxy' | 'request';
   dir: string;

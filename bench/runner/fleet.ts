@@ -1,11 +1,11 @@
 // The servers shared by the scenarios, started once per run: the HTTP upstream (nginx `return
-// 200`) and the TCP upstreams (Node echo/source), nginx (HTTP proxy + stream), HAProxy, the two
-// bare Node reference proxies, netbird-proxy with CrowdSec off (HTTP only) and netbird-proxy with
+// 200`) and the TCP upstreams (Node echo/source), nginx (HTTP proxy + stream), HAProxy, the
+// bare Node reference proxies (two HTTP, one TCP), netbird-proxy with CrowdSec off (HTTP only) and netbird-proxy with
 // the tcp services. The CrowdSec scenario adds the enforce daemons.
 import { join } from 'node:path';
 import { freePort } from '../../test/harness/ports';
 import { servicesYaml, startNetbird, type Netbird } from '../lib/netbird';
-import { startBareProxy, startHaproxy, startNginxProxy, startNginxUpstream, type Server } from '../lib/servers';
+import { startBareProxy, startBareTcp, startHaproxy, startNginxProxy, startNginxUpstream, type Server } from '../lib/servers';
 import { startTcpServer, type TcpServer } from '../lib/tcp';
 import type { Tools } from '../lib/install';
 import { memoryOf, type Pinning } from '../lib/tools';
@@ -27,6 +27,9 @@ export interface Fleet {
   tcpServer: TcpServer;
   upstreamPort: number;
   upstream: Server;
+  /** The bare Node TCP pipe's listeners, by TCP upstream: echo, source, http. */
+  bareTcpForwards: Record<string, Forward>;
+  bareTcp: Server;
   /** nginx stream listeners, by TCP upstream: echo, source, http. */
   nginxStream: Record<string, Forward>;
   /** netbird-proxy tcp services: tcp-echo, tcp-source, tcp-http. */
@@ -60,9 +63,11 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   const tcpTargets = { echo: tcpServer.echo, source: tcpServer.source, http: upstreamPort };
   const nginxStream: Record<string, Forward> = {};
   const netbirdTcp: Record<string, Forward> = {};
+  const bareTcpForwards: Record<string, Forward> = {};
   for (const [name, target] of Object.entries(tcpTargets)) {
     nginxStream[name] = { listen: await port(), target };
     netbirdTcp[`tcp-${name}`] = { listen: await port(), target };
+    bareTcpForwards[name] = { listen: await port(), target };
   }
   const nginxHttpPort = await port();
   const nginx = await startNginxProxy({
@@ -84,6 +89,8 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   const bareReqPort = await port();
   const bareReq = await startBareProxy({ mode: 'request', dir: join(dir, 'bare-request'), cpu: pin.server, port: bareReqPort, upstream: upstreamPort });
   defer(() => bareReq.stop());
+  const bareTcp = await startBareTcp({ dir: join(dir, 'bare-tcp'), cpu: pin.server, forwards: Object.values(bareTcpForwards) });
+  defer(() => bareTcp.stop());
 
   // HTTP-only like the enforce daemons, so enforce vs off differs in CrowdSec alone; the tcp
   // services get their own daemon (TCP traffic in the same process makes Node's shared socket and
@@ -109,13 +116,15 @@ export async function startFleet(tools: Tools, pin: Pinning, dir: string, defer:
   log('upstream, nginx, HAProxy, reference proxies, netbird-proxy (CrowdSec off; tcp services) up');
 
   const enforce: EnforceDaemon[] = [];
-  const serverPids = (): number[] => [nginx.pid, haproxy.pid, bare.pid, bareReq.pid, nbOff.pid, nbTcp.pid, ...enforce.map((e) => e.nb.pid)];
+  const serverPids = (): number[] => [nginx.pid, haproxy.pid, bare.pid, bareReq.pid, bareTcp.pid, nbOff.pid, nbTcp.pid, ...enforce.map((e) => e.nb.pid)];
   return {
     tcpServer,
     upstreamPort,
     upstream,
     nginxStream,
     netbirdTcp,
+    bareTcpForwards,
+    bareTcp,
     nginxHttpPort,
     nginx,
     haproxyPort,

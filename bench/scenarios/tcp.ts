@@ -1,4 +1,4 @@
-// Scenario "TCP": direct, nginx stream and netbird-proxy tcp services; per round and target,
+// Scenario "TCP": direct, nginx stream, a bare Node TCP pipe and netbird-proxy tcp services; per round and target,
 // connections/s with wrk (Connection: close), connections/s with the Node echo client, and bulk
 // throughput through one connection.
 import { runTcpClient, type BulkResult, type ConnRateResult } from '../lib/tcp';
@@ -45,6 +45,13 @@ export async function run(ctx: BenchContext): Promise<void> {
       description: 'nginx 1 worker, stream proxy_pass, session access_log',
       pid: fleet.nginx.pid,
       ports: { echo: fleet.nginxStream.echo.listen, source: fleet.nginxStream.source.listen, http: fleet.nginxStream.http.listen },
+    },
+    {
+      key: 'bare_node_tcp',
+      label: 'ref: bare Node pipe',
+      description: 'net.createServer + net.connect + pipe() both ways, nothing else: the ceiling of Node sockets',
+      pid: fleet.bareTcp.pid,
+      ports: { echo: fleet.bareTcpForwards.echo.listen, source: fleet.bareTcpForwards.source.listen, http: fleet.bareTcpForwards.http.listen },
     },
     {
       key: 'netbird_tcp',
@@ -136,6 +143,8 @@ export async function run(ctx: BenchContext): Promise<void> {
       netbird_vs_nginx_conns_wrk: ratio(tcp.netbird_tcp.median.conns_per_sec_wrk, tcp.nginx_stream.median.conns_per_sec_wrk),
       netbird_vs_nginx_conns_echo: ratio(tcp.netbird_tcp.median.conns_per_sec_echo, tcp.nginx_stream.median.conns_per_sec_echo),
       netbird_vs_nginx_bulk: ratio(tcp.netbird_tcp.median.bulk_mib_per_sec, tcp.nginx_stream.median.bulk_mib_per_sec),
+      bare_node_vs_nginx_conns_wrk: ratio(tcp.bare_node_tcp.median.conns_per_sec_wrk, tcp.nginx_stream.median.conns_per_sec_wrk),
+      netbird_vs_bare_node_conns_wrk: ratio(tcp.netbird_tcp.median.conns_per_sec_wrk, tcp.bare_node_tcp.median.conns_per_sec_wrk),
     },
   };
 }
@@ -172,6 +181,10 @@ export const report: ScenarioReport = {
     L.push(
       `  netbird-proxy / nginx stream: conns/s ${tr.netbird_vs_nginx_conns_wrk}× (wrk), ${tr.netbird_vs_nginx_conns_echo}× (echo); bulk ${tr.netbird_vs_nginx_bulk}×`,
     );
+    if (tr.bare_node_vs_nginx_conns_wrk !== undefined)
+      L.push(
+        `  bare Node pipe / nginx stream: conns/s ${tr.bare_node_vs_nginx_conns_wrk}× (wrk; Node's ceiling for this row); netbird-proxy / bare Node pipe: ${tr.netbird_vs_bare_node_conns_wrk}×`,
+      );
     return L;
   },
   targets(r: Results): Record<string, Target> {
@@ -184,7 +197,7 @@ export const report: ScenarioReport = {
         '>=',
         0.5,
         'netbird-proxy tcp / nginx stream, new connections/s (wrk Connection: close)',
-        `${fmt(md('netbird_tcp')?.conns_per_sec_wrk ?? NaN)} / ${fmt(md('nginx_stream')?.conns_per_sec_wrk ?? NaN)} conns/s; echo client (client-bound cross-check) ${tr.netbird_vs_nginx_conns_echo}×`,
+        `${fmt(md('netbird_tcp')?.conns_per_sec_wrk ?? NaN)} / ${fmt(md('nginx_stream')?.conns_per_sec_wrk ?? NaN)} conns/s; echo client (client-bound cross-check) ${tr.netbird_vs_nginx_conns_echo}×; the bare Node pipe reaches ${tr.bare_node_vs_nginx_conns_wrk ?? '—'}× (Node's ceiling)`,
       ),
       tcp_bulk_vs_nginx: ratioTarget(
         tr.netbird_vs_nginx_bulk,
