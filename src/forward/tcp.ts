@@ -27,7 +27,10 @@ const kHeld = Symbol('netbird-proxy.heldBuffers');
 /** Reading stopped by onUpstreamData returning false (net does not mark the stream paused for it). */
 const kStalled = Symbol('netbird-proxy.stalled');
 const kConnectTimeout = Symbol('netbird-proxy.connectTimeout');
+/** The buffer net reads the upstream's next bytes into: back to the pool once the socket is closed. */
+const kReading = Symbol('netbird-proxy.readingInto');
 type SplicedSocket = Socket & {
+  [kReading]?: Buffer;
   [kOtherSide]?: SplicedSocket;
   [kHooks]?: TcpForwardHooks;
   [kHeld]?: Buffer[];
@@ -40,6 +43,8 @@ type SplicedSocket = Socket & {
  * after `callback` (which sets it) returns; at the socket's creation it is unset and a small one is given.
  */
 let nextBuffer: Buffer | undefined;
+/** The buffer nextReadBuffer() gave last: the new socket's, right after net.connect() returns. */
+let handed: Buffer | undefined;
 const UPSTREAM_READS = { buffer: nextReadBuffer, callback: onUpstreamData };
 
 /** Connects client and upstream; half-close is passed through; any error or timeout destroys both. */
@@ -51,7 +56,12 @@ export function forwardTcp(client: Socket, target: HostPort, connectTimeoutMs: n
 }
 
 function dial(down: SplicedSocket, target: HostPort, connectTimeoutMs: number, hooks: TcpForwardHooks): void {
+  handed = undefined;
   const upstream: SplicedSocket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: UPSTREAM_READS });
+  // net gives the new handle its first buffer inside connect(); if a Node version did that later,
+  // `handed` stays unset here and the first read's callback records it instead.
+  upstream[kReading] = handed;
+  handed = undefined;
   upstream[kOtherSide] = down;
   upstream[kHooks] = hooks;
   upstream[kConnectTimeout] = connectTimeoutMs;
@@ -93,6 +103,7 @@ function onUpstreamConnected(this: SplicedSocket): void {
 function nextReadBuffer(): Buffer {
   const buf = nextBuffer ?? takeBuffer(MIN_READ);
   nextBuffer = undefined;
+  handed = buf;
   return buf;
 }
 
@@ -114,6 +125,7 @@ function onUpstreamData(this: SplicedSocket, n: number, buf: Buffer): boolean {
     else (this[kHeld] ??= []).push(buf);
     nextBuffer = takeBuffer(size);
   }
+  this[kReading] = nextBuffer; // net takes it for the next read as soon as this returns
   if (!more) this[kStalled] = true;
   return more;
 }
@@ -157,6 +169,13 @@ function destroyBoth(this: SplicedSocket): void {
 
 /** Once one side is fully closed, the other gets what is still buffered for it, then goes. */
 function onSideClosed(this: SplicedSocket): void {
+  const reading = this[kReading];
+  if (reading !== undefined) {
+    // Only the upstream has one; its handle is closed, so nothing reads into it any more. Without
+    // this, every connection would allocate a fresh first buffer (off-heap, which also brings GC on).
+    this[kReading] = undefined;
+    releaseBuffer(reading);
+  }
   const other = this[kOtherSide];
   if (other === undefined || other.destroyed) return;
   if (other.writableFinished) {
