@@ -32,7 +32,10 @@ function appsecConfig(subject: AppSecSubject): AppSecConfig {
 
 export interface AppSecForwarder {
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, body?: Readable): void;
-  /** A denial a challenge may replace (src/challenge/): 'pass' forwards, 'answered' was answered there, undefined denies. */
+  /**
+   * After every judgement (src/challenge/): for a denial a challenge may replace, 'pass' forwards,
+   * 'answered' was answered there, undefined denies; an allowed (observed) verdict gets undefined.
+   */
   instead?(req: IncomingMessage, res: ServerResponse): 'pass' | 'answered' | undefined;
 }
 
@@ -89,7 +92,7 @@ export class AppSecGate {
     subject.verdict = outcome.verdict;
     this.count(subject, outcome.verdict, true);
     if (res.destroyed || res.headersSent) return;
-    const instead = outcome.verdict.allowed ? undefined : forwarder.instead?.(req, res);
+    const instead = forwarder.instead?.(req, res);
     if (!outcome.verdict.allowed && instead !== 'pass') {
       const shown = deniedWith(subject.service.config.deny, outcome.denyStatus);
       // The unread rest of a body over the cap is left to Node, which drains it after the answer.

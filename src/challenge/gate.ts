@@ -148,7 +148,13 @@ export class ChallengeGate implements ChallengeJudge {
 
   /** After AppSec denied an admitted request: a captcha action is lifted by a pass, or answered by the challenge. */
   instead(req: IncomingMessage, res: ServerResponse, subject: ChallengeSubject): 'pass' | 'answered' | undefined {
-    if (!isChallengeable(subject.verdict)) return undefined;
+    const verdict = subject.verdict;
+    if (verdict.allowed) {
+      // appsec: observe: what a challenge would have done, as for an observed CrowdSec captcha.
+      if (isCaptchaVerdict(verdict) && verdict.metadata?.challenge === undefined) subject.verdict = observedVerdict(verdict, this.passes.has(req));
+      return undefined;
+    }
+    if (!isChallengeable(verdict)) return undefined;
     if (this.passes.has(req)) {
       subject.verdict = passedVerdict(subject.verdict);
       subject.challenge = 'passed';

@@ -31,6 +31,11 @@ t.test('an AppSec captcha is answered by the challenge', async (t) => {
     domains: [plain.example.com]
     target: ${upstream.url}
     access: { appsec: enforce }
+  - name: watch
+    protocol: http
+    domains: [watch.example.com]
+    target: ${upstream.url}
+    access: { appsec: observe, challenge: pow }
 `,
     args: ['--appsec-url', engine.url, '--appsec-api-key', lapi.apiKey, '--challenge-pow-difficulty', '2000'],
     env: { NB_PROXY_SESSION_SECRET: 'appsec-challenge-session-secret-0123456789' },
@@ -53,6 +58,13 @@ t.test('an AppSec captcha is answered by the challenge', async (t) => {
   t.equal(plain.status, 403, 'without a challenge: the denial');
   t.match(plain.body, /Access denied/);
   t.match((await get('/captcha-me')).body, /a browser challenge is required/, 'no browser: the plain denial');
+  t.equal((await get('/captcha-me?watch', { accept: HTML }, 'watch.example.com')).status, 200, 'observe: let through');
+  const observed = await daemon.waitFor((l) => l.msg === 'access' && l.path === '/captcha-me?watch', 5000);
+  t.match(
+    observed,
+    { deny_reason: '', metadata: { appsec_verdict: 'captcha', appsec_mode: 'observe', challenge: 'would_issue' } },
+    'observe: what a challenge would do',
+  );
 
   const seenBefore = engine.seen.length;
   const challenge = JSON.parse((await get(`${PREFIX}new`)).body) as unknown;
