@@ -1,5 +1,7 @@
 // The routes and targets of a service for /status, `netbird-proxy status`, the admin UI and /metrics.
 import type { RouteStatus, ServiceStatus } from './status';
+import { authSummary } from '../auth/summary';
+import type { ServiceAuth } from '../auth/service';
 import type { HostPort } from '../config/types';
 import type { Pool } from '../routing/pool';
 import { DEFAULT_ROUTE } from '../service-routes';
@@ -17,10 +19,14 @@ export function routesStatus(s: ServiceRuntime, nowMs = Date.now()): RouteStatus
   }
   const routing = (s as HttpServiceRuntime).routing;
   if (routing === undefined) return undefined;
-  out.push(routeStatus(DEFAULT_ROUTE, routing.fallback.pool, nowMs));
+  out.push({ ...routeStatus(DEFAULT_ROUTE, routing.fallback.pool, nowMs), auth: routeAuth(routing.fallback.auth) });
   // Longest first in the table; shown in path order.
-  for (const r of [...routing.routes].sort((a, b) => (a.path < b.path ? -1 : 1))) out.push(routeStatus(r.name, r.pool, nowMs));
+  for (const r of [...routing.routes].sort((a, b) => (a.path < b.path ? -1 : 1))) out.push({ ...routeStatus(r.name, r.pool, nowMs), auth: routeAuth(r.auth) });
   return out;
+}
+
+function routeAuth(auth: ServiceAuth | undefined): RouteStatus['auth'] {
+  return authSummary(auth?.config);
 }
 
 function routeStatus(route: string, pool: Pool<URL | HostPort, unknown>, nowMs: number): RouteStatus {

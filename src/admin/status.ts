@@ -34,6 +34,8 @@ export interface ServiceStatus {
 export interface RouteStatus {
   route: string;
   balance: string;
+  /** http services: who may use the route (its own login, the service's, or null for none). */
+  auth?: AuthSummary | null;
   targets: Array<{
     target: string;
     weight: number;

@@ -150,7 +150,7 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
           .map(asObject)
           .map((tg) => [
             text(x.name),
-            text(r.route),
+            `${text(r.route)}${routeLogin(r)}`,
             text(r.balance),
             `${text(tg.target)}${tg.backup === true ? ' (backup)' : ''}`,
             tg.health === 'up' ? 'up' : `DOWN${tg.down_reason === undefined ? '' : ` (${text(tg.down_reason)})`}`,
@@ -171,6 +171,12 @@ export function renderStatus(s: Obj, readyz: { status: number; body: string }, a
     ),
   );
   return out.join('\n');
+}
+
+/** " (login pin)" after a route with a login; nothing without one. */
+function routeLogin(route: Obj): string {
+  const auth = asObject(route.auth);
+  return typeof auth.method === 'string' ? ` (login ${auth.method})` : '';
 }
 
 function rules(svc: Obj): string {

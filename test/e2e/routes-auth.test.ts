@@ -125,6 +125,20 @@ for (const workers of ['1', '2']) {
       );
     });
 
+    await t.test("/status and netbird-proxy status show each route's login", async (t) => {
+      const status = await httpGet(`${daemon.adminUrl}/status`);
+      type Routes = { name: string; routes?: { route: string; auth?: { method: string; header?: string } | null }[] }[];
+      const services = (JSON.parse(status.body) as { services: Routes }).services;
+      const logins = (name: string): Record<string, string | null | undefined> =>
+        Object.fromEntries((services.find((s) => s.name === name)?.routes ?? []).map((r) => [r.route, r.auth === null ? null : r.auth?.method]));
+      t.same(logins('open'), { default: null, '/admin/': 'password', '/api/': 'header' });
+      t.same(logins('locked'), { default: 'password', '/admin/': 'password', '/public/': null });
+      t.notMatch(status.body, /scrypt|api-token/, 'no hash, no header value');
+      const human = await runBinary(['status', '--admin-addr', `127.0.0.1:${daemon.adminPort}`]);
+      t.match(human.stdout, /^ open +\/api\/ \(login header\) /m);
+      t.match(human.stdout, /^ locked +\/public\/ +round/m, 'auth: off: no login');
+    });
+
     await t.test('the /api/ route takes its header, which does not reach the upstream', async (t) => {
       t.equal((await get('open.example.com', '/api/items')).status, 401);
       t.equal((await get('open.example.com', '/api/items', { authorization: 'Bearer nope' })).status, 401);

@@ -67,6 +67,8 @@ export interface ServiceInfo {
 export interface RouteInfo {
   route: string;
   balance: string;
+  /** http: the route's login (its own or the service's); null or absent: none. */
+  auth?: ServiceInfo['auth'];
   targets: { target: string; weight: number; backup: boolean; health: 'up' | 'down'; down_reason?: string; probe_error?: string }[];
 }
 

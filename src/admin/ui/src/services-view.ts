@@ -187,6 +187,8 @@ function routesList(routes: RouteInfo[]): HTMLElement {
         'li',
         { 'data-route': r.route },
         h('code', {}, r.route),
+        r.auth ? ' ' : '',
+        r.auth ? badge('info', `login: ${AUTH_LABELS[r.auth.method]}`, 'who may use this route') : '',
         ` ${r.balance.replace('_', ' ')}: `,
         ...r.targets.flatMap((t) => [
           h('code', { 'data-target': t.target }, t.target),
@@ -296,10 +298,12 @@ function counts(rec: Record<string, number>): HTMLElement {
   return h('span', { class: 'chips' }, ...entries.map(([k, n]) => h('span', { class: 'chip' }, `${k}: ${n.toLocaleString()}`)));
 }
 
+const AUTH_LABELS = { password: 'Password', pin: 'PIN', oidc: 'OpenID Connect', header: 'Header' } as const;
+
 /** The Login row: the method, and for OIDC the provider and who may in. */
 function authText(auth: ServiceInfo['auth']): Node {
   if (auth === null) return h('span', { 'data-auth': 'none' }, 'none');
-  const label = { password: 'Password', pin: 'PIN', oidc: 'OpenID Connect', header: 'Header' }[auth.method];
+  const label = AUTH_LABELS[auth.method];
   const el = h('span', { 'data-auth': auth.method }, label);
   if (auth.method === 'header' && auth.header !== undefined) append(el, [' ', h('code', {}, auth.header)]);
   if (auth.method === 'oidc') {
