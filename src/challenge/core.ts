@@ -109,10 +109,19 @@ export function safeReturnPath(raw: string | null | undefined): string {
 }
 
 /**
+ * Where a solution is claimed: this process's ReplayStore, or with --workers > 1 the primary's
+ * (src/cluster/claims.ts), so that a replay sent to another worker is refused too.
+ */
+export interface SolutionClaims {
+  /** True the first time `key` is claimed before `expiresMs`; false for a replay (or when it cannot be told). */
+  claim(key: string, expiresMs: number, nowMs: number): boolean | Promise<boolean>;
+}
+
+/**
  * Solutions already accepted, each kept until its challenge expires: a replay is refused. Bounded:
  * when full of unexpired entries, a new solution is refused too (never accepted unrecorded).
  */
-export class ReplayStore {
+export class ReplayStore implements SolutionClaims {
   private readonly used = new Map<string, number>();
   private nextSweepMs = 0;
 

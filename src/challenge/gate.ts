@@ -14,6 +14,7 @@ import { checkPayload, newChallenge, powKeys, type PowKeys } from './altcha';
 import {
   PASS_COOKIE,
   ReplayStore,
+  type SolutionClaims,
   challengeRoute,
   cookieValue,
   failedVerdict,
@@ -53,7 +54,6 @@ const PLAIN_REQUIRED = 'Forbidden: a browser challenge is required; open this ad
 export class ChallengeGate implements ChallengeJudge {
   private secretKey: Buffer | undefined;
   private keys: PowKeys | undefined;
-  readonly replays = new ReplayStore();
   /** Requests that came with a valid pass (admit), for an AppSec captcha judged after the cookie was removed. */
   private readonly passes = new WeakSet<IncomingMessage>();
 
@@ -61,6 +61,8 @@ export class ChallengeGate implements ChallengeJudge {
     private readonly settings: ChallengeSettings,
     private readonly loadSecret: () => Buffer,
     private readonly log: Logger,
+    /** Single-use solutions: this process's store, or the primary's for a worker. */
+    private readonly replays: SolutionClaims = new ReplayStore(),
   ) {}
 
   /** Loads the key now (at config load), so that a problem with it fails the load of `file`. */
@@ -217,7 +219,7 @@ export class ChallengeGate implements ChallengeJudge {
     if (config.mode === 'pow') {
       const check = await checkPayload(this.pow, form.get('altcha'));
       if (!check.ok) why = check.why;
-      else if (!this.replays.claim(check.replayKey, check.expiresMs, Date.now())) why = 'solution already used';
+      else if (!(await this.replays.claim(check.replayKey, check.expiresMs, Date.now()))) why = 'solution already used';
     } else if ('secret' in config) {
       const url = this.settings.verifyUrl ?? PROVIDERS[config.mode].siteverify;
       const r = await siteverify(url, config.secret, form.get(PROVIDERS[config.mode].field) ?? '', subject.clientIp);

@@ -36,7 +36,9 @@ export type ToWorker =
   | { t: 'reopen-logs' }
   | { t: 'stop' }
   /** ACME certificates and challenges the primary holds (id > 0: acknowledge with acme-ack). */
-  | { t: 'acme'; id: number; update: AcmeUpdate };
+  | { t: 'acme'; id: number; update: AcmeUpdate }
+  /** The answer to a worker's claim: true the first time this solution was claimed in the group. */
+  | { t: 'claimed'; id: number; ok: boolean };
 
 /** status and metrics: for /status and /metrics; usage: its usage counters, taken; active: its decisions by origin. */
 export type AskWhat = 'status' | 'metrics' | 'usage' | 'active';
@@ -66,7 +68,9 @@ export type FromWorker =
   | { t: 'dump-end'; id: number }
   | { t: 'acme-ack'; id: number }
   /** At its stop, after draining: what it counted since the last take (the primary pushes it once more). */
-  | { t: 'usage-final'; usage: UsageSnapshot };
+  | { t: 'usage-final'; usage: UsageSnapshot }
+  /** A challenge solution to mark used, group-wide (src/cluster/claims.ts). */
+  | { t: 'claim'; id: number; key: string; expiresMs: number };
 
 export type { BouncerStatus };
 

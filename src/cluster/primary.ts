@@ -33,6 +33,7 @@ import { WorkerChannels } from './channels';
 import { ConfigPush } from './config-push';
 import { PRIMARY_SEMI_SPACE_MB, forkWorker, respawnDelayMs, setupWorkers, type ForkHooks } from './fork';
 import type { FromWorker } from './messages';
+import { GroupClaims } from './claims';
 import { DecisionRelay } from './relay';
 import { SetSync } from './set-sync';
 import { newSlot, type Slot } from './slot';
@@ -60,6 +61,8 @@ class Primary {
   private relay: DecisionRelay | undefined;
   private readonly slots: Slot[] = [];
   private readonly channels = new WorkerChannels();
+  /** Challenge solutions used anywhere in the group. */
+  private readonly claims = new GroupClaims();
   private readonly sets: SetSync;
   private readonly configs: ConfigPush;
   private readonly forkHooks: ForkHooks;
@@ -276,6 +279,8 @@ class Primary {
         return this.sets.onDump(slot, m);
       case 'answer':
         return this.channels.answered(m);
+      case 'claim':
+        return this.channels.send(worker, { t: 'claimed', id: m.id, ok: this.claims.claim(m.key, m.expiresMs, Date.now()) });
     }
   }
 

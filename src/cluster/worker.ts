@@ -14,6 +14,7 @@ import { encodeBatch, isToWorker, type FromWorker, type ToWorker, type WorkerRep
 import type { LapiDecision } from '../crowdsec/core/types';
 import { DecisionMirror, MirrorRunner } from './mirror';
 import { AcmeFollower } from '../tls/acme/follower';
+import { PrimaryClaims } from './claims';
 
 export const WORKER_SLOT_ENV = 'NB_PROXY_WORKER_SLOT';
 /** Decisions per dump-batch message (as the stream parser's batches). */
@@ -24,6 +25,7 @@ export function runWorker(settings: Settings): Promise<void> {
   const send = (m: FromWorker): void => {
     if (process.connected) process.send?.(m);
   };
+  const claims = new PrimaryClaims((m) => process.connected && process.send !== undefined && process.send(m));
   const mirror = new DecisionMirror(settings.crowdsec?.remediationFallback ?? 'ban', settings.crowdsec?.filters?.scopes.includes('country') ?? false);
   const runner = new MirrorRunner(mirror, settings.crowdsec !== undefined);
   const { trusted, geo } = preflightSettings(settings);
@@ -34,7 +36,7 @@ export function runWorker(settings: Settings): Promise<void> {
       if (usage === undefined || !process.connected || process.send === undefined) return resolve();
       process.send({ t: 'usage-final', usage } satisfies FromWorker, undefined, {}, () => resolve());
     });
-  const role = { crowdsec: runner, acme, beforeExit };
+  const role = { crowdsec: runner, acme, beforeExit, challengeClaims: claims };
   const { daemon, logs } = assembleDaemon(settings, trusted, geo, { accessHead: `{"level":30,"worker":${slot}`, base: { worker: slot }, role });
   const log = logs.log;
   if (settings.eventLogSize > 0) {
@@ -139,6 +141,7 @@ export function runWorker(settings: Settings): Promise<void> {
   let queue = Promise.resolve();
   process.on('message', (m: unknown) => {
     if (!isToWorker(m)) return;
+    if (m.t === 'claimed') return claims.answered(m.id, m.ok);
     // Certificates and challenges depend on nothing else: in force at once, even before the config.
     if (m.t === 'acme') {
       const bad = acme.apply(m.update);

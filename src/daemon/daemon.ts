@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { AuthGate } from '../auth/gate';
 import { ChallengeGate } from '../challenge/gate';
+import type { SolutionClaims } from '../challenge/core';
 import { usesChallenge } from '../challenge/service';
 import { loadSessionSecret } from '../auth/session-secret';
 import { authSummary } from '../auth/summary';
@@ -62,6 +63,8 @@ export interface WorkerRole {
   acme?: AcmeFollower;
   /** After draining, before exit: the worker hands its last usage counts to the primary. */
   beforeExit?: () => Promise<void>;
+  /** Challenge solutions are claimed at the primary, so that a replay to another worker is refused. */
+  challengeClaims?: SolutionClaims;
 }
 
 export class Daemon {
@@ -116,7 +119,12 @@ export class Daemon {
     const tlsMetrics = new TlsMetrics(this.metrics.registry, () => this.tls.status());
     this.tls = new TlsManager({ acme: settings.acme, log: this.log, metrics: tlsMetrics, follower: worker?.acme });
     this.auth = new AuthGate(() => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
-    this.challenge = new ChallengeGate(settings.challenge, () => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }), this.log);
+    this.challenge = new ChallengeGate(
+      settings.challenge,
+      () => loadSessionSecret({ ...settings.session, certDir: settings.acme.certDir }),
+      this.log,
+      worker?.challengeClaims,
+    );
     const common = {
       chain: this.chain,
       trusted,
