@@ -1,4 +1,4 @@
-// HTTP and WebSocket forwarding through http-proxy, with keep-alive agents to the upstreams.
+// HTTP forwarding (exchange.ts) and WebSocket forwarding (http-proxy), with keep-alive agents to the upstreams.
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
@@ -13,6 +13,7 @@ import { rejectUpgrade, respond } from '../util/responses';
 import { applyRoute, chooseMember, stickyMissed, type ForwardRoute, type HttpMember } from './routed';
 import type { UpstreamTarget } from './target';
 import { UpstreamHttpAgent, UpstreamHttpsAgent, UpstreamTimeoutError } from './upstream-agent';
+import { exchange, type ExchangeHooks } from './exchange';
 import { sanitizeUpstreamResponse } from './upstream-response';
 
 export type { UpstreamTarget } from './target';
@@ -78,26 +79,32 @@ export class HttpForwarder {
   private readonly httpAgent: UpstreamHttpAgent;
   private readonly httpsAgent: UpstreamHttpsAgent;
   private readonly proxy: httpProxy;
+  /** exchange.ts's callbacks, each guarded: a throw ends its own request, never the process. */
+  private readonly hooks: ExchangeHooks = {
+    onResponse: (proxyRes, req, res) => {
+      try {
+        return this.onResponse(proxyRes, req as TrackedRequest, res);
+      } catch (err) {
+        this.handlerFailed(err, req);
+        return false;
+      }
+    },
+    onError: (err, req, res) => this.guard(req, () => this.onProxyError(err, req as TrackedRequest, res)),
+  };
 
   constructor(private readonly opts: HttpForwarderOptions) {
     this.httpAgent = new UpstreamHttpAgent(opts.upstreamTimeoutMs);
     this.httpsAgent = new UpstreamHttpsAgent(opts.upstreamTimeoutMs);
-    // toProxy: the (already canonical, origin-form) target is used as it is: http-proxy would
-    // otherwise url.parse() it, which throws on some inputs.
+    // Upgrades only (requests go through exchange.ts). toProxy: the (already canonical,
+    // origin-form) target is used as it is: http-proxy would otherwise url.parse() it, which
+    // throws on some inputs.
     this.proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, toProxy: true });
-    // http-proxy gives a DELETE/OPTIONS without Content-Length a "Content-Length: 0" and drops its
-    // Transfer-Encoding, then pipes the body anyway: a chunked body would reach the upstream
-    // unframed, as a second request. Node's client frames it correctly without that pass.
-    const passes = this.proxy as unknown as { webPasses: Array<{ name: string }> };
-    passes.webPasses = passes.webPasses.filter((pass) => pass.name !== 'deleteLength');
     // Unhandled, http-proxy's error event would kill the process.
     this.proxy.on('error', (err, req, res) => this.onProxyError(err, req as TrackedRequest, res));
-    this.proxy.on('proxyReq', (proxyReq, req) => this.guard(req, () => this.prepare(proxyReq, req, false)));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => this.guard(req, () => this.onResponse(proxyRes, req as TrackedRequest, res)));
     this.proxy.on('proxyReqWs', (proxyReq, req, socket) =>
       this.guard(req, () => {
         const tracked = req as TrackedRequest;
-        this.prepare(proxyReq, req, true);
+        this.prepare(proxyReq, req);
         proxyReq.once('upgrade', () => (tracked[kUpgradeStatus] = 101));
         proxyReq.once('response', (res) => {
           tracked[kUpgradeStatus] = res.statusCode;
@@ -110,36 +117,37 @@ export class HttpForwarder {
     );
   }
 
-  /**
-   * The outgoing request: exactly the canonical target (http-proxy's urlJoin would merge "//"),
-   * and a Connection header for this hop only.
-   */
-  private prepare(proxyReq: http.ClientRequest, req: IncomingMessage, websocket: boolean): void {
+  /** The upgrade's outgoing request: exactly the canonical target (http-proxy's urlJoin would merge "//"). */
+  private prepare(proxyReq: http.ClientRequest, req: IncomingMessage): void {
     proxyReq.path = req.url ?? '/';
-    if (!websocket && req.headers.connection !== undefined) proxyReq.setHeader('connection', 'keep-alive');
   }
 
-  private onResponse(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): void {
+  /** The upstream answered a request (exchange.ts): false when it was answered here instead. */
+  private onResponse(proxyRes: IncomingMessage, req: TrackedRequest, res: ServerResponse): boolean {
     if (!sanitizeUpstreamResponse(proxyRes)) {
-      // Answered here, http-proxy sees the headers sent and copies nothing.
       this.record(req, 'other', new Error(`upstream answered with status ${proxyRes.statusCode ?? '?'}`));
       if (!res.headersSent) respond(res, 502, true);
       proxyRes.destroy();
-      return;
+      return false;
     }
     if (isHttp2Request(req)) this.fitForHttp2(proxyRes, req);
     if (req[kMember] !== undefined) answered(req, proxyRes);
     this.watchBody(proxyRes, req, res);
+    return true;
   }
 
-  /** Runs a callback http-proxy calls from its own event handlers, where a throw would be uncaught. */
+  /** Runs a callback called from event handlers (http-proxy's, exchange.ts's), where a throw would be uncaught. */
   private guard(req: IncomingMessage, fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      if (this.opts.onHandlerError === undefined) throw err;
-      this.opts.onHandlerError(err, req);
+      this.handlerFailed(err, req);
     }
+  }
+
+  private handlerFailed(err: unknown, req: IncomingMessage): void {
+    if (this.opts.onHandlerError === undefined) throw err;
+    this.opts.onHandlerError(err, req);
   }
 
   /** A request of a routed service: its route's target, path and headers; a retry on another target when allowed (routing/retry.ts). */
@@ -185,7 +193,7 @@ export class HttpForwarder {
     member.state.requests++;
     req[kTarget] = member.upstream;
     const target = member.upstream;
-    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url), buffer });
+    exchange(req, res, target.url, target.agent ?? this.agentFor(target.url), buffer, this.hooks);
   }
 
   /** A routed request that failed: counted against its target; true when it was sent again to another one. */
@@ -217,7 +225,7 @@ export class HttpForwarder {
   /** `body`: the request body to send instead of reading `req` (AppSec read it first; src/appsec/body.ts). */
   web(req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, body?: Readable): void {
     (req as TrackedRequest)[kTarget] = target;
-    this.proxy.web(req, res, { target: target.url, agent: target.agent ?? this.agentFor(target.url), buffer: body });
+    exchange(req, res, target.url, target.agent ?? this.agentFor(target.url), body, this.hooks);
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamTarget): void {
