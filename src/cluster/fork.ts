@@ -10,7 +10,6 @@ import type { Slot } from './slot';
 import { WORKER_SLOT_ENV } from './worker';
 
 const WORKER_SEMI_SPACE_MB = 4;
-export const PRIMARY_SEMI_SPACE_MB = 1;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
 const QUICK_DEATH_MS = 5000;
 const QUICK_DEATH_PAUSE_MS = 1000;

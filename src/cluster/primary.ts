@@ -4,7 +4,6 @@
 // all on SIGTERM. It serves no traffic itself: the workers bind the listeners (cluster shares the
 // sockets). Status and metrics are the workers' answers merged (status.ts).
 import cluster, { type Worker } from 'node:cluster';
-import v8 from 'node:v8';
 import type { Logger } from 'pino';
 import { AdminUi } from '../admin/api';
 import { EventLog } from '../admin/event-log';
@@ -31,7 +30,7 @@ import { VERSION } from '../version';
 import { ClusterAcme, type AcmePeer } from './acme';
 import { WorkerChannels } from './channels';
 import { ConfigPush } from './config-push';
-import { PRIMARY_SEMI_SPACE_MB, forkWorker, respawnDelayMs, setupWorkers, type ForkHooks } from './fork';
+import { forkWorker, respawnDelayMs, setupWorkers, type ForkHooks } from './fork';
 import type { FromWorker } from './messages';
 import { GroupClaims } from './claims';
 import { DecisionRelay } from './relay';
@@ -44,8 +43,6 @@ import { clusterUsagePusher } from './usage';
 const USAGE_ASK_TIMEOUT_MS = 60_000;
 
 export async function runPrimary(settings: Settings): Promise<void> {
-  // The primary serves no traffic: a small young generation costs it nothing (set before it allocates much).
-  if (!process.execArgv.some((a) => a.includes('--max-semi-space-size'))) v8.setFlagsFromString(`--max-semi-space-size=${PRIMARY_SEMI_SPACE_MB}`);
   const { config, geo } = await preflight(settings);
   const logs = createLogs(settings.logLevel, undefined, { onWriteError: () => undefined }, undefined, undefined, settings.logFormat);
   // The kernel spreads connections over the workers' shared sockets; round-robin would make this
