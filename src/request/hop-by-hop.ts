@@ -63,8 +63,14 @@ export function stripRequestHopByHop(headers: IncomingHttpHeaders, websocket: bo
 
 /** Strips a response's hop-by-hop headers in place (Transfer-Encoding is left to Node's framing). */
 export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
-  for (const name of connectionTokens(headers.connection)) {
-    if (name !== 'content-length' && name !== 'transfer-encoding') delete headers[name];
+  const connection = headers.connection;
+  // The usual values need no parsing (this runs on every response); "keep-alive" is removed below.
+  if (connection === 'close' || connection === 'Close') {
+    if (headers.close !== undefined) delete headers.close;
+  } else if (connection !== undefined && connection !== 'keep-alive' && connection !== 'Keep-Alive') {
+    for (const name of connectionTokens(connection)) {
+      if (name !== 'content-length' && name !== 'transfer-encoding') delete headers[name];
+    }
   }
   for (const name of RESPONSE_HOP) if (headers[name] !== undefined) delete headers[name];
 }

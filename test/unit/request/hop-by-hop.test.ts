@@ -47,6 +47,22 @@ t.test('response: Connection and what it names, Keep-Alive, Proxy-Connection, Tr
   t.same(h, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
 });
 
+t.test('response: the usual Connection values (fast path) strip what they name, like any other', async (t) => {
+  for (const connection of ['close', 'Close']) {
+    const h: Record<string, string> = { connection, close: 'named by Connection', 'content-type': 'text/plain' };
+    stripResponseHopByHop(h);
+    t.same(h, { 'content-type': 'text/plain' }, connection);
+  }
+  for (const connection of ['keep-alive', 'Keep-Alive']) {
+    const h: Record<string, string> = { connection, 'keep-alive': 'timeout=5', close: 'not named', 'content-type': 'text/plain' };
+    stripResponseHopByHop(h);
+    t.same(h, { close: 'not named', 'content-type': 'text/plain' }, connection);
+  }
+  const listed: Record<string, string> = { connection: 'close, X-Hop', close: 'x', 'x-hop': 'y', 'x-end': 'z' };
+  stripResponseHopByHop(listed);
+  t.same(listed, { 'x-end': 'z' }, 'a list is parsed');
+});
+
 t.test('helpers', async (t) => {
   t.same(connectionTokens(' a ,B,, c'), ['a', 'b', 'c']);
   t.same(connectionTokens(['a', 'b']), ['a', 'b']);
