@@ -7,7 +7,7 @@
 // http-proxy. Every listener is a shared function that finds its request through symbols.
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 export interface ExchangeHooks {
   /** The upstream answered: false when the response was dealt with there (nothing is relayed). */
@@ -57,6 +57,7 @@ export function exchange(req: IncomingMessage, res: ServerResponse, target: URL,
   (res as Response)[kProxyReq] = proxyReq;
   proxyReq.on('error', onUpstreamError);
   proxyReq.on('response', onUpstreamResponse);
+  proxyReq.on('upgrade', onUnaskedUpgrade);
   if (first) {
     req.on('error', onClientError);
     res.on('close', onClientClosed);
@@ -73,6 +74,16 @@ function onUpstreamError(this: Outgoing, err: Error): void {
     return;
   }
   (this[kHooks] as ExchangeHooks).onError(err, req, res);
+}
+
+/**
+ * A 101 to a request that asked for no upgrade (upgrades go through http-proxy): without this
+ * listener Node destroys the socket and the request ends with neither a response nor an error,
+ * leaving the client waiting. A bad answer from the upstream instead: 502.
+ */
+function onUnaskedUpgrade(this: Outgoing, _proxyRes: IncomingMessage, socket: Duplex): void {
+  socket.destroy();
+  (this[kHooks] as ExchangeHooks).onError(new Error('upstream switched protocols unasked (101)'), this[kReq] as IncomingMessage, this[kRes] as ServerResponse);
 }
 
 function onClientError(this: Incoming, err: Error): void {
@@ -95,8 +106,16 @@ function onClientClosed(this: Response): void {
 function onUpstreamResponse(this: Outgoing, proxyRes: IncomingMessage): void {
   const req = this[kReq] as IncomingMessage;
   const res = this[kRes] as ServerResponse;
-  if (!(this[kHooks] as ExchangeHooks).onResponse(proxyRes, req, res)) return;
-  if (!res.headersSent) writeHead(req, res, proxyRes);
+  const hooks = this[kHooks] as ExchangeHooks;
+  if (!hooks.onResponse(proxyRes, req, res)) return;
+  try {
+    if (!res.headersSent) writeHead(req, res, proxyRes);
+  } catch (err) {
+    // Something in the upstream's answer that Node refuses to send on: never a process-level throw.
+    proxyRes.destroy();
+    hooks.onError(err as Error, req, res);
+    return;
+  }
   if (!res.writableEnded) proxyRes.pipe(res);
 }
 
@@ -110,10 +129,9 @@ function writeHead(req: IncomingMessage, res: ServerResponse, proxyRes: Incoming
   } else if (version !== '2.0' && headers.connection === undefined) {
     headers.connection = req.headers.connection ?? 'keep-alive';
   }
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined) res.setHeader(name, value);
-  }
-  res.statusCode = proxyRes.statusCode as number;
-  if (proxyRes.statusMessage) res.statusMessage = proxyRes.statusMessage;
+  const status = proxyRes.statusCode as number;
+  // The headers object as it is: with no header set on `res` before, Node serialises it directly
+  // (setHeader() one by one would build its own map, an array per header). HTTP/2 has no reason phrase.
+  if (proxyRes.statusMessage && version !== '2.0') res.writeHead(status, proxyRes.statusMessage, headers);
+  else res.writeHead(status, headers);
 }

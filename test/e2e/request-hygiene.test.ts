@@ -266,6 +266,12 @@ t.test('an upstream response Node would refuse to relay never takes the process 
     '/status': 'HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok',
     '/reason': 'HTTP/1.1 200 O\x7fK\r\nContent-Length: 2\r\n\r\nok',
     '/hop': 'HTTP/1.1 200 OK\r\nConnection: X-Hidden\r\nX-Hidden: 1\r\nContent-Length: 2\r\n\r\nok',
+    // Since requests left http-proxy for forward/exchange.ts: statuses at the edges of what Node relays.
+    '/switching': 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\nok',
+    '/hints': 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    '/s999': 'HTTP/1.1 999 Whatever\r\nContent-Length: 2\r\n\r\nok',
+    '/http10': 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nclose-delimited',
+    '/dup-length': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok',
   };
   const server = net.createServer((socket) => {
     socket.on('error', () => undefined);
@@ -297,6 +303,9 @@ t.test('an upstream response Node would refuse to relay never takes the process 
     t.not(firstStatus(r.text), 0, `${path}: answered (${firstStatus(r.text)})`);
     t.equal(daemon.child.exitCode, null, `${path}: the proxy is still running`);
     if (path === '/hop') t.notMatch(r.text, /x-hidden/i, 'a header the upstream named in Connection is dropped');
+    if (path === '/hints') t.match(r.text, /^HTTP\/1\.1 200 [^]*\r\n\r\nok$/, 'the final answer after an interim one');
+    if (path === '/http10') t.match(r.text, /\r\n\r\nf\r\nclose-delimited\r\n0\r\n\r\n$/, 'a close-delimited upstream body is relayed whole (chunked)');
+    if (path === '/switching') t.equal(firstStatus(r.text), 502, 'a 101 nobody asked for is a bad answer, not a hang');
   }
   t.notOk(
     daemon.lines.some((l) => typeof l.msg === 'string' && l.msg.includes('crashed')),
