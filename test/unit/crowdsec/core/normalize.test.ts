@@ -52,6 +52,8 @@ t.test('types: lower-case [a-z0-9_], anything else becomes "_", at most 64 chara
     ['x'.repeat(MAX_TYPE_LENGTH + 1), 'x'.repeat(MAX_TYPE_LENGTH)],
     ['X'.repeat(MAX_TYPE_LENGTH + 10), 'x'.repeat(MAX_TYPE_LENGTH)],
     ['-'.repeat(MAX_TYPE_LENGTH * 2), '_'.repeat(MAX_TYPE_LENGTH)],
+    // "İ" lower-cases to two characters ("i" and a combining dot): the limit holds after lower-casing.
+    ['İ'.repeat(40), 'i_'.repeat(MAX_TYPE_LENGTH / 2)],
   ];
   for (const [input, want] of cases) t.equal(sanitizeType(input), want, JSON.stringify(input));
   t.equal(MAX_TYPE_LENGTH, 64);
