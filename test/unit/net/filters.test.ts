@@ -40,6 +40,9 @@ t.test('IPv6 entries added after the filters exist are found; the IPv6 bitmap co
   t.equal(index.bytes, tableBytes(index) + SUM6, 'summary built');
   index.insertV6([0x20010db9, 0x00010000, 0, 0], 48, 1000); // 2001:db9:1::/48
   t.equal(index.matchHead('2001:db9:1:2::3'), 1000);
+  index.insertV6([0x20010db9, 0x00020000, 0, 0], 48, 1001); // a second /48 keeps the length's bit
+  t.equal(index.matchHead('2001:db9:1:2::3'), 1000, 'the first /48 still found');
+  t.equal(index.matchHead('2001:db9:2::1'), 1001);
   for (let i = 512; i < 16384; i++) index.insertV6([0x20010db8, i, 0, 0], 64, i);
   t.equal(index.bytes, tableBytes(index) + SUM6 + OCC, 'bitmap built');
   index.insertV6([0x20010dba, 0x00010002, 0, 0], 64, 1001); // 2001:dba:1:2::/64
@@ -98,6 +101,7 @@ t.test('filters: never below 512 entries however many deletions; on a rebuild ke
     t.equal(index.bytes, tableBytes(index), `IPv${family}: 255: dropped`);
     index = rebuiltAt(family, 16386, 8194);
     t.equal(index.bytes, tableBytes(index) + sum + OCC, `IPv${family}: 8192 entries at the rebuild: bitmap kept`);
+    t.equal(index.matchHead(family === 4 ? '10.63.255.1' : '2001:db8:0:3fff::1'), 16383, 'found through the rebuilt bitmap');
     index = rebuiltAt(family, 16384, 8193);
     t.equal(index.bytes, tableBytes(index) + sum, `IPv${family}: 8191: bitmap dropped, summary kept`);
     t.equal(index.matchHead(family === 4 ? '10.0.255.1' : '2001:db8:0:ff::1'), NONE, 'deleted');
