@@ -34,3 +34,12 @@ t.test('a short IPv6 prefix is found where the bitmap has nothing of length ≥ 
   t.equal(index.matchHead('2001:dba:1:2::3'), 100001, 'a /48');
   t.equal(index.matchHead('2001:db8:0:5::1'), 5);
 });
+
+t.test('removing a present key says so, for either family', async (t) => {
+  const index = new PrefixIndex();
+  index.insertV4(0x0a000000, 8, 1);
+  index.insertV6([0x20010db8, 0, 0, 0], 32, 2);
+  t.ok(index.removeV4(0x0a000000, 8));
+  t.ok(index.removeV6([0x20010db8, 0, 0, 0], 32));
+  t.equal(index.size, 0);
+});
