@@ -2,7 +2,7 @@
 // bare /128 text, and a CIDR set's duplicates and bad input.
 import t from 'tap';
 import { CidrSet } from '../../../src/net/cidr-set';
-import { formatPrefixKey, parseIpv6Into, parsePrefixKey, prefixKeyAddress } from '../../../src/net/ip';
+import { formatPrefixKey, isV4Mapped, normalizeIp, parseIpv6Into, parsePrefixKey, prefixKeyAddress } from '../../../src/net/ip';
 
 t.test('IPv4-mapped prefixes: /96 is the IPv4 /0; host bits count as for IPv4', async (t) => {
   t.match(parsePrefixKey('::ffff:0.0.0.0/96'), { family: 4, prefix: 0, key: 0, hostBits: false });
@@ -50,4 +50,32 @@ t.test('CidrSet: one entry per CIDR, bad input refused', async (t) => {
   t.notOk(s.delete('11.0.0.0/8'));
   t.ok(s.delete('10.9.9.9/8'), 'host bits masked on delete too');
   t.equal(s.size, 1);
+});
+
+t.test('IPv6 parsing refuses what the lookups must not take for an address', async (t) => {
+  // The decision store and the client-IP code call parseIpv6Into directly, without isIP before it.
+  const h = new Uint16Array(8);
+  t.notOk(parseIpv6Into('::%', h), 'an empty zone after "::"');
+  t.notOk(parseIpv6Into('1::\u00e9', h), 'a non-ASCII character');
+  t.notOk(parseIpv6Into('1::\u0080', h), 'the first code past ASCII');
+  t.notOk(parseIpv6Into('1::2:3:4:5:6:7:8:9', h), 'nine groups with a "::"');
+  t.notOk(parseIpv6Into('1g2:3:4:5:6:7:8', h), 'junk between two groups');
+  t.ok(parseIpv6Into('1::23', h, 0, 4), 'a sub-range ends at its end, even before a hex digit');
+  t.same([...h], [1, 0, 0, 0, 0, 0, 0, 2]);
+});
+
+t.test('IPv4-mapped means all five leading hextets zero', async (t) => {
+  for (let i = 0; i < 5; i++) {
+    const h = [0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304];
+    h[i] = 1;
+    t.notOk(isV4Mapped(h), `hextet ${i} set`);
+  }
+  t.ok(isV4Mapped([0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304]));
+  t.equal(normalizeIp('1::ffff:102:304'), '1::ffff:102:304', 'not mapped: stays IPv6');
+  t.equal(normalizeIp('0.0.0.0'), '0.0.0.0', 'the IPv4 whose number is 0');
+});
+
+t.test('prefix lengths are decimal digits only', async (t) => {
+  // "-" and "a" are below "0" and above "9": read as digits they would give /17 and /59.
+  for (const bad of ['10.0.0.0/2-', '2001:db8::/1a', '2001:db8::/5/']) t.equal(parsePrefixKey(bad), undefined, bad);
 });

@@ -1,6 +1,15 @@
 // Decision fields from the LAPI to what the store keeps: scopes and types at their edges.
 import t from 'tap';
-import { MAX_TYPE_LENGTH, isCountryScope, normalizeScope, sanitizeType } from '../../../../src/crowdsec/core/normalize';
+import {
+  MAX_TYPE_LENGTH,
+  isCountryScope,
+  normalizeCountryDecision,
+  normalizeDecision,
+  normalizeScope,
+  sanitizeType,
+} from '../../../../src/crowdsec/core/normalize';
+import type { LapiDecision } from '../../../../src/crowdsec/core/types';
+import { parsePrefixKey } from '../../../../src/net/ip';
 
 t.test('scopes: Ip, Range and Country in any case, nothing else', async (t) => {
   for (const s of ['ip', 'Ip', 'IP', 'iP']) t.equal(normalizeScope(s), 'ip', s);
@@ -43,7 +52,29 @@ t.test('types: lower-case [a-z0-9_], anything else becomes "_", at most 64 chara
     ['x'.repeat(MAX_TYPE_LENGTH + 1), 'x'.repeat(MAX_TYPE_LENGTH)],
     ['X'.repeat(MAX_TYPE_LENGTH + 10), 'x'.repeat(MAX_TYPE_LENGTH)],
     ['-'.repeat(MAX_TYPE_LENGTH * 2), '_'.repeat(MAX_TYPE_LENGTH)],
+    // "İ" lower-cases to two characters ("i" and a combining dot): the limit holds after lower-casing.
+    ['İ'.repeat(40), 'i_'.repeat(MAX_TYPE_LENGTH / 2)],
   ];
   for (const [input, want] of cases) t.equal(sanitizeType(input), want, JSON.stringify(input));
   t.equal(MAX_TYPE_LENGTH, 64);
+});
+
+t.test('a decision without origin or scenario: both empty, for address and country scopes', async (t) => {
+  const now = 1_700_000_000_000;
+  t.same(normalizeDecision({ scope: 'Ip', value: '1.2.3.4', type: 'ban', duration: '1s' }, now), {
+    prefix: parsePrefixKey('1.2.3.4'),
+    type: 'ban',
+    origin: '',
+    scenario: '',
+    durationMs: 1000,
+    expiresAt: now + 1000,
+  });
+  t.same(normalizeCountryDecision({ scope: 'Country', value: 'fr', type: 'ban', duration: '1s', origin: 7, scenario: null } as unknown as LapiDecision, now), {
+    country: 'FR',
+    type: 'ban',
+    origin: '',
+    scenario: '',
+    durationMs: 1000,
+    expiresAt: now + 1000,
+  });
 });

@@ -2,6 +2,7 @@
 // the value a Hit reports for mapped addresses and IPv6 /32 ranges, 0.0.0.0, deletions inside an
 // overflow chain, has() on ranges, counts after a sweep with countries, and memory under churn.
 import t from 'tap';
+import type { Interner } from '../../../../src/crowdsec/core/interner';
 import { DecisionStore } from '../../../../src/crowdsec/core/store';
 import type { LapiDecision, StreamResponse } from '../../../../src/crowdsec/core/types';
 
@@ -35,6 +36,22 @@ t.test('the value of a hit', async (t) => {
   t.equal(s.lookup('2001:db8::1', NOW)?.value, '2001:db8::/32', 'an IPv6 /32 range, not the address');
   t.equal(s.lookup('1.2.3.4', NOW)?.value, '1.2.3.4');
   t.equal(s.lookup('0.0.0.0', NOW)?.value, '0.0.0.0', '0.0.0.0 is an IPv4 address');
+  // Keys of 3 and 4 words: bits 64-95 (the third word) are part of the value.
+  const w = store([d('2001:db8:0:0:1:2:3:4'), d('2001:db8:0:1:5:6::/80'), d('2001:db8:0:2:7:8::/96')]);
+  t.equal(w.lookup('2001:db8::1:2:3:4', NOW)?.value, '2001:db8::1:2:3:4', 'an IPv6 address');
+  t.equal(w.lookup('2001:db8:0:1:5:6:7:8', NOW)?.value, '2001:db8:0:1:5::/80', 'an IPv6 /80 range');
+  t.equal(w.lookup('2001:db8:0:2:7:8:9:a', NOW)?.value, '2001:db8:0:2:7:8::/96', 'an IPv6 /96 range');
+});
+
+t.test('deleted entries give back their type, origin and scenario strings', async (t) => {
+  const s = store([d('1.2.3.4', { type: 'mfa', origin: 'o1', scenario: 's1' }), d('1.2.3.5', { type: 'mfa', origin: 'o2', scenario: 's1' })]);
+  // White-box: the interners are private; what they hold is memory for as long as the process runs.
+  const held = (field: 'types' | 'origins' | 'scenarios', str: string): boolean => (Reflect.get(s, field) as Interner).idOf(str) !== undefined;
+  s.apply({ new: [], deleted: [d('1.2.3.4', { type: 'mfa' })] }, NOW);
+  t.notOk(held('origins', 'o1'), 'the last reference to an origin');
+  t.ok(held('origins', 'o2') && held('scenarios', 's1') && held('types', 'mfa'), 'strings still referenced stay');
+  s.apply({ new: [], deleted: [d('1.2.3.5', { type: 'mfa' })] }, NOW);
+  t.notOk(held('origins', 'o2') || held('scenarios', 's1') || held('types', 'mfa'), 'nothing left once the store is empty');
 });
 
 t.test('deleting one type inside an overflow chain keeps the others', async (t) => {
