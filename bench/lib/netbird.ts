@@ -7,6 +7,7 @@ import { httpGet, until } from '../../test/harness/clients';
 import { REPO_ROOT } from '../../test/harness/repo-root';
 import { sampler, withTimeout } from './probe';
 import { spawnPinned, stopChild } from './tools';
+import { LAUNCHER_NODE_FLAGS } from '../../src/util/launcher';
 
 export const NETBIRD_BIN = join(REPO_ROOT, 'bin', 'netbird-proxy');
 
@@ -38,6 +39,11 @@ export interface NetbirdOptions {
   adminPort: number;
   crowdsec?: { url: string; key: string; pollInterval?: string };
   nodeFlags?: string[];
+  /**
+   * false: without bin/netbird-proxy's own Node flags (src/util/launcher.ts), which every daemon
+   * gets otherwise: started as `node bin/netbird-proxy`, the shebang line is not read.
+   */
+  launcherFlags?: boolean;
   /** More flags for the daemon (e.g. --https-addr). */
   args?: string[];
   /** How long /readyz may take (initial sync of a big decision set included). */
@@ -60,6 +66,7 @@ export async function startNetbird(o: NetbirdOptions): Promise<Netbird> {
   writeFileSync(config, o.services);
   const logFile = join(o.dir, 'daemon.log');
   const args = [
+    ...(o.launcherFlags === false ? [] : LAUNCHER_NODE_FLAGS),
     ...(o.nodeFlags ?? []),
     o.bin ?? NETBIRD_BIN,
     '--config',

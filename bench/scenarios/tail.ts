@@ -108,7 +108,7 @@ interface Variant {
 export async function run(ctx: BenchContext): Promise<void> {
   const { opts, pin, results, fleet, dir } = ctx;
   if (!opts.tail) return;
-  const start = async (key: string, flags: string[]): Promise<Netbird> => {
+  const start = async (key: string, flags: string[], launcherFlags = true): Promise<Netbird> => {
     const nb = await startNetbird({
       name: `netbird-${key}`,
       dir: join(dir, `netbird-${key}`),
@@ -117,12 +117,14 @@ export async function run(ctx: BenchContext): Promise<void> {
       httpPort: await freePort(),
       adminPort: await freePort(),
       nodeFlags: ['--trace-gc', ...flags],
+      launcherFlags,
     });
     ctx.defer(() => nb.stop());
     return nb;
   };
   const semi = opts.tailSemiSpaceMb;
-  const dflt = await start('tail-default', []);
+  // V8's own default, without the launcher's fixed young generation (src/util/launcher.ts).
+  const dflt = await start('tail-default', [], false);
   // --min as well: V8 starts the young generation at 1 MB and grows it only while much survives,
   // which request garbage never does, so a larger maximum alone changes nothing.
   const sized = await start('tail-semi', [`--min-semi-space-size=${semi}`, `--max-semi-space-size=${semi}`]);

@@ -8,6 +8,7 @@ import { relayLines } from './line-relay';
 import { isFromWorker, type FromWorker } from './messages';
 import type { Slot } from './slot';
 import { WORKER_SLOT_ENV } from './worker';
+import { LAUNCHER_NODE_FLAGS } from '../util/launcher';
 
 const WORKER_SEMI_SPACE_MB = 4;
 /** A worker that dies sooner than this after its start is replaced after a pause, not at once. */
@@ -22,12 +23,14 @@ export function setupWorkers(): void {
 
 /**
  * A worker's young generation is capped at WORKER_SEMI_SPACE_MB per semi-space (V8's default grows to
- * 16 MB): a 1M-decision pull otherwise leaves each worker ~25 MB of heap it never gives back. An
- * explicit --max-semi-space-size (node flag or NODE_OPTIONS) is left alone.
+ * 16 MB): a 1M-decision pull otherwise leaves each worker ~25 MB of heap it never gives back. The
+ * launcher's fixed young generation (util/launcher.ts) is the single process's and is not passed on;
+ * an explicit --max-semi-space-size (another node flag or NODE_OPTIONS) is left alone.
  */
-function workerExecArgv(): string[] {
-  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--max-semi-space-size'));
-  return given ? process.execArgv : [...process.execArgv, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  const inherited = execArgv.filter((a) => !LAUNCHER_NODE_FLAGS.includes(a));
+  const given = [...inherited, nodeOptions].some((a) => a.includes('--max-semi-space-size'));
+  return given ? inherited : [...inherited, `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
 }
 
 export interface ForkHooks {
