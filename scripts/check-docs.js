@@ -36,6 +36,8 @@ const OTHER_TOOLS = {
   '--file': 'scripts/gen-key.js',
   '--example': 'scripts/gen-key.js',
   '--quick': 'npm run bench',
+  '--save': 'npm run bench',
+  '--min-semi-space-size': 'node',
   '--variant': 'debootstrap',
   '--max-semi-space-size': 'node',
   '--expose-gc': 'node',

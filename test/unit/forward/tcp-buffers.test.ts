@@ -50,10 +50,10 @@ t.test('short connections reuse read buffers, and every byte arrives intact', as
 
   const allocUnsafeSlow = Buffer.allocUnsafeSlow;
   let allocated = 0;
-  Buffer.allocUnsafeSlow = (size: number): Buffer => {
+  Buffer.allocUnsafeSlow = ((size: number) => {
     allocated++;
     return allocUnsafeSlow(size);
-  };
+  }) as typeof Buffer.allocUnsafeSlow;
   t.teardown(() => {
     Buffer.allocUnsafeSlow = allocUnsafeSlow;
   });
