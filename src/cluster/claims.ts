@@ -1,6 +1,7 @@
 // --workers > 1: a challenge solution is claimed once for the whole group. Each worker asks the
-// primary, which holds the one ReplayStore; a replay sent to another worker is refused there too.
-import { ReplayStore, type SolutionClaims } from '../challenge/core';
+// primary, which holds the group's one ReplayStore (challenge/core.ts); a replay sent to another
+// worker is refused there too.
+import type { SolutionClaims } from '../challenge/core';
 import type { FromWorker } from './messages';
 
 /** No answer this long (the primary is gone or stuck): the solution is refused, never accepted unrecorded. */
@@ -32,14 +33,5 @@ export class PrimaryClaims implements SolutionClaims {
     if (resolve === undefined) return;
     this.pending.delete(id);
     resolve(ok);
-  }
-}
-
-/** The primary's side: the group's store. */
-export class GroupClaims {
-  private readonly store = new ReplayStore();
-
-  claim(key: string, expiresMs: number, nowMs: number): boolean {
-    return this.store.claim(key, expiresMs, nowMs);
   }
 }

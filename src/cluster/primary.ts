@@ -32,7 +32,7 @@ import { WorkerChannels } from './channels';
 import { ConfigPush } from './config-push';
 import { forkWorker, respawnDelayMs, setupWorkers, type ForkHooks } from './fork';
 import type { FromWorker } from './messages';
-import { GroupClaims } from './claims';
+import { ReplayStore } from '../challenge/core';
 import { DecisionRelay } from './relay';
 import { SetSync } from './set-sync';
 import { newSlot, type Slot } from './slot';
@@ -59,7 +59,7 @@ class Primary {
   private readonly slots: Slot[] = [];
   private readonly channels = new WorkerChannels();
   /** Challenge solutions used anywhere in the group. */
-  private readonly claims = new GroupClaims();
+  private readonly claims = new ReplayStore();
   private readonly sets: SetSync;
   private readonly configs: ConfigPush;
   private readonly forkHooks: ForkHooks;

@@ -65,11 +65,15 @@ export function exchange(req: IncomingMessage, res: ServerResponse, target: URL,
   (body ?? req).pipe(proxyReq);
 }
 
+/** The client left and its connection reset: nothing to answer or record, only the upstream request to drop. */
+function clientReset(req: IncomingMessage, err: Error): boolean {
+  return req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+}
+
 function onUpstreamError(this: Outgoing, err: Error): void {
   const req = this[kReq] as IncomingMessage;
   const res = this[kRes] as ServerResponse;
-  // The client left and its connection reset ours: nothing to answer or record.
-  if (req.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+  if (clientReset(req, err)) {
     this.destroy();
     return;
   }
@@ -90,7 +94,7 @@ function onClientError(this: Incoming, err: Error): void {
   const res = this[kRes];
   const proxyReq = this[kProxyReq];
   if (res === undefined || proxyReq === undefined) return;
-  if (this.socket.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+  if (clientReset(this, err)) {
     proxyReq.destroy();
     return;
   }

@@ -1,7 +1,8 @@
 // Challenge solutions claimed group-wide: the worker's side answers each claim with the primary's
 // answer for that id, and refuses (never accepts) when the message cannot be sent.
 import t from 'tap';
-import { GroupClaims, PrimaryClaims } from '../../../src/cluster/claims';
+import { ReplayStore } from '../../../src/challenge/core';
+import { PrimaryClaims } from '../../../src/cluster/claims';
 import type { FromWorker } from '../../../src/cluster/messages';
 
 t.test('each claim gets the answer for its own id', async (t) => {
@@ -25,7 +26,7 @@ t.test('no channel to the primary: refused', async (t) => {
 });
 
 t.test("the primary's store: the first claim of a key wins until it expires", async (t) => {
-  const group = new GroupClaims();
+  const group = new ReplayStore();
   t.equal(group.claim('k', 2000, 1000), true);
   t.equal(group.claim('k', 2000, 1500), false, 'a replay from any worker');
   t.equal(group.claim('other', 2000, 1500), true);
